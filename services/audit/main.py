@@ -1,0 +1,47 @@
+"""audit: archives im.messages and serves HistoryService."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.audit.archive import Archiver
+from services.audit.history import HistoryServicer
+from services.common import topics
+from services.common.app_cache import AppCache
+from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
+from services.common.config import Settings
+from services.common.grpc_util import GrpcServer
+from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
+from services.common.runtime import run_service
+from services.common.store.factory import open_stores
+
+
+async def main(settings: Settings, stop: asyncio.Event) -> None:
+    stores = open_stores(settings)
+    producer = make_producer(settings)
+    await producer.start()
+    archiver = Archiver(stores.messages, AppCache(stores.apps))
+    consumer = BatchConsumer(
+        settings, ConsumerSpec("audit.archive", topics.MESSAGES, archiver.handle), producer
+    )
+    await consumer.start()
+    server = GrpcServer(settings.bind_host, settings.grpc_port)
+    server.add(
+        lambda s: history_pb2_grpc.add_HistoryServiceServicer_to_server(
+            HistoryServicer(stores.messages), s
+        ),
+        [history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name],
+    )
+    await server.start()
+    consume = asyncio.create_task(consumer.run())
+    await stop.wait()
+    await consumer.stop()
+    await consume
+    await consumer.close()
+    await server.stop()
+    await producer.stop()
+    await stores.close()
+
+
+if __name__ == "__main__":
+    run_service("audit", main)

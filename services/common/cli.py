@@ -1,0 +1,160 @@
+"""The `tidings` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from services.common import apps, usersig
+from services.common.config import get_settings
+from services.common.stack import Stack, preferred_port
+from services.common.store.factory import open_stores
+from services.common.store.ports import Stores
+
+T = TypeVar("T")
+
+cli = typer.Typer(help="Tidings: a self-hosted instant-messaging cloud.", no_args_is_help=True)
+app_cli = typer.Typer(help="Apps: create, list, rotate keys.", no_args_is_help=True)
+cli.add_typer(app_cli, name="app")
+console = Console()
+
+
+def _with_stores(fn: Callable[[Stores], Awaitable[T]]) -> T:
+    async def run() -> T:
+        stores = open_stores(get_settings())
+        try:
+            return await fn(stores)
+        finally:
+            await stores.close()
+
+    return asyncio.run(run())
+
+
+@cli.command()
+def up(
+    http_port: int = typer.Option(8080, help="REST, admin API and console (a free port if taken)"),
+    ws_port: int = typer.Option(8081, help="client WebSocket (a free port if taken)"),
+) -> None:
+    """Start the whole stack embedded, print the URLs, and run until Ctrl-C."""
+    settings = get_settings()
+    stack = Stack(
+        data_dir=settings.data_dir,
+        kafka_bootstrap=settings.kafka_bootstrap,
+        redis_url=settings.redis_url,
+        http_port=preferred_port(http_port),
+        ws_port=preferred_port(ws_port),
+        partitions=int(os.environ.get("TIDINGS_KAFKA_PARTITIONS", "2")),
+    )
+    started = time.monotonic()
+    with console.status("starting broker, valkey and the five services..."):
+        stack.start()
+    console.print(f"[bold green]Tidings is up[/] in {time.monotonic() - started:.1f}s")
+    console.print(f"  REST v4    {stack.rest_url}/v4/<service>/<command>")
+    console.print(f"  WebSocket  {stack.ws_url}")
+    console.print(f"  OpenAPI    {stack.rest_url}/openapi.json")
+    console.print(f"  Kafka      {stack.kafka_bootstrap}")
+    console.print(f"  Redis      {stack.redis_url}")
+    for name, ports in stack.ports.items():
+        console.print(
+            f"  {name:<9}  grpc :{ports.grpc}  metrics http://127.0.0.1:{ports.metrics}/metrics"
+        )
+    console.print(
+        f"  demo app   {settings.data_dir / 'demo-app.json'}  (SDKAppID {stack.demo['sdkappid']})"
+    )
+    console.print(f"  logs       {stack.log_dir}")
+    console.print("Ctrl-C drains and stops.")
+    stopping = asyncio.Event()
+
+    def on_signal(*_: object) -> None:
+        stopping.set()
+
+    async def wait() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        while not stopping.is_set():
+            await asyncio.sleep(0.5)
+            for name, child in stack.children.items():
+                if not child.alive:
+                    console.print(f"[red]{name} exited[/]; see {stack.log_dir / (name + '.log')}")
+                    stopping.set()
+
+    try:
+        asyncio.run(wait())
+    finally:
+        with console.status("draining and stopping..."):
+            stack.stop()
+        console.print("stopped")
+
+
+@app_cli.command("create")
+def app_create(
+    name: str = typer.Option(..., "--name"),
+    edition: str = typer.Option("Developer", "--edition"),
+) -> None:
+    """Create an app; prints {sdkappid, key, admin_identifier} as JSON."""
+    app = _with_stores(lambda s: apps.create_app(s.apps, name, edition))
+    typer.echo(
+        json.dumps(
+            {
+                "sdkappid": app.sdkappid,
+                "key": apps.current_key(app),
+                "admin_identifier": "administrator",
+                "edition": app.edition,
+            }
+        )
+    )
+
+
+@app_cli.command("list")
+def app_list() -> None:
+    """List apps as JSON lines."""
+    for app in _with_stores(lambda s: s.apps.list_apps()):
+        typer.echo(json.dumps({"sdkappid": app.sdkappid, "name": app.name, "edition": app.edition}))
+
+
+@app_cli.command("rotate-key")
+def app_rotate_key(
+    app_id: int = typer.Option(..., "--app"),
+    grace: int = typer.Option(86400, "--grace", help="seconds the old key keeps verifying"),
+) -> None:
+    """Make a new key; the old one stays valid for the grace period."""
+
+    async def rotate(stores: Stores) -> str:
+        app = await stores.apps.get_app(app_id)
+        if app is None:
+            raise typer.BadParameter(f"no app {app_id}")
+        key = apps.rotate_key(app, grace)
+        await stores.apps.save_app(app)
+        return key
+
+    typer.echo(json.dumps({"sdkappid": app_id, "key": _with_stores(rotate), "grace_s": grace}))
+
+
+@cli.command("usersig")
+def usersig_cmd(
+    app_id: int = typer.Option(..., "--app"),
+    user: str = typer.Option(..., "--user"),
+    expire: int = typer.Option(usersig.DEFAULT_EXPIRE_S, "--expire"),
+) -> None:
+    """Print a UserSig for a user of an app, signed with its current key."""
+    app = _with_stores(lambda s: s.apps.get_app(app_id))
+    if app is None:
+        raise typer.BadParameter(f"no app {app_id}")
+    typer.echo(usersig.sign(app_id, apps.current_key(app), user, expire))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The one config tree. Every field is read from a `TIDINGS_*` environment variable."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIDINGS_", extra="ignore")
+
+    data_dir: Path = Path(".tidings")
+    log_format: Literal["json", "console"] = "json"
+    log_level: str = "info"
+    node_id: str = Field(default_factory=_default_node_id)
+    # The host other processes use to reach this one (gRPC advertise address).
+    advertise_host: str = "127.0.0.1"
+    bind_host: str = "127.0.0.1"
+
+    # Kafka. An empty bootstrap means "start the embedded broker" (only `tidings up` does).
+    kafka_bootstrap: str = ""
+    kafka_partitions: int = 4
+    kafka_replication: int = 1
+    # aiokafka's idempotent producer needs InitProducerId v1+, which the embedded Tansu lacks.
+    kafka_idempotence: bool = False
+    kafka_linger_ms: int = 2
+    kafka_fetch_max_wait_ms: int = 5
+    kafka_max_batch: int = 500
+    # "group": Kafka consumer groups (production). "static": this instance owns the partitions
+    # p with p % instance_count == instance_index, with offsets still committed under the group id.
+    kafka_assignment: Literal["group", "static"] = "group"
+    kafka_commit_interval_ms: int = 200
+    instance_index: int = 0
+    instance_count: int = 1
+    # Tries before a poison record goes to <topic>.dlq.
+    consumer_max_attempts: int = 5
+
+    redis_url: str = ""
+
+    store: Literal["sqlite", "cassandra"] = "sqlite"
+    cassandra_hosts: str = ""
+    cassandra_keyspace: str = "tidings"
+
+    # Listening ports of this process (0 = not served). `tidings up` assigns them.
+    http_port: int = 0
+    ws_port: int = 0
+    grpc_port: int = 0
+    metrics_port: int = 0
+
+    # Peers, host:port.
+    callback_addr: str = ""
+    history_addr: str = ""
+    push_addr: str = ""
+
+    # How long a gateway waits for the router's outcome before answering "timeout".
+    send_timeout_s: float = 10.0
+    dedupe_ttl_s: int = 86400
+    max_body_bytes: int = 12 * 1024
+    max_http_body_bytes: int = 1024 * 1024
+    ws_max_frame_bytes: int = 64 * 1024
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "tidings.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

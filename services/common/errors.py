@@ -1,0 +1,134 @@
+"""The one error-code enum: Tencent's codes wherever Tencent has one.
+
+A code travels as `ErrorCode` and `ErrorInfo` on REST replies, as `code`/`message`
+on WebSocket error frames, and as `error_code` in gRPC outcomes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ErrorCode(IntEnum):
+    OK = 0
+
+    # Group service (group_open_http_svc) and group sends.
+    GROUP_INTERNAL = 10002
+    GROUP_INVALID_COMMAND = 10003
+    GROUP_INVALID_PARAM = 10004
+    GROUP_NO_PERMISSION = 10007
+    GROUP_NOT_FOUND = 10010
+    GROUP_FULL = 10014
+    GROUP_INVALID_ID = 10015
+    GROUP_CALLBACK_REJECTED = 10016
+    GROUP_SENDER_MUTED = 10017
+    GROUP_ACCOUNT_NOT_FOUND = 10019
+    GROUP_ID_IN_USE = 10021
+    GROUP_RATE_LIMITED = 10023
+    GROUP_JOINED_LIMIT = 10037
+    GROUP_MEMBER_LIMIT = 10038
+
+    # C2C messaging (openim).
+    MSG_INVALID_REQUEST = 20001
+    MSG_USERSIG_INVALID = 20002
+    MSG_ACCOUNT_INVALID = 20003
+    MSG_INTERNAL = 20005
+    MSG_CALLBACK_REJECTED = 20006
+    MSG_BLOCKED_BY_PEER = 20007
+    MSG_NOT_FRIENDS = 20009
+    MSG_SENDER_MUTED = 20012
+    MSG_RECALL_TIMEOUT = 20016
+
+    # REST v4 gateway (common to every command).
+    REST_HTTP_PARSE = 60002
+    REST_JSON_PARSE = 60003
+    REST_ACCOUNT_OR_SIG = 60004
+    REST_SDKAPPID_INVALID = 60006
+    REST_RATE_LIMITED = 60007
+    REST_TIMEOUT = 60008
+    REST_RESOURCE = 60009
+    REST_ADMIN_REQUIRED = 60010
+    REST_SDKAPPID_REQUIRED = 60012
+    REST_IP_NOT_ALLOWED = 60021
+
+    # UserSig and accounts (im_open_login_svc).
+    SIG_EXPIRED = 70001
+    SIG_EMPTY = 70002
+    SIG_UNPARSABLE = 70003
+    SIG_WRONG_KEY = 70009
+    SIG_IDENTIFIER_MISMATCH = 70013
+    SIG_SDKAPPID_MISMATCH = 70014
+    SIG_SDKAPPID_UNKNOWN = 70020
+    ACCOUNT_NOT_IMPORTED = 70107
+    ACCOUNT_LIMIT = 70398
+    ACCOUNT_INVALID_PARAM = 70402
+    ACCOUNT_ADMIN_REQUIRED = 70403
+    ACCOUNT_INTERNAL = 70500
+
+    # Content and throttling.
+    DIRTY_WORDS = 80001
+    BODY_TOO_LARGE = 80002
+    SENDER_THROTTLED = 80003
+
+    # openim sendmsg parameter errors.
+    OPENIM_JSON = 90001
+    OPENIM_MSG_BODY = 90002
+    OPENIM_NO_TO_ACCOUNT = 90003
+    OPENIM_NO_MSG_RANDOM = 90005
+    OPENIM_ADMIN_REQUIRED = 90009
+    OPENIM_JSON_FIELDS = 90010
+    OPENIM_TO_ACCOUNT_UNKNOWN = 90012
+    OPENIM_INTERNAL = 90994
+    OPENIM_BODY_TOO_LARGE = 93000
+
+    # Tidings' own WebSocket protocol errors (no Tencent equivalent).
+    WS_BAD_FRAME = 4400
+    WS_UNKNOWN_OP = 4404
+    WS_NOT_LOGGED_IN = 4401
+    WS_FRAME_TOO_LARGE = 4413
+    # Kicked by a newer login (Tencent's 6208 semantics).
+    KICKED_OFFLINE = 6208
+
+    @property
+    def default_info(self) -> str:
+        return _INFO.get(self, self.name.lower().replace("_", " "))
+
+
+_INFO: dict[ErrorCode, str] = {
+    ErrorCode.OK: "",
+    ErrorCode.REST_JSON_PARSE: "json parse error",
+    ErrorCode.REST_HTTP_PARSE: "http parse error: the url needs sdkappid, identifier and usersig",
+    ErrorCode.REST_RATE_LIMITED: "rest api call frequency exceeds the limit",
+    ErrorCode.REST_ADMIN_REQUIRED: "this request requires app administrator permission",
+    ErrorCode.REST_IP_NOT_ALLOWED: "the caller's ip is not in the app's whitelist",
+    ErrorCode.REST_TIMEOUT: "service timeout, please retry",
+    ErrorCode.REST_RESOURCE: "unknown service or command",
+    ErrorCode.SIG_EXPIRED: "usersig expired",
+    ErrorCode.SIG_EMPTY: "usersig is empty",
+    ErrorCode.SIG_UNPARSABLE: "usersig cannot be parsed",
+    ErrorCode.SIG_WRONG_KEY: "usersig was signed with another key",
+    ErrorCode.SIG_IDENTIFIER_MISMATCH: "usersig identifier does not match the request",
+    ErrorCode.SIG_SDKAPPID_MISMATCH: "usersig sdkappid does not match the request",
+    ErrorCode.SIG_SDKAPPID_UNKNOWN: "sdkappid does not exist",
+    ErrorCode.ACCOUNT_NOT_IMPORTED: "account not imported",
+    ErrorCode.MSG_ACCOUNT_INVALID: "sender or recipient does not exist",
+    ErrorCode.MSG_CALLBACK_REJECTED: "rejected by the before-send callback",
+    ErrorCode.GROUP_CALLBACK_REJECTED: "rejected by the before-send callback",
+    ErrorCode.DIRTY_WORDS: "the message contains sensitive words",
+    ErrorCode.BODY_TOO_LARGE: "message body exceeds 12 KB",
+    ErrorCode.OPENIM_BODY_TOO_LARGE: "message body exceeds 12 KB",
+    ErrorCode.WS_BAD_FRAME: "malformed frame",
+    ErrorCode.WS_UNKNOWN_OP: "unknown op",
+    ErrorCode.WS_NOT_LOGGED_IN: "log in first",
+    ErrorCode.WS_FRAME_TOO_LARGE: "frame too large",
+    ErrorCode.KICKED_OFFLINE: "kicked offline by another login",
+}
+
+
+class TidingsError(Exception):
+    """A refusal with a code that reaches the caller as-is."""
+
+    def __init__(self, code: ErrorCode, info: str | None = None) -> None:
+        self.code = code
+        self.info = info if info is not None else code.default_info
+        super().__init__(f"{int(code)}: {self.info}")

@@ -1,0 +1,187 @@
+"""Hot, rebuildable state in Redis: seq counters with dedupe, and session locations.
+
+Keys put the app and conversation in one hash tag, so every key a script touches lives in
+one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
+
+# KEYS[1] = conversation counter, KEYS[2] = dedupe entry.
+# ARGV[1] = dedupe ttl (s), ARGV[2] = seed ("" when unknown), ARGV[3] = server time (ms).
+# Returns {status, value}: status 1 = newly assigned, 0 = duplicate, -1 = counter needs a seed.
+# The value is "seq:time_ms:state" where state 1 means the message is in im.messages.
+ASSIGN_LUA = """
+local d = redis.call('GET', KEYS[2])
+if d then return {0, d} end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[2] == '' then return {-1, ''} end
+  redis.call('SET', KEYS[1], ARGV[2], 'NX')
+end
+local seq = redis.call('INCR', KEYS[1])
+local v = seq .. ':' .. ARGV[3] .. ':0'
+redis.call('SET', KEYS[2], v, 'EX', tonumber(ARGV[1]))
+return {1, v}
+"""
+
+# Mark a dedupe entry as published, keeping its ttl.
+PUBLISHED_LUA = """
+local d = redis.call('GET', KEYS[1])
+if d and string.sub(d, -2) == ':0' then
+  redis.call('SET', KEYS[1], string.sub(d, 1, -2) .. '1', 'KEEPTTL')
+end
+return 1
+"""
+
+
+def counter_key(sdkappid: int, conversation: str) -> str:
+    return f"seq:{{{sdkappid}:{conversation}}}"
+
+
+def dedupe_key(sdkappid: int, conversation: str, sender: str, client_msg_id: str) -> str:
+    return f"dd:{{{sdkappid}:{conversation}}}:{sender}:{client_msg_id}"
+
+
+def session_key(sdkappid: int, user: str) -> str:
+    return f"sess:{{{sdkappid}:{user}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class SeqRequest:
+    sdkappid: int
+    conversation: str
+    sender: str
+    client_msg_id: str
+    server_time_ms: int
+    # Counter seed used when the counter is missing (after a Redis loss); None if unknown.
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeqResult:
+    # "new", "duplicate" or "needs_seed".
+    status: str
+    seq: int = 0
+    server_time_ms: int = 0
+    published: bool = False
+
+
+_STATUS = {1: "new", 0: "duplicate", -1: "needs_seed"}
+
+
+def parse_assign_reply(reply: Sequence[object]) -> SeqResult:
+    status = _STATUS[int(reply[0])]  # type: ignore[call-overload]
+    if status == "needs_seed":
+        return SeqResult(status)
+    raw = reply[1]
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    seq, t, state = text.split(":")
+    return SeqResult(status, int(seq), int(t), state == "1")
+
+
+class _Script:
+    """EVALSHA in a pipeline, reloading the script if the server lost it (restart, failover)."""
+
+    def __init__(self, client: aioredis.Redis, source: str) -> None:
+        self._client = client
+        self._source = source
+        self._sha = ""
+
+    async def run_many(self, calls: Sequence[tuple[Sequence[str], Sequence[object]]]) -> list[Any]:
+        if not self._sha:
+            self._sha = await self._client.script_load(self._source)
+        try:
+            return await self._pipeline(calls)
+        except NoScriptError:
+            self._sha = await self._client.script_load(self._source)
+            return await self._pipeline(calls)
+
+    async def _pipeline(self, calls: Sequence[tuple[Sequence[str], Sequence[object]]]) -> list[Any]:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.evalsha(self._sha, len(keys), *keys, *args)
+            return await pipe.execute()
+
+
+class SeqAllocator:
+    """Assigns per-conversation seqs idempotently: one pipeline round trip per batch."""
+
+    def __init__(self, client: aioredis.Redis, dedupe_ttl_s: int) -> None:
+        self._ttl = dedupe_ttl_s
+        self._assign = _Script(client, ASSIGN_LUA)
+        self._published = _Script(client, PUBLISHED_LUA)
+
+    async def assign(self, requests: Sequence[SeqRequest]) -> list[SeqResult]:
+        if not requests:
+            return []
+        replies = await self._assign.run_many(
+            [
+                (
+                    [
+                        counter_key(r.sdkappid, r.conversation),
+                        dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id),
+                    ],
+                    [self._ttl, "" if r.seed is None else r.seed, r.server_time_ms],
+                )
+                for r in requests
+            ]
+        )
+        return [parse_assign_reply(reply) for reply in replies]
+
+    async def mark_published(self, requests: Sequence[SeqRequest]) -> None:
+        if requests:
+            await self._published.run_many(
+                [
+                    ([dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id)], [])
+                    for r in requests
+                ]
+            )
+
+
+class SessionRegistry:
+    """Where each user's connections live: a hash of conn_id -> gateway gRPC address."""
+
+    def __init__(self, client: aioredis.Redis, ttl_s: int = 120) -> None:
+        self._client = client
+        self._ttl = ttl_s
+
+    async def add(self, sdkappid: int, user: str, conn_id: str, node_addr: str) -> None:
+        key = session_key(sdkappid, user)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.hset(key, conn_id, node_addr)
+            pipe.expire(key, self._ttl)
+            await pipe.execute()
+
+    async def touch(self, keys: Sequence[tuple[int, str]]) -> None:
+        """Keep live sessions from expiring (called on the gateway's heartbeat)."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for sdkappid, user in keys:
+                pipe.expire(session_key(sdkappid, user), self._ttl)
+            await pipe.execute()
+
+    async def remove(self, sdkappid: int, user: str, conn_id: str) -> None:
+        await self._client.hdel(session_key(sdkappid, user), conn_id)  # type: ignore[misc]
+
+    async def lookup(self, users: Sequence[tuple[int, str]]) -> list[dict[str, str]]:
+        """For each (app, user): {conn_id: node_addr}, in the order asked."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for sdkappid, user in users:
+                pipe.hgetall(session_key(sdkappid, user))
+            replies = await pipe.execute()
+        return [
+            {_text(k): _text(v) for k, v in reply.items()} if reply else {} for reply in replies
+        ]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def connect(url: str) -> aioredis.Redis:
+    return aioredis.from_url(url, decode_responses=False)

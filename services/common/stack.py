@@ -1,0 +1,208 @@
+"""The whole stack as child processes: broker, Valkey and the five services.
+
+`tidings up` (and so `make run`) and the test fixtures both start it through this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.common import apps, usersig
+from services.common.config import Settings
+from services.common.embedded import (
+    ChildProcess,
+    free_port,
+    port_is_free,
+    spawn,
+    start_broker,
+    start_valkey,
+    wait_tcp,
+)
+from services.common.grpc_util import check_health
+from services.common.store.factory import open_stores
+
+SERVICES = ("audit", "callback", "push", "router", "gateway")
+# Stop order on shutdown: the edge first, so nothing new is accepted, then the processors.
+STOP_ORDER = ("gateway", "router", "callback", "push", "audit")
+DEMO_APP_NAME = "demo"
+
+
+@dataclass
+class ServicePorts:
+    grpc: int
+    metrics: int
+    http: int = 0
+    ws: int = 0
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    kafka_bootstrap: str = ""
+    redis_url: str = ""
+    http_port: int = 0
+    ws_port: int = 0
+    partitions: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    children: dict[str, ChildProcess] = field(default_factory=dict)
+    ports: dict[str, ServicePorts] = field(default_factory=dict)
+    demo: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway'].http}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ports['gateway'].ws}/v1"
+
+    def grpc_addr(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service].grpc}"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_infra()
+            self._assign_ports()
+            self._ensure_topics()
+            self.demo = self._ensure_demo_app()
+            for name in SERVICES:
+                self.start_service(name)
+            for name in SERVICES:
+                self.wait_healthy(name)
+            self._write_demo_file()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_infra(self) -> None:
+        if not self.kafka_bootstrap:
+            port = free_port()
+            self.children["kafka"] = start_broker(port, self.log_dir)
+            self.kafka_bootstrap = f"127.0.0.1:{port}"
+        if not self.redis_url:
+            port = free_port()
+            self.children["valkey"] = start_valkey(port, self.data_dir / "valkey", self.log_dir)
+            self.redis_url = f"redis://127.0.0.1:{port}/0"
+
+    def _assign_ports(self) -> None:
+        for name in SERVICES:
+            self.ports[name] = ServicePorts(grpc=free_port(), metrics=free_port())
+        gw = self.ports["gateway"]
+        gw.http = self.http_port or free_port()
+        gw.ws = self.ws_port or free_port()
+
+    def settings(self) -> Settings:
+        return Settings(
+            data_dir=self.data_dir,
+            kafka_bootstrap=self.kafka_bootstrap,
+            redis_url=self.redis_url,
+            kafka_partitions=self.partitions,
+        )
+
+    def _ensure_topics(self) -> None:
+        from services.common.bus import ensure_topics
+
+        asyncio.run(ensure_topics(self.settings()))
+
+    def _ensure_demo_app(self) -> dict[str, object]:
+        async def run() -> dict[str, object]:
+            stores = open_stores(self.settings())
+            try:
+                existing = [a for a in await stores.apps.list_apps() if a.name == DEMO_APP_NAME]
+                app = existing[0] if existing else await apps.create_app(stores.apps, "demo")
+            finally:
+                await stores.close()
+            key = apps.current_key(app)
+            return {
+                "sdkappid": app.sdkappid,
+                "key": key,
+                "admin_identifier": "administrator",
+                "admin_usersig": usersig.sign(app.sdkappid, key, "administrator"),
+            }
+
+        return asyncio.run(run())
+
+    def _write_demo_file(self) -> None:
+        doc = {
+            **self.demo,
+            "ws_url": self.ws_url,
+            "rest_url": self.rest_url,
+            "admin_url": f"{self.rest_url}/admin",
+            "console_url": f"{self.rest_url}/console/",
+        }
+        path = self.data_dir / "demo-app.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(path)
+
+    def service_env(self, name: str) -> dict[str, str]:
+        ports = self.ports[name]
+        return {
+            **os.environ,
+            "TIDINGS_DATA_DIR": str(self.data_dir),
+            "TIDINGS_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "TIDINGS_REDIS_URL": self.redis_url,
+            "TIDINGS_KAFKA_PARTITIONS": str(self.partitions),
+            "TIDINGS_KAFKA_ASSIGNMENT": "static",
+            "TIDINGS_NODE_ID": f"{name}-0",
+            "TIDINGS_GRPC_PORT": str(ports.grpc),
+            "TIDINGS_METRICS_PORT": str(ports.metrics),
+            "TIDINGS_HTTP_PORT": str(ports.http),
+            "TIDINGS_WS_PORT": str(ports.ws),
+            "TIDINGS_CALLBACK_ADDR": self.grpc_addr("callback"),
+            "TIDINGS_HISTORY_ADDR": self.grpc_addr("audit"),
+            "TIDINGS_PUSH_ADDR": self.grpc_addr("push"),
+            **self.extra_env,
+        }
+
+    def start_service(self, name: str) -> None:
+        self.children[name] = spawn(
+            name,
+            [sys.executable, "-m", f"services.{name}.main"],
+            self.log_dir,
+            env=self.service_env(name),
+        )
+
+    def wait_healthy(self, name: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            child = self.children[name]
+            if not child.alive:
+                raise RuntimeError(
+                    f"{name} exited with {child.proc.returncode}; see {self.log_dir}/{name}.log"
+                )
+            if check_health(self.grpc_addr(name)):
+                if name == "gateway":
+                    wait_tcp("127.0.0.1", self.ports[name].http, 10)
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} not healthy after {timeout}s; see {self.log_dir}/{name}.log")
+
+    def kill(self, name: str) -> None:
+        self.children[name].kill()
+
+    def restart(self, name: str) -> None:
+        self.children[name].stop()
+        self.start_service(name)
+        self.wait_healthy(name)
+
+    def stop(self) -> None:
+        for name in (*STOP_ORDER, "kafka", "valkey"):
+            child = self.children.pop(name, None)
+            if child is not None:
+                child.stop(timeout=30)
+
+
+def preferred_port(port: int) -> int:
+    return port if port_is_free(port) else free_port()

@@ -1,0 +1,1 @@
+"""Store ports (one interface per aggregate) and the adapters that implement them."""

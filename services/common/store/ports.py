@@ -1,0 +1,103 @@
+"""Store ports. Services depend on these Protocols; adapters live beside them.
+
+Every method takes the SDKAppID: no port reads across apps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.common.pb.tidings.v1.envelope_pb2 import Message
+
+
+@dataclass(slots=True)
+class AppKey:
+    key: str
+    # Unix seconds after which a rotated key stops verifying; None for the current key.
+    valid_until: int | None = None
+
+
+@dataclass(slots=True)
+class App:
+    sdkappid: int
+    name: str
+    edition: str
+    keys: list[AppKey]
+    admins: list[str] = field(default_factory=lambda: ["administrator"])
+    settings: dict[str, object] = field(default_factory=dict)
+    created_at: int = 0
+    # Easemob alias: the app can be addressed as org#app.
+    org_name: str = ""
+    app_name: str = ""
+
+    def valid_keys(self, now: int) -> list[str]:
+        return [k.key for k in self.keys if k.valid_until is None or k.valid_until > now]
+
+
+@dataclass(slots=True)
+class Account:
+    user_id: str
+    nick: str = ""
+    face_url: str = ""
+    created_at: int = 0
+
+
+class AppStore(Protocol):
+    async def create_app(self, app: App) -> None: ...
+    async def get_app(self, sdkappid: int) -> App | None: ...
+    async def list_apps(self) -> list[App]: ...
+    async def save_app(self, app: App) -> None: ...
+
+
+class DirectoryStore(Protocol):
+    async def upsert_accounts(self, sdkappid: int, accounts: Sequence[Account]) -> None: ...
+    async def get_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> dict[str, Account]: ...
+    async def count_accounts(self, sdkappid: int) -> int: ...
+    async def delete_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> None: ...
+
+
+class MessageStore(Protocol):
+    async def append(self, messages: Sequence[Message], ttl_s: int) -> None:
+        """Store messages; idempotent by (sdkappid, conversation, seq)."""
+
+    async def after(
+        self, sdkappid: int, conversation: str, after_seq: int, limit: int
+    ) -> list[Message]:
+        """Messages with seq > after_seq, ascending, at most limit."""
+
+    async def by_time(
+        self,
+        sdkappid: int,
+        conversation: str,
+        min_time_ms: int,
+        max_time_ms: int,
+        after_seq: int,
+        limit: int,
+    ) -> list[Message]:
+        """Messages whose server time is in [min, max] and seq > after_seq, ascending."""
+
+    async def by_time_desc(
+        self,
+        sdkappid: int,
+        conversation: str,
+        min_time_ms: int,
+        max_time_ms: int,
+        before_seq: int,
+        limit: int,
+    ) -> list[Message]:
+        """Messages whose server time is in [min, max] and seq < before_seq (0: no bound),
+        newest first."""
+
+    async def get(self, sdkappid: int, conversation: str, seqs: Sequence[int]) -> list[Message]: ...
+
+    async def max_seq(self, sdkappid: int, conversation: str) -> int: ...
+
+
+class Stores(Protocol):
+    apps: AppStore
+    directory: DirectoryStore
+    messages: MessageStore
+
+    async def close(self) -> None: ...

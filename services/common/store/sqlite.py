@@ -1,0 +1,284 @@
+"""The embedded adapter: one SQLite file under the data dir, WAL mode, one writer thread.
+
+Several processes open the same file (gateway owns the directory, audit the archive);
+WAL lets readers and the writer work at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.codec import app_to_doc, doc_to_app
+from services.common.store.ports import Account, App
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps (
+  sdkappid INTEGER PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+  sdkappid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  nick TEXT NOT NULL DEFAULT '',
+  face_url TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (sdkappid, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+  sdkappid INTEGER NOT NULL,
+  conversation TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  expire_at_ms INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY (sdkappid, conversation, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (sdkappid, conversation, time_ms);
+"""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SqliteDb:
+    """A connection owned by one thread; every call runs there."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection = self._executor.submit(self._open, path).result()
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        return conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._conn)
+
+    async def close(self) -> None:
+        await self.run(lambda c: c.close())
+        self._executor.shutdown(wait=True)
+
+
+class SqliteAppStore:
+    def __init__(self, db: SqliteDb) -> None:
+        self._db = db
+
+    async def create_app(self, app: App) -> None:
+        doc = app_to_doc(app)
+        await self._db.run(
+            lambda c: c.execute(
+                "INSERT INTO apps (sdkappid, doc) VALUES (?, ?)", (app.sdkappid, doc)
+            )
+        )
+
+    async def save_app(self, app: App) -> None:
+        doc = app_to_doc(app)
+        await self._db.run(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO apps (sdkappid, doc) VALUES (?, ?)", (app.sdkappid, doc)
+            )
+        )
+
+    async def get_app(self, sdkappid: int) -> App | None:
+        row = await self._db.run(
+            lambda c: c.execute("SELECT doc FROM apps WHERE sdkappid = ?", (sdkappid,)).fetchone()
+        )
+        return doc_to_app(row[0]) if row else None
+
+    async def list_apps(self) -> list[App]:
+        rows = await self._db.run(
+            lambda c: c.execute("SELECT doc FROM apps ORDER BY sdkappid").fetchall()
+        )
+        return [doc_to_app(r[0]) for r in rows]
+
+
+class SqliteDirectoryStore:
+    def __init__(self, db: SqliteDb) -> None:
+        self._db = db
+
+    async def upsert_accounts(self, sdkappid: int, accounts: Sequence[Account]) -> None:
+        now = int(time.time())
+        rows = [(sdkappid, a.user_id, a.nick, a.face_url, a.created_at or now) for a in accounts]
+
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN")
+            c.executemany(
+                "INSERT INTO accounts (sdkappid, user_id, nick, face_url, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sdkappid, user_id)"
+                " DO UPDATE SET nick = excluded.nick, face_url = excluded.face_url",
+                rows,
+            )
+            c.execute("COMMIT")
+
+        await self._db.run(write)
+
+    async def get_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> dict[str, Account]:
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return {}
+
+        def read(c: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
+            marks = ",".join("?" * len(ids))
+            return c.execute(
+                "SELECT user_id, nick, face_url, created_at FROM accounts"
+                f" WHERE sdkappid = ? AND user_id IN ({marks})",
+                (sdkappid, *ids),
+            ).fetchall()
+
+        rows = await self._db.run(read)
+        return {r[0]: Account(r[0], r[1], r[2], r[3]) for r in rows}
+
+    async def count_accounts(self, sdkappid: int) -> int:
+        row = await self._db.run(
+            lambda c: c.execute(
+                "SELECT count(*) FROM accounts WHERE sdkappid = ?", (sdkappid,)
+            ).fetchone()
+        )
+        return int(row[0])
+
+    async def delete_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> None:
+        ids = list(user_ids)
+        await self._db.run(
+            lambda c: c.executemany(
+                "DELETE FROM accounts WHERE sdkappid = ? AND user_id = ?",
+                [(sdkappid, u) for u in ids],
+            )
+        )
+
+
+def _decode(rows: list[tuple[bytes]]) -> list[Message]:
+    return [Message.FromString(r[0]) for r in rows]
+
+
+class SqliteMessageStore:
+    def __init__(self, db: SqliteDb) -> None:
+        self._db = db
+
+    async def append(self, messages: Sequence[Message], ttl_s: int) -> None:
+        rows = [
+            (
+                m.sdkappid,
+                m.conversation,
+                m.seq,
+                m.server_time_ms,
+                m.server_time_ms + ttl_s * 1000,
+                m.SerializeToString(),
+            )
+            for m in messages
+        ]
+
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN")
+            c.executemany(
+                "INSERT OR IGNORE INTO messages"
+                " (sdkappid, conversation, seq, time_ms, expire_at_ms, body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            c.execute("COMMIT")
+
+        await self._db.run(write)
+
+    async def after(
+        self, sdkappid: int, conversation: str, after_seq: int, limit: int
+    ) -> list[Message]:
+        now = _now_ms()
+        rows = await self._db.run(
+            lambda c: c.execute(
+                "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
+                " AND seq > ? AND expire_at_ms > ? ORDER BY seq LIMIT ?",
+                (sdkappid, conversation, after_seq, now, limit),
+            ).fetchall()
+        )
+        return _decode(rows)
+
+    async def by_time(
+        self,
+        sdkappid: int,
+        conversation: str,
+        min_time_ms: int,
+        max_time_ms: int,
+        after_seq: int,
+        limit: int,
+    ) -> list[Message]:
+        now = _now_ms()
+        rows = await self._db.run(
+            lambda c: c.execute(
+                "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
+                " AND seq > ? AND time_ms BETWEEN ? AND ? AND expire_at_ms > ?"
+                " ORDER BY seq LIMIT ?",
+                (sdkappid, conversation, after_seq, min_time_ms, max_time_ms, now, limit),
+            ).fetchall()
+        )
+        return _decode(rows)
+
+    async def by_time_desc(
+        self,
+        sdkappid: int,
+        conversation: str,
+        min_time_ms: int,
+        max_time_ms: int,
+        before_seq: int,
+        limit: int,
+    ) -> list[Message]:
+        now = _now_ms()
+        bound = before_seq if before_seq > 0 else 2**62
+        rows = await self._db.run(
+            lambda c: c.execute(
+                "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
+                " AND seq < ? AND time_ms BETWEEN ? AND ? AND expire_at_ms > ?"
+                " ORDER BY seq DESC LIMIT ?",
+                (sdkappid, conversation, bound, min_time_ms, max_time_ms, now, limit),
+            ).fetchall()
+        )
+        return _decode(rows)
+
+    async def get(self, sdkappid: int, conversation: str, seqs: Sequence[int]) -> list[Message]:
+        wanted = list(seqs)
+        if not wanted:
+            return []
+
+        def read(c: sqlite3.Connection) -> list[tuple[bytes]]:
+            marks = ",".join("?" * len(wanted))
+            return c.execute(
+                "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
+                f" AND seq IN ({marks}) ORDER BY seq",
+                (sdkappid, conversation, *wanted),
+            ).fetchall()
+
+        return _decode(await self._db.run(read))
+
+    async def max_seq(self, sdkappid: int, conversation: str) -> int:
+        row = await self._db.run(
+            lambda c: c.execute(
+                "SELECT max(seq) FROM messages WHERE sdkappid = ? AND conversation = ?",
+                (sdkappid, conversation),
+            ).fetchone()
+        )
+        return int(row[0] or 0)
+
+
+class SqliteStores:
+    def __init__(self, path: Path) -> None:
+        self._db = SqliteDb(path)
+        self.apps = SqliteAppStore(self._db)
+        self.directory = SqliteDirectoryStore(self._db)
+        self.messages = SqliteMessageStore(self._db)
+
+    async def close(self) -> None:
+        await self._db.close()

@@ -1,0 +1,40 @@
+"""The one topic registry. Every producer and consumer names its topic from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    key: str
+    compacted: bool = False
+    # Retry and DLQ topics carry little traffic: one partition keeps replay ordered.
+    partitions: int | None = None
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+
+INBOUND = Topic("im.inbound", key="conversation")
+MESSAGES = Topic("im.messages", key="conversation")
+EVENTS = Topic("im.events", key="app:entity")
+PUSH = Topic("im.push", key="user")
+CALLBACKS_RETRY = Topic("im.callbacks.retry", key="event id", partitions=1)
+CALLBACKS_DLQ = Topic("im.callbacks.dlq", key="event id", partitions=1)
+CONFIG = Topic("im.config", key="app:section", compacted=True, partitions=1)
+
+ALL: tuple[Topic, ...] = (
+    INBOUND,
+    MESSAGES,
+    EVENTS,
+    PUSH,
+    CALLBACKS_RETRY,
+    CALLBACKS_DLQ,
+    CONFIG,
+)
+
+# Topics whose consumers send poison records to <topic>.dlq.
+WITH_DLQ: tuple[Topic, ...] = (INBOUND, MESSAGES, EVENTS, PUSH)

@@ -1,0 +1,107 @@
+"""The client WebSocket protocol, version 1 (docs/PROTOCOL.md): parsing and building frames.
+Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from services.common import conversation
+from services.common.errors import ErrorCode, TidingsError
+from services.common.pb.tidings.v1.envelope_pb2 import (
+    CHAT_TYPE_C2C,
+    SOURCE_WS,
+    InboundMessage,
+)
+from services.gateway.msgbody import parse_msg_body
+
+PROTOCOL_VERSION = 1
+PLATFORMS = ("Android", "iPhone", "iPad", "Windows", "Mac", "Linux", "Web")
+
+
+def parse_frame(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
+    if len(raw) > max_bytes:
+        raise TidingsError(ErrorCode.WS_FRAME_TOO_LARGE, f"frame over {max_bytes} bytes")
+    try:
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, f"frame is not JSON: {exc}") from exc
+    if not isinstance(frame, dict):
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, "frame must be a JSON object")
+    if not isinstance(frame.get("op"), str):
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, "frame needs a string 'op'")
+    return frame
+
+
+def error_frame(request_id: Any, code: ErrorCode | int, message: str) -> dict[str, Any]:
+    return {"op": "error", "id": request_id, "code": int(code), "message": message}
+
+
+def _field(frame: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+    value = frame.get(name)
+    if value is None:
+        if required:
+            raise TidingsError(ErrorCode.WS_BAD_FRAME, f"missing field {name!r}")
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, f"field {name!r} must be {kind.__name__}")
+    return value
+
+
+def parse_login(frame: dict[str, Any]) -> tuple[int, str, str, str]:
+    sdkappid = _field(frame, "sdkappid", int)
+    identifier = _field(frame, "identifier", str)
+    sig = _field(frame, "usersig", str)
+    platform = _field(frame, "platform", str, required=False) or "Web"
+    if platform not in PLATFORMS:
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, f"platform must be one of {PLATFORMS}")
+    return sdkappid, identifier, sig, platform
+
+
+def parse_send(
+    frame: dict[str, Any], sdkappid: int, sender: str, platform: str, max_body: int
+) -> InboundMessage:
+    """A client's send frame as an InboundMessage (origin is set by the publisher)."""
+    to = _field(frame, "to", str, required=False)
+    group = _field(frame, "group", str, required=False)
+    if (to is None) == (group is None):
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, "a send needs exactly one of 'to' or 'group'")
+    text = _field(frame, "text", str, required=False)
+    body = frame.get("elements")
+    if text is not None:
+        body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]
+    elements = parse_msg_body(body, max_body, ErrorCode.BODY_TOO_LARGE, ErrorCode.WS_BAD_FRAME)
+    random = _field(frame, "random", int, required=False)
+    if random is None:
+        random = uuid.uuid4().int & 0xFFFFFFFF
+    client_msg_id = _field(frame, "client_msg_id", str, required=False) or f"r{random}"
+    if group is not None:
+        raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group!r} does not exist")
+    return InboundMessage(
+        schema_version=1,
+        sdkappid=sdkappid,
+        conversation=conversation.c2c(sender, to),
+        chat_type=CHAT_TYPE_C2C,
+        sender=sender,
+        to_user=to,
+        client_msg_id=client_msg_id,
+        msg_random=random,
+        elements=elements,
+        cloud_custom_data=_field(frame, "cloud_custom_data", str, required=False) or "",
+        source=SOURCE_WS,
+        received_at_ms=int(time.time() * 1000),
+        platform=platform,
+    )
+
+
+def parse_sync(frame: dict[str, Any], user: str) -> tuple[str, int, int]:
+    """(conversation, after_seq, limit). A client names the peer; it never sees others' chats."""
+    peer = _field(frame, "peer", str, required=False)
+    if peer is None:
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, "sync needs 'peer'")
+    after_seq = _field(frame, "after_seq", int, required=False) or 0
+    limit = _field(frame, "limit", int, required=False) or 0
+    return conversation.c2c(user, peer), after_seq, limit

@@ -1,0 +1,65 @@
+"""GatewayService: the router delivers messages and reports outcomes here."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+
+from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
+from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
+from services.gateway.msgbody import message_json
+from services.gateway.publisher import Publisher
+from services.gateway.sessions import LocalSessions
+
+
+class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
+    def __init__(self, local: LocalSessions, publisher: Publisher) -> None:
+        self._local = local
+        self._publisher = publisher
+
+    async def Deliver(
+        self, request: gateway_pb2.DeliverRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.DeliverReply:
+        delivered = missed = 0
+        now_ms = time.time() * 1000
+        for d in request.deliveries:
+            conns = [
+                c for c in self._local.of(d.sdkappid, d.user) if c.conn_id not in d.skip_conn_ids
+            ]
+            if not conns:
+                missed += 1
+                continue
+            payload = message_json(d.message)
+            for conn in conns:
+                conn.deliver(payload)
+            delivered += 1
+            if d.message.received_at_ms:
+                STAGE_LATENCY.labels("deliver").observe(
+                    max(0.0, now_ms - d.message.received_at_ms) / 1000
+                )
+            STAGE_MESSAGES.labels("deliver", str(d.sdkappid), "ok").inc()
+        return gateway_pb2.DeliverReply(delivered=delivered, missed=missed)
+
+    async def Complete(
+        self, request: gateway_pb2.CompleteRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.CompleteReply:
+        return gateway_pb2.CompleteReply(matched=self._publisher.complete(list(request.outcomes)))
+
+    async def Kick(
+        self, request: gateway_pb2.KickRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.KickReply:
+        kicked = 0
+        for conn in self._local.of(request.sdkappid, request.user):
+            if request.conn_ids and conn.conn_id not in request.conn_ids:
+                continue
+            conn.reply(
+                {
+                    "op": "kicked",
+                    "code": request.reason_code,
+                    "message": request.reason or "kicked by the app admin",
+                }
+            )
+            await conn.ws.close(4000 + (request.reason_code % 1000), "kicked")
+            kicked += 1
+        return gateway_pb2.KickReply(kicked=kicked)

@@ -1,0 +1,138 @@
+"""gateway: client WebSockets, REST v4 and the admin API, and GatewayService for the router."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from websockets.asyncio.server import serve
+
+from services.common.app_cache import AppCache
+from services.common.bus import make_producer
+from services.common.config import Settings
+from services.common.grpc_util import Channels, GrpcServer
+from services.common.logging import get_logger
+from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc, history_pb2_grpc
+from services.common.redis_state import SessionRegistry, connect
+from services.common.runtime import run_service
+from services.common.store.factory import open_stores
+from services.gateway.auth import Authenticator
+from services.gateway.grpc_service import GatewayServicer
+from services.gateway.publisher import Publisher
+from services.gateway.rest_v4 import build_router
+from services.gateway.rest_v4.context import RestDeps
+from services.gateway.sessions import LocalSessions
+from services.gateway.ws import WsEndpoint
+
+log = get_logger(__name__)
+
+SESSION_TOUCH_S = 30.0
+MAX_WS_MESSAGE = 1024 * 1024
+
+
+def build_http(deps: RestDeps, publisher: Publisher) -> FastAPI:
+    app = FastAPI(
+        title="Tidings",
+        version="0.1.0",
+        description="Tencent Cloud IM REST v4 compatible server API, and the Tidings admin API.",
+    )
+    app.include_router(build_router(deps))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        ready = publisher.accepting
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    return app
+
+
+async def touch_sessions(local: LocalSessions, registry: SessionRegistry) -> None:
+    while True:
+        await asyncio.sleep(SESSION_TOUCH_S)
+        users = local.users()
+        if users:
+            try:
+                await registry.touch(users)
+            except Exception as exc:  # noqa: BLE001 - retried on the next tick
+                log.warning("session touch failed", error=str(exc))
+
+
+async def main(settings: Settings, stop: asyncio.Event) -> None:
+    stores = open_stores(settings)
+    redis = connect(settings.redis_url)
+    channels = Channels()
+    producer = make_producer(settings)
+    await producer.start()
+    node_addr = f"{settings.advertise_host}:{settings.grpc_port}"
+    publisher = Publisher(producer, settings.node_id, node_addr, settings.send_timeout_s)
+    auth = Authenticator(AppCache(stores.apps), stores.directory)
+    local = LocalSessions()
+    registry = SessionRegistry(redis)
+    history = history_pb2_grpc.HistoryServiceStub(channels.get(settings.history_addr))
+
+    grpc_server = GrpcServer(settings.bind_host, settings.grpc_port)
+    grpc_server.add(
+        lambda s: gateway_pb2_grpc.add_GatewayServiceServicer_to_server(
+            GatewayServicer(local, publisher), s
+        ),
+        [gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name],
+    )
+    await grpc_server.start()
+
+    endpoint = WsEndpoint(settings, auth, local, registry, publisher, history, node_addr)
+    ws_server = await serve(
+        endpoint.handle,
+        settings.bind_host,
+        settings.ws_port,
+        max_size=MAX_WS_MESSAGE,
+        ping_interval=20,
+        ping_timeout=20,
+        compression=None,
+    )
+
+    deps = RestDeps(settings, auth, stores, publisher, history)
+    http = uvicorn.Server(
+        uvicorn.Config(
+            build_http(deps, publisher),
+            host=settings.bind_host,
+            port=settings.http_port,
+            loop="none",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    # The process runtime owns the signals; uvicorn must not take them over.
+    http.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    background = [
+        asyncio.create_task(http.serve()),
+        asyncio.create_task(publisher.sweep_forever()),
+        asyncio.create_task(touch_sessions(local, registry)),
+    ]
+    await stop.wait()
+
+    # Drain: refuse new sends, let the router answer those in flight, then close the edge.
+    await grpc_server.set_serving(False)
+    await publisher.drain(settings.send_timeout_s)
+    ws_server.close()
+    await ws_server.wait_closed()
+    http.should_exit = True
+    await background[0]
+    for task in background[1:]:
+        task.cancel()
+    await grpc_server.stop()
+    await producer.stop()
+    await channels.close()
+    await redis.aclose()
+    await stores.close()
+
+
+if __name__ == "__main__":
+    run_service("gateway", main)

@@ -1,0 +1,122 @@
+"""REST v4, wire-compatible with Tencent Cloud IM: POST /v4/<service>/<command>?sdkappid=
+&identifier=&usersig=&random=&contenttype=json. The HTTP status is always 200; the body
+carries ActionStatus, ErrorCode and ErrorInfo. A GET with a JSON body is taken like a POST.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.common.errors import ErrorCode, TidingsError
+from services.common.logging import get_logger
+from services.common.metrics import REST_LATENCY, REST_REQUESTS
+from services.gateway.rest_v4 import im_open_login_svc, openim
+from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDeps
+
+log = get_logger(__name__)
+
+SERVICES: dict[str, dict[str, Handler]] = {
+    "im_open_login_svc": im_open_login_svc.COMMANDS,
+    "openim": openim.COMMANDS,
+}
+
+
+def reply_body(code: ErrorCode | int, info: str, extra: Reply | None = None) -> bytes:
+    body: dict[str, Any] = {
+        "ActionStatus": "OK" if code == 0 else "FAIL",
+        "ErrorCode": int(code),
+        "ErrorInfo": info,
+    }
+    if extra:
+        body.update(extra)
+    return orjson.dumps(body)
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TidingsError(ErrorCode.REST_JSON_PARSE, f"request body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TidingsError(ErrorCode.REST_JSON_PARSE, f"request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise TidingsError(ErrorCode.REST_JSON_PARSE, f"json parse error: {exc}") from exc
+    if not isinstance(body, dict):
+        raise TidingsError(ErrorCode.REST_JSON_PARSE, "the request body must be a JSON object")
+    return body
+
+
+def _sdkappid(value: str | None) -> int:
+    if not value:
+        raise TidingsError(ErrorCode.REST_SDKAPPID_REQUIRED, "sdkappid is required in the url")
+    try:
+        return int(value)
+    except ValueError:
+        raise TidingsError(
+            ErrorCode.REST_SDKAPPID_REQUIRED, "sdkappid must be an integer"
+        ) from None
+
+
+def build_router(deps: RestDeps) -> APIRouter:
+    router = APIRouter()
+
+    async def handle(service: str, command: str, request: Request) -> Response:
+        started = time.perf_counter()
+        code: int = 0
+        app_label = "unknown"
+        try:
+            handler = SERVICES.get(service, {}).get(command)
+            if handler is None:
+                raise TidingsError(ErrorCode.REST_RESOURCE, f"unknown command {service}/{command}")
+            q = request.query_params
+            sdkappid = _sdkappid(q.get("sdkappid"))
+            identifier = q.get("identifier") or ""
+            sig = q.get("usersig") or ""
+            if not identifier or not sig:
+                raise TidingsError(
+                    ErrorCode.REST_ACCOUNT_OR_SIG, "identifier and usersig are required in the url"
+                )
+            app = await deps.auth.verify(sdkappid, identifier, sig)
+            app_label = str(sdkappid)
+            if not deps.auth.is_admin(app, identifier):
+                raise TidingsError(ErrorCode.REST_ADMIN_REQUIRED)
+            body = parse_json_object(await read_limited(request, deps.settings.max_http_body_bytes))
+            client_ip = request.client.host if request.client else ""
+            extra = await handler(RestContext(app, identifier, client_ip, deps), body)
+            payload = reply_body(ErrorCode.OK, "", extra)
+        except TidingsError as err:
+            code = int(err.code)
+            payload = reply_body(err.code, err.info)
+        except Exception:
+            log.exception("rest command failed", service=service, command=command)
+            code = int(ErrorCode.REST_TIMEOUT)
+            payload = reply_body(ErrorCode.REST_TIMEOUT, "internal error, please retry")
+        REST_REQUESTS.labels(app_label, command, str(code)).inc()
+        REST_LATENCY.labels(command).observe(time.perf_counter() - started)
+        return Response(content=payload, media_type="application/json")
+
+    router.add_api_route(
+        "/v4/{service}/{command}",
+        handle,
+        methods=["POST", "GET"],
+        summary="Tencent Cloud IM REST v4 command",
+        response_class=Response,
+    )
+    return router

@@ -1,0 +1,34 @@
+"""What a REST v4 command handler gets: the caller, and the gateway's ports."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.config import Settings
+from services.common.pb.tidings.v1 import history_pb2_grpc
+from services.common.store.ports import App, Stores
+from services.gateway.auth import Authenticator
+from services.gateway.publisher import Publisher
+
+
+@dataclass(slots=True)
+class RestDeps:
+    settings: Settings
+    auth: Authenticator
+    stores: Stores
+    publisher: Publisher
+    history: history_pb2_grpc.HistoryServiceStub
+
+
+@dataclass(slots=True)
+class RestContext:
+    app: App
+    identifier: str
+    client_ip: str
+    deps: RestDeps
+
+
+Reply = dict[str, Any]
+Handler = Callable[[RestContext, dict[str, Any]], Awaitable[Reply]]

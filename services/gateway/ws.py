@@ -1,0 +1,193 @@
+"""The client WebSocket endpoint: login, send, sync, ping. Every bad input gets an error frame
+with a code, and the connection (and every other) keeps being served."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from services.common.config import Settings
+from services.common.errors import ErrorCode, TidingsError
+from services.common.logging import get_logger
+from services.common.metrics import CONNECTIONS, STAGE_LATENCY
+from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
+from services.common.pb.tidings.v1.gateway_pb2 import Outcome
+from services.common.redis_state import SessionRegistry
+from services.gateway import frames
+from services.gateway.auth import Authenticator
+from services.gateway.msgbody import message_json
+from services.gateway.publisher import Publisher
+from services.gateway.sessions import Connection, LocalSessions
+
+log = get_logger(__name__)
+
+MAX_LOGIN_ATTEMPTS = 3
+
+
+class WsEndpoint:
+    def __init__(
+        self,
+        settings: Settings,
+        auth: Authenticator,
+        local: LocalSessions,
+        registry: SessionRegistry,
+        publisher: Publisher,
+        history: history_pb2_grpc.HistoryServiceStub,
+        node_addr: str,
+    ) -> None:
+        self._settings = settings
+        self._auth = auth
+        self._local = local
+        self._registry = registry
+        self._publisher = publisher
+        self._history = history
+        self._node_addr = node_addr
+
+    async def handle(self, ws: ServerConnection) -> None:
+        conn: Connection | None = None
+        writer: asyncio.Task[None] | None = None
+        failed_logins = 0
+        try:
+            async for raw in ws:
+                request_id: Any = None
+                try:
+                    frame = frames.parse_frame(raw, self._settings.ws_max_frame_bytes)
+                    request_id = frame.get("id")
+                    op = frame["op"]
+                    if op == "ping":
+                        reply: dict[str, Any] | None = {"op": "pong", "id": request_id}
+                    elif op == "login":
+                        if conn is not None:
+                            raise TidingsError(ErrorCode.WS_BAD_FRAME, "already logged in")
+                        try:
+                            conn = await self._login(ws, frame)
+                        except TidingsError:
+                            failed_logins += 1
+                            if failed_logins >= MAX_LOGIN_ATTEMPTS:
+                                await self._send_now(
+                                    ws,
+                                    frames.error_frame(
+                                        request_id,
+                                        ErrorCode.WS_NOT_LOGGED_IN,
+                                        "too many failed logins",
+                                    ),
+                                )
+                                await ws.close(4401, "too many failed logins")
+                                return
+                            raise
+                        writer = asyncio.get_running_loop().create_task(conn.write_loop())
+                        reply = {
+                            "op": "login",
+                            "id": request_id,
+                            "code": 0,
+                            "conn_id": conn.conn_id,
+                            "server_time": int(time.time() * 1000),
+                            "v": frames.PROTOCOL_VERSION,
+                        }
+                    elif conn is None:
+                        raise TidingsError(ErrorCode.WS_NOT_LOGGED_IN)
+                    elif op == "send":
+                        await self._send(conn, frame, request_id)
+                        reply = None
+                    elif op == "sync":
+                        reply = await self._sync(conn, frame, request_id)
+                    else:
+                        raise TidingsError(ErrorCode.WS_UNKNOWN_OP, f"unknown op {op!r}")
+                except TidingsError as err:
+                    reply = frames.error_frame(request_id, err.code, err.info)
+                except ConnectionClosed:
+                    raise
+                except Exception:
+                    log.exception("ws request failed", request_id=request_id)
+                    reply = frames.error_frame(request_id, ErrorCode.MSG_INTERNAL, "internal error")
+                if reply is not None:
+                    if conn is not None:
+                        conn.reply(reply)
+                    else:
+                        await self._send_now(ws, reply)
+        except ConnectionClosed:
+            pass
+        finally:
+            if conn is not None:
+                await self._logout(conn)
+            if writer is not None:
+                writer.cancel()
+
+    @staticmethod
+    async def _send_now(ws: ServerConnection, frame: dict[str, Any]) -> None:
+        await ws.send(orjson.dumps(frame).decode())
+
+    async def _login(self, ws: ServerConnection, frame: dict[str, Any]) -> Connection:
+        sdkappid, identifier, sig, platform = frames.parse_login(frame)
+        app = await self._auth.verify(sdkappid, identifier, sig)
+        if not self._auth.is_admin(app, identifier) and await self._auth.missing_accounts(
+            sdkappid, [identifier]
+        ):
+            raise TidingsError(ErrorCode.ACCOUNT_NOT_IMPORTED)
+        conn = Connection(ws, sdkappid, identifier, platform)
+        self._local.add(conn)
+        await self._registry.add(sdkappid, identifier, conn.conn_id, self._node_addr)
+        CONNECTIONS.labels(self._settings.node_id).inc()
+        return conn
+
+    async def _logout(self, conn: Connection) -> None:
+        self._local.remove(conn)
+        CONNECTIONS.labels(self._settings.node_id).dec()
+        try:
+            await self._registry.remove(conn.sdkappid, conn.user, conn.conn_id)
+        except Exception as exc:  # noqa: BLE001 - the entry expires by itself
+            log.warning("session removal failed", error=str(exc))
+
+    async def _send(self, conn: Connection, frame: dict[str, Any], request_id: Any) -> None:
+        if not self._publisher.accepting:
+            raise TidingsError(ErrorCode.REST_TIMEOUT, "gateway is draining; reconnect and retry")
+        inbound = frames.parse_send(
+            frame, conn.sdkappid, conn.user, conn.platform, self._settings.max_body_bytes
+        )
+        if await self._auth.missing_accounts(conn.sdkappid, [inbound.to_user]):
+            raise TidingsError(ErrorCode.MSG_ACCOUNT_INVALID, f"{inbound.to_user!r} does not exist")
+        received_ms = inbound.received_at_ms
+
+        def on_done(outcome: Outcome) -> None:
+            if outcome.error_code:
+                conn.reply(frames.error_frame(request_id, outcome.error_code, outcome.error_info))
+                return
+            STAGE_LATENCY.labels("ack").observe(max(0.0, time.time() * 1000 - received_ms) / 1000)
+            conn.reply(
+                {
+                    "op": "ack",
+                    "id": request_id,
+                    "code": 0,
+                    "seq": outcome.seq,
+                    "msg_key": outcome.msg_key,
+                    "time": outcome.server_time_ms,
+                    "conversation": outcome.conversation,
+                    "duplicate": outcome.duplicate,
+                }
+            )
+
+        await self._publisher.submit(inbound, on_done, conn_id=conn.conn_id)
+
+    async def _sync(
+        self, conn: Connection, frame: dict[str, Any], request_id: Any
+    ) -> dict[str, Any]:
+        conv, after_seq, limit = frames.parse_sync(frame, conn.user)
+        reply = await self._history.Sync(
+            history_pb2.SyncRequest(
+                sdkappid=conn.sdkappid, conversation=conv, after_seq=after_seq, limit=limit
+            ),
+            timeout=10.0,
+        )
+        return {
+            "op": "sync",
+            "id": request_id,
+            "code": 0,
+            "conversation": conv,
+            "messages": [message_json(m) for m in reply.messages],
+            "complete": reply.complete,
+        }

@@ -1,0 +1,107 @@
+"""Fan-out: im.messages -> recipients -> one Deliver call per gateway node per batch.
+
+Recipients without a live session go to im.push. Delivery is at least once: a replay after
+a crash delivers again, and clients drop seqs they already have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+
+from services.common import topics
+from services.common.bus import Record, send_all
+from services.common.grpc_util import Channels
+from services.common.logging import get_logger
+from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
+from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
+from services.common.pb.tidings.v1.envelope_pb2 import (
+    CHAT_TYPE_C2C,
+    SOURCE_REST,
+    Message,
+    PushJob,
+)
+from services.common.redis_state import SessionRegistry
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user: str
+    # The sender's own devices get the message too, but are never pushed to.
+    is_sender: bool
+
+
+def c2c_recipients(message: Message) -> list[Recipient]:
+    """The peer, plus the sender's other devices. A REST send reaches the sender's devices
+    only with SyncOtherMachine=1, as in Tencent's sendmsg."""
+    out = [Recipient(message.to_user, is_sender=False)]
+    syncs_sender = message.source != SOURCE_REST or message.sync_other_machine == 1
+    if syncs_sender and message.sender != message.to_user:
+        out.append(Recipient(message.sender, is_sender=True))
+    return out
+
+
+class Fanout:
+    def __init__(
+        self, sessions: SessionRegistry, producer: AIOKafkaProducer, channels: Channels
+    ) -> None:
+        self._sessions = sessions
+        self._producer = producer
+        self._channels = channels
+
+    async def handle(self, records: Sequence[Record]) -> None:
+        messages = [Message.FromString(r.value) for r in records]
+        targets: list[tuple[Message, Recipient]] = []
+        for m in messages:
+            if m.chat_type == CHAT_TYPE_C2C:
+                targets.extend((m, r) for r in c2c_recipients(m))
+        sessions = await self._sessions.lookup([(m.sdkappid, r.user) for m, r in targets])
+
+        per_node: dict[str, list[gateway_pb2.Delivery]] = defaultdict(list)
+        offline: list[tuple[Message, Recipient]] = []
+        for (m, r), conns in zip(targets, sessions, strict=True):
+            nodes = {addr for cid, addr in conns.items() if cid != m.origin_conn_id}
+            if not nodes and not r.is_sender:
+                offline.append((m, r))
+            for addr in nodes:
+                per_node[addr].append(
+                    gateway_pb2.Delivery(
+                        sdkappid=m.sdkappid,
+                        user=r.user,
+                        message=m,
+                        skip_conn_ids=[m.origin_conn_id] if m.origin_conn_id else [],
+                    )
+                )
+        await asyncio.gather(*(self._deliver(addr, batch) for addr, batch in per_node.items()))
+        await send_all(
+            self._producer,
+            topics.PUSH.name,
+            [
+                (
+                    f"{m.sdkappid}:{r.user}".encode(),
+                    PushJob(
+                        schema_version=1, sdkappid=m.sdkappid, user=r.user, message=m
+                    ).SerializeToString(),
+                )
+                for m, r in offline
+            ],
+        )
+        now_ms = time.time() * 1000
+        for m in messages:
+            STAGE_MESSAGES.labels("fanout", str(m.sdkappid), "ok").inc()
+            if m.received_at_ms:
+                STAGE_LATENCY.labels("fanout").observe(max(0.0, now_ms - m.received_at_ms) / 1000)
+
+    async def _deliver(self, addr: str, batch: list[gateway_pb2.Delivery]) -> None:
+        stub = gateway_pb2_grpc.GatewayServiceStub(self._channels.get(addr))
+        try:
+            await stub.Deliver(gateway_pb2.DeliverRequest(deliveries=batch), timeout=5.0)
+        except Exception as exc:  # noqa: BLE001 - a gone node's users sync on reconnect
+            log.warning("deliver failed", gateway=addr, deliveries=len(batch), error=str(exc))
