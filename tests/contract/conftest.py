@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -41,7 +43,8 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         mockylla = pytest.importorskip("mockylla")
         from services.common.store.cassandra import CassandraStores
 
-        with mockylla.mock_scylladb():
+        # mockylla prints every query; the tests read results, not its chatter.
+        with mockylla.MockScyllaDB(), contextlib.redirect_stdout(io.StringIO()):
             s = CassandraStores(hosts=["127.0.0.1"], keyspace="tidings_mockylla")
             yield s
             await s.close()

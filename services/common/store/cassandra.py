@@ -1,0 +1,377 @@
+"""The cluster adapter: Cassandra through cassandra-driver, retention by TTL.
+
+Every query is a prepared statement sent with `execute_async`; the driver's callbacks hand
+results to the event loop, so nothing blocks it once the stores are built. Construction
+(connect, schema, prepare) blocks: it runs once, at startup.
+
+Tests run this adapter against mockylla, an in-memory stand-in that patches the driver. Where
+mockylla cannot run the natural CQL, the comments below say what was chosen instead; every
+choice stays correct on a real cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.query import PreparedStatement
+
+from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.codec import app_to_doc, doc_to_app
+from services.common.store.ports import Account, App
+
+# deploy/cassandra/schema.cql is this text rendered for keyspace `tidings`, replication 1.
+# conv_head keeps each conversation's highest seq out of reach of the messages' TTL: max_seq
+# re-seeds the seq counters, and must not fall back once a conversation's history expires.
+SCHEMA_CQL = """\
+CREATE KEYSPACE IF NOT EXISTS {keyspace}
+  WITH replication = {'class': 'SimpleStrategy', 'replication_factor': {replication_factor}};
+
+CREATE TABLE IF NOT EXISTS {keyspace}.apps (
+  sdkappid bigint PRIMARY KEY,
+  doc text
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.accounts (
+  sdkappid bigint,
+  user_id text,
+  nick text,
+  face_url text,
+  created_at bigint,
+  PRIMARY KEY ((sdkappid), user_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.messages (
+  sdkappid bigint,
+  conversation text,
+  seq bigint,
+  time_ms bigint,
+  body blob,
+  PRIMARY KEY ((sdkappid, conversation), seq)
+) WITH CLUSTERING ORDER BY (seq ASC);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.conv_head (
+  sdkappid bigint,
+  conversation text,
+  seq bigint,
+  PRIMARY KEY ((sdkappid, conversation), seq)
+) WITH CLUSTERING ORDER BY (seq DESC);
+"""
+
+# CQL identifiers cannot be bound, so the keyspace name is checked before it is spliced in.
+_KEYSPACE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+
+# `seq < ?` with no caller bound: the largest bigint.
+_NO_UPPER_BOUND = 2**63 - 1
+
+# mockylla keeps rows in insertion order and ignores CLUSTERING ORDER, so every multi-row
+# read names its order even where it is the clustering order.
+#
+# The TTL is spliced in rather than bound (`USING TTL ?`) because mockylla cannot bind it.
+# One statement per distinct TTL stays few: retention_seconds() yields at most 360 values.
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (sdkappid, conversation, seq, time_ms, body)"
+    " VALUES (?, ?, ?, ?, ?) USING TTL {ttl_s}"
+)
+
+
+def render_schema(keyspace: str, replication_factor: int) -> str:
+    if not _KEYSPACE_NAME.fullmatch(keyspace):
+        raise ValueError(f"not a Cassandra keyspace name: {keyspace!r}")
+    return SCHEMA_CQL.replace("{keyspace}", keyspace).replace(
+        "{replication_factor}", str(replication_factor)
+    )
+
+
+def _resolve(done: asyncio.Future[list[Any]], rows: list[Any]) -> None:
+    if not done.done():
+        done.set_result(rows)
+
+
+def _reject(done: asyncio.Future[list[Any]], exc: BaseException) -> None:
+    if not done.done():
+        done.set_exception(exc)
+
+
+class CassandraSession:
+    """Runs prepared statements and awaits them on the calling event loop.
+
+    mockylla supports `execute_async`: its future runs the query at once and calls back
+    synchronously, so the same bridge serves both.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def prepare(self, cql: str) -> PreparedStatement:
+        return self._session.prepare(cql)
+
+    async def prepare_async(self, cql: str) -> PreparedStatement:
+        # The driver's prepare blocks on a round trip and has no asynchronous form.
+        return await asyncio.to_thread(self._session.prepare, cql)
+
+    async def execute(self, statement: PreparedStatement, params: Sequence[object]) -> list[Any]:
+        """Every row of every page; a plain write resolves to []."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[Any]] = loop.create_future()
+        rows: list[Any] = []
+        response = self._session.execute_async(statement, tuple(params))
+
+        # The driver calls these on its own I/O thread, once per page.
+        def on_page(page: Sequence[Any] | None) -> None:
+            if page is not None:
+                rows.extend(page)
+            # mockylla's future has no paging: its one callback carries every row.
+            if getattr(response, "has_more_pages", False):
+                response.start_fetching_next_page()
+            else:
+                loop.call_soon_threadsafe(_resolve, done, rows)
+
+        def on_error(exc: BaseException) -> None:
+            loop.call_soon_threadsafe(_reject, done, exc)
+
+        response.add_callbacks(on_page, on_error)
+        return await done
+
+
+class CassandraAppStore:
+    def __init__(self, cql: CassandraSession) -> None:
+        self._cql = cql
+        self._create = cql.prepare("INSERT INTO apps (sdkappid, doc) VALUES (?, ?) IF NOT EXISTS")
+        self._save = cql.prepare("INSERT INTO apps (sdkappid, doc) VALUES (?, ?)")
+        self._get = cql.prepare("SELECT doc FROM apps WHERE sdkappid = ?")
+        self._list = cql.prepare("SELECT sdkappid, doc FROM apps")
+
+    async def create_app(self, app: App) -> None:
+        rows = await self._cql.execute(self._create, (app.sdkappid, app_to_doc(app)))
+        if not rows[0][0]:
+            raise ValueError(f"app {app.sdkappid} already exists")
+
+    async def save_app(self, app: App) -> None:
+        await self._cql.execute(self._save, (app.sdkappid, app_to_doc(app)))
+
+    async def get_app(self, sdkappid: int) -> App | None:
+        rows = await self._cql.execute(self._get, (sdkappid,))
+        return doc_to_app(rows[0][0]) if rows else None
+
+    async def list_apps(self) -> list[App]:
+        rows = await self._cql.execute(self._list, ())
+        return [doc_to_app(r[1]) for r in sorted(rows, key=lambda r: r[0])]
+
+
+class CassandraDirectoryStore:
+    def __init__(self, cql: CassandraSession) -> None:
+        self._cql = cql
+        self._upsert = cql.prepare(
+            "INSERT INTO accounts (sdkappid, user_id, nick, face_url, created_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+        )
+        # One read per user rather than `user_id IN ?`: mockylla splices a bound IN list in
+        # as text, and cannot parse a one-element list.
+        self._get_one = cql.prepare(
+            "SELECT user_id, nick, face_url, created_at FROM accounts"
+            " WHERE sdkappid = ? AND user_id = ?"
+        )
+        self._count = cql.prepare("SELECT count(*) FROM accounts WHERE sdkappid = ?")
+        self._delete = cql.prepare("DELETE FROM accounts WHERE sdkappid = ? AND user_id = ?")
+
+    async def upsert_accounts(self, sdkappid: int, accounts: Sequence[Account]) -> None:
+        latest = {a.user_id: a for a in accounts}
+        # CQL has no ON CONFLICT: read who exists so their created_at survives the rewrite.
+        existing = await self.get_accounts(sdkappid, list(latest))
+        now = int(time.time())
+        await asyncio.gather(
+            *(
+                self._cql.execute(
+                    self._upsert,
+                    (
+                        sdkappid,
+                        a.user_id,
+                        a.nick,
+                        a.face_url,
+                        existing[a.user_id].created_at
+                        if a.user_id in existing
+                        else a.created_at or now,
+                    ),
+                )
+                for a in latest.values()
+            )
+        )
+
+    async def get_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> dict[str, Account]:
+        found = await asyncio.gather(
+            *(self._cql.execute(self._get_one, (sdkappid, u)) for u in dict.fromkeys(user_ids))
+        )
+        return {r[0]: Account(r[0], r[1], r[2], r[3]) for rows in found for r in rows}
+
+    async def count_accounts(self, sdkappid: int) -> int:
+        rows = await self._cql.execute(self._count, (sdkappid,))
+        return int(rows[0][0])
+
+    async def delete_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> None:
+        await asyncio.gather(
+            *(self._cql.execute(self._delete, (sdkappid, u)) for u in dict.fromkeys(user_ids))
+        )
+
+
+def _decode(rows: list[Any]) -> list[Message]:
+    return [Message.FromString(r[0]) for r in rows]
+
+
+class CassandraMessageStore:
+    def __init__(self, cql: CassandraSession) -> None:
+        self._cql = cql
+        self._inserts: dict[int, PreparedStatement] = {}
+        self._after = cql.prepare(
+            "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
+            " AND seq > ? ORDER BY seq ASC LIMIT ?"
+        )
+        # Time is not a key here, so filtering it scans the conversation from the seq bound
+        # until `limit` rows match. Within one partition that scan is what paging through it
+        # in Python would do, minus shipping the rows that miss. A table keyed by time could
+        # not honour "seq order, from a seq cursor, at most limit" without reading the whole
+        # time window on every page.
+        self._by_time = cql.prepare(
+            "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
+            " AND seq > ? AND time_ms >= ? AND time_ms <= ?"
+            " ORDER BY seq ASC LIMIT ? ALLOW FILTERING"
+        )
+        self._by_time_desc = cql.prepare(
+            "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
+            " AND seq < ? AND time_ms >= ? AND time_ms <= ?"
+            " ORDER BY seq DESC LIMIT ? ALLOW FILTERING"
+        )
+        # One read per seq rather than `seq IN ?`, as for accounts.
+        self._get_one = cql.prepare(
+            "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ? AND seq = ?"
+        )
+        # The head is kept without LWT: each append adds its highest seq and drops the rows
+        # below it. The highest seq ever added is below no other, so it is never dropped,
+        # whatever order concurrent or replayed appends land in.
+        self._head_add = cql.prepare(
+            "INSERT INTO conv_head (sdkappid, conversation, seq) VALUES (?, ?, ?)"
+        )
+        self._head_trim = cql.prepare(
+            "DELETE FROM conv_head WHERE sdkappid = ? AND conversation = ? AND seq < ?"
+        )
+        self._head = cql.prepare(
+            "SELECT seq FROM conv_head WHERE sdkappid = ? AND conversation = ?"
+            " ORDER BY seq DESC LIMIT 1"
+        )
+
+    async def _insert(self, ttl_s: int) -> PreparedStatement:
+        statement = self._inserts.get(ttl_s)
+        if statement is None:
+            statement = await self._cql.prepare_async(_INSERT_MESSAGE.format(ttl_s=ttl_s))
+            self._inserts[ttl_s] = statement
+        return statement
+
+    async def append(self, messages: Sequence[Message], ttl_s: int) -> None:
+        if ttl_s <= 0:
+            # CQL reads TTL 0 as "never expires".
+            raise ValueError(f"ttl_s must be positive, got {ttl_s}")
+        if not messages:
+            return
+        insert = await self._insert(ttl_s)
+        await asyncio.gather(
+            *(
+                self._cql.execute(
+                    insert,
+                    (m.sdkappid, m.conversation, m.seq, m.server_time_ms, m.SerializeToString()),
+                )
+                for m in messages
+            )
+        )
+        heads: dict[tuple[int, str], int] = {}
+        for m in messages:
+            key = (m.sdkappid, m.conversation)
+            heads[key] = max(heads.get(key, 0), m.seq)
+        await asyncio.gather(*(self._advance_head(a, c, seq) for (a, c), seq in heads.items()))
+
+    async def _advance_head(self, sdkappid: int, conversation: str, seq: int) -> None:
+        await self._cql.execute(self._head_add, (sdkappid, conversation, seq))
+        await self._cql.execute(self._head_trim, (sdkappid, conversation, seq))
+
+    async def after(
+        self, sdkappid: int, conversation: str, after_seq: int, limit: int
+    ) -> list[Message]:
+        rows = await self._cql.execute(self._after, (sdkappid, conversation, after_seq, limit))
+        return _decode(rows)
+
+    async def by_time(
+        self,
+        sdkappid: int,
+        conversation: str,
+        min_time_ms: int,
+        max_time_ms: int,
+        after_seq: int,
+        limit: int,
+    ) -> list[Message]:
+        rows = await self._cql.execute(
+            self._by_time,
+            (sdkappid, conversation, after_seq, min_time_ms, max_time_ms, limit),
+        )
+        return _decode(rows)
+
+    async def by_time_desc(
+        self,
+        sdkappid: int,
+        conversation: str,
+        min_time_ms: int,
+        max_time_ms: int,
+        before_seq: int,
+        limit: int,
+    ) -> list[Message]:
+        bound = before_seq if before_seq > 0 else _NO_UPPER_BOUND
+        rows = await self._cql.execute(
+            self._by_time_desc,
+            (sdkappid, conversation, bound, min_time_ms, max_time_ms, limit),
+        )
+        return _decode(rows)
+
+    async def get(self, sdkappid: int, conversation: str, seqs: Sequence[int]) -> list[Message]:
+        found = await asyncio.gather(
+            *(
+                self._cql.execute(self._get_one, (sdkappid, conversation, s))
+                for s in sorted(set(seqs))
+            )
+        )
+        return [m for rows in found for m in _decode(rows)]
+
+    async def max_seq(self, sdkappid: int, conversation: str) -> int:
+        rows = await self._cql.execute(self._head, (sdkappid, conversation))
+        return int(rows[0][0]) if rows else 0
+
+
+class CassandraStores:
+    def __init__(
+        self,
+        hosts: Sequence[str],
+        keyspace: str,
+        *,
+        replication_factor: int = 1,
+        consistency: int = ConsistencyLevel.LOCAL_QUORUM,
+        serial_consistency: int = ConsistencyLevel.LOCAL_SERIAL,
+    ) -> None:
+        schema = render_schema(keyspace, replication_factor)
+        profile = ExecutionProfile(
+            consistency_level=consistency, serial_consistency_level=serial_consistency
+        )
+        self._cluster = Cluster(list(hosts), execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+        session = self._cluster.connect()
+        for statement in schema.split(";"):
+            if statement.strip():
+                session.execute(statement.strip())
+        session.set_keyspace(keyspace)
+        cql = CassandraSession(session)
+        self.apps = CassandraAppStore(cql)
+        self.directory = CassandraDirectoryStore(cql)
+        self.messages = CassandraMessageStore(cql)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._cluster.shutdown)
