@@ -14,9 +14,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
 # KEYS[1] = conversation counter, KEYS[2] = dedupe entry.
-# ARGV[1] = dedupe ttl (s), ARGV[2] = seed ("" when unknown), ARGV[3] = server time (ms).
-# Returns {status, value}: status 1 = newly assigned, 0 = duplicate, -1 = counter needs a seed.
-# The value is "seq:time_ms:state" where state 1 means the message is in im.messages.
+# ARGV[1] = dedupe ttl (s), ARGV[2] = seed ("" when unknown), ARGV[3] = server time (ms),
+# ARGV[4] = msg random. Returns {status, value}: status 1 = newly assigned, 0 = duplicate,
+# -1 = counter needs a seed. The value is "seq:time_ms:random:state", where state 1 means the
+# message is in im.messages; a duplicate gets the original's seq, time and random (its MsgKey).
 ASSIGN_LUA = """
 local d = redis.call('GET', KEYS[2])
 if d then return {0, d} end
@@ -25,7 +26,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SET', KEYS[1], ARGV[2], 'NX')
 end
 local seq = redis.call('INCR', KEYS[1])
-local v = seq .. ':' .. ARGV[3] .. ':0'
+local v = seq .. ':' .. ARGV[3] .. ':' .. ARGV[4] .. ':0'
 redis.call('SET', KEYS[2], v, 'EX', tonumber(ARGV[1]))
 return {1, v}
 """
@@ -59,6 +60,7 @@ class SeqRequest:
     sender: str
     client_msg_id: str
     server_time_ms: int
+    msg_random: int = 0
     # Counter seed used when the counter is missing (after a Redis loss); None if unknown.
     seed: int | None = None
 
@@ -69,6 +71,7 @@ class SeqResult:
     status: str
     seq: int = 0
     server_time_ms: int = 0
+    msg_random: int = 0
     published: bool = False
 
 
@@ -81,8 +84,8 @@ def parse_assign_reply(reply: Sequence[object]) -> SeqResult:
         return SeqResult(status)
     raw = reply[1]
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    seq, t, state = text.split(":")
-    return SeqResult(status, int(seq), int(t), state == "1")
+    seq, t, random, state = text.split(":")
+    return SeqResult(status, int(seq), int(t), int(random), state == "1")
 
 
 class _Script:
@@ -127,7 +130,12 @@ class SeqAllocator:
                         counter_key(r.sdkappid, r.conversation),
                         dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id),
                     ],
-                    [self._ttl, "" if r.seed is None else r.seed, r.server_time_ms],
+                    [
+                        self._ttl,
+                        "" if r.seed is None else r.seed,
+                        r.server_time_ms,
+                        r.msg_random,
+                    ],
                 )
                 for r in requests
             ]

@@ -35,7 +35,9 @@ def msg_key(msg_random: int, seq: int, server_time_ms: int) -> str:
     return f"{msg_random}_{seq}_{server_time_ms // 1000}"
 
 
-def build_message(inbound: InboundMessage, seq: int, server_time_ms: int) -> Message:
+def build_message(
+    inbound: InboundMessage, seq: int, server_time_ms: int, msg_random: int
+) -> Message:
     return Message(
         schema_version=SCHEMA_VERSION,
         sdkappid=inbound.sdkappid,
@@ -47,8 +49,8 @@ def build_message(inbound: InboundMessage, seq: int, server_time_ms: int) -> Mes
         to_user=inbound.to_user,
         group_id=inbound.group_id,
         client_msg_id=inbound.client_msg_id,
-        msg_random=inbound.msg_random,
-        msg_key=msg_key(inbound.msg_random, seq, server_time_ms),
+        msg_random=msg_random,
+        msg_key=msg_key(msg_random, seq, server_time_ms),
         elements=inbound.elements,
         cloud_custom_data=inbound.cloud_custom_data,
         source=inbound.source,
@@ -67,6 +69,7 @@ def seq_request(inbound: InboundMessage, now_ms: int, seed: int | None = None) -
         sender=inbound.sender,
         client_msg_id=inbound.client_msg_id,
         server_time_ms=now_ms,
+        msg_random=inbound.msg_random,
         seed=seed,
     )
 
@@ -94,7 +97,7 @@ class Ingest:
         published_requests: list[SeqRequest] = []
         outcomes: dict[str, list[gateway_pb2.Outcome]] = defaultdict(list)
         for m, req, res in zip(inbound, requests, results, strict=True):
-            message = build_message(m, res.seq, res.server_time_ms)
+            message = build_message(m, res.seq, res.server_time_ms, res.msg_random)
             if not res.published:
                 to_publish.append(message)
                 published_requests.append(req)
@@ -107,7 +110,7 @@ class Ingest:
                         server_time_ms=res.server_time_ms,
                         duplicate=res.status == "duplicate",
                         conversation=m.conversation,
-                        msg_random=m.msg_random,
+                        msg_random=res.msg_random,
                     )
                 )
 

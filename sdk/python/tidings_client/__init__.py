@@ -1,0 +1,5 @@
+"""Tidings Python client SDK."""
+
+from tidings_client.client import Ack, Client, Message, TidingsClientError
+
+__all__ = ["Ack", "Client", "Message", "TidingsClientError"]

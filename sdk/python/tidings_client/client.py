@@ -1,0 +1,289 @@
+"""The client: one WebSocket session with login, sends, deliveries, sync and reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tidings_client.ordering import ConversationOrder
+
+GAP_WAIT_S = 0.3
+SYNC_PAGE = 500
+
+
+class TidingsClientError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    seq: int
+    msg_key: str
+    time: int
+    conversation: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    conversation: str
+    seq: int
+    sender: str
+    to: str
+    group: str
+    time: int
+    msg_key: str
+    client_msg_id: str
+    elements: list[dict[str, Any]] = field(default_factory=list)
+    cloud_custom_data: str = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(
+            e["MsgContent"].get("Text", "") for e in self.elements if e["MsgType"] == "TIMTextElem"
+        )
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Message:
+        return cls(
+            conversation=d["conversation"],
+            seq=d["seq"],
+            sender=d["sender"],
+            to=d.get("to", ""),
+            group=d.get("group", ""),
+            time=d["time"],
+            msg_key=d["msg_key"],
+            client_msg_id=d.get("client_msg_id", ""),
+            elements=d.get("elements", []),
+            cloud_custom_data=d.get("cloud_custom_data", ""),
+        )
+
+
+class Client:
+    def __init__(
+        self,
+        ws_url: str,
+        sdkappid: int,
+        user_id: str,
+        usersig: str,
+        platform: str = "Android",
+        reconnect: bool = True,
+    ) -> None:
+        self.ws_url = ws_url
+        self.sdkappid = sdkappid
+        self.user_id = user_id
+        self.usersig = usersig
+        self.platform = platform
+        self.reconnect = reconnect
+        self.conn_id = ""
+        self._ws: ClientConnection | None = None
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._orders: dict[str, ConversationOrder[Message]] = {}
+        self._own_ids: set[str] = set()
+        self._gap_tasks: dict[str, asyncio.Task[None]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+
+    async def connect(self) -> None:
+        self._closing = False
+        await self._open()
+        self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        for task in self._gap_tasks.values():
+            task.cancel()
+
+    async def send(
+        self,
+        to: str | None = None,
+        group: str | None = None,
+        text: str | None = None,
+        elements: list[dict[str, Any]] | None = None,
+        client_msg_id: str | None = None,
+        cloud_custom_data: str = "",
+        timeout: float = 30.0,
+    ) -> Ack:
+        """Send and wait for the ack. A retry with the same client_msg_id gets the same seq."""
+        msg_id = client_msg_id or uuid.uuid4().hex
+        self._own_ids.add(msg_id)
+        frame: dict[str, Any] = {"op": "send", "client_msg_id": msg_id}
+        if to is not None:
+            frame["to"] = to
+        if group is not None:
+            frame["group"] = group
+        if text is not None:
+            frame["text"] = text
+        if elements is not None:
+            frame["elements"] = elements
+        if cloud_custom_data:
+            frame["cloud_custom_data"] = cloud_custom_data
+        reply = await self.request(frame, timeout)
+        ack = Ack(
+            seq=reply["seq"],
+            msg_key=reply["msg_key"],
+            time=reply["time"],
+            conversation=reply["conversation"],
+            duplicate=reply.get("duplicate", False),
+        )
+        self._offer(ack.conversation, ack.seq, None)
+        return ack
+
+    async def sync(self, peer: str, after_seq: int = 0, limit: int = 100) -> list[Message]:
+        """Messages of the conversation with `peer` after `after_seq`, oldest first."""
+        reply = await self.request(
+            {"op": "sync", "peer": peer, "after_seq": after_seq, "limit": limit}
+        )
+        return [Message.from_json(m) for m in reply["messages"]]
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """Messages from others (and from this user's other devices), each once, in seq order."""
+        while True:
+            yield await self._inbox.get()
+
+    async def request(self, frame: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+        request_id = next(self._ids)
+        frame["id"] = request_id
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = fut
+        try:
+            assert self._ws is not None
+            await self._ws.send(orjson.dumps(frame).decode())
+            reply = await asyncio.wait_for(fut, timeout)
+        finally:
+            self._waiting.pop(request_id, None)
+        if reply.get("op") == "error":
+            raise TidingsClientError(reply["code"], reply.get("message", ""))
+        return reply
+
+    async def _open(self) -> None:
+        ws = await connect(self.ws_url, max_size=4 * 1024 * 1024, compression=None)
+        await ws.send(
+            orjson.dumps(
+                {
+                    "op": "login",
+                    "id": 0,
+                    "sdkappid": self.sdkappid,
+                    "identifier": self.user_id,
+                    "usersig": self.usersig,
+                    "platform": self.platform,
+                }
+            ).decode()
+        )
+        reply = orjson.loads(await ws.recv())
+        if reply.get("op") != "login":
+            await ws.close()
+            raise TidingsClientError(reply.get("code", -1), reply.get("message", "login failed"))
+        self.conn_id = reply["conn_id"]
+        self._ws = ws
+        self._connected.set()
+
+    async def _read_forever(self) -> None:
+        while not self._closing:
+            try:
+                assert self._ws is not None
+                async for raw in self._ws:
+                    self._dispatch(orjson.loads(raw))
+            except ConnectionClosed:
+                pass
+            self._connected.clear()
+            for fut in self._waiting.values():
+                if not fut.done():
+                    fut.set_exception(TidingsClientError(-1, "connection lost"))
+            if self._closing or not self.reconnect:
+                return
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        delay = 0.2
+        while not self._closing:
+            try:
+                await self._open()
+            except (OSError, ConnectionClosed, TidingsClientError):
+                await asyncio.sleep(delay + random.random() * delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            # Offline messages: everything after what was shown, per known conversation.
+            for conv in list(self._orders):
+                self._schedule_fill(conv, wait=0.0)
+            return
+
+    def _dispatch(self, frame: dict[str, Any]) -> None:
+        op = frame.get("op")
+        if op == "msg":
+            for m in frame["msgs"]:
+                msg = Message.from_json(m)
+                own = msg.client_msg_id in self._own_ids and msg.sender == self.user_id
+                self._offer(msg.conversation, msg.seq, None if own else msg)
+            return
+        fut = self._waiting.get(frame.get("id", -1))
+        if fut is not None and not fut.done():
+            fut.set_result(frame)
+
+    def _offer(self, conv: str, seq: int, msg: Message | None) -> None:
+        order = self._orders.setdefault(conv, ConversationOrder())
+        for ready in order.offer(seq, msg):
+            self._inbox.put_nowait(ready)
+        if order.has_gap:
+            self._schedule_fill(conv, wait=GAP_WAIT_S)
+
+    def _schedule_fill(self, conv: str, wait: float) -> None:
+        task = self._gap_tasks.get(conv)
+        if task is None or task.done():
+            self._gap_tasks[conv] = asyncio.get_running_loop().create_task(self._fill(conv, wait))
+
+    async def _fill(self, conv: str, wait: float) -> None:
+        """A seq is missing: give it a moment to arrive, then fetch it from history."""
+        await asyncio.sleep(wait)
+        order = self._orders[conv]
+        if wait and not order.has_gap:
+            return
+        peer = _peer(conv, self.user_id)
+        while True:
+            try:
+                page = await self.sync(peer, after_seq=order.last_seq, limit=SYNC_PAGE)
+            except TidingsClientError:
+                return
+            for m in page:
+                own = m.client_msg_id in self._own_ids and m.sender == self.user_id
+                self._offer_quiet(conv, m.seq, None if own else m)
+            if len(page) < SYNC_PAGE:
+                break
+        if order.has_gap:
+            # What history does not hold is gone (expired or never stored): move past it.
+            for ready in order.skip_to(min(order.buffered)):
+                self._inbox.put_nowait(ready)
+
+    def _offer_quiet(self, conv: str, seq: int, msg: Message | None) -> None:
+        for ready in self._orders[conv].offer(seq, msg):
+            self._inbox.put_nowait(ready)
+
+
+def _peer(conversation: str, user: str) -> str:
+    pair = conversation.removeprefix("c2c:")
+    if pair.startswith(user + ":"):
+        return pair[len(user) + 1 :]
+    return pair[: -(len(user) + 1)]

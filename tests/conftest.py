@@ -1,0 +1,89 @@
+"""Shared fixtures. The stack is started once per run, through the same code as `make run`;
+each test gets its own app (SDKAppID), so tests never see each other's data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.common import apps, usersig
+from services.common.stack import Stack
+from services.common.store.sqlite import SqliteStores
+
+
+def start_stack(data_dir: Path, **kwargs: Any) -> Stack:
+    stack = Stack(data_dir=data_dir, **kwargs)
+    stack.start()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = start_stack(tmp_path_factory.mktemp("stack"))
+    yield s
+    s.stop()
+
+
+@dataclass
+class AppUnderTest:
+    sdkappid: int
+    key: str
+    stack: Stack
+
+    def sig(self, user: str, expire: int = 86400) -> str:
+        return usersig.sign(self.sdkappid, self.key, user, expire)
+
+    @property
+    def admin_params(self) -> dict[str, Any]:
+        return {
+            "sdkappid": self.sdkappid,
+            "identifier": "administrator",
+            "usersig": self.sig("administrator"),
+            "random": 1,
+            "contenttype": "json",
+        }
+
+    async def rest(self, service: str, command: str, body: Any, **params: Any) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=30) as http:
+            r = await http.post(
+                f"{self.stack.rest_url}/v4/{service}/{command}",
+                params={**self.admin_params, **params},
+                json=body,
+            )
+        assert r.status_code == 200
+        return r.json()  # type: ignore[no-any-return]
+
+    async def import_accounts(self, *users: str) -> None:
+        for u in users:
+            reply = await self.rest("im_open_login_svc", "account_import", {"UserID": u})
+            assert reply["ErrorCode"] == 0, reply
+
+
+async def new_app(stack: Stack, edition: str = "Standard") -> AppUnderTest:
+    stores = SqliteStores(stack.settings().sqlite_path)
+    try:
+        app = await apps.create_app(stores.apps, "test", edition)
+    finally:
+        await stores.close()
+    return AppUnderTest(app.sdkappid, apps.current_key(app), stack)
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AsyncIterator[AppUnderTest]:
+    yield await new_app(stack)
+
+
+async def eventually(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll an async check until it returns a truthy value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(interval)
