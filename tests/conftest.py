@@ -4,7 +4,7 @@ each test gets its own app (SDKAppID), so tests never see each other's data."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,8 +75,8 @@ async def new_app(stack: Stack, edition: str = "Standard") -> AppUnderTest:
 
 
 @pytest.fixture
-async def app(stack: Stack) -> AsyncIterator[AppUnderTest]:
-    yield await new_app(stack)
+async def app(stack: Stack) -> AppUnderTest:
+    return await new_app(stack)
 
 
 async def eventually(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:

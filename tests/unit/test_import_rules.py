@@ -1,0 +1,72 @@
+"""DESIGN.md's import rules: common imports no service; a service imports common and never
+another service; the SDK imports nothing of the server."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("gateway", "router", "callback", "push", "audit")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def sources(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*.py") if "pb" not in p.relative_to(folder).parts]
+
+
+def test_common_imports_no_service() -> None:
+    for path in sources(ROOT / "services" / "common"):
+        for mod in imported_modules(path):
+            assert not any(mod.startswith(f"services.{s}") for s in SERVICES), (path, mod)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_imports_only_common_and_itself(service: str) -> None:
+    for path in sources(ROOT / "services" / service):
+        for mod in imported_modules(path):
+            if mod.startswith("services."):
+                assert mod.startswith(("services.common", f"services.{service}")), (path, mod)
+
+
+def test_sdk_is_independent_of_the_server() -> None:
+    for path in sources(ROOT / "sdk" / "python"):
+        for mod in imported_modules(path):
+            assert not mod.startswith("services"), (path, mod)
+
+
+def test_pure_logic_modules_do_no_io() -> None:
+    pure = [
+        ROOT / "services/common/usersig.py",
+        ROOT / "services/common/conversation.py",
+        ROOT / "services/common/apps.py",
+        ROOT / "services/common/quotas.py",
+        ROOT / "services/gateway/frames.py",
+        ROOT / "services/gateway/msgbody.py",
+        ROOT / "sdk/python/tidings_client/ordering.py",
+    ]
+    io_modules = (
+        "aiokafka",
+        "redis",
+        "grpc",
+        "sqlite3",
+        "cassandra",
+        "httpx",
+        "socket",
+        "websockets",
+    )
+    for path in pure:
+        for mod in imported_modules(path):
+            assert not mod.startswith(io_modules), (path, mod)
