@@ -13,10 +13,12 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.structs import ConsumerRecord
 
 from services.common import topics
 from services.common.config import Settings
@@ -26,7 +28,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import DeadLetter
 
 log = get_logger(__name__)
 
-Record = ConsumerRecord  # type: ignore[type-arg]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 BatchHandler = Callable[[Sequence[Record]], Awaitable[None]]
 
 

@@ -88,6 +88,10 @@ def parse_assign_reply(reply: Sequence[object]) -> SeqResult:
     return SeqResult(status, int(seq), int(t), int(random), state == "1")
 
 
+ScriptArg = str | int | float | bytes
+ScriptCall = tuple[Sequence[str], Sequence[ScriptArg]]
+
+
 class _Script:
     """EVALSHA in a pipeline, reloading the script if the server lost it (restart, failover)."""
 
@@ -96,7 +100,7 @@ class _Script:
         self._source = source
         self._sha = ""
 
-    async def run_many(self, calls: Sequence[tuple[Sequence[str], Sequence[object]]]) -> list[Any]:
+    async def run_many(self, calls: Sequence[ScriptCall]) -> list[Any]:
         if not self._sha:
             self._sha = await self._client.script_load(self._source)
         try:
@@ -105,7 +109,7 @@ class _Script:
             self._sha = await self._client.script_load(self._source)
             return await self._pipeline(calls)
 
-    async def _pipeline(self, calls: Sequence[tuple[Sequence[str], Sequence[object]]]) -> list[Any]:
+    async def _pipeline(self, calls: Sequence[ScriptCall]) -> list[Any]:
         async with self._client.pipeline(transaction=False) as pipe:
             for keys, args in calls:
                 pipe.evalsha(self._sha, len(keys), *keys, *args)
@@ -174,7 +178,7 @@ class SessionRegistry:
             await pipe.execute()
 
     async def remove(self, sdkappid: int, user: str, conn_id: str) -> None:
-        await self._client.hdel(session_key(sdkappid, user), conn_id)  # type: ignore[misc]
+        await self._client.hdel(session_key(sdkappid, user), conn_id)
 
     async def lookup(self, users: Sequence[tuple[int, str]]) -> list[dict[str, str]]:
         """For each (app, user): {conn_id: node_addr}, in the order asked."""

@@ -110,7 +110,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         )
     )
     # The process runtime owns the signals; uvicorn must not take them over.
-    http.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    http.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     background = [
         asyncio.create_task(http.serve()),
         asyncio.create_task(publisher.sweep_forever()),

@@ -96,8 +96,11 @@ class MessageStore(Protocol):
 
 
 class Stores(Protocol):
-    apps: AppStore
-    directory: DirectoryStore
-    messages: MessageStore
+    @property
+    def apps(self) -> AppStore: ...
+    @property
+    def directory(self) -> DirectoryStore: ...
+    @property
+    def messages(self) -> MessageStore: ...
 
     async def close(self) -> None: ...

@@ -1,0 +1,47 @@
+# Tidings: every target creates the virtualenv and installs what it needs itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test unit proto lint bench chaos clean venv
+
+$(STAMP): pyproject.toml sdk/python/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]' -e sdk/python
+	@# mockylla (the in-memory Cassandra stand-in) declares scylla-driver, which would replace
+	@# the real `cassandra` module: install it without its dependencies.
+	$(PY) -m pip install -q --no-deps mockylla==0.5.0
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The whole stack embedded: Kafka-protocol broker, Valkey, SQLite and the five services.
+run: $(STAMP)
+	$(VENV)/bin/tidings up
+
+## Every test tier that runs here. Pytest's exit 5 (no tests collected) is not a failure.
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract
+
+proto: $(STAMP)
+	$(PY) scripts/gen_proto.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy services sdk/python/tidings_client
+
+bench: $(STAMP)
+	$(PY) -m tests.bench.c2c
+
+chaos: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -s tests/chaos
+
+clean:
+	rm -rf $(VENV) .tidings
