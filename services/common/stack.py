@@ -96,11 +96,18 @@ class Stack:
             self.redis_url = f"redis://127.0.0.1:{port}/0"
 
     def _assign_ports(self) -> None:
+        taken: set[int] = {self.http_port, self.ws_port}
+
+        def pick() -> int:
+            port = free_port(exclude=taken)
+            taken.add(port)
+            return port
+
         for name in SERVICES:
-            self.ports[name] = ServicePorts(grpc=free_port(), metrics=free_port())
+            self.ports[name] = ServicePorts(grpc=pick(), metrics=pick())
         gw = self.ports["gateway"]
-        gw.http = self.http_port or free_port()
-        gw.ws = self.ws_port or free_port()
+        gw.http = self.http_port or pick()
+        gw.ws = self.ws_port or pick()
 
     def settings(self) -> Settings:
         return Settings(

@@ -19,6 +19,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 from services.gateway.msgbody import parse_msg_body
 
 PROTOCOL_VERSION = 1
+PATHS = ("/v1",)
 PLATFORMS = ("Android", "iPhone", "iPad", "Windows", "Mac", "Linux", "Web")
 
 

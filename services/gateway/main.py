@@ -91,6 +91,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         endpoint.handle,
         settings.bind_host,
         settings.ws_port,
+        process_request=endpoint.check_path,
         max_size=MAX_WS_MESSAGE,
         ping_interval=20,
         ping_timeout=20,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from http import HTTPStatus
 from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from services.common.config import Settings
 from services.common.errors import ErrorCode, TidingsError
@@ -47,6 +49,13 @@ class WsEndpoint:
         self._publisher = publisher
         self._history = history
         self._node_addr = node_addr
+
+    @staticmethod
+    def check_path(ws: ServerConnection, request: Request) -> Response | None:
+        """The protocol version is the path: /v1. Anything else is refused before the upgrade."""
+        if request.path.split("?", 1)[0].rstrip("/") in frames.PATHS:
+            return None
+        return ws.respond(HTTPStatus.NOT_FOUND, f"unknown protocol path; use {frames.PATHS[0]}\n")
 
     async def handle(self, ws: ServerConnection) -> None:
         conn: Connection | None = None

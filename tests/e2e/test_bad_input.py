@@ -96,6 +96,15 @@ async def test_ws_bad_frames_get_error_frames(app: AppUnderTest) -> None:
         await hal.close()
 
 
+async def test_ws_unknown_protocol_path_is_refused(app: AppUnderTest) -> None:
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus) as err:
+        async with connect(app.stack.ws_url.replace("/v1", "/v9")):
+            pass
+    assert err.value.response.status_code == 404
+
+
 async def test_ws_login_of_unknown_account_and_app(app: AppUnderTest) -> None:
     async with connect(app.stack.ws_url) as ws:
         login = {

@@ -1,0 +1,177 @@
+"""C2C benchmark: sustained throughput and end-to-end latency through the whole pipeline,
+beside the broker's own floor for the same number of hops, measured in the same run.
+
+    make bench            # or: python -m tests.bench.c2c --rates 500 1000 2000 --seconds 10
+
+The pipeline has two broker hops (im.inbound, im.messages) plus gRPC and Redis; the floor is a
+produce -> consume -> produce -> consume relay at the same rate with the same client settings.
+Figures are printed as a Markdown table for docs/BENCHMARKS.md. Nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from hdrh.histogram import HdrHistogram
+
+from services.common.bus import make_producer
+from services.common.config import Settings
+from services.common.stack import Stack
+from tests.conftest import new_app
+from tidings_client import Client
+
+PAIRS = 20
+
+
+def hist() -> HdrHistogram:
+    return HdrHistogram(1, 60_000_000, 3)  # microseconds
+
+
+def row(name: str, rate: int, achieved: float, h: HdrHistogram) -> str:
+    p = [h.get_value_at_percentile(q) / 1000 for q in (50, 99, 99.9)]
+    return f"| {name} | {rate} | {achieved:,.0f} | {p[0]:.1f} | {p[1]:.1f} | {p[2]:.1f} |"
+
+
+async def broker_floor(bootstrap: str, rate: int, seconds: float) -> tuple[float, HdrHistogram]:
+    """Two hops at `rate` msg/s: produce to A, relay A -> B, consume B."""
+    settings = Settings(kafka_bootstrap=bootstrap)
+    suffix = f"{rate}-{time.monotonic_ns()}"
+    a, b = f"bench.a.{suffix}", f"bench.b.{suffix}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(a, 2, 1), NewTopic(b, 2, 1)])
+    await admin.close()
+    producer = make_producer(settings)
+    await producer.start()
+
+    def consumer(topic: str) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            enable_auto_commit=False,
+        )
+
+    relay_in, sink = consumer(a), consumer(b)
+    await relay_in.start()
+    await sink.start()
+    h = hist()
+    total = int(rate * seconds)
+    received = 0
+
+    async def relay() -> None:
+        while True:
+            batch = await relay_in.getmany(timeout_ms=100)
+            futures = [
+                await producer.send(b, key=r.key, value=r.value)
+                for records in batch.values()
+                for r in records
+            ]
+            if futures:
+                await asyncio.gather(*futures)
+
+    async def drain() -> None:
+        nonlocal received
+        while received < total:
+            batch = await sink.getmany(timeout_ms=100)
+            now = time.perf_counter_ns()
+            for records in batch.values():
+                for r in records:
+                    h.record_value(max(1, (now - int(r.value)) // 1000))
+                    received += 1
+
+    relay_task = asyncio.create_task(relay())
+    drain_task = asyncio.create_task(drain())
+    started = time.perf_counter()
+    for i in range(total):
+        await producer.send(a, key=str(i % 64).encode(), value=str(time.perf_counter_ns()).encode())
+        lag = started + (i + 1) / rate - time.perf_counter()
+        if lag > 0:
+            await asyncio.sleep(lag)
+    await asyncio.wait_for(drain_task, 120)
+    achieved = total / (time.perf_counter() - started)
+    relay_task.cancel()
+    await relay_in.stop()
+    await sink.stop()
+    await producer.stop()
+    return achieved, h
+
+
+async def pipeline(stack: Stack, rate: int, seconds: float) -> tuple[float, HdrHistogram]:
+    """PAIRS sender/receiver pairs over WebSocket, paced to `rate` msg/s in total."""
+    app = await new_app(stack)
+    users = [f"s{i}" for i in range(PAIRS)] + [f"r{i}" for i in range(PAIRS)]
+    for u in users:
+        await app.import_accounts(u)
+    clients = {u: Client(stack.ws_url, app.sdkappid, u, app.sig(u)) for u in users}
+    await asyncio.gather(*(c.connect() for c in clients.values()))
+    h = hist()
+    total = int(rate * seconds) // PAIRS * PAIRS
+    received = 0
+    all_in = asyncio.Event()
+
+    async def receive(c: Client) -> None:
+        nonlocal received
+        async for m in c.messages():
+            h.record_value(max(1, (time.perf_counter_ns() - int(m.text)) // 1000))
+            received += 1
+            if received == total:
+                all_in.set()
+
+    receivers = [asyncio.create_task(receive(clients[f"r{i}"])) for i in range(PAIRS)]
+    pending: list[asyncio.Task[object]] = []
+    started = time.perf_counter()
+    for i in range(total):
+        pair = i % PAIRS
+        pending.append(
+            asyncio.create_task(
+                clients[f"s{pair}"].send(to=f"r{pair}", text=str(time.perf_counter_ns()))
+            )
+        )
+        lag = started + (i + 1) / rate - time.perf_counter()
+        if lag > 0:
+            await asyncio.sleep(lag)
+    await asyncio.gather(*pending)
+    await asyncio.wait_for(all_in.wait(), 120)
+    achieved = total / (time.perf_counter() - started)
+    for t in receivers:
+        t.cancel()
+    await asyncio.gather(*(c.close() for c in clients.values()))
+    return achieved, h
+
+
+async def main(rates: list[int], seconds: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(data_dir=Path(tmp))
+        await asyncio.to_thread(stack.start)
+        try:
+            print(
+                f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_version()}"
+            )
+            print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+            print("| path | offered msg/s | achieved msg/s | p50 ms | p99 ms | p99.9 ms |")
+            print("|---|---|---|---|---|---|")
+            for rate in rates:
+                achieved, h = await broker_floor(stack.kafka_bootstrap, rate, seconds)
+                print(row("broker floor, 2 hops", rate, achieved, h), flush=True)
+                achieved, h = await pipeline(stack, rate, seconds)
+                print(row("pipeline, WS to WS", rate, achieved, h), flush=True)
+        finally:
+            await asyncio.to_thread(stack.stop)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", type=int, nargs="+", default=[500, 1000, 2000, 3000])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.rates, args.seconds))
