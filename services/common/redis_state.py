@@ -156,17 +156,34 @@ class SeqAllocator:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    node_addr: str
+    platform: str
+
+
+def _session_value(node_addr: str, platform: str) -> str:
+    return f"{node_addr}|{platform}"
+
+
+def _parse_session(value: str) -> SessionInfo:
+    node_addr, _, platform = value.partition("|")
+    return SessionInfo(node_addr, platform)
+
+
 class SessionRegistry:
-    """Where each user's connections live: a hash of conn_id -> gateway gRPC address."""
+    """Where each user's connections live: a hash of conn_id -> "gateway_addr|platform"."""
 
     def __init__(self, client: aioredis.Redis, ttl_s: int = 120) -> None:
         self._client = client
         self._ttl = ttl_s
 
-    async def add(self, sdkappid: int, user: str, conn_id: str, node_addr: str) -> None:
+    async def add(
+        self, sdkappid: int, user: str, conn_id: str, node_addr: str, platform: str
+    ) -> None:
         key = session_key(sdkappid, user)
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.hset(key, conn_id, node_addr)
+            pipe.hset(key, conn_id, _session_value(node_addr, platform))
             pipe.expire(key, self._ttl)
             await pipe.execute()
 
@@ -180,14 +197,15 @@ class SessionRegistry:
     async def remove(self, sdkappid: int, user: str, conn_id: str) -> None:
         await self._client.hdel(session_key(sdkappid, user), conn_id)
 
-    async def lookup(self, users: Sequence[tuple[int, str]]) -> list[dict[str, str]]:
-        """For each (app, user): {conn_id: node_addr}, in the order asked."""
+    async def lookup(self, users: Sequence[tuple[int, str]]) -> list[dict[str, SessionInfo]]:
+        """For each (app, user): {conn_id: SessionInfo}, in the order asked."""
         async with self._client.pipeline(transaction=False) as pipe:
             for sdkappid, user in users:
                 pipe.hgetall(session_key(sdkappid, user))
             replies = await pipe.execute()
         return [
-            {_text(k): _text(v) for k, v in reply.items()} if reply else {} for reply in replies
+            {_text(k): _parse_session(_text(v)) for k, v in reply.items()} if reply else {}
+            for reply in replies
         ]
 
 

@@ -98,7 +98,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         compression=None,
     )
 
-    deps = RestDeps(settings, auth, stores, publisher, history)
+    deps = RestDeps(settings, auth, stores, publisher, history, registry, channels)
     http = uvicorn.Server(
         uvicorn.Config(
             build_http(deps, publisher),

@@ -140,7 +140,7 @@ class WsEndpoint:
             raise TidingsError(ErrorCode.ACCOUNT_NOT_IMPORTED)
         conn = Connection(ws, sdkappid, identifier, platform)
         self._local.add(conn)
-        await self._registry.add(sdkappid, identifier, conn.conn_id, self._node_addr)
+        await self._registry.add(sdkappid, identifier, conn.conn_id, self._node_addr, platform)
         CONNECTIONS.labels(self._settings.node_id).inc()
         return conn
 

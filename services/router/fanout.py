@@ -67,7 +67,7 @@ class Fanout:
         per_node: dict[str, list[gateway_pb2.Delivery]] = defaultdict(list)
         offline: list[tuple[Message, Recipient]] = []
         for (m, r), conns in zip(targets, sessions, strict=True):
-            nodes = {addr for cid, addr in conns.items() if cid != m.origin_conn_id}
+            nodes = {s.node_addr for cid, s in conns.items() if cid != m.origin_conn_id}
             if not nodes and not r.is_sender:
                 offline.append((m, r))
             for addr in nodes:

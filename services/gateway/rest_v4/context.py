@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.config import Settings
+from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2_grpc
+from services.common.redis_state import SessionRegistry
 from services.common.store.ports import App, Stores
 from services.gateway.auth import Authenticator
 from services.gateway.publisher import Publisher
@@ -20,6 +22,9 @@ class RestDeps:
     stores: Stores
     publisher: Publisher
     history: history_pb2_grpc.HistoryServiceStub
+    # Where users are connected (querystate, kick) and channels to the gateway nodes.
+    sessions: SessionRegistry
+    channels: Channels
 
 
 @dataclass(slots=True)
