@@ -59,6 +59,14 @@ class HistoryServicer(history_pb2_grpc.HistoryServiceServicer):
         rows = await self._messages.get(request.sdkappid, request.conversation, list(request.seqs))
         return history_pb2.GetReply(messages=rows)
 
+    async def CountUnread(
+        self, request: history_pb2.CountUnreadRequest, context: grpc.aio.ServicerContext
+    ) -> history_pb2.CountUnreadReply:
+        count = await self._messages.count_unread(
+            request.sdkappid, request.conversation, request.after_seq, request.reader
+        )
+        return history_pb2.CountUnreadReply(count=count)
+
     async def MaxSeq(
         self, request: history_pb2.MaxSeqRequest, context: grpc.aio.ServicerContext
     ) -> history_pb2.MaxSeqReply:

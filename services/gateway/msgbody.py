@@ -7,7 +7,12 @@ from typing import Any
 import orjson
 
 from services.common.errors import ErrorCode, TidingsError
-from services.common.pb.tidings.v1.envelope_pb2 import Message, MsgElement
+from services.common.pb.tidings.v1.envelope_pb2 import (
+    MESSAGE_KIND_MODIFY,
+    MESSAGE_KIND_RECALL,
+    Message,
+    MsgElement,
+)
 
 ELEMENT_TYPES = frozenset(
     {
@@ -57,9 +62,15 @@ def msg_body_json(elements: Any) -> list[dict[str, Any]]:
     return [{"MsgType": e.msg_type, "MsgContent": orjson.loads(e.content_json)} for e in elements]
 
 
+_KINDS = {MESSAGE_KIND_RECALL: "recall", MESSAGE_KIND_MODIFY: "modify"}
+
+
 def message_json(m: Message) -> dict[str, Any]:
-    """A message as the WebSocket protocol shows it to clients."""
+    """A message as the WebSocket protocol shows it to clients. `kind` is "message" for a new
+    seq, or "recall" / "modify" for a change to the message at `seq`."""
     return {
+        "kind": _KINDS.get(m.kind, "message"),
+        "recalled": m.recalled,
         "conversation": m.conversation,
         "seq": m.seq,
         "time": m.server_time_ms,

@@ -22,6 +22,8 @@ from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
+    MESSAGE_KIND_MODIFY,
+    MESSAGE_KIND_RECALL,
     SOURCE_REST,
     Message,
     PushJob,
@@ -40,9 +42,13 @@ class Recipient:
 
 def c2c_recipients(message: Message) -> list[Recipient]:
     """The peer, plus the sender's other devices. A REST send reaches the sender's devices
-    only with SyncOtherMachine=1, as in Tencent's sendmsg."""
+    only with SyncOtherMachine=1, as in Tencent's sendmsg. A recall or an edit reaches both
+    parties' devices, whoever asked for it."""
+    if message.silent:
+        return []
     out = [Recipient(message.to_user, is_sender=False)]
-    syncs_sender = message.source != SOURCE_REST or message.sync_other_machine == 1
+    action = message.kind in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY)
+    syncs_sender = action or message.source != SOURCE_REST or message.sync_other_machine == 1
     if syncs_sender and message.sender != message.to_user:
         out.append(Recipient(message.sender, is_sender=True))
     return out
@@ -68,7 +74,11 @@ class Fanout:
         offline: list[tuple[Message, Recipient]] = []
         for (m, r), conns in zip(targets, sessions, strict=True):
             nodes = {s.node_addr for cid, s in conns.items() if cid != m.origin_conn_id}
-            if not nodes and not r.is_sender:
+            if (
+                not nodes
+                and not r.is_sender
+                and m.kind not in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY)
+            ):
                 offline.append((m, r))
             for addr in nodes:
                 per_node[addr].append(

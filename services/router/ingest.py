@@ -21,7 +21,13 @@ from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
-from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage, Message
+from services.common.pb.tidings.v1.envelope_pb2 import (
+    MESSAGE_KIND_MESSAGE,
+    MESSAGE_KIND_MODIFY,
+    MESSAGE_KIND_RECALL,
+    InboundMessage,
+    Message,
+)
 from services.common.redis_state import SeqAllocator, SeqRequest, SeqResult
 
 log = get_logger(__name__)
@@ -35,10 +41,17 @@ def msg_key(msg_random: int, seq: int, server_time_ms: int) -> str:
     return f"{msg_random}_{seq}_{server_time_ms // 1000}"
 
 
+def is_action(inbound: InboundMessage) -> bool:
+    """Recall and modify act on an existing seq; they take no seq of their own."""
+    return inbound.kind in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY)
+
+
 def build_message(
     inbound: InboundMessage, seq: int, server_time_ms: int, msg_random: int
 ) -> Message:
     return Message(
+        kind=inbound.kind or MESSAGE_KIND_MESSAGE,
+        silent=inbound.silent,
         schema_version=SCHEMA_VERSION,
         sdkappid=inbound.sdkappid,
         conversation=inbound.conversation,
@@ -90,17 +103,24 @@ class Ingest:
     async def handle(self, records: Sequence[Record]) -> None:
         inbound = [InboundMessage.FromString(r.value) for r in records]
         now_ms = int(time.time() * 1000)
-        requests = [seq_request(m, now_ms) for m in inbound]
-        results = await self._assign(inbound, requests, now_ms)
+        new = [m for m in inbound if not is_action(m)]
+        requests = [seq_request(m, m.client_time_ms or now_ms) for m in new]
+        assigned = iter(zip(requests, await self._assign(new, requests, now_ms), strict=True))
 
         to_publish: list[Message] = []
         published_requests: list[SeqRequest] = []
         outcomes: dict[str, list[gateway_pb2.Outcome]] = defaultdict(list)
-        for m, req, res in zip(inbound, requests, results, strict=True):
-            message = build_message(m, res.seq, res.server_time_ms, res.msg_random)
-            if not res.published:
+        for m in inbound:
+            if is_action(m):
+                res = SeqResult("action", m.target_seq, now_ms, m.msg_random)
+                message = build_message(m, m.target_seq, now_ms, m.msg_random)
                 to_publish.append(message)
-                published_requests.append(req)
+            else:
+                req, res = next(assigned)
+                message = build_message(m, res.seq, res.server_time_ms, res.msg_random)
+                if not res.published:
+                    to_publish.append(message)
+                    published_requests.append(req)
             if m.origin.grpc_addr:
                 outcomes[m.origin.grpc_addr].append(
                     gateway_pb2.Outcome(
@@ -143,7 +163,11 @@ class Ingest:
             if key not in seeds:
                 seeds[key] = await self._max_seq(*key)
         retry = [
-            seq_request(inbound[i], now_ms, seeds[(inbound[i].sdkappid, inbound[i].conversation)])
+            seq_request(
+                inbound[i],
+                inbound[i].client_time_ms or now_ms,
+                seeds[(inbound[i].sdkappid, inbound[i].conversation)],
+            )
             for i in missing
         ]
         for i, res in zip(missing, await self._seqs.assign(retry), strict=True):

@@ -93,3 +93,24 @@ async def test_by_time_desc_pages_backwards(stores: Stores) -> None:
     assert [m.seq for m in page] == [6, 5, 4]
     page = await stores.messages.by_time_desc(APP_A, conv, base, base + 6000, 4, 3)
     assert [m.seq for m in page] == [3, 2, 1]
+
+
+async def test_rewrite_and_unread_counts(stores: Stores) -> None:
+    conv = "c2c:a:b"
+    msgs = [_msg(APP_A, conv, s) for s in range(1, 6)]
+    msgs[1].sender = "bob"
+    msgs[2].sender = "bob"
+    msgs[3].sender = "bob"
+    msgs[3].silent = True
+    await stores.messages.append(msgs, ttl_s=3600)
+    # alice reads from seq 0: bob's 2 and 3 count; 4 is silent; alice's own do not count.
+    assert await stores.messages.count_unread(APP_A, conv, 0, "alice") == 2
+    assert await stores.messages.count_unread(APP_A, conv, 2, "alice") == 1
+    assert await stores.messages.count_unread(APP_B, conv, 0, "alice") == 0
+    recalled = msgs[2]
+    recalled.recalled = True
+    await stores.messages.rewrite([recalled], ttl_s=3600)
+    assert await stores.messages.count_unread(APP_A, conv, 0, "alice") == 1
+    got = await stores.messages.get(APP_A, conv, [3])
+    assert got[0].recalled
+    assert [m.seq for m in await stores.messages.after(APP_A, conv, 0, 10)] == [1, 2, 3, 4, 5]

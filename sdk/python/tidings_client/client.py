@@ -49,6 +49,9 @@ class Message:
     client_msg_id: str
     elements: list[dict[str, Any]] = field(default_factory=list)
     cloud_custom_data: str = ""
+    # "message" for a new seq; "recall" or "modify" for a change to the message at `seq`.
+    kind: str = "message"
+    recalled: bool = False
 
     @property
     def text(self) -> str:
@@ -69,6 +72,8 @@ class Message:
             client_msg_id=d.get("client_msg_id", ""),
             elements=d.get("elements", []),
             cloud_custom_data=d.get("cloud_custom_data", ""),
+            kind=d.get("kind", "message"),
+            recalled=d.get("recalled", False),
         )
 
 
@@ -93,6 +98,7 @@ class Client:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._changes: asyncio.Queue[Message] = asyncio.Queue()
         self._orders: dict[str, ConversationOrder[Message]] = {}
         self._own_ids: set[str] = set()
         self._gap_tasks: dict[str, asyncio.Task[None]] = {}
@@ -162,6 +168,11 @@ class Client:
         """Messages from others (and from this user's other devices), each once, in seq order."""
         while True:
             yield await self._inbox.get()
+
+    async def changes(self) -> AsyncIterator[Message]:
+        """Recalls and edits of messages already seen (`kind` "recall" or "modify")."""
+        while True:
+            yield await self._changes.get()
 
     async def request(self, frame: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -236,6 +247,9 @@ class Client:
         if op == "msg":
             for m in frame["msgs"]:
                 msg = Message.from_json(m)
+                if msg.kind != "message":
+                    self._changes.put_nowait(msg)
+                    continue
                 own = msg.client_msg_id in self._own_ids and msg.sender == self.user_id
                 self._offer(msg.conversation, msg.seq, None if own else msg)
             return

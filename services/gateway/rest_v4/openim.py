@@ -121,7 +121,8 @@ async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
                 "MsgSeq": m.seq,
                 "MsgRandom": m.msg_random,
                 "MsgTimeStamp": m.server_time_ms // 1000,
-                "MsgFlagBits": 0,
+                # Tencent: 0 normal, 8 recalled.
+                "MsgFlagBits": 8 if m.recalled else 0,
                 "IsPeerRead": 0,
                 "MsgKey": m.msg_key,
                 "MsgBody": msg_body_json(m.elements),

@@ -36,6 +36,32 @@ CHAT_TYPE_C2C: ChatType.ValueType  # 1
 CHAT_TYPE_GROUP: ChatType.ValueType  # 2
 Global___ChatType: _TypeAlias = ChatType  # noqa: Y015
 
+class _MessageKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MessageKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MESSAGE_KIND_UNSPECIFIED: _MessageKind.ValueType  # 0
+    MESSAGE_KIND_MESSAGE: _MessageKind.ValueType  # 1
+    """A new message: gets the next seq."""
+    MESSAGE_KIND_RECALL: _MessageKind.ValueType  # 2
+    """Recall the message at target_seq (it stays, flagged recalled; MsgFlagBits 8)."""
+    MESSAGE_KIND_MODIFY: _MessageKind.ValueType  # 3
+    """Replace the body (and CloudCustomData) of the message at target_seq."""
+
+class MessageKind(_MessageKind, metaclass=_MessageKindEnumTypeWrapper):
+    """What a record on the message path does to its conversation."""
+
+MESSAGE_KIND_UNSPECIFIED: MessageKind.ValueType  # 0
+MESSAGE_KIND_MESSAGE: MessageKind.ValueType  # 1
+"""A new message: gets the next seq."""
+MESSAGE_KIND_RECALL: MessageKind.ValueType  # 2
+"""Recall the message at target_seq (it stays, flagged recalled; MsgFlagBits 8)."""
+MESSAGE_KIND_MODIFY: MessageKind.ValueType  # 3
+"""Replace the body (and CloudCustomData) of the message at target_seq."""
+Global___MessageKind: _TypeAlias = MessageKind  # noqa: Y015
+
 class _Source:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -134,6 +160,10 @@ class InboundMessage(_message.Message):
     SYNC_OTHER_MACHINE_FIELD_NUMBER: _builtins.int
     CLIENT_IP_FIELD_NUMBER: _builtins.int
     PLATFORM_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    TARGET_SEQ_FIELD_NUMBER: _builtins.int
+    CLIENT_TIME_MS_FIELD_NUMBER: _builtins.int
+    SILENT_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -151,6 +181,12 @@ class InboundMessage(_message.Message):
     """Tencent SyncOtherMachine: 1 = also deliver to the sender's other devices."""
     client_ip: _builtins.str
     platform: _builtins.str
+    kind: Global___MessageKind.ValueType
+    target_seq: _builtins.int
+    client_time_ms: _builtins.int
+    """Imported messages keep their original time (Tencent import_msg MsgTimeStamp)."""
+    silent: _builtins.bool
+    """Stored, but neither delivered nor counted unread (import_msg SyncFromOldSystem=2)."""
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
@@ -175,10 +211,14 @@ class InboundMessage(_message.Message):
         sync_other_machine: _builtins.int = ...,
         client_ip: _builtins.str = ...,
         platform: _builtins.str = ...,
+        kind: Global___MessageKind.ValueType = ...,
+        target_seq: _builtins.int = ...,
+        client_time_ms: _builtins.int = ...,
+        silent: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "msg_random", b"msg_random", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "source", b"source", "sync_other_machine", b"sync_other_machine", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_seq", b"target_seq", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -210,6 +250,10 @@ class Message(_message.Message):
     CLIENT_IP_FIELD_NUMBER: _builtins.int
     PLATFORM_FIELD_NUMBER: _builtins.int
     ORIGIN_CONN_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    RECALLED_FIELD_NUMBER: _builtins.int
+    SILENT_FIELD_NUMBER: _builtins.int
+    MODIFIED_AT_MS_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -230,6 +274,12 @@ class Message(_message.Message):
     client_ip: _builtins.str
     platform: _builtins.str
     origin_conn_id: _builtins.str
+    kind: Global___MessageKind.ValueType
+    recalled: _builtins.bool
+    """For recall and modify: the message they act on (seq above is that message's seq too)."""
+    silent: _builtins.bool
+    modified_at_ms: _builtins.int
+    """Server time of the last modify, 0 if never modified."""
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     def __init__(
@@ -255,10 +305,14 @@ class Message(_message.Message):
         client_ip: _builtins.str = ...,
         platform: _builtins.str = ...,
         origin_conn_id: _builtins.str = ...,
+        kind: Global___MessageKind.ValueType = ...,
+        recalled: _builtins.bool = ...,
+        silent: _builtins.bool = ...,
+        modified_at_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "msg_key", b"msg_key", "msg_random", b"msg_random", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "source", b"source", "sync_other_machine", b"sync_other_machine", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

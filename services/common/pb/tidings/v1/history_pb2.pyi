@@ -20,6 +20,53 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class CountUnreadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDKAPPID_FIELD_NUMBER: _builtins.int
+    CONVERSATION_FIELD_NUMBER: _builtins.int
+    AFTER_SEQ_FIELD_NUMBER: _builtins.int
+    READER_FIELD_NUMBER: _builtins.int
+    sdkappid: _builtins.int
+    conversation: _builtins.str
+    after_seq: _builtins.int
+    reader: _builtins.str
+    def __init__(
+        self,
+        *,
+        sdkappid: _builtins.int = ...,
+        conversation: _builtins.str = ...,
+        after_seq: _builtins.int = ...,
+        reader: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_seq", b"after_seq", "conversation", b"conversation", "reader", b"reader", "sdkappid", b"sdkappid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountUnreadRequest: _TypeAlias = CountUnreadRequest  # noqa: Y015
+
+@_typing.final
+class CountUnreadReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountUnreadReply: _TypeAlias = CountUnreadReply  # noqa: Y015
+
+@_typing.final
 class SyncRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

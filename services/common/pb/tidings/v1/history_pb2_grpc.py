@@ -55,6 +55,11 @@ class HistoryServiceStub:
                 request_serializer=tidings_dot_v1_dot_history__pb2.MaxSeqRequest.SerializeToString,
                 response_deserializer=tidings_dot_v1_dot_history__pb2.MaxSeqReply.FromString,
                 _registered_method=True)
+        self.CountUnread = channel.unary_unary(
+                '/tidings.v1.HistoryService/CountUnread',
+                request_serializer=tidings_dot_v1_dot_history__pb2.CountUnreadRequest.SerializeToString,
+                response_deserializer=tidings_dot_v1_dot_history__pb2.CountUnreadReply.FromString,
+                _registered_method=True)
 
 
 class HistoryServiceServicer:
@@ -89,6 +94,13 @@ class HistoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountUnread(self, request, context):
+        """Unread messages of a conversation for one reader after its read position.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HistoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +123,11 @@ def add_HistoryServiceServicer_to_server(servicer, server):
                     servicer.MaxSeq,
                     request_deserializer=tidings_dot_v1_dot_history__pb2.MaxSeqRequest.FromString,
                     response_serializer=tidings_dot_v1_dot_history__pb2.MaxSeqReply.SerializeToString,
+            ),
+            'CountUnread': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountUnread,
+                    request_deserializer=tidings_dot_v1_dot_history__pb2.CountUnreadRequest.FromString,
+                    response_serializer=tidings_dot_v1_dot_history__pb2.CountUnreadReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +239,33 @@ class HistoryService:
             '/tidings.v1.HistoryService/MaxSeq',
             tidings_dot_v1_dot_history__pb2.MaxSeqRequest.SerializeToString,
             tidings_dot_v1_dot_history__pb2.MaxSeqReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountUnread(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tidings.v1.HistoryService/CountUnread',
+            tidings_dot_v1_dot_history__pb2.CountUnreadRequest.SerializeToString,
+            tidings_dot_v1_dot_history__pb2.CountUnreadReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,8 @@ class HistoryServiceStub:
     """Specific messages by seq."""
     MaxSeq: _grpc.UnaryUnaryMultiCallable[_history_pb2.MaxSeqRequest, _history_pb2.MaxSeqReply]
     """Highest archived seq of a conversation, used to re-seed counters."""
+    CountUnread: _grpc.UnaryUnaryMultiCallable[_history_pb2.CountUnreadRequest, _history_pb2.CountUnreadReply]
+    """Unread messages of a conversation for one reader after its read position."""
 
 @_typing.type_check_only
 class HistoryServiceAsyncStub(HistoryServiceStub):
@@ -55,6 +57,8 @@ class HistoryServiceAsyncStub(HistoryServiceStub):
     """Specific messages by seq."""
     MaxSeq: _aio.UnaryUnaryMultiCallable[_history_pb2.MaxSeqRequest, _history_pb2.MaxSeqReply]  # type: ignore[assignment]
     """Highest archived seq of a conversation, used to re-seed counters."""
+    CountUnread: _aio.UnaryUnaryMultiCallable[_history_pb2.CountUnreadRequest, _history_pb2.CountUnreadReply]  # type: ignore[assignment]
+    """Unread messages of a conversation for one reader after its read position."""
 
 class HistoryServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by audit: the archive of im.messages."""
@@ -90,5 +94,13 @@ class HistoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_history_pb2.MaxSeqReply, _abc.Awaitable[_history_pb2.MaxSeqReply]]:
         """Highest archived seq of a conversation, used to re-seed counters."""
+
+    @_abc_1.abstractmethod
+    def CountUnread(
+        self,
+        request: _history_pb2.CountUnreadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_history_pb2.CountUnreadReply, _abc.Awaitable[_history_pb2.CountUnreadReply]]:
+        """Unread messages of a conversation for one reader after its read position."""
 
 def add_HistoryServiceServicer_to_server(servicer: HistoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,58 @@
+"""Find a message by its Tencent MsgKey ("random_seq_time").
+
+A key names one conversation's seq. batchsendmsg returns one key for copies that went into
+several conversations, each with its own seq, so a key whose seq does not hold that random is
+looked up by its random around its time, as Tencent's key would be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.errors import ErrorCode, TidingsError
+from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
+from services.common.pb.tidings.v1.envelope_pb2 import Message
+
+# How far around the key's second a batch copy's server time can fall.
+_SEARCH_WINDOW_S = 2
+
+
+@dataclass(frozen=True, slots=True)
+class MsgKey:
+    random: int
+    seq: int
+    time_s: int
+
+
+def parse_msg_key(key: str, code: ErrorCode) -> MsgKey:
+    parts = key.split("_")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise TidingsError(code, f"MsgKey {key!r} is not a MsgKey returned by this API")
+    return MsgKey(int(parts[0]), int(parts[1]), int(parts[2]))
+
+
+async def find_by_msg_key(
+    history: history_pb2_grpc.HistoryServiceStub,
+    sdkappid: int,
+    conversation: str,
+    key: MsgKey,
+) -> Message | None:
+    got = await history.Get(
+        history_pb2.GetRequest(sdkappid=sdkappid, conversation=conversation, seqs=[key.seq]),
+        timeout=10.0,
+    )
+    for m in got.messages:
+        if m.msg_random == key.random:
+            return m
+    around = await history.Roam(
+        history_pb2.RoamRequest(
+            sdkappid=sdkappid,
+            conversation=conversation,
+            min_time_ms=(key.time_s - _SEARCH_WINDOW_S) * 1000,
+            max_time_ms=(key.time_s + _SEARCH_WINDOW_S) * 1000 + 999,
+            limit=500,
+        ),
+        timeout=10.0,
+    )
+    matches: list[Message] = [m for m in around.messages if m.msg_random == key.random]
+    return matches[0] if matches else None

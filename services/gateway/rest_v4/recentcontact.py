@@ -1,0 +1,89 @@
+"""recentcontact: a user's conversation list, paged, pinned first; deleting a conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common import conversation
+from services.common.errors import ErrorCode, TidingsError
+from services.common.store.conversations import C2C, GROUP, ConversationState
+from services.gateway.rest_v4 import fields
+from services.gateway.rest_v4.context import Handler, Reply, RestContext
+
+BAD = ErrorCode.OPENIM_JSON_FIELDS
+PAGE = 100
+# AssistFlags bits (Tencent): pinned conversations supported, empty conversations returned.
+PINNED = 1
+EMPTY = 2
+
+
+def session_item(s: ConversationState) -> dict[str, Any]:
+    item: dict[str, Any] = {"Type": s.kind, "MsgTime": s.last_time_ms // 1000}
+    item["To_Account" if s.kind == C2C else "GroupId"] = s.peer
+    item["TopFlag"] = 1 if s.pinned_at_ms else 0
+    return item
+
+
+def page_of(
+    states: list[ConversationState], start: int, assist_flags: int
+) -> tuple[list[ConversationState], list[ConversationState]]:
+    """(pinned, normal) for one page. Pinned ones come first when the caller supports them;
+    the pinned list is short and returned whole, the normal list is paged from `start`."""
+    shown = [s for s in states if s.visible or (assist_flags & EMPTY and s.last_seq == 0)]
+    if assist_flags & PINNED:
+        pinned = sorted((s for s in shown if s.pinned_at_ms), key=lambda s: -s.pinned_at_ms)
+        normal = [s for s in shown if not s.pinned_at_ms]
+    else:
+        pinned, normal = [], shown
+    return pinned, normal[start : start + PAGE]
+
+
+async def get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    user = fields.text(body, "From_Account", code=BAD)
+    start = fields.integer(body, "StartIndex", code=BAD, required=False, minimum=0)
+    top_start = fields.integer(body, "TopStartIndex", code=BAD, required=False, minimum=0)
+    assist = fields.integer(body, "AssistFlags", code=BAD, required=False)
+    fields.integer(body, "TimeStamp", code=BAD, required=False)
+    fields.integer(body, "TopTimeStamp", code=BAD, required=False)
+    if await ctx.deps.auth.missing_accounts(ctx.app.sdkappid, [user]):
+        raise TidingsError(ErrorCode.MSG_ACCOUNT_INVALID, f"From_Account {user!r} not found")
+    states = await ctx.deps.stores.conversations.list_for_user(ctx.app.sdkappid, user)
+    pinned, normal = page_of(states, start, assist)
+    pinned = pinned[top_start:] if top_start else pinned
+    total_normal = sum(1 for s in states if s.visible and not (assist & PINNED and s.pinned_at_ms))
+    next_start = start + len(normal)
+    newest = max((s.last_time_ms for s in states), default=0) // 1000
+    return {
+        "SessionItem": [session_item(s) for s in (*pinned, *normal)],
+        "CompleteFlag": 1 if next_start >= total_normal else 0,
+        "TimeStamp": newest,
+        "StartIndex": 0 if next_start >= total_normal else next_start,
+        "TopTimeStamp": newest,
+        "TopStartIndex": 0,
+    }
+
+
+async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    user = fields.text(body, "From_Account", code=BAD)
+    kind = fields.integer(body, "Type", code=BAD)
+    if kind == C2C:
+        peer = fields.text(body, "To_Account", code=BAD)
+        conv = conversation.c2c(user, peer)
+    elif kind == GROUP:
+        peer = fields.text(body, "ToGroupid", "To_Groupid", "GroupId", code=BAD)
+        conv = conversation.group(peer)
+    else:
+        raise TidingsError(BAD, "Type must be 1 (C2C) or 2 (group)")
+    # ClearRamble=1 also clears this user's roaming copy in Tencent; here history is shared per
+    # conversation, so the conversation is hidden from the list and its unread count cleared.
+    fields.integer(body, "ClearRamble", code=BAD, required=False)
+    store = ctx.deps.stores.conversations
+    sdkappid = ctx.app.sdkappid
+    current = (await store.get(sdkappid, user, [conv])).get(conv)
+    if current is not None:
+        await store.hide(sdkappid, user, conv, current.last_seq)
+        await store.set_read(sdkappid, user, conv, current.last_seq)
+    return {}
+
+
+COMMANDS: dict[str, Handler] = {"get_list": get_list, "delete": delete}

@@ -1,0 +1,283 @@
+"""openim message management and recentcontact, golden request/response shapes, through the
+running stack."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from services.common.errors import ErrorCode
+from tests.conftest import AppUnderTest, eventually
+from tidings_client import Client, Message
+
+pytestmark = pytest.mark.stack
+
+TEXT = "TIMTextElem"
+
+
+def body(text: str) -> list[dict[str, Any]]:
+    return [{"MsgType": TEXT, "MsgContent": {"Text": text}}]
+
+
+async def send(app: AppUnderTest, frm: str, to: str, text: str, random: int) -> dict[str, Any]:
+    reply = await app.rest(
+        "openim",
+        "sendmsg",
+        {
+            "SyncOtherMachine": 2,
+            "From_Account": frm,
+            "To_Account": to,
+            "MsgRandom": random,
+            "MsgBody": body(text),
+        },
+    )
+    assert reply["ErrorCode"] == 0, reply
+    return reply
+
+
+async def roam(app: AppUnderTest, a: str, b: str, count: int) -> list[dict[str, Any]]:
+    async def fetch() -> list[dict[str, Any]] | None:
+        reply = await app.rest(
+            "openim",
+            "admin_getroammsg",
+            {
+                "Operator_Account": a,
+                "Peer_Account": b,
+                "MaxCnt": 100,
+                "MinTime": 0,
+                "MaxTime": int(time.time()) + 1,
+            },
+        )
+        assert reply["ErrorCode"] == 0, reply
+        return reply["MsgList"] if reply["MsgCnt"] == count else None
+
+    got = await eventually(fetch)
+    assert got is not None, f"roam of {a}/{b} never reached {count} messages"
+    return got  # type: ignore[no-any-return]
+
+
+async def test_batchsendmsg_reports_unknown_recipients_and_sends_the_rest(
+    app: AppUnderTest,
+) -> None:
+    await app.import_accounts("boss", "u1", "u2")
+    reply = await app.rest(
+        "openim",
+        "batchsendmsg",
+        {
+            "SyncOtherMachine": 2,
+            "From_Account": "boss",
+            "To_Account": ["u1", "u2", "ghost"],
+            "MsgRandom": 19901224,
+            "MsgBody": body("hello all"),
+        },
+    )
+    assert reply["ActionStatus"] == "OK"
+    assert reply["ErrorList"] == [
+        {"To_Account": "ghost", "ErrorCode": ErrorCode.OPENIM_TO_ACCOUNT_UNKNOWN}
+    ]
+    assert reply["MsgKey"]
+    for user in ("u1", "u2"):
+        msgs = await roam(app, "boss", user, 1)
+        assert msgs[0]["MsgBody"] == body("hello all")
+    # The one MsgKey recalls each recipient's copy.
+    for user in ("u1", "u2"):
+        r = await app.rest(
+            "openim",
+            "admin_msgwithdraw",
+            {"From_Account": "boss", "To_Account": user, "MsgKey": reply["MsgKey"]},
+        )
+        assert r["ErrorCode"] == 0, r
+    too_many = await app.rest(
+        "openim",
+        "batchsendmsg",
+        {"To_Account": [f"x{i}" for i in range(501)], "MsgRandom": 1, "MsgBody": body("x")},
+    )
+    assert too_many["ErrorCode"] == ErrorCode.OPENIM_BATCH_TOO_LARGE
+
+
+async def test_recall_marks_the_message_and_tells_online_clients(app: AppUnderTest) -> None:
+    await app.import_accounts("ron", "sue")
+    sue = Client(app.stack.ws_url, app.sdkappid, "sue", app.sig("sue"))
+    await sue.connect()
+    try:
+        sent = await send(app, "ron", "sue", "oops", 77)
+        first = await asyncio.wait_for(sue.messages().__anext__(), 20)
+        assert first.text == "oops"
+        await roam(app, "ron", "sue", 1)
+        reply = await app.rest(
+            "openim",
+            "admin_msgwithdraw",
+            {"From_Account": "ron", "To_Account": "sue", "MsgKey": sent["MsgKey"]},
+        )
+        assert reply == {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
+        change: Message = await asyncio.wait_for(sue.changes().__anext__(), 20)
+        assert (change.kind, change.seq, change.recalled) == ("recall", sent["MsgSeq"], False)
+    finally:
+        await sue.close()
+
+    async def recalled() -> bool:
+        msgs = await roam(app, "ron", "sue", 1)
+        return bool(msgs[0]["MsgFlagBits"] == 8)
+
+    assert await eventually(recalled)
+    again = await app.rest(
+        "openim",
+        "admin_msgwithdraw",
+        {"From_Account": "ron", "To_Account": "sue", "MsgKey": sent["MsgKey"]},
+    )
+    assert again["ErrorCode"] == ErrorCode.MSG_ALREADY_RECALLED
+    unknown = await app.rest(
+        "openim",
+        "admin_msgwithdraw",
+        {"From_Account": "ron", "To_Account": "sue", "MsgKey": "1_999_1700000000"},
+    )
+    assert unknown["ErrorCode"] == ErrorCode.MSG_NOT_FOUND
+    bad = await app.rest(
+        "openim",
+        "admin_msgwithdraw",
+        {"From_Account": "ron", "To_Account": "sue", "MsgKey": "not-a-key"},
+    )
+    assert bad["ErrorCode"] == ErrorCode.OPENIM_BAD_MSG_KEY
+
+
+async def test_modify_c2c_msg_replaces_the_body(app: AppUnderTest) -> None:
+    await app.import_accounts("ted", "uma")
+    sent = await send(app, "ted", "uma", "draft", 5)
+    await roam(app, "ted", "uma", 1)
+    reply = await app.rest(
+        "openim",
+        "modify_c2c_msg",
+        {
+            "From_Account": "ted",
+            "To_Account": "uma",
+            "MsgKey": sent["MsgKey"],
+            "MsgBody": body("final"),
+            "CloudCustomData": "edited",
+        },
+    )
+    assert reply["ErrorCode"] == 0, reply
+
+    async def modified() -> bool:
+        msgs = await roam(app, "ted", "uma", 1)
+        return bool(msgs[0]["MsgBody"] == body("final") and msgs[0]["CloudCustomData"] == "edited")
+
+    assert await eventually(modified)
+    nothing = await app.rest(
+        "openim",
+        "modify_c2c_msg",
+        {"From_Account": "ted", "To_Account": "uma", "MsgKey": sent["MsgKey"]},
+    )
+    assert nothing["ErrorCode"] == ErrorCode.OPENIM_JSON_FIELDS
+
+
+async def test_importmsg_history_and_realtime(app: AppUnderTest) -> None:
+    await app.import_accounts("vic", "wes")
+    old = int(time.time()) - 3600
+    history = {
+        "SyncFromOldSystem": 2,
+        "From_Account": "vic",
+        "To_Account": "wes",
+        "MsgSeq": 1,
+        "MsgRandom": 11,
+        "MsgTimeStamp": old,
+        "MsgBody": body("old one"),
+    }
+    assert (await app.rest("openim", "importmsg", history))["ErrorCode"] == 0
+    # Importing the same message again stores it once.
+    assert (await app.rest("openim", "import_msg", history))["ErrorCode"] == 0
+    msgs = await roam(app, "vic", "wes", 1)
+    assert msgs[0]["MsgTimeStamp"] == old
+    realtime = {
+        **history,
+        "SyncFromOldSystem": 5,
+        "MsgRandom": 12,
+        "MsgTimeStamp": old + 60,
+        "MsgBody": body("counts"),
+    }
+    assert (await app.rest("openim", "importmsg", realtime))["ErrorCode"] == 0
+    await roam(app, "vic", "wes", 2)
+
+    async def unread_is_one() -> bool:
+        r = await app.rest("openim", "get_c2c_unread_msg_num", {"To_Account": "wes"})
+        return bool(r["AllC2CUnreadMsgNum"] == 1)
+
+    assert await eventually(unread_is_one), "a history import is not unread; a realtime one is"
+    bad = await app.rest("openim", "importmsg", {**history, "SyncFromOldSystem": 3})
+    assert bad["ErrorCode"] == ErrorCode.OPENIM_JSON_FIELDS
+
+
+async def test_unread_counts_and_read_marks(app: AppUnderTest) -> None:
+    await app.import_accounts("xia", "yan", "zed")
+    for i in range(3):
+        await send(app, "xia", "yan", f"x{i}", 100 + i)
+    await send(app, "zed", "yan", "z0", 200)
+    await send(app, "yan", "xia", "mine", 300)
+    await roam(app, "xia", "yan", 4)
+    await roam(app, "zed", "yan", 1)
+
+    async def unread() -> dict[str, Any]:
+        return await app.rest(
+            "openim",
+            "get_c2c_unread_msg_num",
+            {"To_Account": "yan", "Peer_Account": ["xia", "zed"]},
+        )
+
+    async def counts_are(total: int) -> bool:
+        return bool((await unread())["AllC2CUnreadMsgNum"] == total)
+
+    assert await eventually(lambda: counts_are(4))
+    reply = await unread()
+    assert reply["C2CUnreadMsgNumList"] == [
+        {"Peer_Account": "xia", "C2CUnreadMsgNum": 3},
+        {"Peer_Account": "zed", "C2CUnreadMsgNum": 1},
+    ]
+    read = await app.rest(
+        "openim", "admin_set_msg_read", {"Report_Account": "yan", "Peer_Account": "xia"}
+    )
+    assert read["ErrorCode"] == 0
+    assert await eventually(lambda: counts_are(1))
+    too_many = await app.rest(
+        "openim",
+        "get_c2c_unread_msg_num",
+        {"To_Account": "yan", "Peer_Account": [f"p{i}" for i in range(11)]},
+    )
+    assert too_many["ErrorCode"] == ErrorCode.OPENIM_JSON_FIELDS
+
+
+async def test_recentcontact_list_and_delete(app: AppUnderTest) -> None:
+    await app.import_accounts("ali", "bea", "cal")
+    await send(app, "bea", "ali", "first", 1)
+    await asyncio.sleep(1.1)
+    await send(app, "cal", "ali", "second", 2)
+    await roam(app, "cal", "ali", 1)
+    request = {
+        "From_Account": "ali",
+        "TimeStamp": 0,
+        "StartIndex": 0,
+        "TopTimeStamp": 0,
+        "TopStartIndex": 0,
+        "AssistFlags": 7,
+    }
+
+    async def listed(n: int) -> list[dict[str, Any]] | None:
+        r = await app.rest("recentcontact", "get_list", request)
+        assert r["ErrorCode"] == 0, r
+        return r["SessionItem"] if len(r["SessionItem"]) == n else None
+
+    items = await eventually(lambda: listed(2))
+    assert [(i["Type"], i["To_Account"], i["TopFlag"]) for i in items] == [
+        (1, "cal", 0),
+        (1, "bea", 0),
+    ]
+    reply = await app.rest(
+        "recentcontact", "delete", {"From_Account": "ali", "Type": 1, "To_Account": "cal"}
+    )
+    assert reply["ErrorCode"] == 0
+    items = await eventually(lambda: listed(1))
+    assert items[0]["To_Account"] == "bea"
+    await send(app, "cal", "ali", "back again", 3)
+    items = await eventually(lambda: listed(2))
+    assert items[0]["To_Account"] == "cal"
