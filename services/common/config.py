@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_http_body_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 64 * 1024
 
+    # Operator bearer token for the /admin API; empty disables it. `tidings up` makes one.
+    admin_token: str = ""
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "tidings.sqlite3"

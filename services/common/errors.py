@@ -81,6 +81,37 @@ class ErrorCode(IntEnum):
     OPENIM_INTERNAL = 90994
     OPENIM_BODY_TOO_LARGE = 93000
 
+    # openim message management (recall, modify, batch, import).
+    MSG_NOT_FOUND = 20022
+    MSG_ALREADY_RECALLED = 20023
+    OPENIM_NO_FROM_ACCOUNT = 90008
+    OPENIM_BATCH_TOO_LARGE = 90011
+    OPENIM_BAD_MSG_KEY = 90054
+    OPENIM_SERVICE_INTERNAL = 91000
+
+    # Relationship chain (sns): friends, blocklist, friend lists.
+    SNS_INVALID_PARAM = 30001
+    SNS_ACCOUNT_NOT_FOUND = 30003
+    SNS_FRIEND_LIMIT = 30010
+    SNS_GROUP_LIMIT = 30011
+    SNS_BLACKLIST_LIMIT = 30013
+    SNS_PEER_FRIEND_LIMIT = 30014
+    SNS_IN_SELF_BLACKLIST = 30515
+    SNS_ALLOW_TYPE_DENY_ANY = 30516
+    SNS_IN_PEER_BLACKLIST = 30525
+    SNS_ALLOW_TYPE_NEED_CONFIRM = 30539
+    SNS_DELETE_NON_FRIEND = 31704
+    SNS_GROUP_ADD_NOT_FRIEND = 32216
+
+    # all_member_push attributes and tags (push service codes).
+    PUSH_ACCOUNTS_LIMIT = 90018
+    PUSH_TAG_TOO_LONG = 90020
+    PUSH_TAG_COUNT = 90032
+    PUSH_ATTR_INVALID = 90033
+
+    # Group management (group_open_http_svc).
+    GROUP_TOO_MANY_ACCOUNTS = 10005
+
     # Tidings' own WebSocket protocol errors (no Tencent equivalent).
     WS_BAD_FRAME = 4400
     WS_UNKNOWN_OP = 4404

@@ -37,14 +37,14 @@ async def find_by_msg_key(
     conversation: str,
     key: MsgKey,
 ) -> Message | None:
-    got = await history.Get(
+    got: history_pb2.GetReply = await history.Get(
         history_pb2.GetRequest(sdkappid=sdkappid, conversation=conversation, seqs=[key.seq]),
         timeout=10.0,
     )
     for m in got.messages:
         if m.msg_random == key.random:
             return m
-    around = await history.Roam(
+    around: history_pb2.RoamReply = await history.Roam(
         history_pb2.RoamRequest(
             sdkappid=sdkappid,
             conversation=conversation,

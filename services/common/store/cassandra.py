@@ -22,6 +22,14 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, S
 from cassandra.query import PreparedStatement
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.cassandra_conversations import CassandraConversationStore
+from services.common.store.cassandra_dirtywords import CassandraDirtyWordStore
+from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
+from services.common.store.cassandra_sns import CassandraSnsStore
+from services.common.store.cassandra_profiles import (
+    CassandraNoSpeakingStore,
+    CassandraProfileStore,
+)
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App
 
@@ -51,6 +59,8 @@ CREATE TABLE IF NOT EXISTS {keyspace}.messages (
   conversation text,
   seq bigint,
   time_ms bigint,
+  sender text,
+  countable boolean,
   body blob,
   PRIMARY KEY ((sdkappid, conversation), seq)
 ) WITH CLUSTERING ORDER BY (seq ASC);
@@ -61,6 +71,103 @@ CREATE TABLE IF NOT EXISTS {keyspace}.conv_head (
   seq bigint,
   PRIMARY KEY ((sdkappid, conversation), seq)
 ) WITH CLUSTERING ORDER BY (seq DESC);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.conversations (
+  sdkappid bigint,
+  user_id text,
+  conversation text,
+  kind int,
+  peer text,
+  last_seq bigint,
+  last_time_ms bigint,
+  read_seq bigint,
+  hidden_seq bigint,
+  pinned_at_ms bigint,
+  PRIMARY KEY ((sdkappid, user_id), conversation)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.sns_friends (
+  sdkappid bigint,
+  owner text,
+  peer text,
+  add_time bigint,
+  doc text,
+  PRIMARY KEY ((sdkappid, owner), peer)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.sns_blocks (
+  sdkappid bigint,
+  owner text,
+  peer text,
+  added_at bigint,
+  PRIMARY KEY ((sdkappid, owner), peer)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.sns_pendencies (
+  sdkappid bigint,
+  owner text,
+  requester text,
+  add_time bigint,
+  doc text,
+  PRIMARY KEY ((sdkappid, owner), requester)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.sns_meta (
+  sdkappid bigint,
+  owner text,
+  doc text,
+  PRIMARY KEY ((sdkappid, owner))
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.push_attr_names (
+  sdkappid bigint,
+  attr int,
+  name text,
+  PRIMARY KEY ((sdkappid), attr)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.push_user_attrs (
+  sdkappid bigint,
+  user_id text,
+  attr int,
+  value text,
+  PRIMARY KEY ((sdkappid, user_id), attr)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.push_user_tags (
+  sdkappid bigint,
+  user_id text,
+  tag text,
+  PRIMARY KEY ((sdkappid, user_id), tag)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.dirty_words (
+  sdkappid bigint,
+  word text,
+  PRIMARY KEY ((sdkappid), word)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.profiles (
+  sdkappid bigint,
+  user_id text,
+  tag text,
+  value blob,
+  PRIMARY KEY ((sdkappid, user_id), tag)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.profile_custom_tags (
+  sdkappid bigint,
+  tag text,
+  PRIMARY KEY ((sdkappid), tag)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.no_speaking (
+  sdkappid bigint,
+  user_id text,
+  c2c_until bigint,
+  group_until bigint,
+  PRIMARY KEY ((sdkappid, user_id))
+);
 """
 
 # CQL identifiers cannot be bound, so the keyspace name is checked before it is spliced in.
@@ -75,8 +182,8 @@ _NO_UPPER_BOUND = 2**63 - 1
 # The TTL is spliced in rather than bound (`USING TTL ?`) because mockylla cannot bind it.
 # One statement per distinct TTL stays few: retention_seconds() yields at most 360 values.
 _INSERT_MESSAGE = (
-    "INSERT INTO messages (sdkappid, conversation, seq, time_ms, body)"
-    " VALUES (?, ?, ?, ?, ?) USING TTL {ttl_s}"
+    "INSERT INTO messages (sdkappid, conversation, seq, time_ms, sender, countable, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL {ttl_s}"
 )
 
 
@@ -223,6 +330,19 @@ def _decode(rows: list[Any]) -> list[Message]:
     return [Message.FromString(r[0]) for r in rows]
 
 
+def _message_row(m: Message) -> tuple[object, ...]:
+    countable = not (m.silent or m.recalled)
+    return (
+        m.sdkappid,
+        m.conversation,
+        m.seq,
+        m.server_time_ms,
+        m.sender,
+        countable,
+        m.SerializeToString(),
+    )
+
+
 class CassandraMessageStore:
     def __init__(self, cql: CassandraSession) -> None:
         self._cql = cql
@@ -263,6 +383,10 @@ class CassandraMessageStore:
             "SELECT seq FROM conv_head WHERE sdkappid = ? AND conversation = ?"
             " ORDER BY seq DESC LIMIT 1"
         )
+        self._unread = cql.prepare(
+            "SELECT sender, countable FROM messages WHERE sdkappid = ? AND conversation = ?"
+            " AND seq > ?"
+        )
 
     async def _insert(self, ttl_s: int) -> PreparedStatement:
         statement = self._inserts.get(ttl_s)
@@ -278,20 +402,28 @@ class CassandraMessageStore:
         if not messages:
             return
         insert = await self._insert(ttl_s)
-        await asyncio.gather(
-            *(
-                self._cql.execute(
-                    insert,
-                    (m.sdkappid, m.conversation, m.seq, m.server_time_ms, m.SerializeToString()),
-                )
-                for m in messages
-            )
-        )
+        await asyncio.gather(*(self._cql.execute(insert, _message_row(m)) for m in messages))
         heads: dict[tuple[int, str], int] = {}
         for m in messages:
             key = (m.sdkappid, m.conversation)
             heads[key] = max(heads.get(key, 0), m.seq)
         await asyncio.gather(*(self._advance_head(a, c, seq) for (a, c), seq in heads.items()))
+
+    async def rewrite(self, messages: Sequence[Message], ttl_s: int) -> None:
+        # An INSERT of the same key overwrites the row; ttl_s is the time the message has left,
+        # so a recall or an edit does not extend its retention.
+        if not messages:
+            return
+        insert = await self._insert(max(1, ttl_s))
+        await asyncio.gather(*(self._cql.execute(insert, _message_row(m)) for m in messages))
+
+    async def count_unread(
+        self, sdkappid: int, conversation: str, after_seq: int, reader: str
+    ) -> int:
+        # Counted in Python: `sender != ?` is not a CQL restriction. The scan is bounded by the
+        # unread window of one partition.
+        rows = await self._cql.execute(self._unread, (sdkappid, conversation, after_seq))
+        return sum(1 for sender, countable in rows if countable and sender != reader)
 
     async def _advance_head(self, sdkappid: int, conversation: str, seq: int) -> None:
         await self._cql.execute(self._head_add, (sdkappid, conversation, seq))
@@ -372,6 +504,12 @@ class CassandraStores:
         self.apps = CassandraAppStore(cql)
         self.directory = CassandraDirectoryStore(cql)
         self.messages = CassandraMessageStore(cql)
+        self.profiles = CassandraProfileStore(cql)
+        self.no_speaking = CassandraNoSpeakingStore(cql)
+        self.push_attrs = CassandraPushAttrStore(cql)
+        self.dirty_words = CassandraDirtyWordStore(cql)
+        self.conversations = CassandraConversationStore(cql)
+        self.sns = CassandraSnsStore(cql)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._cluster.shutdown)

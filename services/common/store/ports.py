@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.profiles import NoSpeakingStore, ProfileStore
+from services.common.store.conversations import ConversationStore
+from services.common.store.dirtywords import DirtyWordStore
+from services.common.store.pushattrs import PushAttrStore
+from services.common.store.sns import SnsStore
 
 
 @dataclass(slots=True)
@@ -94,6 +99,15 @@ class MessageStore(Protocol):
 
     async def max_seq(self, sdkappid: int, conversation: str) -> int: ...
 
+    async def rewrite(self, messages: Sequence[Message], ttl_s: int) -> None:
+        """Replace stored messages in place (recall, modify), keeping their seq. ttl_s is the
+        time each has left; an adapter that keeps its own expiry may ignore it."""
+
+    async def count_unread(
+        self, sdkappid: int, conversation: str, after_seq: int, reader: str
+    ) -> int:
+        """Messages after after_seq that `reader` did not send, not silent, not recalled."""
+
 
 class Stores(Protocol):
     @property
@@ -102,5 +116,18 @@ class Stores(Protocol):
     def directory(self) -> DirectoryStore: ...
     @property
     def messages(self) -> MessageStore: ...
+    @property
+    def push_attrs(self) -> PushAttrStore: ...
+    @property
+    def dirty_words(self) -> DirtyWordStore: ...
+    @property
+    def conversations(self) -> ConversationStore: ...
+    @property
+    def sns(self) -> SnsStore: ...
+
+    @property
+    def profiles(self) -> ProfileStore: ...
+    @property
+    def no_speaking(self) -> NoSpeakingStore: ...
 
     async def close(self) -> None: ...

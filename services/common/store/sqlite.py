@@ -17,6 +17,11 @@ from typing import TypeVar
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App
+from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
+from services.common.store.sqlite_conversations import SqliteConversationStore
+from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
+from services.common.store.sqlite_pushattrs import SqlitePushAttrStore
+from services.common.store.sqlite_sns import SqliteSnsStore
 
 T = TypeVar("T")
 
@@ -39,10 +44,37 @@ CREATE TABLE IF NOT EXISTS messages (
   seq INTEGER NOT NULL,
   time_ms INTEGER NOT NULL,
   expire_at_ms INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  -- Counted as unread only when neither silent (history import) nor recalled.
+  countable INTEGER NOT NULL,
   body BLOB NOT NULL,
   PRIMARY KEY (sdkappid, conversation, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (sdkappid, conversation, time_ms);
+CREATE TABLE IF NOT EXISTS push_attr_names (
+  sdkappid INTEGER NOT NULL,
+  attr INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (sdkappid, attr)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS push_user_attrs (
+  sdkappid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  attr INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (sdkappid, user_id, attr)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS push_user_tags (
+  sdkappid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (sdkappid, user_id, tag)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dirty_words (
+  sdkappid INTEGER NOT NULL,
+  word TEXT NOT NULL,
+  PRIMARY KEY (sdkappid, word)
+) WITHOUT ROWID;
 """
 
 
@@ -161,6 +193,10 @@ class SqliteDirectoryStore:
         )
 
 
+def _countable(m: Message) -> int:
+    return 0 if m.silent or m.recalled else 1
+
+
 def _decode(rows: list[tuple[bytes]]) -> list[Message]:
     return [Message.FromString(r[0]) for r in rows]
 
@@ -177,6 +213,8 @@ class SqliteMessageStore:
                 m.seq,
                 m.server_time_ms,
                 m.server_time_ms + ttl_s * 1000,
+                m.sender,
+                _countable(m),
                 m.SerializeToString(),
             )
             for m in messages
@@ -186,13 +224,43 @@ class SqliteMessageStore:
             c.execute("BEGIN")
             c.executemany(
                 "INSERT OR IGNORE INTO messages"
-                " (sdkappid, conversation, seq, time_ms, expire_at_ms, body)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " (sdkappid, conversation, seq, time_ms, expire_at_ms, sender, countable, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             c.execute("COMMIT")
 
         await self._db.run(write)
+
+    async def rewrite(self, messages: Sequence[Message], ttl_s: int) -> None:
+        rows = [
+            (_countable(m), m.SerializeToString(), m.sdkappid, m.conversation, m.seq)
+            for m in messages
+        ]
+
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN")
+            c.executemany(
+                "UPDATE messages SET countable = ?, body = ?"
+                " WHERE sdkappid = ? AND conversation = ? AND seq = ?",
+                rows,
+            )
+            c.execute("COMMIT")
+
+        await self._db.run(write)
+
+    async def count_unread(
+        self, sdkappid: int, conversation: str, after_seq: int, reader: str
+    ) -> int:
+        now = _now_ms()
+        row = await self._db.run(
+            lambda c: c.execute(
+                "SELECT count(*) FROM messages WHERE sdkappid = ? AND conversation = ?"
+                " AND seq > ? AND sender != ? AND countable = 1 AND expire_at_ms > ?",
+                (sdkappid, conversation, after_seq, reader, now),
+            ).fetchone()
+        )
+        return int(row[0])
 
     async def after(
         self, sdkappid: int, conversation: str, after_seq: int, limit: int
@@ -279,6 +347,12 @@ class SqliteStores:
         self.apps = SqliteAppStore(self._db)
         self.directory = SqliteDirectoryStore(self._db)
         self.messages = SqliteMessageStore(self._db)
+        self.profiles = SqliteProfileStore(self._db)
+        self.no_speaking = SqliteNoSpeakingStore(self._db)
+        self.push_attrs = SqlitePushAttrStore(self._db)
+        self.dirty_words = SqliteDirtyWordStore(self._db)
+        self.conversations = SqliteConversationStore(self._db)
+        self.sns = SqliteSnsStore(self._db)
 
     async def close(self) -> None:
         await self._db.close()

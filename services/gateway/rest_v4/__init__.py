@@ -15,14 +15,15 @@ from fastapi.responses import Response
 from services.common.errors import ErrorCode, TidingsError
 from services.common.logging import get_logger
 from services.common.metrics import REST_LATENCY, REST_REQUESTS
-from services.gateway.rest_v4 import im_open_login_svc, openim
+from services.gateway.rest_v4 import im_open_login_svc, openim, openim_messages, recentcontact
 from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDeps
 
 log = get_logger(__name__)
 
 SERVICES: dict[str, dict[str, Handler]] = {
     "im_open_login_svc": im_open_login_svc.COMMANDS,
-    "openim": openim.COMMANDS,
+    "openim": {**openim.COMMANDS, **openim_messages.COMMANDS},
+    "recentcontact": recentcontact.COMMANDS,
 }
 
 
