@@ -13,7 +13,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from services.common import apps, usersig
+from services.common import app_settings, apps, usersig
 from services.common.config import get_settings
 from services.common.stack import Stack, preferred_port
 from services.common.store.factory import open_stores
@@ -52,6 +52,7 @@ def up(
         http_port=preferred_port(http_port),
         ws_port=preferred_port(ws_port),
         partitions=int(os.environ.get("TIDINGS_KAFKA_PARTITIONS", "2")),
+        admin_token=settings.admin_token,
     )
     started = time.monotonic()
     with console.status("starting broker, valkey and the five services..."):
@@ -60,6 +61,7 @@ def up(
     console.print(f"  REST v4    {stack.rest_url}/v4/<service>/<command>")
     console.print(f"  WebSocket  {stack.ws_url}")
     console.print(f"  OpenAPI    {stack.rest_url}/openapi.json")
+    console.print(f"  Admin API  {stack.rest_url}/admin  (bearer admin_token in demo-app.json)")
     console.print(f"  Kafka      {stack.kafka_bootstrap}")
     console.print(f"  Redis      {stack.redis_url}")
     for name, ports in stack.ports.items():
@@ -137,6 +139,52 @@ def app_rotate_key(
         return key
 
     typer.echo(json.dumps({"sdkappid": app_id, "key": _with_stores(rotate), "grace_s": grace}))
+
+
+@app_cli.command("settings")
+def app_settings_cmd(
+    app_id: int = typer.Option(..., "--app"),
+    whitelist: str | None = typer.Option(
+        None, "--whitelist", help="IPs or CIDRs, comma-separated, at most 8; '' allows all"
+    ),
+    rate: list[str] = typer.Option(  # noqa: B008
+        [], "--rate", help="service/command=LIMIT/SECONDS, e.g. openim/sendmsg=500/1; repeatable"
+    ),
+    admins: str | None = typer.Option(
+        None, "--admins", help="admin identifiers besides administrator, comma-separated"
+    ),
+) -> None:
+    """Show an app's REST settings, or change them (a gateway sees the change within 5 s)."""
+
+    async def update(stores: Stores) -> dict[str, object]:
+        app = await stores.apps.get_app(app_id)
+        if app is None:
+            raise typer.BadParameter(f"no app {app_id}")
+        if whitelist is None and not rate and admins is None:
+            return app_settings.view(app)
+        try:
+            rates = dict(app_settings.parse_rate_arg(r) for r in rate)
+            app_settings.apply(
+                app,
+                rate_limits={
+                    **{k: v.doc() for k, v in app_settings.rate_limits_of(app).items()},
+                    **{k: v.doc() for k, v in rates.items()},
+                }
+                if rates
+                else None,
+                ip_whitelist=None if whitelist is None else _split(whitelist),
+                admins=None if admins is None else _split(admins),
+            )
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        await stores.apps.save_app(app)
+        return app_settings.view(app)
+
+    typer.echo(json.dumps(_with_stores(update)))
+
+
+def _split(values: str) -> list[str]:
+    return [v.strip() for v in values.split(",") if v.strip()]
 
 
 @cli.command("usersig")

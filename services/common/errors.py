@@ -112,6 +112,24 @@ class ErrorCode(IntEnum):
     # Group management (group_open_http_svc).
     GROUP_TOO_MANY_ACCOUNTS = 10005
 
+    # Accounts, profiles (profile), presence and global no-speaking (openconfigsvr).
+    PROFILE_INVALID_PARAM = 40001
+    PROFILE_ACCOUNT_MISSING = 40002
+    PROFILE_ACCOUNT_NOT_FOUND = 40003
+    PROFILE_TAG_NOT_FOUND = 40009
+    PROFILE_VALUE_TOO_LONG = 40601
+    PROFILE_VALUE_ERROR = 40605
+    PROFILE_VALUE_TYPE = 40610
+    ACCOUNT_INTERNAL_TIMEOUT = 70169
+    NOSPEAKING_JSON = 130001
+    NOSPEAKING_NO_ACCOUNT = 130004
+    NOSPEAKING_ACCOUNT_INVALID = 130005
+    NOSPEAKING_NO_TIME = 130008
+
+    # Group message recall results (group_msg_recall RetCode).
+    GROUP_MSG_NOT_FOUND = 10030
+    GROUP_MSG_ALREADY_RECALLED = 10031
+
     # Tidings' own WebSocket protocol errors (no Tencent equivalent).
     WS_BAD_FRAME = 4400
     WS_UNKNOWN_OP = 4404

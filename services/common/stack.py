@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class Stack:
     http_port: int = 0
     ws_port: int = 0
     partitions: int = 2
+    # Bearer token of the /admin API; made at start when empty.
+    admin_token: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     children: dict[str, ChildProcess] = field(default_factory=dict)
     ports: dict[str, ServicePorts] = field(default_factory=dict)
@@ -71,6 +74,7 @@ class Stack:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.admin_token = self.admin_token or secrets.token_urlsafe(32)
         try:
             self._start_infra()
             self._assign_ports()
@@ -146,6 +150,7 @@ class Stack:
             "ws_url": self.ws_url,
             "rest_url": self.rest_url,
             "admin_url": f"{self.rest_url}/admin",
+            "admin_token": self.admin_token,
             "console_url": f"{self.rest_url}/console/",
         }
         path = self.data_dir / "demo-app.json"
@@ -170,6 +175,7 @@ class Stack:
             "TIDINGS_CALLBACK_ADDR": self.grpc_addr("callback"),
             "TIDINGS_HISTORY_ADDR": self.grpc_addr("audit"),
             "TIDINGS_PUSH_ADDR": self.grpc_addr("push"),
+            "TIDINGS_ADMIN_TOKEN": self.admin_token,
             **self.extra_env,
         }
 

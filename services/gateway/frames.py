@@ -13,6 +13,7 @@ from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
+    CHAT_TYPE_GROUP,
     SOURCE_WS,
     InboundMessage,
 )
@@ -79,15 +80,14 @@ def parse_send(
     if random is None:
         random = uuid.uuid4().int & 0xFFFFFFFF
     client_msg_id = _field(frame, "client_msg_id", str, required=False) or f"r{random}"
-    if group is not None:
-        raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group!r} does not exist")
     return InboundMessage(
         schema_version=1,
         sdkappid=sdkappid,
-        conversation=conversation.c2c(sender, to),
-        chat_type=CHAT_TYPE_C2C,
+        conversation=conversation.c2c(sender, to) if group is None else conversation.group(group),
+        chat_type=CHAT_TYPE_C2C if group is None else CHAT_TYPE_GROUP,
         sender=sender,
-        to_user=to,
+        to_user=to or "",
+        group_id=group or "",
         client_msg_id=client_msg_id,
         msg_random=random,
         elements=elements,
@@ -98,11 +98,15 @@ def parse_send(
     )
 
 
-def parse_sync(frame: dict[str, Any], user: str) -> tuple[str, int, int]:
-    """(conversation, after_seq, limit). A client names the peer; it never sees others' chats."""
+def parse_sync(frame: dict[str, Any], user: str) -> tuple[str, str | None, int, int]:
+    """(conversation, group id or None, after_seq, limit). A client names the peer or the group;
+    it never names a conversation id, so it cannot read other people's chats."""
     peer = _field(frame, "peer", str, required=False)
-    if peer is None:
-        raise TidingsError(ErrorCode.WS_BAD_FRAME, "sync needs 'peer'")
+    group = _field(frame, "group", str, required=False)
+    if (peer is None) == (group is None):
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, "sync needs exactly one of 'peer' or 'group'")
     after_seq = _field(frame, "after_seq", int, required=False) or 0
     limit = _field(frame, "limit", int, required=False) or 0
-    return conversation.c2c(user, peer), after_seq, limit
+    if group is not None:
+        return conversation.group(group), group, after_seq, limit
+    return conversation.c2c(user, peer), None, after_seq, limit

@@ -140,9 +140,7 @@ def resolve_apply_join_option(group_type: str, requested: str | None) -> str:
     if requested is None or requested == "":
         return default_apply_join_option(group_type)
     if requested not in APPLY_JOIN_OPTIONS:
-        raise TidingsError(
-            BAD, f"ApplyJoinOption must be one of {', '.join(APPLY_JOIN_OPTIONS)}"
-        )
+        raise TidingsError(BAD, f"ApplyJoinOption must be one of {', '.join(APPLY_JOIN_OPTIONS)}")
     if group_type == AVCHATROOM and requested != FREE_ACCESS:
         # A live room has no approval flow: anyone may enter.
         raise TidingsError(BAD, "an AVChatRoom group is always FreeAccess")
@@ -159,9 +157,7 @@ def resolve_invite_join_option(group_type: str, requested: str | None) -> str:
     if requested is None or requested == "":
         return default_invite_join_option(group_type)
     if requested not in INVITE_JOIN_OPTIONS:
-        raise TidingsError(
-            BAD, f"InviteJoinOption must be one of {', '.join(INVITE_JOIN_OPTIONS)}"
-        )
+        raise TidingsError(BAD, f"InviteJoinOption must be one of {', '.join(INVITE_JOIN_OPTIONS)}")
     if group_type in (AVCHATROOM, COMMUNITY) and requested != DISABLE_INVITE:
         raise TidingsError(BAD, f"InviteJoinOption cannot be changed for {group_type} groups")
     return requested
@@ -339,9 +335,7 @@ def _is_field_key(key: str) -> bool:
     )
 
 
-def parse_defined_data(
-    raw: Any, field: str, max_keys: int, max_value_bytes: int
-) -> dict[str, str]:
+def parse_defined_data(raw: Any, field: str, max_keys: int, max_value_bytes: int) -> dict[str, str]:
     """[{Key, Value}] into an ordered dict. An empty Value is kept: in a modification it
     deletes the key (merge_defined_data)."""
     if raw is None:

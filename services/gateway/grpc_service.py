@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import grpc
@@ -49,17 +50,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     async def Kick(
         self, request: gateway_pb2.KickRequest, context: grpc.aio.ServicerContext
     ) -> gateway_pb2.KickReply:
-        kicked = 0
-        for conn in self._local.of(request.sdkappid, request.user):
-            if request.conn_ids and conn.conn_id not in request.conn_ids:
-                continue
-            conn.reply(
-                {
-                    "op": "kicked",
-                    "code": request.reason_code,
-                    "message": request.reason or "kicked by the app admin",
-                }
-            )
-            await conn.ws.close(4000 + (request.reason_code % 1000), "kicked")
-            kicked += 1
-        return gateway_pb2.KickReply(kicked=kicked)
+        conns = [
+            c
+            for c in self._local.of(request.sdkappid, request.user)
+            if not request.conn_ids or c.conn_id in request.conn_ids
+        ]
+        frame = {
+            "op": "kicked",
+            "code": request.reason_code,
+            "message": request.reason or "kicked by the app admin",
+        }
+        # The client gets its "kicked" frame before the socket closes.
+        await asyncio.gather(
+            *(c.close_after(frame, 4000 + (request.reason_code % 1000), "kicked") for c in conns)
+        )
+        return gateway_pb2.KickReply(kicked=len(conns))

@@ -19,10 +19,14 @@ from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc, history
 from services.common.redis_state import SessionRegistry, connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
+from services.gateway.admin import mount_admin
+from services.gateway.admin.base import AdminDeps
 from services.gateway.auth import Authenticator
 from services.gateway.grpc_service import GatewayServicer
+from services.gateway.openapi_routes import install_openapi
 from services.gateway.publisher import Publisher
-from services.gateway.rest_v4 import build_router
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.rest_v4 import SERVICES, build_router
 from services.gateway.rest_v4.context import RestDeps
 from services.gateway.sessions import LocalSessions
 from services.gateway.ws import WsEndpoint
@@ -33,13 +37,15 @@ SESSION_TOUCH_S = 30.0
 MAX_WS_MESSAGE = 1024 * 1024
 
 
-def build_http(deps: RestDeps, publisher: Publisher) -> FastAPI:
+def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> FastAPI:
     app = FastAPI(
         title="Tidings",
         version="0.1.0",
         description="Tencent Cloud IM REST v4 compatible server API, and the Tidings admin API.",
     )
     app.include_router(build_router(deps))
+    mount_admin(app, AdminDeps(deps.settings, deps.stores.apps, app_cache))
+    install_openapi(app, SERVICES)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -72,7 +78,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await producer.start()
     node_addr = f"{settings.advertise_host}:{settings.grpc_port}"
     publisher = Publisher(producer, settings.node_id, node_addr, settings.send_timeout_s)
-    auth = Authenticator(AppCache(stores.apps), stores.directory)
+    app_cache = AppCache(stores.apps)
+    auth = Authenticator(app_cache, stores.directory)
     local = LocalSessions()
     registry = SessionRegistry(redis)
     history = history_pb2_grpc.HistoryServiceStub(channels.get(settings.history_addr))
@@ -86,7 +93,17 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     )
     await grpc_server.start()
 
-    endpoint = WsEndpoint(settings, auth, local, registry, publisher, history, node_addr)
+    endpoint = WsEndpoint(
+        settings,
+        auth,
+        local,
+        registry,
+        publisher,
+        history,
+        node_addr,
+        stores.no_speaking,
+        stores.groups,
+    )
     ws_server = await serve(
         endpoint.handle,
         settings.bind_host,
@@ -98,10 +115,19 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         compression=None,
     )
 
-    deps = RestDeps(settings, auth, stores, publisher, history, registry, channels)
+    deps = RestDeps(
+        settings=settings,
+        auth=auth,
+        stores=stores,
+        publisher=publisher,
+        history=history,
+        sessions=registry,
+        channels=channels,
+        limiter=RateLimiter(redis),
+    )
     http = uvicorn.Server(
         uvicorn.Config(
-            build_http(deps, publisher),
+            build_http(deps, publisher, app_cache),
             host=settings.bind_host,
             port=settings.http_port,
             loop="none",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import orjson
@@ -56,6 +57,11 @@ def parse_msg_body(
     if size > max_bytes:
         raise TidingsError(too_large, f"message body is {size} bytes, over {max_bytes}")
     return elements
+
+
+def content_crc(elements: Any) -> int:
+    """CRC32 of a body, part of Tencent's dedupe key for REST sends (stable across processes)."""
+    return zlib.crc32(b"".join(e.content_json for e in elements))
 
 
 def msg_body_json(elements: Any) -> list[dict[str, Any]]:

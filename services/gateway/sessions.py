@@ -8,6 +8,7 @@ frame, so a burst costs one write and a slow client never blocks the router's De
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -19,10 +20,23 @@ from websockets.exceptions import ConnectionClosed
 
 # A client that stops reading is cut off rather than buffered without bound.
 MAX_OUTBOX = 10_000
+# How long a closing connection waits for its writer to send what is queued.
+CLOSE_FLUSH_S = 2.0
 
 
 class Connection:
-    __slots__ = ("_msgs", "_replies", "_wake", "conn_id", "platform", "sdkappid", "user", "ws")
+    __slots__ = (
+        "_closing",
+        "_flushed",
+        "_msgs",
+        "_replies",
+        "_wake",
+        "conn_id",
+        "platform",
+        "sdkappid",
+        "user",
+        "ws",
+    )
 
     def __init__(self, ws: ServerConnection, sdkappid: int, user: str, platform: str) -> None:
         self.ws = ws
@@ -33,6 +47,9 @@ class Connection:
         self._replies: deque[dict[str, Any]] = deque()
         self._msgs: deque[dict[str, Any]] = deque()
         self._wake = asyncio.Event()
+        # Set by close_after: the writer stops once the queued replies are sent.
+        self._closing = False
+        self._flushed = asyncio.Event()
 
     def reply(self, frame: dict[str, Any]) -> None:
         self._replies.append(frame)
@@ -46,6 +63,18 @@ class Connection:
         self._msgs.append(message)
         self._wake.set()
 
+    async def close_after(self, frame: dict[str, Any], code: int, reason: str) -> None:
+        """Send `frame` after everything queued before it, then close the socket.
+
+        Only the writer task sends: closing at once would drop what it has not sent yet (a
+        kick's own "kicked" frame). A client that does not read is closed after CLOSE_FLUSH_S.
+        """
+        self._closing = True
+        self.reply(frame)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._flushed.wait(), CLOSE_FLUSH_S)
+        await self.ws.close(code, reason)
+
     async def write_loop(self) -> None:
         try:
             while True:
@@ -58,8 +87,12 @@ class Connection:
                     self._msgs.clear()
                 for frame in frames:
                     await self.ws.send(frame.decode())
+                if self._closing and not self._replies:
+                    return
         except ConnectionClosed:
             return
+        finally:
+            self._flushed.set()
 
 
 class LocalSessions:

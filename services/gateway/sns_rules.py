@@ -115,7 +115,9 @@ def user_ids(
     return list(dict.fromkeys(value))
 
 
-def object_list(value: Any, name: str, maximum: int = MAX_ACCOUNTS_PER_REQUEST) -> list[dict[str, Any]]:
+def object_list(
+    value: Any, name: str, maximum: int = MAX_ACCOUNTS_PER_REQUEST
+) -> list[dict[str, Any]]:
     """A required, non-empty JSON array of objects (AddFriendItem, UpdateItem...)."""
     if not isinstance(value, list) or not value:
         raise TidingsError(BAD, f"{name} must be a non-empty array")
@@ -377,7 +379,9 @@ def blocked_item(entry: BlockEntry) -> dict[str, Any]:
     return {"To_Account": entry.peer, "AddBlackTimeStamp": entry.added_at}
 
 
-def result_item(to_account: str, code: ErrorCode | int = ErrorCode.OK, info: str = "") -> dict[str, Any]:
+def result_item(
+    to_account: str, code: ErrorCode | int = ErrorCode.OK, info: str = ""
+) -> dict[str, Any]:
     return {"To_Account": to_account, "ResultCode": int(code), "ResultInfo": info}
 
 

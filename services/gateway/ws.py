@@ -20,8 +20,11 @@ from services.common.metrics import CONNECTIONS, STAGE_LATENCY
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.redis_state import SessionRegistry
+from services.common.store.groups import GroupStore
+from services.common.store.profiles import NoSpeakingStore
 from services.gateway import frames
 from services.gateway.auth import Authenticator
+from services.gateway.group_send import check_group_send
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
 from services.gateway.sessions import Connection, LocalSessions
@@ -41,6 +44,8 @@ class WsEndpoint:
         publisher: Publisher,
         history: history_pb2_grpc.HistoryServiceStub,
         node_addr: str,
+        no_speaking: NoSpeakingStore,
+        groups: GroupStore,
     ) -> None:
         self._settings = settings
         self._auth = auth
@@ -49,6 +54,8 @@ class WsEndpoint:
         self._publisher = publisher
         self._history = history
         self._node_addr = node_addr
+        self._no_speaking = no_speaking
+        self._groups = groups
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:
@@ -158,8 +165,21 @@ class WsEndpoint:
         inbound = frames.parse_send(
             frame, conn.sdkappid, conn.user, conn.platform, self._settings.max_body_bytes
         )
-        if await self._auth.missing_accounts(conn.sdkappid, [inbound.to_user]):
-            raise TidingsError(ErrorCode.MSG_ACCOUNT_INVALID, f"{inbound.to_user!r} does not exist")
+        if inbound.group_id:
+            is_admin = self._auth.is_admin(await self._auth.app(conn.sdkappid), conn.user)
+            await check_group_send(
+                self._groups, conn.sdkappid, inbound.group_id, conn.user, is_admin
+            )
+        else:
+            if await self._auth.missing_accounts(conn.sdkappid, [inbound.to_user]):
+                raise TidingsError(
+                    ErrorCode.MSG_ACCOUNT_INVALID, f"{inbound.to_user!r} does not exist"
+                )
+            # Global C2C no-speaking (openconfigsvr setnospeaking); Tencent answers 20012.
+            if (await self._no_speaking.get(conn.sdkappid, conn.user)).c2c_muted(int(time.time())):
+                raise TidingsError(
+                    ErrorCode.MSG_SENDER_MUTED, "the sender is muted for C2C messages"
+                )
         received_ms = inbound.received_at_ms
 
         def on_done(outcome: Outcome) -> None:
@@ -185,7 +205,11 @@ class WsEndpoint:
     async def _sync(
         self, conn: Connection, frame: dict[str, Any], request_id: Any
     ) -> dict[str, Any]:
-        conv, after_seq, limit = frames.parse_sync(frame, conn.user)
+        conv, group_id, after_seq, limit = frames.parse_sync(frame, conn.user)
+        if group_id is not None and not (
+            await self._groups.get_members(conn.sdkappid, group_id, [conn.user])
+        ):
+            raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")
         reply = await self._history.Sync(
             history_pb2.SyncRequest(
                 sdkappid=conn.sdkappid, conversation=conv, after_seq=after_seq, limit=limit

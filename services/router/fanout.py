@@ -22,6 +22,7 @@ from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
+    CHAT_TYPE_GROUP,
     MESSAGE_KIND_MODIFY,
     MESSAGE_KIND_RECALL,
     SOURCE_REST,
@@ -29,6 +30,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     PushJob,
 )
 from services.common.redis_state import SessionRegistry
+from services.common.store.groups import GroupStore, Member
 
 log = get_logger(__name__)
 
@@ -38,6 +40,7 @@ class Recipient:
     user: str
     # The sender's own devices get the message too, but are never pushed to.
     is_sender: bool
+    no_push: bool = False
 
 
 def c2c_recipients(message: Message) -> list[Recipient]:
@@ -54,13 +57,57 @@ def c2c_recipients(message: Message) -> list[Recipient]:
     return out
 
 
+# Members who asked not to be notified of this group's messages (Tencent MsgFlag).
+NO_PUSH_FLAGS = frozenset({"AcceptNotNotify", "Discard"})
+
+
+def group_recipients(message: Message, members: Sequence[Member]) -> list[Recipient]:
+    """Every member's devices; the sender's own sending connection is skipped later. Members
+    who discard the group's messages get nothing."""
+    if message.silent:
+        return []
+    return [
+        Recipient(
+            m.user_id, is_sender=m.user_id == message.sender, no_push=m.msg_flag in NO_PUSH_FLAGS
+        )
+        for m in members
+        if m.msg_flag != "Discard"
+    ]
+
+
+class MemberCache:
+    """Group members for fan-out, read once per group per `ttl_s`: a 6,000-member group is one
+    store read, not one per message. A member added in the last `ttl_s` seconds may miss live
+    delivery and gets the message on sync."""
+
+    def __init__(self, groups: GroupStore, ttl_s: float = 2.0) -> None:
+        self._groups = groups
+        self._ttl = ttl_s
+        self._entries: dict[tuple[int, str], tuple[float, list[Member]]] = {}
+
+    async def members(self, sdkappid: int, group_id: str) -> list[Member]:
+        key = (sdkappid, group_id)
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        members = await self._groups.members(sdkappid, group_id)
+        self._entries[key] = (now, members)
+        return members
+
+
 class Fanout:
     def __init__(
-        self, sessions: SessionRegistry, producer: AIOKafkaProducer, channels: Channels
+        self,
+        sessions: SessionRegistry,
+        producer: AIOKafkaProducer,
+        channels: Channels,
+        members: MemberCache,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
         self._channels = channels
+        self._members = members
 
     async def handle(self, records: Sequence[Record]) -> None:
         messages = [Message.FromString(r.value) for r in records]
@@ -68,17 +115,20 @@ class Fanout:
         for m in messages:
             if m.chat_type == CHAT_TYPE_C2C:
                 targets.extend((m, r) for r in c2c_recipients(m))
+            elif m.chat_type == CHAT_TYPE_GROUP:
+                members = await self._members.members(m.sdkappid, m.group_id)
+                targets.extend((m, r) for r in group_recipients(m, members))
         sessions = await self._sessions.lookup([(m.sdkappid, r.user) for m, r in targets])
 
         per_node: dict[str, list[gateway_pb2.Delivery]] = defaultdict(list)
         offline: list[tuple[Message, Recipient]] = []
         for (m, r), conns in zip(targets, sessions, strict=True):
             nodes = {s.node_addr for cid, s in conns.items() if cid != m.origin_conn_id}
-            if (
-                not nodes
-                and not r.is_sender
-                and m.kind not in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY)
-            ):
+            pushable = not (r.is_sender or r.no_push) and m.kind not in (
+                MESSAGE_KIND_RECALL,
+                MESSAGE_KIND_MODIFY,
+            )
+            if not nodes and pushable:
                 offline.append((m, r))
             for addr in nodes:
                 per_node[addr].append(

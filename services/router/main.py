@@ -11,7 +11,8 @@ from services.common.grpc_util import Channels, GrpcServer
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.redis_state import SeqAllocator, SessionRegistry, connect
 from services.common.runtime import run_service
-from services.router.fanout import Fanout
+from services.common.store.factory import open_stores
+from services.router.fanout import Fanout, MemberCache
 from services.router.ingest import Ingest
 
 
@@ -29,7 +30,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         return int(reply.seq)
 
     ingest = Ingest(SeqAllocator(redis, settings.dedupe_ttl_s), producer, channels, max_seq)
-    fanout = Fanout(SessionRegistry(redis), producer, channels)
+    stores = open_stores(settings)
+    fanout = Fanout(SessionRegistry(redis), producer, channels, MemberCache(stores.groups))
     consumers = [
         BatchConsumer(
             settings, ConsumerSpec("router.ingest", topics.INBOUND, ingest.handle), producer
@@ -54,6 +56,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await producer.stop()
     await channels.close()
     await redis.aclose()
+    await stores.close()
 
 
 if __name__ == "__main__":

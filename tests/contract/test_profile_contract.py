@@ -35,7 +35,7 @@ async def test_profile_values_round_trip_with_their_types(stores: Stores) -> Non
 
 
 async def test_any_text_survives(stores: Stores) -> None:
-    odd = ["", "it's \"quoted\"", "中文 ✓", "i42", "s", "%s ? ; --", "a\nb"]
+    odd = ["", 'it\'s "quoted"', "中文 ✓", "i42", "s", "%s ? ; --", "a\nb"]
     for n, text in enumerate(odd):
         await stores.profiles.set_values(APP_A, f"u{n}", {"Tag_Profile_IM_SelfSignature": text})
     got = await stores.profiles.get_values(APP_A, [f"u{n}" for n in range(len(odd))])
@@ -58,9 +58,7 @@ async def test_profiles_are_per_app_and_deleted_per_user(stores: Stores) -> None
     await profiles.set_values(APP_B, "u1", {"Tag_Profile_IM_Level": 9})
     await profiles.delete_users(APP_A, ["u1", "u1"])
     await profiles.delete_users(APP_A, [])
-    assert await profiles.get_values(APP_A, ["u1", "u2"]) == {
-        "u2": {"Tag_Profile_IM_Level": 2}
-    }
+    assert await profiles.get_values(APP_A, ["u1", "u2"]) == {"u2": {"Tag_Profile_IM_Level": 2}}
     assert await profiles.get_values(APP_B, ["u1"]) == {"u1": {"Tag_Profile_IM_Level": 9}}
 
 

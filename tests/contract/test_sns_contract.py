@@ -9,8 +9,8 @@ APP_A = 1400000201
 APP_B = 1400000202
 
 
-def _friend(owner: str, peer: str, add_time: int, **kw: object) -> Friend:
-    return Friend(owner=owner, peer=peer, add_time=add_time, **kw)  # type: ignore[arg-type]
+def _friend(owner: str, peer: str, add_time: int, remark: str = "") -> Friend:
+    return Friend(owner=owner, peer=peer, add_time=add_time, remark=remark)
 
 
 async def test_friends_round_trip_every_field(stores: Stores) -> None:

@@ -24,14 +24,16 @@ from cassandra.query import PreparedStatement
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.cassandra_conversations import CassandraConversationStore
 from services.common.store.cassandra_dirtywords import CassandraDirtyWordStore
-from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
-from services.common.store.cassandra_sns import CassandraSnsStore
+from services.common.store.cassandra_groups import CassandraGroupStore
 from services.common.store.cassandra_profiles import (
     CassandraNoSpeakingStore,
     CassandraProfileStore,
 )
+from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
+from services.common.store.cassandra_sns import CassandraSnsStore
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App
+from services.common.store.profiles import CachedNoSpeakingStore
 
 # deploy/cassandra/schema.cql is this text rendered for keyspace `tidings`, replication 1.
 # conv_head keeps each conversation's highest seq out of reach of the messages' TTL: max_seq
@@ -167,6 +169,75 @@ CREATE TABLE IF NOT EXISTS {keyspace}.no_speaking (
   c2c_until bigint,
   group_until bigint,
   PRIMARY KEY ((sdkappid, user_id))
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_profiles (
+  sdkappid bigint,
+  group_id text,
+  group_type text,
+  list_key bigint,
+  name text,
+  owner text,
+  introduction text,
+  notification text,
+  face_url text,
+  max_members int,
+  apply_join_option text,
+  invite_join_option text,
+  mute_all boolean,
+  support_topic boolean,
+  create_time bigint,
+  info_seq bigint,
+  last_info_time bigint,
+  app_defined text,
+  PRIMARY KEY ((sdkappid, group_id))
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_msg_state (
+  sdkappid bigint,
+  group_id text,
+  last_msg_time bigint,
+  next_msg_seq bigint,
+  PRIMARY KEY ((sdkappid, group_id))
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_list (
+  sdkappid bigint,
+  list_key bigint,
+  group_id text,
+  group_type text,
+  PRIMARY KEY ((sdkappid), list_key, group_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_members (
+  sdkappid bigint,
+  group_id text,
+  user_id text,
+  role text,
+  join_time bigint,
+  mute_until bigint,
+  msg_flag text,
+  name_card text,
+  app_defined text,
+  PRIMARY KEY ((sdkappid, group_id), user_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_member_msg (
+  sdkappid bigint,
+  group_id text,
+  user_id text,
+  msg_seq bigint,
+  last_send_msg_time bigint,
+  unread_msg_num bigint,
+  PRIMARY KEY ((sdkappid, group_id), user_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.user_groups (
+  sdkappid bigint,
+  user_id text,
+  group_id text,
+  group_type text,
+  PRIMARY KEY ((sdkappid, user_id), group_id)
 );
 """
 
@@ -504,8 +575,9 @@ class CassandraStores:
         self.apps = CassandraAppStore(cql)
         self.directory = CassandraDirectoryStore(cql)
         self.messages = CassandraMessageStore(cql)
+        self.groups = CassandraGroupStore(cql)
         self.profiles = CassandraProfileStore(cql)
-        self.no_speaking = CassandraNoSpeakingStore(cql)
+        self.no_speaking = CachedNoSpeakingStore(CassandraNoSpeakingStore(cql))
         self.push_attrs = CassandraPushAttrStore(cql)
         self.dirty_words = CassandraDirtyWordStore(cql)
         self.conversations = CassandraConversationStore(cql)

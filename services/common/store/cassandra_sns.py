@@ -175,9 +175,7 @@ class CassandraSnsStore:
         pendencies = [doc_to_pendency(owner, r[0], r[1], r[2]) for r in rows]
         return sorted(pendencies, key=lambda p: (p.add_time, p.requester))
 
-    async def delete_pendencies(
-        self, sdkappid: int, owner: str, requesters: Sequence[str]
-    ) -> None:
+    async def delete_pendencies(self, sdkappid: int, owner: str, requesters: Sequence[str]) -> None:
         await self._deletes(self._pendency_delete, sdkappid, owner, requesters)
 
     async def get_meta(self, sdkappid: int, owner: str) -> SnsMeta:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
-from services.common.store.profiles import NoSpeakingStore, ProfileStore
 from services.common.store.conversations import ConversationStore
 from services.common.store.dirtywords import DirtyWordStore
+from services.common.store.groups import GroupStore
+from services.common.store.profiles import NoSpeakingStore, ProfileStore
 from services.common.store.pushattrs import PushAttrStore
 from services.common.store.sns import SnsStore
 
@@ -130,4 +131,6 @@ class Stores(Protocol):
     @property
     def no_speaking(self) -> NoSpeakingStore: ...
 
+    @property
+    def groups(self) -> GroupStore: ...
     async def close(self) -> None: ...

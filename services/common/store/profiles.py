@@ -7,6 +7,7 @@ Account.nick and Account.face_url, so account_import and portrait_set write the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,3 +62,53 @@ class NoSpeakingStore(Protocol):
         """The user's deadlines, NoSpeaking() when none was ever set."""
 
     async def delete_users(self, sdkappid: int, user_ids: Sequence[str]) -> None: ...
+
+
+class CachedNoSpeakingStore:
+    """A NoSpeakingStore that keeps what it read for ttl_s: every client send checks its
+    sender, and a burst of sends then costs one read.
+
+    The cached value is the deadlines, not a verdict, so a mute still ends on time. Writes
+    through this instance drop the entry at once; a write made by another gateway node is seen
+    here within ttl_s.
+    """
+
+    def __init__(self, inner: NoSpeakingStore, ttl_s: float = 1.0) -> None:
+        self._inner = inner
+        self._ttl = ttl_s
+        self._entries: dict[tuple[int, str], tuple[float, NoSpeaking]] = {}
+        # Bumped by every write: a read that overlapped a write does not cache what it read.
+        self._writes = 0
+
+    def _forget(self, sdkappid: int, user_ids: Sequence[str]) -> None:
+        self._writes += 1
+        for user_id in user_ids:
+            self._entries.pop((sdkappid, user_id), None)
+
+    async def set(
+        self, sdkappid: int, user_id: str, *, c2c_until: int | None, group_until: int | None
+    ) -> None:
+        await self._inner.set(sdkappid, user_id, c2c_until=c2c_until, group_until=group_until)
+        self._forget(sdkappid, [user_id])
+
+    async def get(self, sdkappid: int, user_id: str) -> NoSpeaking:
+        key = (sdkappid, user_id)
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        if len(self._entries) > _MAX_CACHED:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+        writes = self._writes
+        state = await self._inner.get(sdkappid, user_id)
+        if writes == self._writes:
+            self._entries[key] = (now + self._ttl, state)
+        return state
+
+    async def delete_users(self, sdkappid: int, user_ids: Sequence[str]) -> None:
+        await self._inner.delete_users(sdkappid, user_ids)
+        self._forget(sdkappid, user_ids)
+
+
+# Past this many entries the expired ones are swept, so the cache follows the active senders.
+_MAX_CACHED = 100_000

@@ -17,9 +17,11 @@ from typing import TypeVar
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App
-from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
+from services.common.store.profiles import CachedNoSpeakingStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
 from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
+from services.common.store.sqlite_groups import SqliteGroupStore
+from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
 from services.common.store.sqlite_pushattrs import SqlitePushAttrStore
 from services.common.store.sqlite_sns import SqliteSnsStore
 
@@ -347,8 +349,9 @@ class SqliteStores:
         self.apps = SqliteAppStore(self._db)
         self.directory = SqliteDirectoryStore(self._db)
         self.messages = SqliteMessageStore(self._db)
+        self.groups = SqliteGroupStore(self._db)
         self.profiles = SqliteProfileStore(self._db)
-        self.no_speaking = SqliteNoSpeakingStore(self._db)
+        self.no_speaking = CachedNoSpeakingStore(SqliteNoSpeakingStore(self._db))
         self.push_attrs = SqlitePushAttrStore(self._db)
         self.dirty_words = SqliteDirtyWordStore(self._db)
         self.conversations = SqliteConversationStore(self._db)

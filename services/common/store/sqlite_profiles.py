@@ -155,8 +155,7 @@ class SqliteNoSpeakingStore:
     async def get(self, sdkappid: int, user_id: str) -> NoSpeaking:
         row: tuple[int, int] | None = await self._schema.run(
             lambda c: c.execute(
-                "SELECT c2c_until, group_until FROM no_speaking"
-                " WHERE sdkappid = ? AND user_id = ?",
+                "SELECT c2c_until, group_until FROM no_speaking WHERE sdkappid = ? AND user_id = ?",
                 (sdkappid, user_id),
             ).fetchone()
         )

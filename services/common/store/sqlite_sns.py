@@ -211,10 +211,7 @@ class SqliteSnsStore:
         await self._write_many(
             "INSERT OR REPLACE INTO sns_pendencies (sdkappid, owner, requester, add_time, doc)"
             " VALUES (?, ?, ?, ?, ?)",
-            [
-                (sdkappid, p.owner, p.requester, p.add_time, pendency_to_doc(p))
-                for p in pendencies
-            ],
+            [(sdkappid, p.owner, p.requester, p.add_time, pendency_to_doc(p)) for p in pendencies],
         )
 
     async def list_pendencies(self, sdkappid: int, owner: str) -> list[Pendency]:
@@ -227,9 +224,7 @@ class SqliteSnsStore:
         )
         return [doc_to_pendency(owner, r[0], r[1], r[2]) for r in rows]
 
-    async def delete_pendencies(
-        self, sdkappid: int, owner: str, requesters: Sequence[str]
-    ) -> None:
+    async def delete_pendencies(self, sdkappid: int, owner: str, requesters: Sequence[str]) -> None:
         await self._delete("sns_pendencies", "requester", sdkappid, owner, requesters)
 
     async def get_meta(self, sdkappid: int, owner: str) -> SnsMeta:

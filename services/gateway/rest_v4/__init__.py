@@ -15,15 +15,35 @@ from fastapi.responses import Response
 from services.common.errors import ErrorCode, TidingsError
 from services.common.logging import get_logger
 from services.common.metrics import REST_LATENCY, REST_REQUESTS
-from services.gateway.rest_v4 import im_open_login_svc, openim, openim_messages, recentcontact
+from services.gateway import ipwhitelist
+from services.gateway.rest_v4 import (
+    all_member_push,
+    group_messages,
+    group_open_http_svc,
+    im_open_login_svc,
+    openconfigsvr,
+    openim,
+    openim_dirty_words,
+    openim_messages,
+    openim_state,
+    profile,
+    recentcontact,
+    sns,
+)
 from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDeps
 
 log = get_logger(__name__)
 
 SERVICES: dict[str, dict[str, Handler]] = {
+    "group_open_http_svc": {**group_open_http_svc.COMMANDS, **group_messages.COMMANDS},
     "im_open_login_svc": im_open_login_svc.COMMANDS,
-    "openim": {**openim.COMMANDS, **openim_messages.COMMANDS},
+    "openim": {**openim.COMMANDS, **openim_messages.COMMANDS, **openim_state.COMMANDS},
+    "profile": profile.COMMANDS,
+    "openconfigsvr": openconfigsvr.COMMANDS,
     "recentcontact": recentcontact.COMMANDS,
+    "all_member_push": all_member_push.COMMANDS,
+    "openim_dirty_words": openim_dirty_words.COMMANDS,
+    "sns": sns.COMMANDS,
 }
 
 
@@ -98,8 +118,10 @@ def build_router(deps: RestDeps) -> APIRouter:
             app_label = str(sdkappid)
             if not deps.auth.is_admin(app, identifier):
                 raise TidingsError(ErrorCode.REST_ADMIN_REQUIRED)
-            body = parse_json_object(await read_limited(request, deps.settings.max_http_body_bytes))
             client_ip = request.client.host if request.client else ""
+            ipwhitelist.check(app, client_ip)
+            await deps.limiter.check(app, service, command)
+            body = parse_json_object(await read_limited(request, deps.settings.max_http_body_bytes))
             extra = await handler(RestContext(app, identifier, client_ip, deps), body)
             payload = reply_body(ErrorCode.OK, "", extra)
         except TidingsError as err:

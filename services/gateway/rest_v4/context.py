@@ -13,6 +13,7 @@ from services.common.redis_state import SessionRegistry
 from services.common.store.ports import App, Stores
 from services.gateway.auth import Authenticator
 from services.gateway.publisher import Publisher
+from services.gateway.ratelimit import RateLimiter
 
 
 @dataclass(slots=True)
@@ -25,6 +26,8 @@ class RestDeps:
     # Where users are connected (querystate, kick) and channels to the gateway nodes.
     sessions: SessionRegistry
     channels: Channels
+    # Per-app, per-command REST rate limits (Redis token buckets).
+    limiter: RateLimiter
 
 
 @dataclass(slots=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import zlib
 from typing import Any
 
 from services.common import conversation
@@ -24,7 +23,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     MsgElement,
 )
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
-from services.gateway.msgbody import parse_msg_body
+from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
@@ -72,10 +71,6 @@ def _rest_inbound(
     )
 
 
-def _content_crc(elements: list[MsgElement]) -> int:
-    return zlib.crc32(b"".join(e.content_json for e in elements))
-
-
 async def _require_accounts(ctx: RestContext, sender: str, to: str) -> None:
     auth = ctx.deps.auth
     missing = await auth.missing_accounts(
@@ -114,7 +109,7 @@ async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         raise TidingsError(ErrorCode.OPENIM_NO_FROM_ACCOUNT, f"From_Account {sender!r} not found")
     recipients = list(dict.fromkeys(targets))
     missing = set(await auth.missing_accounts(sdkappid, recipients))
-    client_msg_id = f"rest:{msg_seq}:{random}:{_content_crc(elements)}"
+    client_msg_id = f"rest:{msg_seq}:{random}:{content_crc(elements)}"
     valid = [t for t in recipients if t not in missing]
     outcomes = await asyncio.gather(
         *(
@@ -166,7 +161,7 @@ async def importmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     )
     await _require_accounts(ctx, sender, to)
     # The same import twice is one message: the key holds everything Tencent dedupes on.
-    client_msg_id = f"import:{msg_seq}:{random}:{timestamp}:{_content_crc(elements)}"
+    client_msg_id = f"import:{msg_seq}:{random}:{timestamp}:{content_crc(elements)}"
     inbound = _rest_inbound(ctx, sender, to, elements, client_msg_id, random, cloud)
     inbound.client_time_ms = timestamp * 1000
     inbound.silent = mode == IMPORT_HISTORY

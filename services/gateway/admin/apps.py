@@ -1,0 +1,219 @@
+"""/admin/apps: create, list and read apps, rotate keys, issue UserSigs, and read or change an
+app's REST platform settings (rate limits, IP whitelist, admin accounts).
+
+The app lifecycle is services/common/apps.py and the settings rules services/common/
+app_settings.py, the same code the `tidings` CLI runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common import app_settings, apps, usersig
+from services.common.errors import TidingsError
+from services.common.store.ports import App
+from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+
+ADMIN_IDENTIFIER = app_settings.ADMIN
+MAX_GRACE_S = 30 * 86400
+MAX_SIG_EXPIRE_S = 10 * 365 * 86400
+
+SdkAppId = Annotated[int, Path(ge=1, le=9_999_999_999, description="the app's SDKAppID")]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateApp(Request):
+    name: str = Field(min_length=1, max_length=64)
+    edition: str = Field(
+        default="Developer",
+        description="Developer (Trial), Standard (Pro) or Premium (Flagship, Ultimate)",
+    )
+
+
+class CreatedApp(BaseModel):
+    sdkappid: int
+    key: str
+    admin_identifier: str
+    name: str
+    edition: str
+
+
+class KeyInfo(BaseModel):
+    current: bool
+    # Unix seconds after which a rotated key stops verifying; null for the current key.
+    valid_until: int | None
+
+
+class AppInfo(BaseModel):
+    sdkappid: int
+    name: str
+    edition: str
+    created_at: int
+    admins: list[str]
+    keys: list[KeyInfo]
+    key: str | None = Field(default=None, description="the current key, only when asked for")
+
+
+class AppList(BaseModel):
+    apps: list[AppInfo]
+
+
+class RotateKey(Request):
+    grace_s: int = Field(
+        default=86400, ge=0, le=MAX_GRACE_S, description="seconds the old key keeps verifying"
+    )
+
+
+class RotatedKey(BaseModel):
+    sdkappid: int
+    key: str
+    grace_s: int
+
+
+class IssueUserSig(Request):
+    user: str = Field(min_length=1, max_length=app_settings.MAX_IDENTIFIER_BYTES)
+    expire: int = Field(default=usersig.DEFAULT_EXPIRE_S, ge=1, le=MAX_SIG_EXPIRE_S)
+
+
+class IssuedUserSig(BaseModel):
+    sdkappid: int
+    user: str
+    usersig: str
+    expire: int
+
+
+class RateModel(Request):
+    limit: int = Field(ge=1, le=app_settings.MAX_RATE_LIMIT)
+    per_s: int = Field(default=1, ge=1, le=app_settings.MAX_RATE_WINDOW_S)
+
+
+class SettingsView(BaseModel):
+    rate_limits: dict[str, RateModel] = Field(
+        description="service/command -> limit per per_s seconds; others use the defaults"
+    )
+    ip_whitelist: list[str] = Field(description="IPs or CIDRs; empty allows every caller")
+    admins: list[str] = Field(description="administrator and up to 15 more REST admins")
+
+
+class SettingsPatch(Request):
+    """Each field given replaces that setting entirely; fields left out stay as they are."""
+
+    rate_limits: dict[str, RateModel] | None = None
+    ip_whitelist: list[str] | None = Field(default=None, max_length=app_settings.MAX_WHITELIST)
+    admins: list[str] | None = None
+
+
+def _info(app: App, with_key: bool) -> AppInfo:
+    return AppInfo(
+        sdkappid=app.sdkappid,
+        name=app.name,
+        edition=app.edition,
+        created_at=app.created_at,
+        admins=list(app.admins),
+        keys=[KeyInfo(current=k.valid_until is None, valid_until=k.valid_until) for k in app.keys],
+        key=apps.current_key(app) if with_key else None,
+    )
+
+
+def _settings_view(app: App) -> SettingsView:
+    return SettingsView.model_validate(app_settings.view(app))
+
+
+def build_router(deps: AdminDeps) -> APIRouter:
+    router = APIRouter(
+        prefix="/admin",
+        tags=["admin"],
+        dependencies=[Depends(operator_check(deps.settings))],
+        responses=ERROR_RESPONSES,
+    )
+
+    async def load(sdkappid: int) -> App:
+        app = await deps.apps.get_app(sdkappid)
+        if app is None:
+            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
+        return app
+
+    async def save(app: App) -> None:
+        await deps.apps.save_app(app)
+        # This gateway applies the change on its next request; other replicas within their
+        # AppCache TTL (5 s).
+        deps.cache.invalidate(app.sdkappid)
+
+    @router.post("/apps", status_code=201, summary="Create an app")
+    async def create_app(req: CreateApp) -> CreatedApp:
+        try:
+            app = await apps.create_app(deps.apps, req.name, req.edition)
+        except TidingsError as err:
+            raise AdminError(422, "invalid_argument", err.info) from None
+        return CreatedApp(
+            sdkappid=app.sdkappid,
+            key=apps.current_key(app),
+            admin_identifier=ADMIN_IDENTIFIER,
+            name=app.name,
+            edition=app.edition,
+        )
+
+    @router.get("/apps", summary="List apps (without keys)")
+    async def list_apps() -> AppList:
+        return AppList(apps=[_info(a, with_key=False) for a in await deps.apps.list_apps()])
+
+    @router.get("/apps/{sdkappid}", summary="Get one app; its current key only if asked")
+    async def get_app(
+        sdkappid: SdkAppId,
+        include_key: Annotated[bool, Query(description="include the current key")] = False,
+    ) -> AppInfo:
+        return _info(await load(sdkappid), with_key=include_key)
+
+    @router.post(
+        "/apps/{sdkappid}/rotate-key",
+        summary="Make a new key; the old one keeps verifying for grace_s seconds",
+    )
+    async def rotate_key(sdkappid: SdkAppId, req: RotateKey) -> RotatedKey:
+        app = await load(sdkappid)
+        key = apps.rotate_key(app, req.grace_s)
+        await save(app)
+        return RotatedKey(sdkappid=sdkappid, key=key, grace_s=req.grace_s)
+
+    @router.post("/apps/{sdkappid}/usersig", summary="Issue a UserSig signed with the current key")
+    async def issue_usersig(sdkappid: SdkAppId, req: IssueUserSig) -> IssuedUserSig:
+        if len(req.user.encode()) > app_settings.MAX_IDENTIFIER_BYTES:
+            raise AdminError(
+                422,
+                "invalid_argument",
+                f"user is longer than {app_settings.MAX_IDENTIFIER_BYTES} bytes",
+            )
+        app = await load(sdkappid)
+        sig = usersig.sign(sdkappid, apps.current_key(app), req.user, req.expire)
+        return IssuedUserSig(sdkappid=sdkappid, user=req.user, usersig=sig, expire=req.expire)
+
+    @router.get("/apps/{sdkappid}/settings", summary="Rate limits, IP whitelist, admin accounts")
+    async def get_settings(sdkappid: SdkAppId) -> SettingsView:
+        return _settings_view(await load(sdkappid))
+
+    @router.patch(
+        "/apps/{sdkappid}/settings",
+        summary="Change rate limits, IP whitelist or admin accounts; applies at once",
+    )
+    async def patch_settings(sdkappid: SdkAppId, req: SettingsPatch) -> SettingsView:
+        app = await load(sdkappid)
+        try:
+            app_settings.apply(
+                app,
+                rate_limits=None
+                if req.rate_limits is None
+                else {k: r.model_dump() for k, r in req.rate_limits.items()},
+                ip_whitelist=req.ip_whitelist,
+                admins=req.admins,
+            )
+        except ValueError as err:
+            raise AdminError(422, "invalid_argument", str(err)) from None
+        await save(app)
+        return _settings_view(app)
+
+    return router

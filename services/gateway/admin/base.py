@@ -1,0 +1,87 @@
+"""What every admin endpoint shares: its dependencies, the operator token check, and the one
+error envelope.
+
+Every admin error is JSON `{"error": {"code": "<code>", "message": "<text>"}}` with:
+- 400 `bad_request`: the body is not JSON;
+- 401 `unauthorized`: no or a wrong operator bearer token (`admin_disabled` when the server has
+  no TIDINGS_ADMIN_TOKEN, so the API is off);
+- 404 `not_found`: no such app (or path);
+- 405 `method_not_allowed`;
+- 422 `invalid_argument`: a field is missing, of the wrong type, unknown, or out of range.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from services.common.app_cache import AppCache
+from services.common.config import Settings
+from services.common.store.ports import AppStore
+
+
+@dataclass(slots=True)
+class AdminDeps:
+    settings: Settings
+    apps: AppStore
+    # The gateway's own cache of app records: a change made here is dropped from it at once.
+    cache: AppCache
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorDetail
+
+
+def envelope(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorEnvelope, "description": "missing or wrong operator token"},
+    422: {"model": ErrorEnvelope, "description": "invalid input"},
+}
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="operator",
+    description="The operator token (TIDINGS_ADMIN_TOKEN; `tidings up` writes it to "
+    "demo-app.json as admin_token).",
+)
+
+
+def operator_check(
+    settings: Settings,
+) -> Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]:
+    """A dependency that lets only the operator token through."""
+
+    async def check(
+        credentials: HTTPAuthorizationCredentials | None = Security(bearer),  # noqa: B008
+    ) -> None:
+        token = settings.admin_token
+        if not token:
+            raise AdminError(
+                401, "admin_disabled", "the admin API is disabled: set TIDINGS_ADMIN_TOKEN"
+            )
+        given = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise AdminError(401, "unauthorized", "a valid operator bearer token is required")
+
+    return check

@@ -1,0 +1,320 @@
+"""Pure rules for the account, profile, presence and no-speaking commands: request parsing,
+Tencent's profile-field types and limits, and deadline arithmetic. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.errors import ErrorCode, TidingsError
+from services.common.store.profiles import FOREVER, ProfileValue
+
+MAX_USER_ID_BYTES = 32
+MAX_VALUE_BYTES = 500
+MAX_CUSTOM_TAGS = 20
+UINT32_MAX = 0xFFFFFFFF
+
+NICK = "Tag_Profile_IM_Nick"
+IMAGE = "Tag_Profile_IM_Image"
+CUSTOM_PREFIX = "Tag_Profile_Custom_"
+# Tencent: the key after the prefix is English letters only, at most 8 of them.
+_CUSTOM_KEY = re.compile(r"[A-Za-z]{1,8}")
+
+
+@dataclass(frozen=True, slots=True)
+class TagSpec:
+    integer: bool
+    default: ProfileValue
+    choices: tuple[str, ...] = ()
+
+
+def _text(default: str = "") -> TagSpec:
+    return TagSpec(integer=False, default=default)
+
+
+def _choice(*choices: str) -> TagSpec:
+    return TagSpec(integer=False, default=choices[0], choices=choices)
+
+
+_UINT32 = TagSpec(integer=True, default=0)
+
+# Tencent's standard profile fields. Location follows the current reference (a string of at
+# most 500 bytes); older pages said 16 bytes.
+STANDARD_TAGS: dict[str, TagSpec] = {
+    NICK: _text(),
+    "Tag_Profile_IM_Gender": _choice(
+        "Gender_Type_Unknown", "Gender_Type_Female", "Gender_Type_Male"
+    ),
+    "Tag_Profile_IM_BirthDay": _UINT32,
+    "Tag_Profile_IM_Location": _text(),
+    "Tag_Profile_IM_SelfSignature": _text(),
+    "Tag_Profile_IM_AllowType": _choice(
+        "AllowType_Type_NeedConfirm", "AllowType_Type_AllowAny", "AllowType_Type_DenyAny"
+    ),
+    "Tag_Profile_IM_Language": _UINT32,
+    IMAGE: _text(),
+    # Bit 0 set: no offline push for this user.
+    "Tag_Profile_IM_MsgSettings": _UINT32,
+    "Tag_Profile_IM_AdminForbidType": _choice("AdminForbid_Type_None", "AdminForbid_Type_SendOut"),
+    "Tag_Profile_IM_Level": _UINT32,
+    "Tag_Profile_IM_Role": _UINT32,
+}
+# Custom fields are strings (Tencent: integer types are for standard fields only).
+_CUSTOM = _text()
+
+
+def _bad(code: ErrorCode, info: str) -> TidingsError:
+    return TidingsError(code, info)
+
+
+# ---- accounts -------------------------------------------------------------------------------
+
+
+def user_id(value: Any, field: str, code: ErrorCode) -> str:
+    if not isinstance(value, str) or not value:
+        raise _bad(code, f"{field} must be a non-empty string")
+    if len(value.encode()) > MAX_USER_ID_BYTES:
+        raise _bad(code, f"{field} {value!r} is longer than {MAX_USER_ID_BYTES} bytes")
+    return value
+
+
+def user_list(raw: Any, field: str, limit: int, code: ErrorCode) -> list[str]:
+    """A JSON array of user ids, 1..limit of them, duplicates dropped, order kept."""
+    if not isinstance(raw, list) or not raw:
+        raise _bad(code, f"{field} must be a non-empty array")
+    if len(raw) > limit:
+        raise _bad(code, f"{field} has {len(raw)} entries; at most {limit} per request")
+    return list(dict.fromkeys(user_id(v, f"{field} entry", code) for v in raw))
+
+
+def user_items(raw: Any, field: str, limit: int, code: ErrorCode) -> list[str]:
+    """Tencent's [{"UserID": ...}] arrays (DeleteItem, CheckItem)."""
+    if not isinstance(raw, list) or not raw:
+        raise _bad(code, f"{field} must be a non-empty array")
+    if len(raw) > limit:
+        raise _bad(code, f"{field} has {len(raw)} entries; at most {limit} per request")
+    ids: list[str] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise _bad(code, f"each {field} entry must be an object with UserID")
+        ids.append(user_id(item.get("UserID"), f"{field}.UserID", code))
+    return list(dict.fromkeys(ids))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportEntry:
+    user_id: str
+    # None: not given, the stored value (if any) stays.
+    nick: str | None = None
+    face_url: str | None = None
+
+
+def _optional_text(item: dict[str, Any], field: str, code: ErrorCode) -> str | None:
+    value = item.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad(code, f"{field} must be a string")
+    if len(value.encode()) > MAX_VALUE_BYTES:
+        raise _bad(code, f"{field} is longer than {MAX_VALUE_BYTES} bytes")
+    return value
+
+
+def import_entry(item: dict[str, Any], code: ErrorCode) -> ImportEntry:
+    return ImportEntry(
+        user_id(item.get("UserID", item.get("Identifier")), "UserID", code),
+        _optional_text(item, "Nick", code),
+        _optional_text(item, "FaceUrl", code),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    entries: list[ImportEntry]
+    # Ids that cannot be imported (empty, or longer than 32 bytes): reported in FailAccounts.
+    rejected: list[str]
+
+
+def multi_import(body: dict[str, Any], limit: int, code: ErrorCode) -> ImportRequest:
+    """multiaccount_import: the old form {"Accounts": [ids]} or the new one
+    {"AccountList": [{"UserID", "Nick", "FaceUrl"}]}. An entry that is the wrong JSON type fails
+    the request; a string id that cannot be an account is reported in FailAccounts."""
+    if "AccountList" in body:
+        raw, field = body["AccountList"], "AccountList"
+    else:
+        raw, field = body.get("Accounts"), "Accounts"
+    if not isinstance(raw, list) or not raw:
+        raise _bad(code, "Accounts (or AccountList) must be a non-empty array")
+    if len(raw) > limit:
+        raise _bad(code, f"{field} has {len(raw)} entries; at most {limit} per request")
+    entries: dict[str, ImportEntry] = {}
+    rejected: list[str] = []
+    for item in raw:
+        if field == "AccountList":
+            if not isinstance(item, dict):
+                raise _bad(code, "each AccountList entry must be an object with UserID")
+            raw_id = item.get("UserID")
+        else:
+            raw_id = item
+        if not isinstance(raw_id, str):
+            raise _bad(code, f"each {field} user id must be a string")
+        if not raw_id or len(raw_id.encode()) > MAX_USER_ID_BYTES:
+            rejected.append(raw_id)
+            continue
+        # A repeated id: the last entry wins, as a second import of it would.
+        entries[raw_id] = (
+            import_entry(item, code) if isinstance(item, dict) else ImportEntry(raw_id)
+        )
+    return ImportRequest(list(entries.values()), list(dict.fromkeys(rejected)))
+
+
+# ---- profile fields -------------------------------------------------------------------------
+
+
+def is_custom_tag(tag: str) -> bool:
+    return tag.startswith(CUSTOM_PREFIX) and bool(_CUSTOM_KEY.fullmatch(tag[len(CUSTOM_PREFIX) :]))
+
+
+def declared_custom_tags(settings: Mapping[str, object]) -> frozenset[str] | None:
+    """The app's `profile_custom_fields` setting: the custom fields it declared, like Tencent's
+    console list, as keys ("Test") or full tags ("Tag_Profile_Custom_Test"); entries that are not
+    valid custom field names are skipped. None when the app declares none: then any valid custom
+    tag is accepted, up to MAX_CUSTOM_TAGS distinct ones per app."""
+    declared = settings.get("profile_custom_fields")
+    if declared is None:
+        return None
+    if not isinstance(declared, list):
+        return frozenset()
+    tags = (
+        name if name.startswith(CUSTOM_PREFIX) else CUSTOM_PREFIX + name
+        for name in declared
+        if isinstance(name, str)
+    )
+    return frozenset(t for t in tags if is_custom_tag(t))
+
+
+def check_tag(tag: str, declared: frozenset[str] | None) -> TagSpec:
+    spec = STANDARD_TAGS.get(tag)
+    if spec is not None:
+        return spec
+    if is_custom_tag(tag) and (declared is None or tag in declared):
+        return _CUSTOM
+    raise _bad(ErrorCode.PROFILE_TAG_NOT_FOUND, f"profile tag {tag!r} does not exist")
+
+
+def check_value(tag: str, spec: TagSpec, value: Any) -> ProfileValue:
+    if spec.integer:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _bad(ErrorCode.PROFILE_VALUE_TYPE, f"{tag} must be an integer")
+        if not 0 <= value <= UINT32_MAX:
+            raise _bad(ErrorCode.PROFILE_VALUE_ERROR, f"{tag} must be in [0, {UINT32_MAX}]")
+        return value
+    if not isinstance(value, str):
+        raise _bad(ErrorCode.PROFILE_VALUE_TYPE, f"{tag} must be a string")
+    if len(value.encode()) > MAX_VALUE_BYTES:
+        raise _bad(
+            ErrorCode.PROFILE_VALUE_TOO_LONG, f"{tag} is longer than {MAX_VALUE_BYTES} bytes"
+        )
+    if spec.choices and value not in spec.choices:
+        raise _bad(ErrorCode.PROFILE_VALUE_ERROR, f"{tag} must be one of {', '.join(spec.choices)}")
+    return value
+
+
+def profile_items(raw: Any, declared: frozenset[str] | None) -> dict[str, ProfileValue]:
+    """portrait_set's ProfileItem [{Tag, Value}] as {tag: value}; a repeated tag: the last wins."""
+    bad = ErrorCode.PROFILE_INVALID_PARAM
+    if not isinstance(raw, list) or not raw:
+        raise _bad(bad, "ProfileItem must be a non-empty array")
+    values: dict[str, ProfileValue] = {}
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("Tag"), str):
+            raise _bad(bad, "each ProfileItem entry must be an object with a string Tag")
+        if "Value" not in item:
+            raise _bad(bad, f"ProfileItem {item['Tag']} has no Value")
+        tag: str = item["Tag"]
+        values[tag] = check_value(tag, check_tag(tag, declared), item["Value"])
+    return values
+
+
+def tag_list(raw: Any, declared: frozenset[str] | None) -> list[str]:
+    bad = ErrorCode.PROFILE_INVALID_PARAM
+    if not isinstance(raw, list) or not raw:
+        raise _bad(bad, "TagList must be a non-empty array")
+    if not all(isinstance(t, str) for t in raw):
+        raise _bad(bad, "TagList entries must be strings")
+    tags = list(dict.fromkeys(raw))
+    for tag in tags:
+        check_tag(tag, declared)
+    return tags
+
+
+def new_custom_tags(
+    values: Iterable[str], known: set[str], declared: frozenset[str] | None
+) -> list[str]:
+    """Custom tags a portrait_set introduces to the app. Without declared fields an app may use
+    MAX_CUSTOM_TAGS distinct ones, as many as Tencent's console lets it declare."""
+    new = [t for t in dict.fromkeys(values) if is_custom_tag(t) and t not in known]
+    if declared is None and len(known) + len(new) > MAX_CUSTOM_TAGS:
+        raise _bad(
+            ErrorCode.PROFILE_TAG_NOT_FOUND,
+            f"the app already uses {len(known)} custom profile fields; at most "
+            f"{MAX_CUSTOM_TAGS}, so {', '.join(new)} cannot be added",
+        )
+    return new
+
+
+def profile_item_list(
+    tags: Iterable[str], stored: Mapping[str, ProfileValue]
+) -> list[dict[str, ProfileValue]]:
+    """portrait_get's ProfileItem: every asked tag, with its default when never set."""
+    return [{"Tag": t, "Value": stored.get(t, _default(t))} for t in tags]
+
+
+def _default(tag: str) -> ProfileValue:
+    spec = STANDARD_TAGS.get(tag)
+    return spec.default if spec is not None else ""
+
+
+# ---- presence -------------------------------------------------------------------------------
+
+# Tencent's Detail platforms: iPhone, Android, Web, PC, iPad, Mac.
+_TENCENT_PLATFORM = {"Windows": "PC", "Linux": "PC"}
+
+
+def presence(platforms: Sequence[str], need_detail: bool) -> dict[str, Any]:
+    """querystate's Status (and Detail) for one user from the platforms of their sessions.
+
+    PushOnline (offline but reachable by push) needs a push-token registry, which Tidings does
+    not have yet: a user with no session is Offline.
+    """
+    if not platforms:
+        return {"Status": "Offline"}
+    result: dict[str, Any] = {"Status": "Online"}
+    if need_detail:
+        shown = sorted(_TENCENT_PLATFORM.get(p, p) for p in platforms)
+        result["Detail"] = [{"Platform": p, "Status": "Online"} for p in shown]
+    return result
+
+
+# ---- global no-speaking ---------------------------------------------------------------------
+
+# Tencent's "muted forever" in setnospeaking / getnospeaking.
+NO_SPEAKING_FOREVER_S = UINT32_MAX
+
+
+def no_speaking_deadline(seconds: int, now: int) -> int:
+    """setnospeaking's seconds as a deadline: 0 lifts, 4294967295 never ends."""
+    if seconds == 0:
+        return 0
+    if seconds == NO_SPEAKING_FOREVER_S:
+        return FOREVER
+    return now + seconds
+
+
+def no_speaking_remaining(deadline: int, now: int) -> int:
+    """getnospeaking's seconds left: 0 when not muted, 4294967295 when muted forever."""
+    if deadline >= FOREVER:
+        return NO_SPEAKING_FOREVER_S
+    return max(0, deadline - now)
