@@ -60,11 +60,12 @@ FIELD_KEY_MAX_CHARS = 16
 GROUP_FIELD_VALUE_MAX_BYTES = 512
 MEMBER_FIELD_VALUE_MAX_BYTES = 64
 
-# Accounts per request, as Tencent documents them (10005 beyond).
+# Accounts per request, as Tencent documents them (10005 beyond). Tencent's material here
+# gives no import_group_member limit; 300 is ours.
 MAX_CREATE_MEMBERS = 100
-MAX_ADD_MEMBERS = 300
+MAX_ADD_MEMBERS = 500
 MAX_IMPORT_MEMBERS = 300
-MAX_DELETE_MEMBERS = 100
+MAX_DELETE_MEMBERS = 500
 MAX_MUTE_ACCOUNTS = 500
 MAX_ROLE_QUERY_ACCOUNTS = 500
 MAX_GROUP_INFO_IDS = 50

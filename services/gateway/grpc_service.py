@@ -18,6 +18,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     def __init__(self, local: LocalSessions, publisher: Publisher) -> None:
         self._local = local
         self._publisher = publisher
+        # Kicked connections still flushing and closing (held so the tasks are not collected).
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def Deliver(
         self, request: gateway_pb2.DeliverRequest, context: grpc.aio.ServicerContext
@@ -60,8 +62,12 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
             "code": request.reason_code,
             "message": request.reason or "kicked by the app admin",
         }
-        # The client gets its "kicked" frame before the socket closes.
-        await asyncio.gather(
-            *(c.close_after(frame, 4000 + (request.reason_code % 1000), "kicked") for c in conns)
-        )
+        # Each client gets its "kicked" frame before its socket closes. The reply does not wait
+        # for that: a client that does not read must not hold up the caller.
+        for conn in conns:
+            task = asyncio.get_running_loop().create_task(
+                conn.close_after(frame, 4000 + (request.reason_code % 1000), "kicked")
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return gateway_pb2.KickReply(kicked=len(conns))

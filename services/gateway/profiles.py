@@ -65,40 +65,36 @@ STANDARD_TAGS: dict[str, TagSpec] = {
 _CUSTOM = _text()
 
 
-def _bad(code: ErrorCode, info: str) -> TidingsError:
-    return TidingsError(code, info)
-
-
 # ---- accounts -------------------------------------------------------------------------------
 
 
 def user_id(value: Any, field: str, code: ErrorCode) -> str:
     if not isinstance(value, str) or not value:
-        raise _bad(code, f"{field} must be a non-empty string")
+        raise TidingsError(code, f"{field} must be a non-empty string")
     if len(value.encode()) > MAX_USER_ID_BYTES:
-        raise _bad(code, f"{field} {value!r} is longer than {MAX_USER_ID_BYTES} bytes")
+        raise TidingsError(code, f"{field} {value!r} is longer than {MAX_USER_ID_BYTES} bytes")
     return value
 
 
 def user_list(raw: Any, field: str, limit: int, code: ErrorCode) -> list[str]:
     """A JSON array of user ids, 1..limit of them, duplicates dropped, order kept."""
     if not isinstance(raw, list) or not raw:
-        raise _bad(code, f"{field} must be a non-empty array")
+        raise TidingsError(code, f"{field} must be a non-empty array")
     if len(raw) > limit:
-        raise _bad(code, f"{field} has {len(raw)} entries; at most {limit} per request")
+        raise TidingsError(code, f"{field} has {len(raw)} entries; at most {limit} per request")
     return list(dict.fromkeys(user_id(v, f"{field} entry", code) for v in raw))
 
 
 def user_items(raw: Any, field: str, limit: int, code: ErrorCode) -> list[str]:
     """Tencent's [{"UserID": ...}] arrays (DeleteItem, CheckItem)."""
     if not isinstance(raw, list) or not raw:
-        raise _bad(code, f"{field} must be a non-empty array")
+        raise TidingsError(code, f"{field} must be a non-empty array")
     if len(raw) > limit:
-        raise _bad(code, f"{field} has {len(raw)} entries; at most {limit} per request")
+        raise TidingsError(code, f"{field} has {len(raw)} entries; at most {limit} per request")
     ids: list[str] = []
     for item in raw:
         if not isinstance(item, dict):
-            raise _bad(code, f"each {field} entry must be an object with UserID")
+            raise TidingsError(code, f"each {field} entry must be an object with UserID")
         ids.append(user_id(item.get("UserID"), f"{field}.UserID", code))
     return list(dict.fromkeys(ids))
 
@@ -116,9 +112,9 @@ def _optional_text(item: dict[str, Any], field: str, code: ErrorCode) -> str | N
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _bad(code, f"{field} must be a string")
+        raise TidingsError(code, f"{field} must be a string")
     if len(value.encode()) > MAX_VALUE_BYTES:
-        raise _bad(code, f"{field} is longer than {MAX_VALUE_BYTES} bytes")
+        raise TidingsError(code, f"{field} is longer than {MAX_VALUE_BYTES} bytes")
     return value
 
 
@@ -146,20 +142,20 @@ def multi_import(body: dict[str, Any], limit: int, code: ErrorCode) -> ImportReq
     else:
         raw, field = body.get("Accounts"), "Accounts"
     if not isinstance(raw, list) or not raw:
-        raise _bad(code, "Accounts (or AccountList) must be a non-empty array")
+        raise TidingsError(code, "Accounts (or AccountList) must be a non-empty array")
     if len(raw) > limit:
-        raise _bad(code, f"{field} has {len(raw)} entries; at most {limit} per request")
+        raise TidingsError(code, f"{field} has {len(raw)} entries; at most {limit} per request")
     entries: dict[str, ImportEntry] = {}
     rejected: list[str] = []
     for item in raw:
         if field == "AccountList":
             if not isinstance(item, dict):
-                raise _bad(code, "each AccountList entry must be an object with UserID")
+                raise TidingsError(code, "each AccountList entry must be an object with UserID")
             raw_id = item.get("UserID")
         else:
             raw_id = item
         if not isinstance(raw_id, str):
-            raise _bad(code, f"each {field} user id must be a string")
+            raise TidingsError(code, f"each {field} user id must be a string")
         if not raw_id or len(raw_id.encode()) > MAX_USER_ID_BYTES:
             rejected.append(raw_id)
             continue
@@ -201,24 +197,26 @@ def check_tag(tag: str, declared: frozenset[str] | None) -> TagSpec:
         return spec
     if is_custom_tag(tag) and (declared is None or tag in declared):
         return _CUSTOM
-    raise _bad(ErrorCode.PROFILE_TAG_NOT_FOUND, f"profile tag {tag!r} does not exist")
+    raise TidingsError(ErrorCode.PROFILE_TAG_NOT_FOUND, f"profile tag {tag!r} does not exist")
 
 
 def check_value(tag: str, spec: TagSpec, value: Any) -> ProfileValue:
     if spec.integer:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _bad(ErrorCode.PROFILE_VALUE_TYPE, f"{tag} must be an integer")
+            raise TidingsError(ErrorCode.PROFILE_VALUE_TYPE, f"{tag} must be an integer")
         if not 0 <= value <= UINT32_MAX:
-            raise _bad(ErrorCode.PROFILE_VALUE_ERROR, f"{tag} must be in [0, {UINT32_MAX}]")
+            raise TidingsError(ErrorCode.PROFILE_VALUE_ERROR, f"{tag} must be in [0, {UINT32_MAX}]")
         return value
     if not isinstance(value, str):
-        raise _bad(ErrorCode.PROFILE_VALUE_TYPE, f"{tag} must be a string")
+        raise TidingsError(ErrorCode.PROFILE_VALUE_TYPE, f"{tag} must be a string")
     if len(value.encode()) > MAX_VALUE_BYTES:
-        raise _bad(
+        raise TidingsError(
             ErrorCode.PROFILE_VALUE_TOO_LONG, f"{tag} is longer than {MAX_VALUE_BYTES} bytes"
         )
     if spec.choices and value not in spec.choices:
-        raise _bad(ErrorCode.PROFILE_VALUE_ERROR, f"{tag} must be one of {', '.join(spec.choices)}")
+        raise TidingsError(
+            ErrorCode.PROFILE_VALUE_ERROR, f"{tag} must be one of {', '.join(spec.choices)}"
+        )
     return value
 
 
@@ -226,13 +224,13 @@ def profile_items(raw: Any, declared: frozenset[str] | None) -> dict[str, Profil
     """portrait_set's ProfileItem [{Tag, Value}] as {tag: value}; a repeated tag: the last wins."""
     bad = ErrorCode.PROFILE_INVALID_PARAM
     if not isinstance(raw, list) or not raw:
-        raise _bad(bad, "ProfileItem must be a non-empty array")
+        raise TidingsError(bad, "ProfileItem must be a non-empty array")
     values: dict[str, ProfileValue] = {}
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("Tag"), str):
-            raise _bad(bad, "each ProfileItem entry must be an object with a string Tag")
+            raise TidingsError(bad, "each ProfileItem entry must be an object with a string Tag")
         if "Value" not in item:
-            raise _bad(bad, f"ProfileItem {item['Tag']} has no Value")
+            raise TidingsError(bad, f"ProfileItem {item['Tag']} has no Value")
         tag: str = item["Tag"]
         values[tag] = check_value(tag, check_tag(tag, declared), item["Value"])
     return values
@@ -241,9 +239,9 @@ def profile_items(raw: Any, declared: frozenset[str] | None) -> dict[str, Profil
 def tag_list(raw: Any, declared: frozenset[str] | None) -> list[str]:
     bad = ErrorCode.PROFILE_INVALID_PARAM
     if not isinstance(raw, list) or not raw:
-        raise _bad(bad, "TagList must be a non-empty array")
+        raise TidingsError(bad, "TagList must be a non-empty array")
     if not all(isinstance(t, str) for t in raw):
-        raise _bad(bad, "TagList entries must be strings")
+        raise TidingsError(bad, "TagList entries must be strings")
     tags = list(dict.fromkeys(raw))
     for tag in tags:
         check_tag(tag, declared)
@@ -257,7 +255,7 @@ def new_custom_tags(
     MAX_CUSTOM_TAGS distinct ones, as many as Tencent's console lets it declare."""
     new = [t for t in dict.fromkeys(values) if is_custom_tag(t) and t not in known]
     if declared is None and len(known) + len(new) > MAX_CUSTOM_TAGS:
-        raise _bad(
+        raise TidingsError(
             ErrorCode.PROFILE_TAG_NOT_FOUND,
             f"the app already uses {len(known)} custom profile fields; at most "
             f"{MAX_CUSTOM_TAGS}, so {', '.join(new)} cannot be added",

@@ -170,6 +170,13 @@ class WsEndpoint:
             await check_group_send(
                 self._groups, conn.sdkappid, inbound.group_id, conn.user, is_admin
             )
+            # Global group no-speaking (openconfigsvr GroupmsgNospeakingTime).
+            if (await self._no_speaking.get(conn.sdkappid, conn.user)).group_muted(
+                int(time.time())
+            ):
+                raise TidingsError(
+                    ErrorCode.GROUP_SENDER_MUTED, "the sender is muted for group messages"
+                )
         else:
             if await self._auth.missing_accounts(conn.sdkappid, [inbound.to_user]):
                 raise TidingsError(

@@ -183,6 +183,13 @@ async def test_group_send_rules(app: AppUnderTest) -> None:
             await member.send(group=group_id, text="shh")
         assert err.value.code == ErrorCode.GROUP_SENDER_MUTED
         assert (await owner.send(group=group_id, text="owner speaks")).seq == 1
+        gagged = await app.rest(
+            "openconfigsvr", "setnospeaking", {"Set_Account": "ho", "GroupmsgNospeakingTime": 600}
+        )
+        assert gagged["ErrorCode"] == 0, gagged
+        with pytest.raises(TidingsClientError) as err:
+            await owner.send(group=group_id, text="globally muted")
+        assert err.value.code == ErrorCode.GROUP_SENDER_MUTED
         with pytest.raises(TidingsClientError) as err:
             await outsider.request({"op": "sync", "group": group_id})
         assert err.value.code == ErrorCode.GROUP_NO_PERMISSION

@@ -479,7 +479,7 @@ async def test_add_group_member(app: AppUnderTest) -> None:
     await fails(
         app,
         "add_group_member",
-        {"GroupId": group_id, "MemberList": [{"Member_Account": f"u{n}"} for n in range(301)]},
+        {"GroupId": group_id, "MemberList": [{"Member_Account": f"u{n}"} for n in range(501)]},
         ErrorCode.GROUP_TOO_MANY_ACCOUNTS,
     )
     await fails(
@@ -532,7 +532,7 @@ async def test_delete_group_member(app: AppUnderTest) -> None:
     await fails(
         app,
         "delete_group_member",
-        {"GroupId": group_id, "MemberToDel_Account": [f"u{n}" for n in range(101)]},
+        {"GroupId": group_id, "MemberToDel_Account": [f"u{n}" for n in range(501)]},
         ErrorCode.GROUP_TOO_MANY_ACCOUNTS,
     )
     await fails(

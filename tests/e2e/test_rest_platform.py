@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -98,6 +99,8 @@ async def test_ip_whitelist_refuses_and_allows(app: AppUnderTest) -> None:
 
 
 async def test_admin_api_needs_the_operator_token(stack: Stack) -> None:
+    demo = json.loads((stack.data_dir / "demo-app.json").read_text())
+    assert demo["admin_token"] == stack.admin_token and len(stack.admin_token) >= 32
     r = await admin(stack, "GET", "/apps", token="wrong")
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"

@@ -13,7 +13,8 @@ Choices where Tencent's reference leaves room:
 - AVChatRoom members join through the SDK: REST cannot add, import or remove them (10007, as
   Tencent), get_group_info lists no members for AVChatRoom and Community groups (use
   get_group_member_info), and get_online_member_num counts the members with a live session.
-- Members are listed in join order (then user ID); Community pages follow user ID with Next.
+- Members are listed in join order (owner, admins first among equals); Community pages
+  follow user ID, with Next.
 """
 
 from __future__ import annotations
@@ -231,7 +232,9 @@ def _member_reply(
 
 
 def _join_order(members: Sequence[Member]) -> list[Member]:
-    return sorted(members, key=lambda m: (m.join_time, m.user_id))
+    """Oldest first; among members who joined in the same second (a group's creation), the
+    owner, then admins."""
+    return sorted(members, key=lambda m: (m.join_time, rules.ROLES.index(m.role), m.user_id))
 
 
 # --- creating groups --------------------------------------------------------------------
@@ -302,8 +305,7 @@ def _profile_from(body: dict[str, Any], edition: str, create_time: int) -> Group
 async def _store_new_group(ctx: RestContext, group: Group, members: Sequence[Member]) -> str:
     """Create the group (under a generated ID if it has none); returns its ID."""
     joining = [m.user_id for m in members]
-    await _require_accounts(ctx, [group.owner] if group.owner else [])
-    await _require_accounts(ctx, joining)
+    await _require_accounts(ctx, [group.owner, *joining] if group.owner else joining)
     rules.check_room(group.max_members, 0, len(members))
     if rules.counts_against_join_quota(group.group_type):
         await _check_join_quota(ctx, joining)
@@ -386,33 +388,41 @@ async def get_appid_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
     }
 
 
+_BASE_PART = "GroupBaseInfoFilter"
+_MEMBER_PART = "MemberInfoFilter"
+_GROUP_DATA_PART = "AppDefinedDataFilter_Group"
+_MEMBER_DATA_PART = "AppDefinedDataFilter_GroupMember"
+
+
+def _wanted_parts(response_filter: dict[str, Any] | None) -> dict[str, list[str] | None]:
+    """The parts of a group's info to return, each with its names (None: all of them). No
+    ResponseFilter: every part, whole. With one, only the parts it has a filter for."""
+    parts = (_BASE_PART, _MEMBER_PART, _GROUP_DATA_PART, _MEMBER_DATA_PART)
+    if response_filter is None:
+        return dict.fromkeys(parts)
+    return {p: names for p in parts if (names := _name_list(response_filter, p)) is not None}
+
+
 async def _group_info(
-    ctx: RestContext, group: Group, response_filter: dict[str, Any] | None, now: int
+    ctx: RestContext, group: Group, wanted: dict[str, list[str] | None], now: int
 ) -> dict[str, Any]:
     store = ctx.deps.stores.groups
     sdkappid = ctx.app.sdkappid
-    # No ResponseFilter: everything. With one, each part comes only when its filter is there.
-    rf = response_filter
-    base_names = None if rf is None else _name_list(rf, "GroupBaseInfoFilter")
-    member_names = None if rf is None else _name_list(rf, "MemberInfoFilter")
-    group_keys = None if rf is None else _name_list(rf, "AppDefinedDataFilter_Group")
-    member_keys = None if rf is None else _name_list(rf, "AppDefinedDataFilter_GroupMember")
     lists_members = rules.has_member_list(group.group_type) and group.group_type != rules.COMMUNITY
-    want_members = lists_members and (rf is None or member_names is not None)
+    want_members = lists_members and _MEMBER_PART in wanted
     members = await store.members(sdkappid, group.group_id) if want_members else []
     info: dict[str, Any] = {"GroupId": group.group_id, "ErrorCode": 0, "ErrorInfo": ""}
-    if rf is None or base_names is not None:
+    if _BASE_PART in wanted:
         member_num = (
             len(members) if want_members else await store.count_members(sdkappid, group.group_id)
         )
-        info.update(_pick(_base_info(sdkappid, group, member_num), base_names))
-    if rf is None or group_keys is not None:
-        info["AppDefinedData"] = _defined_list(group.app_defined, group_keys)
+        info.update(_pick(_base_info(sdkappid, group, member_num), wanted[_BASE_PART]))
+    if _GROUP_DATA_PART in wanted:
+        info["AppDefinedData"] = _defined_list(group.app_defined, wanted[_GROUP_DATA_PART])
     if want_members:
-        if rf is not None and member_keys is None:
-            member_keys = []
+        member_keys = wanted.get(_MEMBER_DATA_PART, [])
         info["MemberList"] = [
-            _member_reply(m, now, member_names, member_keys) for m in _join_order(members)
+            _member_reply(m, now, wanted[_MEMBER_PART], member_keys) for m in _join_order(members)
         ]
     return info
 
@@ -428,12 +438,12 @@ async def get_group_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
         raise TidingsError(
             BAD, f"GroupIdList holds {len(group_ids)} IDs, at most {rules.MAX_GROUP_INFO_IDS}"
         )
-    response_filter = _response_filter(body)
+    wanted = _wanted_parts(_response_filter(body))
     well_formed = [g for g in group_ids if rules.is_well_formed_group_id(g)]
     found = await ctx.deps.stores.groups.get_groups(ctx.app.sdkappid, well_formed)
     now = _now()
     infos = await asyncio.gather(
-        *(_group_info(ctx, found[g], response_filter, now) for g in group_ids if g in found)
+        *(_group_info(ctx, found[g], wanted, now) for g in group_ids if g in found)
     )
     by_id = {i["GroupId"]: i for i in infos}
     reply: list[dict[str, Any]] = []
@@ -567,7 +577,8 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     entries = _member_entries(body, "MemberList", rules.MAX_ADD_MEMBERS)
     if not entries:
         raise TidingsError(BAD, "MemberList must name at least one Member_Account")
-    # Silence: no group tips go out from here yet, so there is nothing to silence.
+    # Silence mutes the member-joined tips, which nothing sends from here yet; it is checked all
+    # the same.
     _flag(body, "Silence")
     rules.require_member_list(group.group_type, "add_group_member")
     now = _now()
@@ -598,6 +609,8 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _load_group(ctx, body)
     users = _accounts(body, "MemberToDel_Account", limit=rules.MAX_DELETE_MEMBERS)
+    # Silence and Reason shape the member-left tips, which nothing sends from here yet; they
+    # are still checked, so a malformed request fails now rather than once tips exist.
     _flag(body, "Silence")
     fields.text(body, "Reason", code=BAD, required=False)
     rules.require_member_list(group.group_type, "delete_group_member")
@@ -656,7 +669,8 @@ async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply
     now = _now()
     reply: Reply = {}
     if group.group_type == rules.COMMUNITY:
-        # A Community pages with Next (the last user ID returned), not Offset.
+        # A Community pages with Next (the last user ID returned), not Offset; a role filter
+        # applies within the page, so a page may come back short while Next continues.
         if offset:
             raise TidingsError(BAD, "a Community group pages with Next, not Offset")
         after = fields.text(body, "Next", code=BAD, required=False)
@@ -668,13 +682,12 @@ async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply
         reply["Next"] = scanned[-1].user_id if len(scanned) == page_size else ""
         chosen = scanned
     else:
-        everyone = _join_order(await store.members(sdkappid, group.group_id))
-        member_num = len(everyone)
-        chosen = rules.page(everyone, offset, limit) if role_filter is None else everyone
+        chosen = _join_order(await store.members(sdkappid, group.group_id))
+        member_num = len(chosen)
     if role_filter is not None:
         chosen = [m for m in chosen if m.role in role_filter]
-        if group.group_type != rules.COMMUNITY:
-            chosen = rules.page(chosen, offset, limit)
+    if group.group_type != rules.COMMUNITY:
+        chosen = rules.page(chosen, offset, limit)
     return {
         "MemberNum": member_num,
         "MemberList": [_member_reply(m, now, info_names, defined_keys) for m in chosen],

@@ -105,8 +105,16 @@ async def kick(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return {}
 
 
-def _result(user: str, code: int = 0, info: str = "") -> dict[str, Any]:
-    return {"ResultCode": code, "ResultInfo": info, "UserID": user}
+def _result(user: str, code: ErrorCode = ErrorCode.OK, info: str = "") -> dict[str, Any]:
+    return {"ResultCode": int(code), "ResultInfo": info, "UserID": user}
+
+
+async def _kick_deleted(deps: RestDeps, sdkappid: int, user: str) -> None:
+    try:
+        await kick_sessions(deps, sdkappid, user, ErrorCode.ACCOUNT_NOT_IMPORTED, NOT_EXIST_INFO)
+    except grpc.RpcError as exc:
+        # The account is gone either way: its sessions can no longer log in again.
+        log.warning("kick of a deleted account failed", user=user, error=str(exc))
 
 
 async def account_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -122,14 +130,7 @@ async def account_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # Tencent deletes the user's data with the account.
     await stores.profiles.delete_users(sdkappid, deleted)
     await stores.no_speaking.delete_users(sdkappid, deleted)
-    for user in deleted:
-        try:
-            await kick_sessions(
-                ctx.deps, sdkappid, user, ErrorCode.ACCOUNT_NOT_IMPORTED, NOT_EXIST_INFO
-            )
-        except grpc.RpcError as exc:
-            # The account is gone either way: its sessions can no longer log in again.
-            log.warning("kick of a deleted account failed", user=user, error=str(exc))
+    await asyncio.gather(*(_kick_deleted(ctx.deps, sdkappid, u) for u in deleted))
     items = []
     for user in ids:
         if user in admins:
