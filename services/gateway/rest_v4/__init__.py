@@ -84,15 +84,19 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
+# SDKAppIDs are 10-digit integers (1400000000 and up).
+MAX_SDKAPPID_DIGITS = 10
+
+
 def _sdkappid(value: str | None) -> int:
     if not value:
         raise TidingsError(ErrorCode.REST_SDKAPPID_REQUIRED, "sdkappid is required in the url")
-    try:
-        return int(value)
-    except ValueError:
+    if not value.isdigit() or len(value) > MAX_SDKAPPID_DIGITS:
         raise TidingsError(
-            ErrorCode.REST_SDKAPPID_REQUIRED, "sdkappid must be an integer"
-        ) from None
+            ErrorCode.REST_SDKAPPID_REQUIRED,
+            f"sdkappid must be an integer of at most {MAX_SDKAPPID_DIGITS} digits",
+        )
+    return int(value)
 
 
 def build_router(deps: RestDeps) -> APIRouter:
