@@ -139,8 +139,10 @@ class Ingest:
             topics.MESSAGES.name,
             [(kafka_key(m.sdkappid, m.conversation), m.SerializeToString()) for m in to_publish],
         )
-        await self._seqs.mark_published(published_requests)
-        await self._complete(outcomes)
+        # Both only need im.messages to hold the batch; neither waits for the other.
+        await asyncio.gather(
+            self._seqs.mark_published(published_requests), self._complete(outcomes)
+        )
 
         done_ms = time.time() * 1000
         for m in inbound:
@@ -157,11 +159,9 @@ class Ingest:
             return results
         # A counter is missing: a new conversation, or Redis lost its data. Seed it from the
         # archive's highest seq so that seqs continue rather than restart.
-        seeds: dict[tuple[int, str], int] = {}
-        for i in missing:
-            key = (inbound[i].sdkappid, inbound[i].conversation)
-            if key not in seeds:
-                seeds[key] = await self._max_seq(*key)
+        keys = list(dict.fromkeys((inbound[i].sdkappid, inbound[i].conversation) for i in missing))
+        found = await asyncio.gather(*(self._max_seq(*key) for key in keys))
+        seeds = dict(zip(keys, found, strict=True))
         retry = [
             seq_request(
                 inbound[i],
