@@ -160,30 +160,38 @@ class SeqAllocator:
 class SessionInfo:
     node_addr: str
     platform: str
+    login_ms: int = 0
 
 
-def _session_value(node_addr: str, platform: str) -> str:
-    return f"{node_addr}|{platform}"
+def _session_value(node_addr: str, platform: str, login_ms: int) -> str:
+    return f"{node_addr}|{platform}|{login_ms}"
 
 
 def _parse_session(value: str) -> SessionInfo:
-    node_addr, _, platform = value.partition("|")
-    return SessionInfo(node_addr, platform)
+    node_addr, _, rest = value.partition("|")
+    platform, _, login_ms = rest.partition("|")
+    return SessionInfo(node_addr, platform, int(login_ms) if login_ms.isdigit() else 0)
 
 
 class SessionRegistry:
-    """Where each user's connections live: a hash of conn_id -> "gateway_addr|platform"."""
+    """Where each user's connections live: a hash of conn_id -> "gateway_addr|platform|login_ms"."""
 
     def __init__(self, client: aioredis.Redis, ttl_s: int = 120) -> None:
         self._client = client
         self._ttl = ttl_s
 
     async def add(
-        self, sdkappid: int, user: str, conn_id: str, node_addr: str, platform: str
+        self,
+        sdkappid: int,
+        user: str,
+        conn_id: str,
+        node_addr: str,
+        platform: str,
+        login_ms: int = 0,
     ) -> None:
         key = session_key(sdkappid, user)
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.hset(key, conn_id, _session_value(node_addr, platform))
+            pipe.hset(key, conn_id, _session_value(node_addr, platform, login_ms))
             pipe.expire(key, self._ttl)
             await pipe.execute()
 

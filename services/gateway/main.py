@@ -103,6 +103,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         node_addr,
         stores.no_speaking,
         stores.groups,
+        channels,
     )
     ws_server = await serve(
         endpoint.handle,

@@ -15,6 +15,7 @@ from websockets.http11 import Request, Response
 
 from services.common.config import Settings
 from services.common.errors import ErrorCode, TidingsError
+from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.metrics import CONNECTIONS, STAGE_LATENCY
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
@@ -25,6 +26,8 @@ from services.common.store.profiles import NoSpeakingStore
 from services.gateway import frames
 from services.gateway.auth import Authenticator
 from services.gateway.group_send import check_group_send
+from services.gateway.kicks import kick_connections
+from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
 from services.gateway.sessions import Connection, LocalSessions
@@ -46,6 +49,7 @@ class WsEndpoint:
         node_addr: str,
         no_speaking: NoSpeakingStore,
         groups: GroupStore,
+        channels: Channels,
     ) -> None:
         self._settings = settings
         self._auth = auth
@@ -56,6 +60,7 @@ class WsEndpoint:
         self._node_addr = node_addr
         self._no_speaking = no_speaking
         self._groups = groups
+        self._channels = channels
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:
@@ -145,10 +150,33 @@ class WsEndpoint:
             sdkappid, [identifier]
         ):
             raise TidingsError(ErrorCode.ACCOUNT_NOT_IMPORTED)
+        (existing,) = await self._registry.lookup([(sdkappid, identifier)])
+        evicted = sessions_to_kick(
+            policy_from_settings(app.settings),
+            [Session(cid, s.platform, s.login_ms) for cid, s in existing.items()],
+            platform,
+        )
         conn = Connection(ws, sdkappid, identifier, platform)
         self._local.add(conn)
-        await self._registry.add(sdkappid, identifier, conn.conn_id, self._node_addr, platform)
+        await self._registry.add(
+            sdkappid,
+            identifier,
+            conn.conn_id,
+            self._node_addr,
+            platform,
+            login_ms=int(time.time() * 1000),
+        )
         CONNECTIONS.labels(self._settings.node_id).inc()
+        if evicted:
+            await kick_connections(
+                self._channels,
+                sdkappid,
+                identifier,
+                existing,
+                ErrorCode.KICKED_OFFLINE,
+                f"logged in on another device ({platform})",
+                only=evicted,
+            )
         return conn
 
     async def _logout(self, conn: Connection) -> None:

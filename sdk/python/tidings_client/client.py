@@ -105,6 +105,9 @@ class Client:
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
+        # Set when the server pushed this session out (a newer login, or the app admin):
+        # (code, message). A kicked client does not reconnect by itself.
+        self.kicked: tuple[int, str] | None = None
 
     async def connect(self) -> None:
         self._closing = False
@@ -224,7 +227,7 @@ class Client:
             for fut in self._waiting.values():
                 if not fut.done():
                     fut.set_exception(TidingsClientError(-1, "connection lost"))
-            if self._closing or not self.reconnect:
+            if self._closing or not self.reconnect or self.kicked is not None:
                 return
             await self._reconnect()
 
@@ -244,6 +247,9 @@ class Client:
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         op = frame.get("op")
+        if op == "kicked":
+            self.kicked = (int(frame.get("code", 0)), str(frame.get("message", "")))
+            return
         if op == "msg":
             for m in frame["msgs"]:
                 msg = Message.from_json(m)

@@ -10,10 +10,10 @@ import grpc
 
 from services.common.errors import ErrorCode, TidingsError
 from services.common.logging import get_logger
-from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.quotas import quota_for
 from services.common.store.ports import Account
 from services.gateway import profiles
+from services.gateway.kicks import kick_connections
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDeps
 
@@ -21,7 +21,6 @@ log = get_logger(__name__)
 
 BAD = ErrorCode.ACCOUNT_INVALID_PARAM
 MAX_BATCH = 100
-KICK_TIMEOUT_S = 5.0
 # Tencent's ResultInfo for an account that does not exist (account_delete's example reply).
 NOT_EXIST_INFO = "Err_TLS_PT_Open_Login_Account_Not_Exist"
 # An admin kick invalidates the login state: Tencent's SDK reports it as an expired UserSig.
@@ -76,19 +75,7 @@ async def kick_sessions(
 ) -> int:
     """Close every connection of the user, one Kick per gateway node holding one."""
     (sessions,) = await deps.sessions.lookup([(sdkappid, user)])
-    nodes = sorted({s.node_addr for s in sessions.values()})
-    request = gateway_pb2.KickRequest(
-        sdkappid=sdkappid, user=user, reason_code=int(code), reason=reason
-    )
-    replies = await asyncio.gather(
-        *(
-            gateway_pb2_grpc.GatewayServiceStub(deps.channels.get(node)).Kick(
-                request, timeout=KICK_TIMEOUT_S
-            )
-            for node in nodes
-        )
-    )
-    return sum(r.kicked for r in replies)
+    return await kick_connections(deps.channels, sdkappid, user, sessions, int(code), reason)
 
 
 async def kick(ctx: RestContext, body: dict[str, Any]) -> Reply:

@@ -1,0 +1,76 @@
+"""Multi-device login modes (SPEC §4, Tencent's 多平台登录策略): which of a user's sessions a new
+login pushes out. Pure: no I/O.
+
+1. one device in total;
+2. one mobile (Android, iPhone, iPad) and one PC or Web (Windows, Mac, Linux, Web);
+3. one per platform;
+4. many: up to `per_platform` (3) devices a platform, and up to `web` (10) Web sessions.
+
+When a new login exceeds its slot, the oldest sessions in that slot are kicked (code 6208).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MOBILE = frozenset({"Android", "iPhone", "iPad"})
+DEFAULT_MODE = 4
+DEFAULT_PER_PLATFORM = 3
+DEFAULT_WEB = 10
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    mode: int = DEFAULT_MODE
+    per_platform: int = DEFAULT_PER_PLATFORM
+    web: int = DEFAULT_WEB
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    conn_id: str
+    platform: str
+    login_ms: int
+
+
+def policy_from_settings(settings: dict[str, object]) -> LoginPolicy:
+    """App.settings["login"] = {"mode": 1..4, "per_platform": n, "web": n}; anything missing or
+    invalid keeps Tencent's multi-platform defaults."""
+    raw = settings.get("login")
+    if not isinstance(raw, dict):
+        return LoginPolicy()
+    mode = raw.get("mode", DEFAULT_MODE)
+    per_platform = raw.get("per_platform", DEFAULT_PER_PLATFORM)
+    web = raw.get("web", DEFAULT_WEB)
+    return LoginPolicy(
+        mode=mode if isinstance(mode, int) and 1 <= mode <= 4 else DEFAULT_MODE,
+        per_platform=per_platform
+        if isinstance(per_platform, int) and 1 <= per_platform <= 3
+        else DEFAULT_PER_PLATFORM,
+        web=web if isinstance(web, int) and 1 <= web <= 10 else DEFAULT_WEB,
+    )
+
+
+def slot(policy: LoginPolicy, platform: str) -> tuple[str, int]:
+    """(slot name, sessions the slot holds) for a platform under the policy."""
+    if policy.mode == 1:
+        return "all", 1
+    if policy.mode == 2:
+        return ("mobile", 1) if platform in MOBILE else ("pc_or_web", 1)
+    if policy.mode == 3:
+        return platform, 1
+    return (platform, policy.web) if platform == "Web" else (platform, policy.per_platform)
+
+
+def sessions_to_kick(
+    policy: LoginPolicy, existing: Sequence[Session], new_platform: str
+) -> list[str]:
+    """The conn_ids the new login pushes out: the oldest sessions of its slot beyond capacity
+    (the new session takes one place)."""
+    name, capacity = slot(policy, new_platform)
+    same_slot = sorted(
+        (s for s in existing if slot(policy, s.platform)[0] == name), key=lambda s: s.login_ms
+    )
+    overflow = len(same_slot) + 1 - capacity
+    return [s.conn_id for s in same_slot[:overflow]] if overflow > 0 else []

@@ -1,0 +1,89 @@
+"""Multi-device login modes: a new login keeps or kicks exactly what the app's mode says."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.common.errors import ErrorCode
+from services.common.store.sqlite import SqliteStores
+from tests.conftest import AppUnderTest, eventually, new_app
+from tidings_client import Client
+
+pytestmark = pytest.mark.stack
+
+
+async def app_with_mode(stack, mode: int) -> AppUnderTest:  # type: ignore[no-untyped-def]
+    app = await new_app(stack)
+    stores = SqliteStores(stack.settings().sqlite_path)
+    try:
+        record = await stores.apps.get_app(app.sdkappid)
+        assert record is not None
+        record.settings["login"] = {"mode": mode}
+        await stores.apps.save_app(record)
+    finally:
+        await stores.close()
+    await app.import_accounts("dev")
+    return app
+
+
+async def login(app: AppUnderTest, platform: str) -> Client:
+    c = Client(app.stack.ws_url, app.sdkappid, "dev", app.sig("dev"), platform=platform)
+    await c.connect()
+    return c
+
+
+async def kicked(c: Client) -> bool:
+    return c.kicked is not None
+
+
+@pytest.mark.parametrize(
+    ("mode", "first", "second", "first_kicked"),
+    [
+        (1, "Android", "Web", True),
+        (2, "iPhone", "Android", True),
+        (2, "iPhone", "Windows", False),
+        (3, "Android", "Android", True),
+        (3, "Android", "Web", False),
+        (4, "Android", "Android", False),
+    ],
+)
+async def test_second_login_keeps_or_kicks(
+    stack,
+    mode: int,
+    first: str,
+    second: str,
+    first_kicked: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    app = await app_with_mode(stack, mode)
+    a = await login(app, first)
+    b = await login(app, second)
+    try:
+        if first_kicked:
+            assert await eventually(lambda: kicked(a), timeout=10)
+            assert a.kicked is not None
+            assert a.kicked[0] == ErrorCode.KICKED_OFFLINE
+        else:
+            await asyncio.sleep(1.0)
+            assert a.kicked is None
+            # The kept session still works.
+            await app.import_accounts("peer")
+            assert (await a.send(to="peer", text="still here")).seq >= 1
+        assert b.kicked is None
+        assert (await b.send(to="dev", text="note to self")).seq >= 1
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_mode_4_fourth_android_kicks_the_oldest(stack) -> None:  # type: ignore[no-untyped-def]
+    app = await app_with_mode(stack, 4)
+    clients = [await login(app, "Android") for _ in range(4)]
+    try:
+        assert await eventually(lambda: kicked(clients[0]), timeout=10)
+        await asyncio.sleep(0.5)
+        assert [c.kicked is None for c in clients] == [False, True, True, True]
+    finally:
+        for c in clients:
+            await c.close()
