@@ -65,10 +65,15 @@ class AppUnderTest:
             assert reply["ErrorCode"] == 0, reply
 
 
-async def new_app(stack: Stack, edition: str = "Standard") -> AppUnderTest:
+async def new_app(stack: Stack, edition: str = "Standard", **settings: Any) -> AppUnderTest:
+    """A fresh app; `settings` go into App.settings (before any request caches the app)."""
     stores = SqliteStores(stack.settings().sqlite_path)
     try:
         app = await apps.create_app(stores.apps, "test", edition)
+        # Test clients send bursts; the per-sender throttle (2/s by default) has its own test.
+        app.settings["send_rate"] = {"limit": 100_000, "per_s": 1}
+        app.settings.update(settings)
+        await stores.apps.save_app(app)
     finally:
         await stores.close()
     return AppUnderTest(app.sdkappid, apps.current_key(app), stack)

@@ -68,7 +68,6 @@ class ErrorCode(IntEnum):
     # Content and throttling.
     DIRTY_WORDS = 80001
     BODY_TOO_LARGE = 80002
-    SENDER_THROTTLED = 80003
 
     # openim sendmsg parameter errors.
     OPENIM_JSON = 90001
@@ -130,11 +129,21 @@ class ErrorCode(IntEnum):
     GROUP_MSG_NOT_FOUND = 10030
     GROUP_MSG_ALREADY_RECALLED = 10031
 
+    # all_member_push im_push (push service codes).
+    PUSH_TAGS_OVERLAP = 90022
+    PUSH_LIFETIME_INVALID = 90026
+    PUSH_ATTRS_WITH_TAGS = 90039
+    PUSH_TAG_EMPTY = 90040
+    PUSH_BODY_TOO_LARGE = 90056
+
     # Tidings' own WebSocket protocol errors (no Tencent equivalent).
     WS_BAD_FRAME = 4400
     WS_UNKNOWN_OP = 4404
     WS_NOT_LOGGED_IN = 4401
     WS_FRAME_TOO_LARGE = 4413
+    # A client sends faster than the app's per-sender rate (SPEC §4 throttle; 2 msg/s by
+    # default). Group sends answer Tencent's 10023 instead.
+    SENDER_THROTTLED = 4429
     # Kicked by a newer login (Tencent's 6208 semantics).
     KICKED_OFFLINE = 6208
 

@@ -93,6 +93,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     )
     await grpc_server.start()
 
+    limiter = RateLimiter(redis)
     endpoint = WsEndpoint(
         settings,
         auth,
@@ -101,9 +102,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         publisher,
         history,
         node_addr,
-        stores.no_speaking,
-        stores.groups,
+        stores,
         channels,
+        limiter,
     )
     ws_server = await serve(
         endpoint.handle,
@@ -124,7 +125,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         history=history,
         sessions=registry,
         channels=channels,
-        limiter=RateLimiter(redis),
+        limiter=limiter,
+        producer=producer,
     )
     http = uvicorn.Server(
         uvicorn.Config(

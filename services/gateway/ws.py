@@ -21,16 +21,16 @@ from services.common.metrics import CONNECTIONS, STAGE_LATENCY
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.redis_state import SessionRegistry
-from services.common.store.groups import GroupStore
-from services.common.store.profiles import NoSpeakingStore
-from services.gateway import frames
+from services.common.store.ports import Stores
+from services.gateway import frames, send_rules
 from services.gateway.auth import Authenticator
-from services.gateway.group_send import check_group_send
 from services.gateway.kicks import kick_connections
 from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
+from services.gateway.ratelimit import RateLimiter
 from services.gateway.sessions import Connection, LocalSessions
+from services.gateway.throttle import check_send_rate
 
 log = get_logger(__name__)
 
@@ -47,9 +47,9 @@ class WsEndpoint:
         publisher: Publisher,
         history: history_pb2_grpc.HistoryServiceStub,
         node_addr: str,
-        no_speaking: NoSpeakingStore,
-        groups: GroupStore,
+        stores: Stores,
         channels: Channels,
+        limiter: RateLimiter,
     ) -> None:
         self._settings = settings
         self._auth = auth
@@ -58,9 +58,9 @@ class WsEndpoint:
         self._publisher = publisher
         self._history = history
         self._node_addr = node_addr
-        self._no_speaking = no_speaking
-        self._groups = groups
+        self._stores = stores
         self._channels = channels
+        self._limiter = limiter
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:
@@ -193,28 +193,13 @@ class WsEndpoint:
         inbound = frames.parse_send(
             frame, conn.sdkappid, conn.user, conn.platform, self._settings.max_body_bytes
         )
-        if inbound.group_id:
-            is_admin = self._auth.is_admin(await self._auth.app(conn.sdkappid), conn.user)
-            await check_group_send(
-                self._groups, conn.sdkappid, inbound.group_id, conn.user, is_admin
-            )
-            # Global group no-speaking (openconfigsvr GroupmsgNospeakingTime).
-            if (await self._no_speaking.get(conn.sdkappid, conn.user)).group_muted(
-                int(time.time())
-            ):
-                raise TidingsError(
-                    ErrorCode.GROUP_SENDER_MUTED, "the sender is muted for group messages"
-                )
+        app = await self._auth.app(conn.sdkappid)
+        is_group = bool(inbound.group_id)
+        await check_send_rate(self._limiter, app, conn.user, group=is_group)
+        if is_group:
+            await send_rules.check_group(self._stores, self._auth, app, inbound)
         else:
-            if await self._auth.missing_accounts(conn.sdkappid, [inbound.to_user]):
-                raise TidingsError(
-                    ErrorCode.MSG_ACCOUNT_INVALID, f"{inbound.to_user!r} does not exist"
-                )
-            # Global C2C no-speaking (openconfigsvr setnospeaking); Tencent answers 20012.
-            if (await self._no_speaking.get(conn.sdkappid, conn.user)).c2c_muted(int(time.time())):
-                raise TidingsError(
-                    ErrorCode.MSG_SENDER_MUTED, "the sender is muted for C2C messages"
-                )
+            await send_rules.check_c2c(self._stores, self._auth, app, inbound)
         received_ms = inbound.received_at_ms
 
         def on_done(outcome: Outcome) -> None:
@@ -242,7 +227,7 @@ class WsEndpoint:
     ) -> dict[str, Any]:
         conv, group_id, after_seq, limit = frames.parse_sync(frame, conn.user)
         if group_id is not None and not (
-            await self._groups.get_members(conn.sdkappid, group_id, [conn.user])
+            await self._stores.groups.get_members(conn.sdkappid, group_id, [conn.user])
         ):
             raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")
         reply = await self._history.Sync(

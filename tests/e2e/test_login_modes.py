@@ -7,7 +7,6 @@ import asyncio
 import pytest
 
 from services.common.errors import ErrorCode
-from services.common.store.sqlite import SqliteStores
 from tests.conftest import AppUnderTest, eventually, new_app
 from tidings_client import Client
 
@@ -15,15 +14,7 @@ pytestmark = pytest.mark.stack
 
 
 async def app_with_mode(stack, mode: int) -> AppUnderTest:  # type: ignore[no-untyped-def]
-    app = await new_app(stack)
-    stores = SqliteStores(stack.settings().sqlite_path)
-    try:
-        record = await stores.apps.get_app(app.sdkappid)
-        assert record is not None
-        record.settings["login"] = {"mode": mode}
-        await stores.apps.save_app(record)
-    finally:
-        await stores.close()
+    app = await new_app(stack, login={"mode": mode})
     await app.import_accounts("dev")
     return app
 
