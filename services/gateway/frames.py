@@ -42,7 +42,7 @@ def error_frame(request_id: Any, code: ErrorCode | int, message: str) -> dict[st
     return {"op": "error", "id": request_id, "code": int(code), "message": message}
 
 
-def _field(frame: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+def field(frame: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
     value = frame.get(name)
     if value is None:
         if required:
@@ -54,10 +54,10 @@ def _field(frame: dict[str, Any], name: str, kind: type, required: bool = True) 
 
 
 def parse_login(frame: dict[str, Any]) -> tuple[int, str, str, str]:
-    sdkappid = _field(frame, "sdkappid", int)
-    identifier = _field(frame, "identifier", str)
-    sig = _field(frame, "usersig", str)
-    platform = _field(frame, "platform", str, required=False) or "Web"
+    sdkappid = field(frame, "sdkappid", int)
+    identifier = field(frame, "identifier", str)
+    sig = field(frame, "usersig", str)
+    platform = field(frame, "platform", str, required=False) or "Web"
     if platform not in PLATFORMS:
         raise TidingsError(ErrorCode.WS_BAD_FRAME, f"platform must be one of {PLATFORMS}")
     return sdkappid, identifier, sig, platform
@@ -67,19 +67,19 @@ def parse_send(
     frame: dict[str, Any], sdkappid: int, sender: str, platform: str, max_body: int
 ) -> InboundMessage:
     """A client's send frame as an InboundMessage (origin is set by the publisher)."""
-    to = _field(frame, "to", str, required=False)
-    group = _field(frame, "group", str, required=False)
+    to = field(frame, "to", str, required=False)
+    group = field(frame, "group", str, required=False)
     if (to is None) == (group is None):
         raise TidingsError(ErrorCode.WS_BAD_FRAME, "a send needs exactly one of 'to' or 'group'")
-    text = _field(frame, "text", str, required=False)
+    text = field(frame, "text", str, required=False)
     body = frame.get("elements")
     if text is not None:
         body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]
     elements = parse_msg_body(body, max_body, ErrorCode.BODY_TOO_LARGE, ErrorCode.WS_BAD_FRAME)
-    random = _field(frame, "random", int, required=False)
+    random = field(frame, "random", int, required=False)
     if random is None:
         random = uuid.uuid4().int & 0xFFFFFFFF
-    client_msg_id = _field(frame, "client_msg_id", str, required=False) or f"r{random}"
+    client_msg_id = field(frame, "client_msg_id", str, required=False) or f"r{random}"
     return InboundMessage(
         schema_version=1,
         sdkappid=sdkappid,
@@ -91,7 +91,7 @@ def parse_send(
         client_msg_id=client_msg_id,
         msg_random=random,
         elements=elements,
-        cloud_custom_data=_field(frame, "cloud_custom_data", str, required=False) or "",
+        cloud_custom_data=field(frame, "cloud_custom_data", str, required=False) or "",
         source=SOURCE_WS,
         received_at_ms=int(time.time() * 1000),
         platform=platform,
@@ -101,12 +101,12 @@ def parse_send(
 def parse_sync(frame: dict[str, Any], user: str) -> tuple[str, str | None, int, int]:
     """(conversation, group id or None, after_seq, limit). A client names the peer or the group;
     it never names a conversation id, so it cannot read other people's chats."""
-    peer = _field(frame, "peer", str, required=False)
-    group = _field(frame, "group", str, required=False)
+    peer = field(frame, "peer", str, required=False)
+    group = field(frame, "group", str, required=False)
     if (peer is None) == (group is None):
         raise TidingsError(ErrorCode.WS_BAD_FRAME, "sync needs exactly one of 'peer' or 'group'")
-    after_seq = _field(frame, "after_seq", int, required=False) or 0
-    limit = _field(frame, "limit", int, required=False) or 0
+    after_seq = field(frame, "after_seq", int, required=False) or 0
+    limit = field(frame, "limit", int, required=False) or 0
     if group is not None:
         return conversation.group(group), group, after_seq, limit
     return conversation.c2c(user, peer), None, after_seq, limit

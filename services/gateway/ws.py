@@ -31,6 +31,7 @@ from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.sessions import Connection, LocalSessions
 from services.gateway.throttle import check_send_rate
+from services.gateway.ws_ops import WsOps
 
 log = get_logger(__name__)
 
@@ -61,6 +62,7 @@ class WsEndpoint:
         self._stores = stores
         self._channels = channels
         self._limiter = limiter
+        self._ops = WsOps(stores, history, publisher, registry)
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:
@@ -117,6 +119,9 @@ class WsEndpoint:
                         reply = None
                     elif op == "sync":
                         reply = await self._sync(conn, frame, request_id)
+                    elif op in WsOps.NAMES:
+                        reply = await self._op(conn, op, frame)
+                        reply["id"] = request_id
                     else:
                         raise TidingsError(ErrorCode.WS_UNKNOWN_OP, f"unknown op {op!r}")
                 except TidingsError as err:
@@ -138,6 +143,15 @@ class WsEndpoint:
                 await self._logout(conn)
             if writer is not None:
                 writer.cancel()
+
+    async def _op(self, conn: Connection, op: str, frame: dict[str, Any]) -> dict[str, Any]:
+        if op == "recall":
+            return await self._ops.recall(conn, await self._auth.app(conn.sdkappid), frame)
+        if op == "conversations":
+            return await self._ops.conversations(conn, frame)
+        if op == "delete_conversation":
+            return await self._ops.delete_conversation(conn, frame)
+        return await self._ops.presence(conn, frame)
 
     @staticmethod
     async def _send_now(ws: ServerConnection, frame: dict[str, Any]) -> None:

@@ -167,6 +167,30 @@ class Client:
         )
         return [Message.from_json(m) for m in reply["messages"]]
 
+    async def recall(self, message: Message) -> None:
+        """Recall a message (yours within the app's window; any, as a group owner or admin)."""
+        target: dict[str, Any] = (
+            {"group": message.group}
+            if message.group
+            else {"peer": message.to if message.sender == self.user_id else message.sender}
+        )
+        await self.request({"op": "recall", "seq": message.seq, **target})
+
+    async def conversations(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The conversation list, newest first: peer or group, last message, unread count."""
+        reply = await self.request({"op": "conversations", "limit": limit})
+        items: list[dict[str, Any]] = reply["conversations"]
+        return items
+
+    async def delete_conversation(self, peer: str | None = None, group: str | None = None) -> None:
+        target = {"peer": peer} if peer is not None else {"group": group}
+        await self.request({"op": "delete_conversation", **target})
+
+    async def presence(self, users: list[str]) -> dict[str, str]:
+        """Each user's status: Online or Offline."""
+        reply = await self.request({"op": "presence", "users": users})
+        return {p["user"]: p["status"] for p in reply["presence"]}
+
     async def messages(self) -> AsyncIterator[Message]:
         """Messages from others (and from this user's other devices), each once, in seq order."""
         while True:

@@ -1,0 +1,98 @@
+"""Client operations: recall within the window, the conversation list with unread counts,
+presence, deleting a conversation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.common.errors import ErrorCode
+from tests.conftest import AppUnderTest, eventually, new_app
+from tidings_client import Client, Message, TidingsClientError
+
+pytestmark = pytest.mark.stack
+
+
+async def connect(app: AppUnderTest, user: str) -> Client:
+    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
+    await c.connect()
+    return c
+
+
+async def first_message(c: Client) -> Message:
+    return await asyncio.wait_for(c.messages().__anext__(), 20)
+
+
+async def test_sender_recalls_within_window_and_peer_is_told(app: AppUnderTest) -> None:
+    await app.import_accounts("rx", "ry")
+    rx, ry = await connect(app, "rx"), await connect(app, "ry")
+    try:
+        await rx.send(to="ry", text="oops")
+        got = await first_message(ry)
+        # Recall needs the message in the archive; the receiver got it from fan-out first.
+        await asyncio.sleep(0.5)
+        with pytest.raises(TidingsClientError) as err:
+            await ry.recall(got)
+        assert err.value.code == ErrorCode.MSG_NOT_FOUND
+        await rx.recall(got)
+        change = await asyncio.wait_for(ry.changes().__anext__(), 20)
+        assert (change.kind, change.seq) == ("recall", got.seq)
+        with pytest.raises(TidingsClientError) as err:
+            await rx.recall(got)
+        assert err.value.code == ErrorCode.MSG_ALREADY_RECALLED
+    finally:
+        await rx.close()
+        await ry.close()
+
+
+async def test_recall_window_closes(stack) -> None:  # type: ignore[no-untyped-def]
+    app = await new_app(stack, recall_window_s=1)
+    await app.import_accounts("wa", "wb")
+    wa, wb = await connect(app, "wa"), await connect(app, "wb")
+    try:
+        await wa.send(to="wb", text="too late")
+        got = await first_message(wb)
+        await asyncio.sleep(1.5)
+        with pytest.raises(TidingsClientError) as err:
+            await wa.recall(got)
+        assert err.value.code == ErrorCode.MSG_RECALL_TIMEOUT
+    finally:
+        await wa.close()
+        await wb.close()
+
+
+async def test_conversations_presence_and_delete(app: AppUnderTest) -> None:
+    await app.import_accounts("ca", "cb", "cc")
+    ca, cb = await connect(app, "ca"), await connect(app, "cb")
+    try:
+        for i in range(3):
+            await cb.send(to="ca", text=f"b{i}")
+        cc = await connect(app, "cc")
+        await cc.send(to="ca", text="from c")
+        await cc.close()
+
+        async def listed() -> list[dict] | None:  # type: ignore[type-arg]
+            items = await ca.conversations()
+            ok = len(items) == 2 and {i["unread"] for i in items} == {3, 1}
+            return items if ok else None
+
+        items = await eventually(listed)
+        assert items[0]["peer"] == "cc"
+        assert items[0]["last_message"]["elements"][0]["MsgContent"]["Text"] == "from c"
+        assert items[1]["peer"] == "cb"
+
+        async def cc_offline() -> bool:
+            return (await ca.presence(["cb", "cc", "nobody"])) == {
+                "cb": "Online",
+                "cc": "Offline",
+                "nobody": "Offline",
+            }
+
+        assert await eventually(cc_offline)
+        await ca.delete_conversation(peer="cb")
+        items = await ca.conversations()
+        assert [i["peer"] for i in items] == ["cc"]
+    finally:
+        await ca.close()
+        await cb.close()
