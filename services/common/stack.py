@@ -56,6 +56,22 @@ class Stack:
     children: dict[str, ChildProcess] = field(default_factory=dict)
     ports: dict[str, ServicePorts] = field(default_factory=dict)
     demo: dict[str, object] = field(default_factory=dict)
+    # How many processes of a service to run (scale-out tests run 2 gateways and 2 routers).
+    # Routers split the partitions by instance index; gateways are independent nodes.
+    instances: dict[str, int] = field(default_factory=dict)
+
+    def instance_names(self, service: str | None = None) -> list[str]:
+        """Process names: "router" for the first instance, then "router-1", "router-2", ..."""
+        services = SERVICES if service is None else (service,)
+        return [
+            name if i == 0 else f"{name}-{i}"
+            for name in services
+            for i in range(self.instances.get(name, 1))
+        ]
+
+    @property
+    def ws_urls(self) -> list[str]:
+        return [f"ws://127.0.0.1:{self.ports[n].ws}/v1" for n in self.instance_names("gateway")]
 
     @property
     def log_dir(self) -> Path:
@@ -80,9 +96,9 @@ class Stack:
             self._assign_ports()
             self._ensure_topics()
             self.demo = self._ensure_demo_app()
-            for name in SERVICES:
+            for name in self.instance_names():
                 self.start_service(name)
-            for name in SERVICES:
+            for name in self.instance_names():
                 self.wait_healthy(name)
             self._write_demo_file()
         except BaseException:
@@ -107,11 +123,12 @@ class Stack:
             taken.add(port)
             return port
 
-        for name in SERVICES:
+        for name in self.instance_names():
             self.ports[name] = ServicePorts(grpc=pick(), metrics=pick())
-        gw = self.ports["gateway"]
-        gw.http = self.http_port or pick()
-        gw.ws = self.ws_port or pick()
+        for i, name in enumerate(self.instance_names("gateway")):
+            gw = self.ports[name]
+            gw.http = (self.http_port if i == 0 else 0) or pick()
+            gw.ws = (self.ws_port if i == 0 else 0) or pick()
 
     def settings(self) -> Settings:
         return Settings(
@@ -160,6 +177,8 @@ class Stack:
 
     def service_env(self, name: str) -> dict[str, str]:
         ports = self.ports[name]
+        service, _, suffix = name.partition("-")
+        index = int(suffix or 0)
         return {
             **os.environ,
             "TIDINGS_DATA_DIR": str(self.data_dir),
@@ -167,7 +186,9 @@ class Stack:
             "TIDINGS_REDIS_URL": self.redis_url,
             "TIDINGS_KAFKA_PARTITIONS": str(self.partitions),
             "TIDINGS_KAFKA_ASSIGNMENT": "static",
-            "TIDINGS_NODE_ID": f"{name}-0",
+            "TIDINGS_NODE_ID": f"{service}-{index}",
+            "TIDINGS_INSTANCE_INDEX": str(index),
+            "TIDINGS_INSTANCE_COUNT": str(self.instances.get(service, 1)),
             "TIDINGS_GRPC_PORT": str(ports.grpc),
             "TIDINGS_METRICS_PORT": str(ports.metrics),
             "TIDINGS_HTTP_PORT": str(ports.http),
@@ -182,7 +203,7 @@ class Stack:
     def start_service(self, name: str) -> None:
         self.children[name] = spawn(
             name,
-            [sys.executable, "-m", f"services.{name}.main"],
+            [sys.executable, "-m", f"services.{name.partition('-')[0]}.main"],
             self.log_dir,
             env=self.service_env(name),
         )
@@ -196,7 +217,7 @@ class Stack:
                     f"{name} exited with {child.proc.returncode}; see {self.log_dir}/{name}.log"
                 )
             if check_health(self.grpc_addr(name)):
-                if name == "gateway":
+                if name.startswith("gateway"):
                     wait_tcp("127.0.0.1", self.ports[name].http, 10)
                 return
             time.sleep(0.1)
@@ -211,7 +232,8 @@ class Stack:
         self.wait_healthy(name)
 
     def stop(self) -> None:
-        for name in (*STOP_ORDER, "kafka", "valkey"):
+        ordered = [n for service in STOP_ORDER for n in self.instance_names(service)]
+        for name in (*ordered, "kafka", "valkey"):
             child = self.children.pop(name, None)
             if child is not None:
                 child.stop(timeout=30)

@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,14 +80,17 @@ class Message:
 class Client:
     def __init__(
         self,
-        ws_url: str,
+        ws_url: str | Sequence[str],
         sdkappid: int,
         user_id: str,
         usersig: str,
         platform: str = "Android",
         reconnect: bool = True,
     ) -> None:
-        self.ws_url = ws_url
+        # One gateway URL, or several: a reconnect moves on to the next one, so a client
+        # whose gateway node went away lands on another.
+        self._urls = [ws_url] if isinstance(ws_url, str) else list(ws_url)
+        self._url_index = 0
         self.sdkappid = sdkappid
         self.user_id = user_id
         self.usersig = usersig
@@ -108,6 +111,10 @@ class Client:
         # Set when the server pushed this session out (a newer login, or the app admin):
         # (code, message). A kicked client does not reconnect by itself.
         self.kicked: tuple[int, str] | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return self._urls[self._url_index]
 
     async def connect(self) -> None:
         self._closing = False
@@ -258,6 +265,7 @@ class Client:
     async def _reconnect(self) -> None:
         delay = 0.2
         while not self._closing:
+            self._url_index = (self._url_index + 1) % len(self._urls)
             try:
                 await self._open()
             except (OSError, ConnectionClosed, TidingsClientError):
