@@ -203,3 +203,25 @@ async def test_apps_cannot_see_each_other(app: AppUnderTest) -> None:
     # App A's key does not open app B.
     reply = await other.rest("openim", "sendmsg", {}, usersig=app.sig("administrator"))
     assert reply["ErrorCode"] == ErrorCode.SIG_SDKAPPID_MISMATCH
+    # Groups: app B's admin neither sees nor changes app A's group.
+    created = await app.rest(
+        "group_open_http_svc",
+        "create_group",
+        {"Owner_Account": "ivy", "Type": "Public", "Name": "a-only"},
+    )
+    group_id = created["GroupId"]
+    info = await other.rest("group_open_http_svc", "get_group_info", {"GroupIdList": [group_id]})
+    assert info["GroupInfo"][0]["ErrorCode"] == ErrorCode.GROUP_NOT_FOUND
+    added = await other.rest(
+        "group_open_http_svc",
+        "add_group_member",
+        {"GroupId": group_id, "MemberList": [{"Member_Account": "jon"}]},
+    )
+    assert added["ErrorCode"] == ErrorCode.GROUP_NOT_FOUND
+    gone = await other.rest("group_open_http_svc", "destroy_group", {"GroupId": group_id})
+    assert gone["ErrorCode"] == ErrorCode.GROUP_NOT_FOUND
+    still = await app.rest("group_open_http_svc", "get_group_info", {"GroupIdList": [group_id]})
+    assert still["GroupInfo"][0]["ErrorCode"] == 0
+    # An SDKAppID that does not exist is refused over REST too.
+    unknown = await app.rest("openim", "sendmsg", {}, sdkappid=1999999999)
+    assert unknown["ErrorCode"] == ErrorCode.SIG_SDKAPPID_UNKNOWN
