@@ -1,12 +1,15 @@
 """Archive im.messages into the message store, in partition order, idempotent by seq.
 
-New messages are written in one batch per run of them; a recall or an edit rewrites the stored
-message in place (it takes no seq), after the messages before it in the partition are written.
-Each new message also moves its conversation to the top of both parties' conversation lists.
+New messages are written in one batch per run of them; a recall, an edit or a delete-by-sender
+rewrites stored messages in place (it takes no seq), after the messages before it in the
+partition are written. System notifications are live only: nothing is stored for them.
+Each new message also moves its conversation to the top of both parties' conversation lists,
+and each group's last message time and next seq move forward, once per group per batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 
@@ -16,15 +19,23 @@ from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
+    CHAT_TYPE_GROUP,
+    MESSAGE_KIND_DELETE_BY_SENDER,
     MESSAGE_KIND_MODIFY,
     MESSAGE_KIND_RECALL,
+    MESSAGE_KIND_SYSTEM_NOTIFICATION,
     Message,
 )
 from services.common.retention import retention_seconds
 from services.common.store.conversations import C2C, ConversationStore, LastMessage
+from services.common.store.groups import GroupStore
 from services.common.store.ports import MessageStore
 
 log = get_logger(__name__)
+
+# Tencent's delete_group_msg_by_sender reaches the sender's messages among the group's latest
+# 1,000.
+DELETE_SCAN = 1000
 
 
 def last_messages(m: Message) -> list[LastMessage]:
@@ -35,6 +46,20 @@ def last_messages(m: Message) -> list[LastMessage]:
         LastMessage(m.sender, m.conversation, C2C, m.to_user, m.seq, m.server_time_ms),
         LastMessage(m.to_user, m.conversation, C2C, m.sender, m.seq, m.server_time_ms),
     ]
+
+
+def group_activity(stored: Sequence[Message]) -> dict[tuple[int, str], tuple[int, int]]:
+    """(app, group) -> (last message time in Unix seconds, next seq) over the group messages
+    stored: Tencent's LastMsgTime and NextMsgSeq, which get_joined_group_list's "active group"
+    rule and import_group_msg's time floor read."""
+    out: dict[tuple[int, str], tuple[int, int]] = {}
+    for m in stored:
+        if m.chat_type != CHAT_TYPE_GROUP:
+            continue
+        key = (m.sdkappid, m.group_id)
+        time_s, next_seq = out.get(key, (0, 0))
+        out[key] = (max(time_s, m.server_time_ms // 1000), max(next_seq, m.seq + 1))
+    return out
 
 
 def apply_action(stored: Message, action: Message) -> Message:
@@ -51,25 +76,64 @@ def apply_action(stored: Message, action: Message) -> Message:
     return out
 
 
+def deleted_by_sender(window: Sequence[Message], sender: str) -> list[Message]:
+    """The sender's messages in `window` not deleted yet, flagged deleted with their body gone:
+    the seq stays (seqs are contiguous), the content does not."""
+    out: list[Message] = []
+    for m in window:
+        if m.sender == sender and not m.deleted:
+            gone = Message()
+            gone.CopyFrom(m)
+            gone.deleted = True
+            del gone.elements[:]
+            gone.cloud_custom_data = ""
+            out.append(gone)
+    return out
+
+
+def ttl_left(retention_s: int, server_time_ms: int, now_s: int) -> int:
+    """What a stored message has left of its retention (at least 1 s): a rewrite must not
+    extend it."""
+    return max(1, retention_s - max(0, now_s - server_time_ms // 1000))
+
+
 class Archiver:
     def __init__(
-        self, messages: MessageStore, conversations: ConversationStore, apps: AppCache
+        self,
+        messages: MessageStore,
+        conversations: ConversationStore,
+        groups: GroupStore,
+        apps: AppCache,
     ) -> None:
         self._messages = messages
         self._conversations = conversations
+        self._groups = groups
         self._apps = apps
 
     async def handle(self, records: Sequence[Record]) -> None:
         decoded = [Message.FromString(r.value) for r in records]
         run: list[Message] = []
+        stored: list[Message] = []
         for m in decoded:
-            if m.kind in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY):
+            if m.kind == MESSAGE_KIND_SYSTEM_NOTIFICATION:
+                continue
+            if m.kind in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY, MESSAGE_KIND_DELETE_BY_SENDER):
                 await self._append(run)
                 run = []
-                await self._act(m)
+                if m.kind == MESSAGE_KIND_DELETE_BY_SENDER:
+                    await self._delete_by_sender(m)
+                else:
+                    await self._act(m)
             else:
                 run.append(m)
+                stored.append(m)
         await self._append(run)
+        await asyncio.gather(
+            *(
+                self._groups.record_messages(sdkappid, group_id, time_s, next_seq)
+                for (sdkappid, group_id), (time_s, next_seq) in group_activity(stored).items()
+            )
+        )
         now_ms = time.time() * 1000
         for m in decoded:
             STAGE_MESSAGES.labels("archive", str(m.sdkappid), "ok").inc()
@@ -104,6 +168,26 @@ class Archiver:
             )
             return
         stored = found[0]
-        age_s = max(0, int(time.time()) - stored.server_time_ms // 1000)
-        ttl_s = max(1, await self._retention(action.sdkappid) - age_s)
+        retention = await self._retention(action.sdkappid)
+        ttl_s = ttl_left(retention, stored.server_time_ms, int(time.time()))
         await self._messages.rewrite([apply_action(stored, action)], ttl_s=ttl_s)
+
+    async def _delete_by_sender(self, action: Message) -> None:
+        # Bounded by Tencent's window, not by the group's size or history: one read of the
+        # latest DELETE_SCAN messages of one partition, then one rewrite of the sender's among
+        # them. It runs inline in partition order, so every message published before the
+        # request is already stored; a hot group's archiving pauses for that one read.
+        # A replay finds them already deleted and writes nothing.
+        sdkappid, conv = action.sdkappid, action.conversation
+        head = await self._messages.max_seq(sdkappid, conv)
+        window = await self._messages.after(sdkappid, conv, max(0, head - DELETE_SCAN), DELETE_SCAN)
+        targets = deleted_by_sender(window, action.sender)
+        if not targets:
+            return
+        # One TTL for the batch, the oldest's: a deleted message that expires a little early
+        # reads as a gap instead of a bodiless placeholder.
+        oldest_ms = min(m.server_time_ms for m in targets)
+        retention = await self._retention(sdkappid)
+        await self._messages.rewrite(
+            targets, ttl_s=ttl_left(retention, oldest_ms, int(time.time()))
+        )

@@ -20,7 +20,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     stores = open_stores(settings)
     producer = make_producer(settings)
     await producer.start()
-    archiver = Archiver(stores.messages, stores.conversations, AppCache(stores.apps))
+    archiver = Archiver(stores.messages, stores.conversations, stores.groups, AppCache(stores.apps))
     consumer = BatchConsumer(
         settings, ConsumerSpec("audit.archive", topics.MESSAGES, archiver.handle), producer
     )

@@ -1,19 +1,80 @@
-"""callback: before-callbacks to app servers (gRPC) and the after-callback webhooks."""
+"""callback: before-callbacks to app servers (gRPC CallbackService) and the after-callback
+webhooks (im.messages -> app servers, with im.callbacks.retry and im.callbacks.dlq)."""
 
 from __future__ import annotations
 
 import asyncio
 
+from services.callback.after import RETRY_GROUP, AfterConsumer, Deliverer, RetryWorker
+from services.callback.before import BeforeSender
+from services.callback.groups import GroupTypes
+from services.callback.poster import Poster
+from services.callback.retry import Breaker
+from services.callback.server import CallbackServicer
+from services.common import topics
+from services.common.app_cache import AppCache
+from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
 from services.common.config import Settings
 from services.common.grpc_util import GrpcServer
+from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc
 from services.common.runtime import run_service
+from services.common.store.factory import open_stores
+
+# A changed callback URL or token applies at once (SPEC §5): app records are read again after
+# one second instead of the usual five.
+APP_CACHE_TTL_S = 1.0
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
+    stores = open_stores(settings)
+    apps = AppCache(stores.apps, ttl_s=APP_CACHE_TTL_S)
+    groups = GroupTypes(stores.groups)
+    poster = Poster(settings.callback_allow_private)
+    producer = make_producer(settings)
+    await producer.start()
+
+    servicer = CallbackServicer(
+        BeforeSender(apps, groups, poster, settings.max_body_bytes), apps, poster
+    )
     server = GrpcServer(settings.bind_host, settings.grpc_port)
+    server.add(
+        lambda s: callback_pb2_grpc.add_CallbackServiceServicer_to_server(servicer, s),
+        [callback_pb2.DESCRIPTOR.services_by_name["CallbackService"].full_name],
+    )
+
+    deliverer = Deliverer(apps, poster, Breaker())
+    after = AfterConsumer(deliverer, groups, producer, settings.callback_retry_base_s)
+    retry = RetryWorker(
+        deliverer,
+        producer,
+        settings.callback_retry_attempts,
+        settings.callback_retry_base_s,
+        stop,
+    )
+    consumers = [
+        BatchConsumer(
+            settings, ConsumerSpec("callback.after", topics.MESSAGES, after.handle), producer
+        ),
+        BatchConsumer(
+            settings, ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle), producer
+        ),
+    ]
+    for consumer in consumers:
+        await consumer.start()
     await server.start()
+    running = [asyncio.create_task(c.run()) for c in consumers]
     await stop.wait()
+
+    await server.set_serving(False)
+    for consumer in consumers:
+        await consumer.stop()
+    await asyncio.gather(*running)
+    for consumer in consumers:
+        await consumer.close()
     await server.stop()
+    await producer.stop()
+    await poster.close()
+    await stores.close()
 
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ class ConsumerSpec:
     group: str
     topic: topics.Topic
     handler: BatchHandler
+    # Longest a handler may hold one batch before Kafka counts the consumer as failed
+    # (aiokafka's default); a consumer whose batches are long jobs raises it.
+    max_poll_interval_ms: int = 300_000
 
 
 class BatchConsumer:
@@ -107,6 +110,7 @@ class BatchConsumer:
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
             rebalance_timeout_ms=6000,
+            max_poll_interval_ms=spec.max_poll_interval_ms,
         )
         self._stopping = asyncio.Event()
         self._pending: dict[TopicPartition, int] = {}

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from services.common import app_settings, apps, usersig
+from services.common.callback_cli import callback_cli, replay_dlq_cmd
 from services.common.config import get_settings
 from services.common.stack import Stack, preferred_port
 from services.common.store.factory import open_stores
@@ -24,6 +25,8 @@ T = TypeVar("T")
 cli = typer.Typer(help="Tidings: a self-hosted instant-messaging cloud.", no_args_is_help=True)
 app_cli = typer.Typer(help="Apps: create, list, rotate keys.", no_args_is_help=True)
 cli.add_typer(app_cli, name="app")
+cli.add_typer(callback_cli, name="callback")
+cli.command("replay-dlq")(replay_dlq_cmd)
 console = Console()
 
 

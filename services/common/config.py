@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     max_http_body_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 64 * 1024
 
+    # all_member_push: messages a push instance publishes per second, so a push to every
+    # account never starves normal traffic (SPEC §6).
+    all_member_push_rate: int = Field(default=200, gt=0)
+
+    # Callbacks to app servers: loopback, link-local (cloud metadata) and private addresses
+    # are refused unless allowed (SSRF guard; `tidings up` allows them for local servers).
+    callback_allow_private: bool = False
+    # After-callbacks that failed inline: tries from im.callbacks.retry, with a backoff from
+    # base doubling per try (capped at 60 s), before they go to im.callbacks.dlq.
+    callback_retry_attempts: int = Field(default=8, ge=1)
+    callback_retry_base_s: float = Field(default=2.0, gt=0)
+
     # Operator bearer token for the /admin API; empty disables it. `tidings up` makes one.
     admin_token: str = ""
 

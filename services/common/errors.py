@@ -136,6 +136,10 @@ class ErrorCode(IntEnum):
     PUSH_TAG_EMPTY = 90040
     PUSH_BODY_TOO_LARGE = 90056
 
+    # Tidings' own: the app's before-send callback timed out or failed and the app chose
+    # fail-closed (SPEC §5). Unlike 20006/10016 (the app server said no), a retry may pass.
+    CALLBACK_UNAVAILABLE = 4503
+
     # Tidings' own WebSocket protocol errors (no Tencent equivalent).
     WS_BAD_FRAME = 4400
     WS_UNKNOWN_OP = 4404

@@ -197,6 +197,8 @@ class Stack:
             "TIDINGS_HISTORY_ADDR": self.grpc_addr("audit"),
             "TIDINGS_PUSH_ADDR": self.grpc_addr("push"),
             "TIDINGS_ADMIN_TOKEN": self.admin_token,
+            # The embedded stack serves local app servers (127.0.0.1) for callbacks.
+            "TIDINGS_CALLBACK_ALLOW_PRIVATE": "true",
             **self.extra_env,
         }
 

@@ -1,82 +1,35 @@
-"""Tencent MsgBody <-> MsgElement, with validation. Pure functions, no I/O."""
+"""Messages as clients see them, and (from services/common/msgbody.py) Tencent MsgBody <->
+MsgElement. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
-import orjson
-
-from services.common.errors import ErrorCode, TidingsError
+from services.common.msgbody import content_crc as content_crc
+from services.common.msgbody import msg_body_json as msg_body_json
+from services.common.msgbody import parse_msg_body as parse_msg_body
 from services.common.pb.tidings.v1.envelope_pb2 import (
     MESSAGE_KIND_MODIFY,
     MESSAGE_KIND_RECALL,
+    MESSAGE_KIND_SYSTEM_NOTIFICATION,
     Message,
-    MsgElement,
 )
 
-ELEMENT_TYPES = frozenset(
-    {
-        "TIMTextElem",
-        "TIMCustomElem",
-        "TIMImageElem",
-        "TIMFileElem",
-        "TIMSoundElem",
-        "TIMVideoFileElem",
-        "TIMLocationElem",
-        "TIMFaceElem",
-    }
-)
-
-
-def parse_msg_body(
-    body: Any, max_bytes: int, too_large: ErrorCode, invalid: ErrorCode
-) -> list[MsgElement]:
-    """Validate a Tencent MsgBody array and turn it into elements.
-
-    The 12 KB limit applies to the body as serialised (Tencent counts the packet).
-    """
-    if not isinstance(body, list) or not body:
-        raise TidingsError(invalid, "MsgBody must be a non-empty array")
-    elements: list[MsgElement] = []
-    size = 0
-    for i, elem in enumerate(body):
-        if not isinstance(elem, dict):
-            raise TidingsError(invalid, f"MsgBody[{i}] must be an object")
-        msg_type = elem.get("MsgType")
-        content = elem.get("MsgContent")
-        if msg_type not in ELEMENT_TYPES:
-            raise TidingsError(invalid, f"MsgBody[{i}].MsgType {msg_type!r} is not supported")
-        if not isinstance(content, dict):
-            raise TidingsError(invalid, f"MsgBody[{i}].MsgContent must be an object")
-        if msg_type == "TIMTextElem" and not isinstance(content.get("Text"), str):
-            raise TidingsError(invalid, f"MsgBody[{i}].MsgContent.Text must be a string")
-        raw = orjson.dumps(content)
-        size += len(raw) + len(msg_type)
-        elements.append(MsgElement(msg_type=msg_type, content_json=raw))
-    if size > max_bytes:
-        raise TidingsError(too_large, f"message body is {size} bytes, over {max_bytes}")
-    return elements
-
-
-def content_crc(elements: Any) -> int:
-    """CRC32 of a body, part of Tencent's dedupe key for REST sends (stable across processes)."""
-    return zlib.crc32(b"".join(e.content_json for e in elements))
-
-
-def msg_body_json(elements: Any) -> list[dict[str, Any]]:
-    return [{"MsgType": e.msg_type, "MsgContent": orjson.loads(e.content_json)} for e in elements]
-
-
-_KINDS = {MESSAGE_KIND_RECALL: "recall", MESSAGE_KIND_MODIFY: "modify"}
+_KINDS = {
+    MESSAGE_KIND_RECALL: "recall",
+    MESSAGE_KIND_MODIFY: "modify",
+    MESSAGE_KIND_SYSTEM_NOTIFICATION: "system",
+}
 
 
 def message_json(m: Message) -> dict[str, Any]:
     """A message as the WebSocket protocol shows it to clients. `kind` is "message" for a new
-    seq, or "recall" / "modify" for a change to the message at `seq`."""
+    seq, "recall" / "modify" for a change to the message at `seq`, or "system" for a group
+    system notification (seq 0, never stored)."""
     return {
         "kind": _KINDS.get(m.kind, "message"),
         "recalled": m.recalled,
+        "deleted": m.deleted,
         "conversation": m.conversation,
         "seq": m.seq,
         "time": m.server_time_ms,

@@ -45,8 +45,11 @@ def recall_window_s(app: App) -> int:
 def recall_refusal(
     target: Message, user: str, role: str | None, now_ms: int, window_s: int
 ) -> TidingsError | None:
-    """Why `user` may not recall `target`: not theirs (a group owner or admin may recall anyone's),
-    already recalled, or past the app's window (senders only; owners and admins are not bound)."""
+    """Why `user` may not recall `target`: deleted (delete_group_msg_by_sender), not theirs (a
+    group owner or admin may recall anyone's), already recalled, or past the app's window
+    (senders only; owners and admins are not bound)."""
+    if target.deleted:
+        return TidingsError(ErrorCode.MSG_NOT_FOUND, "the message was deleted")
     if target.recalled:
         return TidingsError(ErrorCode.MSG_ALREADY_RECALLED, "the message was already recalled")
     moderator = role in (OWNER, ADMIN)

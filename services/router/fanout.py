@@ -23,8 +23,10 @@ from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
+    MESSAGE_KIND_DELETE_BY_SENDER,
     MESSAGE_KIND_MODIFY,
     MESSAGE_KIND_RECALL,
+    MESSAGE_KIND_SYSTEM_NOTIFICATION,
     SOURCE_REST,
     Message,
     PushJob,
@@ -60,18 +62,30 @@ def c2c_recipients(message: Message) -> list[Recipient]:
 # Members who asked not to be notified of this group's messages (Tencent MsgFlag).
 NO_PUSH_FLAGS = frozenset({"AcceptNotNotify", "Discard"})
 
+# Never pushed offline: recalls and edits change what a device already shows, and a system
+# notification is for online devices only (Tencent's is not stored either).
+NOT_PUSHED = frozenset({MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY, MESSAGE_KIND_SYSTEM_NOTIFICATION})
+
+
+def reaches_devices(message: Message) -> bool:
+    """Silent imports are stored only. A delete-by-sender is silent too, as Tencent's is:
+    devices see the deletion when they next sync."""
+    return not message.silent and message.kind != MESSAGE_KIND_DELETE_BY_SENDER
+
 
 def group_recipients(message: Message, members: Sequence[Member]) -> list[Recipient]:
     """Every member's devices; the sender's own sending connection is skipped later. Members
-    who discard the group's messages get nothing."""
-    if message.silent:
+    who discard the group's messages get nothing. A system notification reaches only the
+    members it lists (every member when it lists none)."""
+    if not reaches_devices(message):
         return []
+    listed = frozenset(message.to_members)
     return [
         Recipient(
             m.user_id, is_sender=m.user_id == message.sender, no_push=m.msg_flag in NO_PUSH_FLAGS
         )
         for m in members
-        if m.msg_flag != "Discard"
+        if m.msg_flag != "Discard" and (not listed or m.user_id in listed)
     ]
 
 
@@ -115,7 +129,7 @@ class Fanout:
         for m in messages:
             if m.chat_type == CHAT_TYPE_C2C:
                 targets.extend((m, r) for r in c2c_recipients(m))
-            elif m.chat_type == CHAT_TYPE_GROUP:
+            elif m.chat_type == CHAT_TYPE_GROUP and reaches_devices(m):
                 members = await self._members.members(m.sdkappid, m.group_id)
                 targets.extend((m, r) for r in group_recipients(m, members))
         sessions = await self._sessions.lookup([(m.sdkappid, r.user) for m, r in targets])
@@ -124,10 +138,7 @@ class Fanout:
         offline: list[tuple[Message, Recipient]] = []
         for (m, r), conns in zip(targets, sessions, strict=True):
             nodes = {s.node_addr for cid, s in conns.items() if cid != m.origin_conn_id}
-            pushable = not (r.is_sender or r.no_push) and m.kind not in (
-                MESSAGE_KIND_RECALL,
-                MESSAGE_KIND_MODIFY,
-            )
+            pushable = not (r.is_sender or r.no_push) and m.kind not in NOT_PUSHED
             if not nodes and pushable:
                 offline.append((m, r))
             for addr in nodes:

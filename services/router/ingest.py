@@ -22,9 +22,11 @@ from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
+    MESSAGE_KIND_DELETE_BY_SENDER,
     MESSAGE_KIND_MESSAGE,
     MESSAGE_KIND_MODIFY,
     MESSAGE_KIND_RECALL,
+    MESSAGE_KIND_SYSTEM_NOTIFICATION,
     InboundMessage,
     Message,
 )
@@ -41,9 +43,21 @@ def msg_key(msg_random: int, seq: int, server_time_ms: int) -> str:
     return f"{msg_random}_{seq}_{server_time_ms // 1000}"
 
 
+# Records that are not new messages: they take no seq (and skip dedupe), so a conversation's
+# seqs stay contiguous and mean "messages". Recall and modify act on target_seq; a system
+# notification is delivered, never stored; a delete-by-sender rewrites stored messages.
+ACTIONS = frozenset(
+    {
+        MESSAGE_KIND_RECALL,
+        MESSAGE_KIND_MODIFY,
+        MESSAGE_KIND_SYSTEM_NOTIFICATION,
+        MESSAGE_KIND_DELETE_BY_SENDER,
+    }
+)
+
+
 def is_action(inbound: InboundMessage) -> bool:
-    """Recall and modify act on an existing seq; they take no seq of their own."""
-    return inbound.kind in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY)
+    return inbound.kind in ACTIONS
 
 
 def build_message(
@@ -72,6 +86,7 @@ def build_message(
         client_ip=inbound.client_ip,
         platform=inbound.platform,
         origin_conn_id=inbound.origin.conn_id,
+        to_members=inbound.to_members,
     )
 
 

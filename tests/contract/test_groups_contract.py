@@ -152,3 +152,52 @@ async def test_app_group_list_pages_by_list_key(stores: Stores) -> None:
     assert await stores.groups.count_groups(APP_A, "Public") == 3
     assert await stores.groups.count_groups(APP_A, "AVChatRoom") == 0
     assert await stores.groups.count_groups(APP_B, None) == 1
+
+
+async def test_record_messages_only_moves_forward(stores: Stores) -> None:
+    groups = stores.groups
+    assert await groups.create_group(APP_A, _group("busy", "Work"), [Member("ann")])
+    assert await groups.create_group(APP_B, _group("busy", "Work"), [])
+    await groups.record_messages(APP_A, "busy", 1_700_000_100, 6)
+    got = await groups.get_group(APP_A, "busy")
+    assert got is not None and (got.last_msg_time, got.next_msg_seq) == (1_700_000_100, 6)
+    # A replay of older messages changes nothing; each field only grows, on its own (an
+    # imported message may be older than the latest one but still take a higher seq).
+    await groups.record_messages(APP_A, "busy", 1_700_000_050, 4)
+    await groups.record_messages(APP_A, "busy", 1_700_000_090, 9)
+    got = await groups.get_group(APP_A, "busy")
+    assert got is not None and (got.last_msg_time, got.next_msg_seq) == (1_700_000_100, 9)
+    # The profile write carries them through; another app's group of the same ID is untouched.
+    got.name = "renamed"
+    await groups.save_group(APP_A, got)
+    again = await groups.get_group(APP_A, "busy")
+    assert again is not None and (again.last_msg_time, again.next_msg_seq) == (1_700_000_100, 9)
+    other = await groups.get_group(APP_B, "busy")
+    assert other is not None and (other.last_msg_time, other.next_msg_seq) == (0, 1)
+    # A destroyed group is not brought back.
+    await groups.delete_group(APP_A, "busy")
+    await groups.record_messages(APP_A, "busy", 1_700_000_200, 12)
+    assert await groups.get_group(APP_A, "busy") is None
+    assert await groups.create_group(APP_A, _group("busy", "Work"), [])
+    fresh = await groups.get_group(APP_A, "busy")
+    assert fresh is not None and (fresh.last_msg_time, fresh.next_msg_seq) == (0, 1)
+
+
+async def test_set_unread_msg_num_of_a_member(stores: Stores) -> None:
+    groups = stores.groups
+    ann = Member("ann", join_time=10, msg_seq=4, last_send_msg_time=20, unread_msg_num=1)
+    assert await groups.create_group(APP_A, _group("g"), [ann, Member("bob")])
+    await groups.set_unread_msg_num(APP_A, "g", "ann", 7)
+    member = (await groups.get_members(APP_A, "g", ["ann"]))["ann"]
+    assert (member.unread_msg_num, member.msg_seq, member.last_send_msg_time) == (7, 4, 20)
+    assert [m.unread_msg_num for m in await groups.members(APP_A, "g")] == [7, 0]
+    # A profile write keeps it.
+    member.name_card = "Annie"
+    await groups.put_members(APP_A, "g", [member])
+    assert (await groups.get_members(APP_A, "g", ["ann"]))["ann"].unread_msg_num == 7
+    # Someone who is not a member is ignored, and does not become one.
+    await groups.set_unread_msg_num(APP_A, "g", "cat", 3)
+    assert await groups.get_members(APP_A, "g", ["cat"]) == {}
+    assert await groups.count_members(APP_A, "g") == 2
+    await groups.set_unread_msg_num(APP_B, "g", "ann", 9)
+    assert (await groups.get_members(APP_A, "g", ["ann"]))["ann"].unread_msg_num == 7

@@ -113,4 +113,22 @@ async def test_rewrite_and_unread_counts(stores: Stores) -> None:
     assert await stores.messages.count_unread(APP_A, conv, 0, "alice") == 1
     got = await stores.messages.get(APP_A, conv, [3])
     assert got[0].recalled
+    # A deleted message (delete_group_msg_by_sender) no longer counts either.
+    deleted = msgs[1]
+    deleted.deleted = True
+    await stores.messages.rewrite([deleted], ttl_s=3600)
+    assert await stores.messages.count_unread(APP_A, conv, 0, "alice") == 0
     assert [m.seq for m in await stores.messages.after(APP_A, conv, 0, 10)] == [1, 2, 3, 4, 5]
+
+
+async def test_list_accounts_pages_in_user_order(stores: Stores) -> None:
+    users = ["u05", "u01", "u04", "u02", "u03"]
+    await stores.directory.upsert_accounts(APP_A, [Account(u) for u in users])
+    await stores.directory.upsert_accounts(APP_B, [Account("u00"), Account("u06")])
+    assert await stores.directory.list_accounts(APP_A, "", 2) == ["u01", "u02"]
+    assert await stores.directory.list_accounts(APP_A, "u02", 2) == ["u03", "u04"]
+    assert await stores.directory.list_accounts(APP_A, "u04", 2) == ["u05"]
+    assert await stores.directory.list_accounts(APP_A, "u05", 2) == []
+    await stores.directory.delete_accounts(APP_A, ["u03"])
+    assert await stores.directory.list_accounts(APP_A, "", 10) == ["u01", "u02", "u04", "u05"]
+    assert await stores.directory.list_accounts(APP_B, "", 10) == ["u00", "u06"]

@@ -49,9 +49,12 @@ class Message:
     client_msg_id: str
     elements: list[dict[str, Any]] = field(default_factory=list)
     cloud_custom_data: str = ""
-    # "message" for a new seq; "recall" or "modify" for a change to the message at `seq`.
+    # "message" for a new seq; "recall" or "modify" for a change to the message at `seq`;
+    # "system" for a group system notification (seq 0, never stored, content in `elements`).
     kind: str = "message"
     recalled: bool = False
+    # Removed from the group's history by the app (delete_group_msg_by_sender): no body.
+    deleted: bool = False
 
     @property
     def text(self) -> str:
@@ -74,6 +77,7 @@ class Message:
             cloud_custom_data=d.get("cloud_custom_data", ""),
             kind=d.get("kind", "message"),
             recalled=d.get("recalled", False),
+            deleted=d.get("deleted", False),
         )
 
 
@@ -204,7 +208,8 @@ class Client:
             yield await self._inbox.get()
 
     async def changes(self) -> AsyncIterator[Message]:
-        """Recalls and edits of messages already seen (`kind` "recall" or "modify")."""
+        """Recalls and edits of messages already seen (`kind` "recall" or "modify"), and group
+        system notifications (`kind` "system": live only, never in sync)."""
         while True:
             yield await self._changes.get()
 

@@ -357,6 +357,11 @@ class CassandraDirectoryStore:
         )
         self._count = cql.prepare("SELECT count(*) FROM accounts WHERE sdkappid = ?")
         self._delete = cql.prepare("DELETE FROM accounts WHERE sdkappid = ? AND user_id = ?")
+        # mockylla ignores clustering order, so the page names its order.
+        self._list = cql.prepare(
+            "SELECT user_id FROM accounts WHERE sdkappid = ? AND user_id > ?"
+            " ORDER BY user_id ASC LIMIT ?"
+        )
 
     async def upsert_accounts(self, sdkappid: int, accounts: Sequence[Account]) -> None:
         latest = {a.user_id: a for a in accounts}
@@ -396,13 +401,17 @@ class CassandraDirectoryStore:
             *(self._cql.execute(self._delete, (sdkappid, u)) for u in dict.fromkeys(user_ids))
         )
 
+    async def list_accounts(self, sdkappid: int, after_user: str, limit: int) -> list[str]:
+        rows = await self._cql.execute(self._list, (sdkappid, after_user, limit))
+        return [r[0] for r in rows]
+
 
 def _decode(rows: list[Any]) -> list[Message]:
     return [Message.FromString(r[0]) for r in rows]
 
 
 def _message_row(m: Message) -> tuple[object, ...]:
-    countable = not (m.silent or m.recalled)
+    countable = not (m.silent or m.recalled or m.deleted)
     return (
         m.sdkappid,
         m.conversation,

@@ -370,3 +370,39 @@ class CassandraGroupStore:
         rows = await self._cql.execute(self._joined_all, (sdkappid, user_id))
         # Sorted here: mockylla ignores the clustering order.
         return sorted((JoinedGroup(r[0], r[1]) for r in rows), key=lambda j: j.group_id)
+
+    async def record_messages(
+        self, sdkappid: int, group_id: str, last_msg_time: int, next_msg_seq: int
+    ) -> None:
+        # Read, then write the larger values, without a lightweight transaction: the audit
+        # archive is the only writer, and one consumer owns a group's partition, so writes for
+        # a group do not race; a replay reads the newer values and writes nothing. A missing
+        # row means the group was destroyed, and is not brought back.
+        rows = await self._cql.execute(self._msg_state_get, (sdkappid, group_id))
+        if not rows:
+            return
+        old_time, old_seq = rows[0][0] or 0, rows[0][1] or 0
+        new_time, new_seq = max(old_time, last_msg_time), max(old_seq, next_msg_seq)
+        if (new_time, new_seq) != (old_time, old_seq):
+            await self._cql.execute(self._msg_state_put, (sdkappid, group_id, new_time, new_seq))
+
+    async def set_unread_msg_num(
+        self, sdkappid: int, group_id: str, user_id: str, unread_msg_num: int
+    ) -> None:
+        # The member's message row is rewritten whole: an UPDATE of one cell would create a
+        # row with empty cells for a user who is not a member.
+        found = await self.get_members(sdkappid, group_id, [user_id])
+        member = found.get(user_id)
+        if member is None:
+            return
+        await self._cql.execute(
+            self._member_msg_put,
+            (
+                sdkappid,
+                group_id,
+                user_id,
+                member.msg_seq,
+                member.last_send_msg_time,
+                unread_msg_num,
+            ),
+        )

@@ -6,8 +6,9 @@ belong to (get_joined_group_list, the groups-per-user quota); adapters keep it i
 the member rows.
 
 The message fields (Group.last_msg_time / next_msg_seq, Member.msg_seq / last_send_msg_time /
-unread_msg_num) are plain stored values: the group message path owns them; profile writes here
-(save_group, put_members) carry them through unchanged.
+unread_msg_num) are plain stored values: the group message path owns them and writes them
+through record_messages and set_unread_msg_num; profile writes here (save_group, put_members)
+carry them through unchanged.
 """
 
 from __future__ import annotations
@@ -127,6 +128,18 @@ class GroupStore(Protocol):
 
     async def joined_groups(self, sdkappid: int, user_id: str) -> list[JoinedGroup]:
         """Every group the user is a member of, ordered by group ID."""
+
+    async def record_messages(
+        self, sdkappid: int, group_id: str, last_msg_time: int, next_msg_seq: int
+    ) -> None:
+        """Move the group's last message time (Unix seconds) and next seq forward to these
+        values; each only ever grows, so a replay of older messages changes nothing. A group
+        that does not exist (any more) is left alone."""
+
+    async def set_unread_msg_num(
+        self, sdkappid: int, group_id: str, user_id: str, unread_msg_num: int
+    ) -> None:
+        """Set a member's unread count; a user who is not a member is ignored."""
 
 
 def defined_to_doc(values: Mapping[str, str]) -> str:

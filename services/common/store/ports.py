@@ -62,6 +62,8 @@ class DirectoryStore(Protocol):
     async def get_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> dict[str, Account]: ...
     async def count_accounts(self, sdkappid: int) -> int: ...
     async def delete_accounts(self, sdkappid: int, user_ids: Sequence[str]) -> None: ...
+    async def list_accounts(self, sdkappid: int, after_user: str, limit: int) -> list[str]:
+        """UserIDs greater than after_user ("" for the first page), ascending, at most limit."""
 
 
 class MessageStore(Protocol):
@@ -107,7 +109,8 @@ class MessageStore(Protocol):
     async def count_unread(
         self, sdkappid: int, conversation: str, after_seq: int, reader: str
     ) -> int:
-        """Messages after after_seq that `reader` did not send, not silent, not recalled."""
+        """Messages after after_seq that `reader` did not send, not silent, recalled or
+        deleted."""
 
 
 class Stores(Protocol):

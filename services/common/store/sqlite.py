@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS messages (
   time_ms INTEGER NOT NULL,
   expire_at_ms INTEGER NOT NULL,
   sender TEXT NOT NULL,
-  -- Counted as unread only when neither silent (history import) nor recalled.
+  -- Counted as unread only when not silent (history import), recalled or deleted.
   countable INTEGER NOT NULL,
   body BLOB NOT NULL,
   PRIMARY KEY (sdkappid, conversation, seq)
@@ -194,9 +194,19 @@ class SqliteDirectoryStore:
             )
         )
 
+    async def list_accounts(self, sdkappid: int, after_user: str, limit: int) -> list[str]:
+        rows = await self._db.run(
+            lambda c: c.execute(
+                "SELECT user_id FROM accounts WHERE sdkappid = ? AND user_id > ?"
+                " ORDER BY user_id LIMIT ?",
+                (sdkappid, after_user, limit),
+            ).fetchall()
+        )
+        return [r[0] for r in rows]
+
 
 def _countable(m: Message) -> int:
-    return 0 if m.silent or m.recalled else 1
+    return 0 if m.silent or m.recalled or m.deleted else 1
 
 
 def _decode(rows: list[tuple[bytes]]) -> list[Message]:

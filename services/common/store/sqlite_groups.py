@@ -413,3 +413,26 @@ class SqliteGroupStore:
             ).fetchall()
         )
         return [JoinedGroup(r[0], r[1]) for r in rows]
+
+    async def record_messages(
+        self, sdkappid: int, group_id: str, last_msg_time: int, next_msg_seq: int
+    ) -> None:
+        # max() in the statement: never backwards, whatever order the writes land in.
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE group_profiles SET last_msg_time = max(last_msg_time, ?),"
+                " next_msg_seq = max(next_msg_seq, ?) WHERE sdkappid = ? AND group_id = ?",
+                (last_msg_time, next_msg_seq, sdkappid, group_id),
+            )
+        )
+
+    async def set_unread_msg_num(
+        self, sdkappid: int, group_id: str, user_id: str, unread_msg_num: int
+    ) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE group_members SET unread_msg_num = ?"
+                " WHERE sdkappid = ? AND group_id = ? AND user_id = ?",
+                (unread_msg_num, sdkappid, group_id, user_id),
+            )
+        )

@@ -1,10 +1,26 @@
-"""all_member_push: the push targeting data (attribute names, user attributes, user tags).
+"""all_member_push: im_push, and the push targeting data (attribute names, user attributes,
+user tags).
 
 Field names, limits and codes follow Tencent's all_member_push reference: attribute numbers
 "0".."9" with names of at most 50 bytes; at most 100 accounts per request; attribute values and
 tags of at most 50 bytes; at most 10 tags per user in one im_add_tag and 100 per user in all.
 Codes: 90001 malformed request, 90018 too many accounts, 90020 tag too long, 90032 too many
-tags, 90033 invalid attribute. im_push itself belongs to the push service.
+tags, 90033 invalid attribute.
+
+im_push (From_Account, MsgRandom, MsgBody, MsgLifeTime, Condition, OfflinePushInfo -> TaskId)
+checks the request here (the Condition in `push_rules.py`), publishes the job to im.events and
+answers at once; the push service sends it, paced (docs/ARCHITECTURE.md). Its codes: 90005
+MsgRandom, 90026 MsgLifeTime outside 0..604800, 90056 body over 10 KB, and the Condition's.
+Where Tencent's im_push reference is silent or not followed:
+- a malformed MsgBody is 90001 (Tencent's push table has no MsgBody code); an unknown
+  From_Account is 90008, as in openim;
+- the messages are stored with the app's retention, as Tencent's newer push API (v4/timpush)
+  does, so MsgLifeTime is checked but does not shorten it; OfflinePushInfo is checked to be an
+  object and not used yet (offline push vendors are a later issue);
+- the same MsgRandom gives the same TaskId (Tencent: the same task), and a retry re-runs the
+  job with every recipient deduped, within the dedupe window (24 h) rather than 7 days;
+- the daily quota (90047) and the 1 s spacing (90024) are not enforced: the job queue is paced
+  instead, and the per-command REST rate limit applies.
 
 Where Tencent's reference is silent:
 - accounts that were never imported come back in `ErrorList` with 70107, as Tencent's newer
@@ -16,22 +32,28 @@ Where Tencent's reference is silent:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.common import allpush, topics
+from services.common.bus import send_all
 from services.common.errors import ErrorCode, TidingsError
+from services.gateway.msgbody import msg_body_json, parse_msg_body
+from services.gateway.push_rules import MAX_TAG_BYTES, MAX_VALUE_BYTES, parse_condition
+from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 MALFORMED = ErrorCode.OPENIM_JSON
 MAX_ATTRS = 10
 MAX_NAME_BYTES = 50
-MAX_VALUE_BYTES = 50
 MAX_ACCOUNTS = 100
-MAX_TAG_BYTES = 50
 MAX_TAGS_PER_REQUEST = 10
 MAX_TAGS_PER_USER = 100
 MAX_ACCOUNT_BYTES = 32
+MAX_LIFETIME_S = 7 * 86400
+MAX_PUSH_BODY_BYTES = 10 * 1024
 
 
 def _bytes(text: str) -> int:
@@ -251,7 +273,58 @@ async def im_remove_all_tags(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return _with_errors({}, errors)
 
 
+async def im_push(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    sender = fields.text(body, "From_Account", code=MALFORMED, required=False) or ctx.identifier
+    msg_random = fields.integer(
+        body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, minimum=0, maximum=0xFFFFFFFF
+    )
+    fields.integer(
+        body,
+        "MsgLifeTime",
+        code=ErrorCode.PUSH_LIFETIME_INVALID,
+        required=False,
+        minimum=0,
+        maximum=MAX_LIFETIME_S,
+    )
+    offline = fields.raw(body, "OfflinePushInfo")
+    if offline is not None and not isinstance(offline, dict):
+        raise TidingsError(MALFORMED, "OfflinePushInfo must be an object")
+    elements = parse_msg_body(
+        fields.raw(body, "MsgBody"),
+        min(ctx.deps.settings.max_body_bytes, MAX_PUSH_BODY_BYTES),
+        ErrorCode.PUSH_BODY_TOO_LARGE,
+        MALFORMED,
+    )
+    condition = parse_condition(fields.raw(body, "Condition"), await _number_by_name(ctx))
+    sdkappid = ctx.app.sdkappid
+    auth = ctx.deps.auth
+    if not auth.is_admin(ctx.app, sender) and await auth.missing_accounts(sdkappid, [sender]):
+        raise TidingsError(ErrorCode.OPENIM_NO_FROM_ACCOUNT, f"From_Account {sender!r} not found")
+    job = allpush.AllMemberPushJob(
+        task_id=allpush.task_id(sdkappid, msg_random),
+        sdkappid=sdkappid,
+        sender=sender,
+        msg_random=msg_random,
+        body=msg_body_json(elements),
+        condition=condition,
+        created_at_ms=int(time.time() * 1000),
+    )
+    event = allpush.job_event(job)
+    try:
+        await send_all(
+            ctx.deps.producer,
+            topics.EVENTS.name,
+            [(allpush.event_key(sdkappid), event.SerializeToString())],
+        )
+    except Exception as exc:  # the caller retries with the same MsgRandom
+        raise TidingsError(
+            ErrorCode.OPENIM_SERVICE_INTERNAL, f"the push could not be queued: {exc}"
+        ) from exc
+    return {"TaskId": job.task_id}
+
+
 COMMANDS: dict[str, Handler] = {
+    "im_push": im_push,
     "im_set_attr_name": im_set_attr_name,
     "im_get_attr_name": im_get_attr_name,
     "im_set_attr": im_set_attr,
@@ -302,7 +375,31 @@ class TagsRequest(BaseModel):
     UserTags: list[UserTagsItem] = Field(max_length=MAX_ACCOUNTS)
 
 
+class MsgElementModel(BaseModel):
+    MsgType: str = Field(description="TIMTextElem, TIMCustomElem, TIMImageElem, ...")
+    MsgContent: dict[str, Any]
+
+
+class PushConditionModel(BaseModel):
+    TagsAnd: list[str] | None = Field(default=None, max_length=10)
+    TagsOr: list[str] | None = Field(default=None, max_length=10)
+    AttrsAnd: dict[str, str] | None = Field(default=None, description="attribute name -> value")
+    AttrsOr: dict[str, str] | None = Field(default=None, description="attribute name -> value")
+
+
+class ImPushRequest(BaseModel):
+    From_Account: str | None = Field(default=None, description="the app admin when absent")
+    MsgRandom: int = Field(ge=0, le=0xFFFFFFFF, description="the same value is the same task")
+    MsgBody: list[MsgElementModel]
+    MsgLifeTime: int | None = Field(default=None, ge=0, le=MAX_LIFETIME_S)
+    Condition: PushConditionModel | None = Field(
+        default=None, description="tags or attributes; absent targets every account"
+    )
+    OfflinePushInfo: dict[str, Any] | None = None
+
+
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
+    "im_push": ImPushRequest,
     "im_set_attr_name": AttrNamesRequest,
     "im_set_attr": SetAttrRequest,
     "im_get_attr": AccountsRequest,

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from services.common.config import Settings
 from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2_grpc
@@ -28,6 +30,8 @@ class RestDeps:
     channels: Channels
     # Per-app, per-command REST rate limits (Redis token buckets).
     limiter: RateLimiter
+    # For records nobody answers, such as all_member_push jobs on im.events.
+    producer: AIOKafkaProducer
 
 
 @dataclass(slots=True)

@@ -1,25 +1,43 @@
-"""group_open_http_svc message commands: send_group_msg, group_msg_get_simple, group_msg_recall.
+"""group_open_http_svc message commands: send_group_msg, import_group_msg,
+send_group_system_notification, group_msg_get_simple, group_msg_recall,
+delete_group_msg_by_sender and set_unread_msg_num.
 
 Group messages take the same path as C2C ones: im.inbound keyed by the group conversation, one
-seq per group, fan-out to every member. Tencent's group MsgSeq is that seq.
+seq per group, fan-out to every member. Tencent's group MsgSeq is that seq. Imports are silent
+messages with their own time; a system notification and a delete-by-sender are actions on the
+same path (no seq), so they stay in order with the group's messages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_GROUP,
+    MESSAGE_KIND_DELETE_BY_SENDER,
     MESSAGE_KIND_RECALL,
+    MESSAGE_KIND_SYSTEM_NOTIFICATION,
     SOURCE_REST,
     InboundMessage,
     Message,
+    MsgElement,
 )
+from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.store.groups import Group
+from services.gateway.group_msg_rules import (
+    import_checks,
+    keeps_unread_counts,
+    notification_targets,
+    parse_import_list,
+)
 from services.gateway.group_rules import AVCHATROOM
 from services.gateway.msgbody import content_crc, msg_body_json, parse_msg_body
 from services.gateway.rest_v4 import fields
@@ -63,6 +81,36 @@ async def _publish(ctx: RestContext, inbound: InboundMessage) -> tuple[int, int]
     return outcome.seq, outcome.server_time_ms
 
 
+def _resolver(done: asyncio.Future[Outcome]) -> Callable[[Outcome], None]:
+    def resolve(outcome: Outcome) -> None:
+        if not done.done():
+            done.set_result(outcome)
+
+    return resolve
+
+
+async def _publish_in_order(ctx: RestContext, inbound: list[InboundMessage]) -> list[Outcome]:
+    """Produce in list order (so seqs follow it), then wait for every outcome at once."""
+    loop = asyncio.get_running_loop()
+    waits: list[asyncio.Future[Outcome]] = []
+    for m in inbound:
+        done: asyncio.Future[Outcome] = loop.create_future()
+        await ctx.deps.publisher.submit(m, _resolver(done))
+        waits.append(done)
+    return list(await asyncio.gather(*waits))
+
+
+async def _message_count(ctx: RestContext, group_id: str) -> int:
+    """The group's highest seq: how many messages it has had."""
+    head = await ctx.deps.history.MaxSeq(
+        history_pb2.MaxSeqRequest(
+            sdkappid=ctx.app.sdkappid, conversation=conversation.group(group_id)
+        ),
+        timeout=10.0,
+    )
+    return int(head.seq)
+
+
 async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _group(ctx, body)
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
@@ -91,8 +139,74 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return {"MsgTime": time_ms // 1000, "MsgSeq": seq}
 
 
+async def import_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    """Silent imports (stored, neither delivered nor counted unread) with their own SendTime.
+    Each message gets its own Result: 0, 10004 for a SendTime out of order or 80002 for a body
+    over the limit (see import_checks)."""
+    group = await _group(ctx, body)
+    if group.group_type == AVCHATROOM:
+        raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "AVChatRoom groups keep no history")
+    # RecentContactFlag asks Tencent to update conversation lists; group conversations are not
+    # in the conversation index, so it is only checked.
+    fields.integer(body, "RecentContactFlag", code=BAD, required=False, minimum=0, maximum=1)
+    items = parse_import_list(fields.raw(body, "MsgList"), ctx.deps.settings.max_body_bytes)
+    auth = ctx.deps.auth
+    missing = await auth.missing_accounts(
+        ctx.app.sdkappid,
+        [s for s in dict.fromkeys(i.sender for i in items) if not auth.is_admin(ctx.app, s)],
+    )
+    if missing:
+        raise TidingsError(
+            ErrorCode.GROUP_ACCOUNT_NOT_FOUND, f"accounts not imported: {', '.join(missing)}"
+        )
+    checks = import_checks(items, int(time.time()), group.create_time, group.last_msg_time)
+    inbound: list[InboundMessage] = []
+    for item, check in zip(items, checks, strict=True):
+        if check != ErrorCode.OK:
+            continue
+        m = _group_inbound(ctx, group.group_id, item.sender)
+        m.msg_random = item.random
+        m.client_msg_id = item.client_msg_id
+        m.elements.extend(item.elements)
+        m.client_time_ms = item.send_time * 1000
+        m.silent = True
+        inbound.append(m)
+    outcomes = iter(await _publish_in_order(ctx, inbound))
+    results: list[dict[str, int]] = []
+    for item, check in zip(items, checks, strict=True):
+        result = {"MsgSeq": 0, "MsgTime": item.send_time, "Result": int(check)}
+        if check == ErrorCode.OK:
+            outcome = next(outcomes)
+            result["Result"] = outcome.error_code
+            if not outcome.error_code:
+                result["MsgSeq"] = outcome.seq
+                result["MsgTime"] = outcome.server_time_ms // 1000
+        results.append(result)
+    return {"ImportMsgResult": results}
+
+
+async def send_group_system_notification(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    """Live only: the (listed) members' online devices get it; nothing is stored, no seq."""
+    group = await _group(ctx, body)
+    targets = notification_targets(fields.raw(body, "ToMembers_Account"), group.group_type)
+    content = fields.text(body, "Content", code=BAD)
+    limit = ctx.deps.settings.max_body_bytes
+    if len(content.encode()) > limit:
+        raise TidingsError(ErrorCode.BODY_TOO_LARGE, f"Content is over {limit} bytes")
+    # TopicId names a Community topic; topics are not modelled, so the group is notified.
+    inbound = _group_inbound(ctx, group.group_id, ctx.identifier)
+    inbound.kind = MESSAGE_KIND_SYSTEM_NOTIFICATION
+    inbound.to_members.extend(targets)
+    # Tencent clients get the Content as custom data (onReceiveRESTCustomData).
+    inbound.elements.append(
+        MsgElement(msg_type="TIMCustomElem", content_json=orjson.dumps({"Data": content}))
+    )
+    await _publish(ctx, inbound)
+    return {}
+
+
 def _rsp_item(seq: int, m: Message | None) -> dict[str, Any]:
-    if m is None or m.recalled:
+    if m is None or m.recalled or m.deleted:
         # Tencent's placeholder for a seq whose message expired, was deleted or recalled.
         return {"MsgSeq": seq, "IsPlaceMsg": 1, "MsgBody": [], "From_Account": ""}
     return {
@@ -117,10 +231,7 @@ async def group_msg_get_simple(ctx: RestContext, body: dict[str, Any]) -> Reply:
     sdkappid = ctx.app.sdkappid
     top = fields.integer(body, "ReqMsgSeq", code=BAD, required=False, minimum=0)
     if not top:
-        head = await ctx.deps.history.MaxSeq(
-            history_pb2.MaxSeqRequest(sdkappid=sdkappid, conversation=conv), timeout=10.0
-        )
-        top = int(head.seq)
+        top = await _message_count(ctx, group.group_id)
     seqs = list(range(top, max(0, top - count), -1))
     got: history_pb2.GetReply = await ctx.deps.history.Get(
         history_pb2.GetRequest(sdkappid=sdkappid, conversation=conv, seqs=seqs), timeout=10.0
@@ -155,7 +266,7 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
     results: list[dict[str, int]] = []
     for seq in seqs:
         target = by_seq.get(seq)
-        if target is None:
+        if target is None or target.deleted:
             code = ErrorCode.GROUP_MSG_NOT_FOUND
         elif target.recalled:
             code = ErrorCode.GROUP_MSG_ALREADY_RECALLED
@@ -170,8 +281,45 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return {"RecallRetList": results}
 
 
+async def delete_group_msg_by_sender(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    """Tencent's reaches the sender's messages among the group's latest 1,000, silently: the
+    archive flags them deleted, and clients see it when they next sync."""
+    group = await _group(ctx, body)
+    sender = fields.text(body, "Sender_Account", code=BAD)
+    if group.group_type == AVCHATROOM:
+        # An AVChatRoom keeps no history: nothing to delete, and Tencent answers OK.
+        return {}
+    inbound = _group_inbound(ctx, group.group_id, sender)
+    inbound.kind = MESSAGE_KIND_DELETE_BY_SENDER
+    await _publish(ctx, inbound)
+    return {}
+
+
+async def set_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    group = await _group(ctx, body)
+    user = fields.text(body, "Member_Account", code=BAD)
+    requested = fields.integer(body, "UnreadMsgNum", code=BAD, minimum=0, maximum=0xFFFFFFFF)
+    if not keeps_unread_counts(group.group_type):
+        return {}
+    sdkappid = ctx.app.sdkappid
+    store = ctx.deps.stores.groups
+    if not await store.get_members(sdkappid, group.group_id, [user]):
+        raise TidingsError(
+            ErrorCode.GROUP_ACCOUNT_NOT_FOUND,
+            f"{user!r} is not a member of group {group.group_id!r}",
+        )
+    # Tencent lowers a count above the group's message count to that count.
+    count = min(requested, await _message_count(ctx, group.group_id))
+    await store.set_unread_msg_num(sdkappid, group.group_id, user, count)
+    return {}
+
+
 COMMANDS: dict[str, Handler] = {
     "send_group_msg": send_group_msg,
+    "import_group_msg": import_group_msg,
+    "send_group_system_notification": send_group_system_notification,
     "group_msg_get_simple": group_msg_get_simple,
     "group_msg_recall": group_msg_recall,
+    "delete_group_msg_by_sender": delete_group_msg_by_sender,
+    "set_unread_msg_num": set_unread_msg_num,
 }

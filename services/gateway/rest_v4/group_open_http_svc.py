@@ -737,7 +737,11 @@ async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply
             now = _now()
             for entry, self_info in zip(entries, selves, strict=True):
                 if user in self_info:
-                    info = _pick(_member_info(self_info[user], now), self_names)
+                    me = self_info[user]
+                    # SelfInfo also offers the member's unread count (set_unread_msg_num,
+                    # import_group_member); Tencent's member profile has no such field.
+                    full = {**_member_info(me, now), "UnreadMsgNum": me.unread_msg_num}
+                    info = _pick(full, self_names)
                     info.pop("Member_Account", None)
                     entry["SelfInfo"] = info
     return {"TotalCount": len(listed), "GroupIdList": entries}

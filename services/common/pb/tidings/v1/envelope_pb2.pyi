@@ -49,6 +49,14 @@ class _MessageKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageKi
     """Recall the message at target_seq (it stays, flagged recalled; MsgFlagBits 8)."""
     MESSAGE_KIND_MODIFY: _MessageKind.ValueType  # 3
     """Replace the body (and CloudCustomData) of the message at target_seq."""
+    MESSAGE_KIND_SYSTEM_NOTIFICATION: _MessageKind.ValueType  # 4
+    """A group system notification (send_group_system_notification): delivered live to the
+    online devices of to_members (or of every member when empty); never stored, no seq.
+    """
+    MESSAGE_KIND_DELETE_BY_SENDER: _MessageKind.ValueType  # 5
+    """Delete the sender's messages from the group's history (delete_group_msg_by_sender):
+    the archive flags them deleted; nothing is delivered.
+    """
 
 class MessageKind(_MessageKind, metaclass=_MessageKindEnumTypeWrapper):
     """What a record on the message path does to its conversation."""
@@ -60,6 +68,14 @@ MESSAGE_KIND_RECALL: MessageKind.ValueType  # 2
 """Recall the message at target_seq (it stays, flagged recalled; MsgFlagBits 8)."""
 MESSAGE_KIND_MODIFY: MessageKind.ValueType  # 3
 """Replace the body (and CloudCustomData) of the message at target_seq."""
+MESSAGE_KIND_SYSTEM_NOTIFICATION: MessageKind.ValueType  # 4
+"""A group system notification (send_group_system_notification): delivered live to the
+online devices of to_members (or of every member when empty); never stored, no seq.
+"""
+MESSAGE_KIND_DELETE_BY_SENDER: MessageKind.ValueType  # 5
+"""Delete the sender's messages from the group's history (delete_group_msg_by_sender):
+the archive flags them deleted; nothing is delivered.
+"""
 Global___MessageKind: _TypeAlias = MessageKind  # noqa: Y015
 
 class _Source:
@@ -164,6 +180,7 @@ class InboundMessage(_message.Message):
     TARGET_SEQ_FIELD_NUMBER: _builtins.int
     CLIENT_TIME_MS_FIELD_NUMBER: _builtins.int
     SILENT_FIELD_NUMBER: _builtins.int
+    TO_MEMBERS_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -191,6 +208,10 @@ class InboundMessage(_message.Message):
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
     def origin(self) -> Global___Origin: ...
+    @_builtins.property
+    def to_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A system notification's recipients among the group's members; empty: every member."""
+
     def __init__(
         self,
         *,
@@ -215,10 +236,11 @@ class InboundMessage(_message.Message):
         target_seq: _builtins.int = ...,
         client_time_ms: _builtins.int = ...,
         silent: _builtins.bool = ...,
+        to_members: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_seq", b"target_seq", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -254,6 +276,8 @@ class Message(_message.Message):
     RECALLED_FIELD_NUMBER: _builtins.int
     SILENT_FIELD_NUMBER: _builtins.int
     MODIFIED_AT_MS_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    TO_MEMBERS_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -280,8 +304,14 @@ class Message(_message.Message):
     silent: _builtins.bool
     modified_at_ms: _builtins.int
     """Server time of the last modify, 0 if never modified."""
+    deleted: _builtins.bool
+    """Removed from history by delete_group_msg_by_sender: the body is gone, the seq stays."""
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
+    @_builtins.property
+    def to_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A system notification's recipients among the group's members; empty: every member."""
+
     def __init__(
         self,
         *,
@@ -309,10 +339,12 @@ class Message(_message.Message):
         recalled: _builtins.bool = ...,
         silent: _builtins.bool = ...,
         modified_at_ms: _builtins.int = ...,
+        deleted: _builtins.bool = ...,
+        to_members: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

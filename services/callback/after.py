@@ -1,0 +1,316 @@
+"""After-send callbacks: C2C.CallbackAfterSendMsg and Group.CallbackAfterSendMsg, from
+im.messages, at least once.
+
+`AfterConsumer` (group "callback.after") tries each callback a few times inline, within a small
+time budget, so a slow app server never holds a partition of im.messages for long; what still
+fails goes to im.callbacks.retry. `RetryWorker` (group "callback.retry") tries those again when
+each is due, with a longer backoff, and moves a callback that used up its tries to
+im.callbacks.dlq, from which an operator replays it (services/common/callback_replay.py).
+
+Every body carries `TidingsEventId` (app:conversation:seq:command), the same on every try and
+every replay, so an app server can drop a callback it has already handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from services.callback.groups import GroupTypes
+from services.callback.poster import CallbackFailure, Poster, Request
+from services.callback.retry import Breaker, retry_delay_s
+from services.common import topics
+from services.common.app_cache import AppCache
+from services.common.bus import Record, send_all
+from services.common.callback_config import (
+    C2C_AFTER_SEND,
+    GROUP_AFTER_SEND,
+    CallbackConfig,
+    config_of,
+)
+from services.common.callback_records import Delivery
+from services.common.logging import get_logger
+from services.common.metrics import CALLBACK_REQUESTS, DLQ_RECORDS
+from services.common.msgbody import msg_body_json
+from services.common.pb.tidings.v1.envelope_pb2 import (
+    CHAT_TYPE_C2C,
+    CHAT_TYPE_GROUP,
+    MESSAGE_KIND_MESSAGE,
+    MESSAGE_KIND_UNSPECIFIED,
+    SOURCE_REST,
+    Message,
+)
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+EVENT_ID_FIELD = "TidingsEventId"
+INLINE_ATTEMPTS = 3
+# The most one batch of im.messages waits for app servers before the rest goes to the retry
+# topic.
+INLINE_BUDGET_S = 5.0
+# Callbacks in flight at once per batch.
+CONCURRENCY = 64
+RETRY_GROUP = "callback.retry"
+
+
+def after_command(m: Message) -> str | None:
+    """New messages only, not imported ones (Tencent's import API triggers no callbacks)."""
+    if m.kind not in (MESSAGE_KIND_UNSPECIFIED, MESSAGE_KIND_MESSAGE) or m.silent:
+        return None
+    if m.chat_type == CHAT_TYPE_C2C:
+        return C2C_AFTER_SEND
+    if m.chat_type == CHAT_TYPE_GROUP:
+        return GROUP_AFTER_SEND
+    return None
+
+
+def event_id(m: Message, command: str) -> str:
+    return f"{m.sdkappid}:{m.conversation}:{m.seq}:{command}"
+
+
+def after_body(m: Message, command: str, group_type: str) -> dict[str, Any]:
+    common = {
+        "MsgSeq": m.seq,
+        "MsgTime": m.server_time_ms // 1000,
+        "OnlineOnlyFlag": 0,
+        "MsgBody": msg_body_json(m.elements),
+        "CloudCustomData": m.cloud_custom_data,
+        "EventTime": m.server_time_ms,
+        EVENT_ID_FIELD: event_id(m, command),
+    }
+    if command == C2C_AFTER_SEND:
+        return {
+            "CallbackCommand": command,
+            "From_Account": m.sender,
+            "To_Account": m.to_user,
+            "MsgRandom": m.msg_random,
+            "MsgKey": m.msg_key,
+            # The message is in im.messages: it was sent.
+            "SendMsgResult": 0,
+            "ErrorInfo": "send msg succeed",
+            **common,
+        }
+    return {
+        "CallbackCommand": command,
+        "GroupId": m.group_id,
+        "Type": group_type,
+        "From_Account": m.sender,
+        # Tidings does not keep which admin made a REST request, so the sender stands in.
+        "Operator_Account": m.sender,
+        "Random": m.msg_random,
+        **common,
+    }
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Deliverer:
+    """One try of one delivery, with its metrics and the per-app breaker."""
+
+    def __init__(self, apps: AppCache, poster: Poster, breaker: Breaker) -> None:
+        self.apps = apps
+        self._poster = poster
+        self.breaker = breaker
+        self._limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def limited(self, work: Awaitable[T]) -> T:
+        async with self._limit:
+            return await work
+
+    async def config(self, sdkappid: int, command: str) -> CallbackConfig | None:
+        app = await self.apps.get(sdkappid)
+        config = config_of(app) if app else None
+        return config if config is not None and config.enabled(command) else None
+
+    async def post(self, d: Delivery, config: CallbackConfig, timeout_s: float) -> None:
+        req = Request(d.sdkappid, d.command, d.body, d.client_ip, d.platform)
+        app = str(d.sdkappid)
+        try:
+            await self._poster.post(config, req, timeout_s)
+        except CallbackFailure as failure:
+            CALLBACK_REQUESTS.labels(app, d.command, failure.outcome).inc()
+            self.breaker.record(d.sdkappid, ok=False, now=time.monotonic())
+            d.error = failure.detail
+            raise
+        CALLBACK_REQUESTS.labels(app, d.command, "delivered").inc()
+        self.breaker.record(d.sdkappid, ok=True, now=time.monotonic())
+
+
+class AfterConsumer:
+    def __init__(
+        self,
+        deliverer: Deliverer,
+        groups: GroupTypes,
+        producer: AIOKafkaProducer,
+        retry_base_s: float,
+    ) -> None:
+        self._deliverer = deliverer
+        self._groups = groups
+        self._producer = producer
+        self._retry_base_s = retry_base_s
+
+    async def handle(self, records: Sequence[Record]) -> None:
+        work: list[tuple[Delivery, CallbackConfig]] = []
+        for record in records:
+            m = Message.FromString(record.value or b"")
+            command = after_command(m)
+            config = await self._deliverer.config(m.sdkappid, command) if command else None
+            if command is None or config is None:
+                continue
+            group_type = (
+                await self._groups.type_of(m.sdkappid, m.group_id)
+                if m.chat_type == CHAT_TYPE_GROUP
+                else ""
+            )
+            delivery = Delivery(
+                sdkappid=m.sdkappid,
+                event_id=event_id(m, command),
+                command=command,
+                body=after_body(m, command, group_type),
+                client_ip=m.client_ip,
+                platform="RESTAPI" if m.source == SOURCE_REST else m.platform,
+            )
+            work.append((delivery, config))
+        if not work:
+            return
+        delivered = await asyncio.gather(
+            *(self._deliverer.limited(self._inline(d, c)) for d, c in work)
+        )
+        failed = [d for (d, _), ok in zip(work, delivered, strict=True) if not ok]
+        if not failed:
+            return
+        now = _now_ms()
+        for d in failed:
+            d.next_attempt_ms = now + int(
+                retry_delay_s(1, self._retry_base_s, random.random()) * 1000
+            )
+            CALLBACK_REQUESTS.labels(str(d.sdkappid), d.command, "retried").inc()
+        await send_all(
+            self._producer, topics.CALLBACKS_RETRY.name, [(d.key, d.encode()) for d in failed]
+        )
+
+    async def _inline(self, d: Delivery, config: CallbackConfig) -> bool:
+        if not self._deliverer.breaker.allows(d.sdkappid, time.monotonic()):
+            d.error = "the app server failed repeatedly just now; queued for retry"
+            return False
+        deadline = time.monotonic() + INLINE_BUDGET_S
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(INLINE_ATTEMPTS) | stop_after_delay(INLINE_BUDGET_S),
+                wait=wait_random_exponential(multiplier=0.1, max=1.0),
+                retry=retry_if_exception_type(CallbackFailure),
+                reraise=True,
+            ):
+                with attempt:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise CallbackFailure("timeout", "the inline retry budget is spent")
+                    await self._deliverer.post(d, config, min(config.timeout_s, remaining))
+        except CallbackFailure:
+            return False
+        return True
+
+
+class RetryWorker:
+    def __init__(
+        self,
+        deliverer: Deliverer,
+        producer: AIOKafkaProducer,
+        attempts: int,
+        base_s: float,
+        stop: asyncio.Event,
+    ) -> None:
+        self._deliverer = deliverer
+        self._producer = producer
+        self._attempts = attempts
+        self._base_s = base_s
+        self._stop = stop
+
+    async def handle(self, records: Sequence[Record]) -> None:
+        pending: list[Delivery] = []
+        for record in records:
+            try:
+                pending.append(Delivery.decode(record.value))
+            except ValueError as err:
+                # Nothing could ever deliver it; keeping it would only block the topic.
+                log.error(
+                    "unreadable callback retry record skipped", offset=record.offset, error=str(err)
+                )
+        while pending:
+            now = _now_ms()
+            due = [d for d in pending if d.next_attempt_ms <= now]
+            if not due:
+                wait_s = (min(d.next_attempt_ms for d in pending) - now) / 1000
+                if await self._stopping(wait_s):
+                    # Shutting down: hand the rest back to the topic as they are.
+                    await self._produce(topics.CALLBACKS_RETRY.name, pending)
+                    return
+                continue
+            pending = [d for d in pending if d.next_attempt_ms > now]
+            delivered = await asyncio.gather(*(self._deliverer.limited(self._try(d)) for d in due))
+            await self._settle([d for d, ok in zip(due, delivered, strict=True) if not ok])
+
+    async def _try(self, d: Delivery) -> bool:
+        # The app's configuration now: a URL changed since the first try applies at once.
+        config = await self._deliverer.config(d.sdkappid, d.command)
+        if config is None:
+            log.info("callback no longer enabled; not retried", app=d.sdkappid, event_id=d.event_id)
+            return True
+        try:
+            await self._deliverer.post(d, config, config.timeout_s)
+        except CallbackFailure:
+            return False
+        return True
+
+    async def _settle(self, failed: list[Delivery]) -> None:
+        now = _now_ms()
+        again: list[Delivery] = []
+        dead: list[Delivery] = []
+        for d in failed:
+            d.attempts += 1
+            if d.attempts >= self._attempts:
+                d.failed_at_ms = now
+                dead.append(d)
+                CALLBACK_REQUESTS.labels(str(d.sdkappid), d.command, "dlq").inc()
+                log.error(
+                    "callback dead-lettered",
+                    app=d.sdkappid,
+                    event_id=d.event_id,
+                    attempts=d.attempts,
+                    error=d.error,
+                )
+            else:
+                delay_s = retry_delay_s(d.attempts + 1, self._base_s, random.random())
+                d.next_attempt_ms = now + int(delay_s * 1000)
+                again.append(d)
+                CALLBACK_REQUESTS.labels(str(d.sdkappid), d.command, "retried").inc()
+        await self._produce(topics.CALLBACKS_RETRY.name, again)
+        await self._produce(topics.CALLBACKS_DLQ.name, dead)
+        if dead:
+            DLQ_RECORDS.labels(RETRY_GROUP, topics.CALLBACKS_RETRY.name).inc(len(dead))
+
+    async def _produce(self, topic: str, deliveries: list[Delivery]) -> None:
+        await send_all(self._producer, topic, [(d.key, d.encode()) for d in deliveries])
+
+    async def _stopping(self, wait_s: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, wait_s))
+        except TimeoutError:
+            return False
+        return True

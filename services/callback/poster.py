@@ -1,0 +1,144 @@
+"""POST one signed callback to an app server, through one shared httpx client.
+
+Every request is bounded by one deadline (resolution, connect, send and answer together), and
+goes to an address checked by the SSRF guard: the host is resolved here, every address it has
+must be allowed, and the connection is pinned to the checked address (Host header and TLS SNI
+keep the name), so a DNS answer that changes between the check and the connect cannot redirect
+it. Redirects are not followed and proxy variables are ignored, for the same reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+import orjson
+
+from services.callback.signing import callback_url, query_params
+from services.common.callback_config import CallbackConfig, ip_allowed
+from services.common.metrics import CALLBACK_LATENCY
+
+# An app server's answer is a small JSON object (a rewritten body is at most 12 KB).
+MAX_REPLY_BYTES = 1024 * 1024
+_DNS_TTL_S = 30.0
+_HEADERS = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Tidings-Callback/1"}
+
+
+class CallbackFailure(Exception):
+    """No usable answer: `outcome` is "timeout" or "failed" (the metric's outcome label)."""
+
+    def __init__(self, outcome: Literal["timeout", "failed"], detail: str) -> None:
+        super().__init__(detail)
+        self.outcome = outcome
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    sdkappid: int
+    command: str
+    body: dict[str, Any]
+    client_ip: str = ""
+    platform: str = ""
+
+
+class Poster:
+    def __init__(self, allow_private: bool, max_connections: int = 512) -> None:
+        self._allow_private = allow_private
+        self._client = httpx.AsyncClient(
+            timeout=None,  # one deadline per request instead, see post()
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections // 4
+            ),
+        )
+        self._dns: dict[tuple[str, int], tuple[float, str]] = {}
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def post(self, config: CallbackConfig, req: Request, timeout_s: float) -> bytes:
+        """The body of the app server's 2xx answer; CallbackFailure otherwise."""
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self._post(config, req)
+        except TimeoutError:
+            raise CallbackFailure("timeout", f"no answer within {timeout_s:g} s") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise CallbackFailure("failed", f"{type(exc).__name__}: {exc}") from None
+        except OSError as exc:
+            raise CallbackFailure("failed", f"cannot resolve or reach the URL: {exc}") from None
+        finally:
+            CALLBACK_LATENCY.labels(req.command).observe(time.perf_counter() - started)
+
+    async def _post(self, config: CallbackConfig, req: Request) -> bytes:
+        url = httpx.URL(config.url)
+        pinned, extensions = await self._pin(url)
+        params = query_params(
+            req.sdkappid, req.command, req.client_ip, req.platform, config.token, int(time.time())
+        )
+        headers = {**_HEADERS, "Host": url.netloc.decode("ascii")}
+        async with self._client.stream(
+            "POST",
+            callback_url(str(pinned), params),
+            content=orjson.dumps(req.body),
+            headers=headers,
+            extensions=extensions,
+        ) as resp:
+            if not 200 <= resp.status_code < 300:
+                raise CallbackFailure("failed", f"the app server answered HTTP {resp.status_code}")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise CallbackFailure("failed", f"answer larger than {MAX_REPLY_BYTES} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+    async def _pin(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, Any]]:
+        """The URL with its host replaced by a checked address, and the TLS name to send."""
+        host = url.raw_host.decode("ascii")
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            if not ip_allowed(literal, self._allow_private):
+                raise CallbackFailure("failed", f"address {host} is not allowed")
+            return url, {}
+        port = url.port or (443 if url.scheme == "https" else 80)
+        address = await self._resolve(host, port)
+        extensions: dict[str, Any] = {"sni_hostname": host} if url.scheme == "https" else {}
+        return url.copy_with(host=address), extensions
+
+    async def _resolve(self, host: str, port: int) -> str:
+        now = time.monotonic()
+        hit = self._dns.get((host, port))
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # IPv4 first: one address is pinned, and "localhost" often lists ::1 before 127.0.0.1
+        # while servers commonly listen on IPv4 only.
+        ordered = sorted(infos, key=lambda info: info[0] != socket.AF_INET)
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in ordered))
+        if not addresses:
+            raise CallbackFailure("failed", f"{host} has no address")
+        # Every address must pass: a name with one public and one private address could
+        # otherwise be steered to the private one.
+        refused = [
+            a for a in addresses if not ip_allowed(ipaddress.ip_address(a), self._allow_private)
+        ]
+        if refused:
+            raise CallbackFailure(
+                "failed", f"{host} resolves to {refused[0]}, a loopback/link-local/private address"
+            )
+        self._dns[(host, port)] = (now + _DNS_TTL_S, addresses[0])
+        return addresses[0]

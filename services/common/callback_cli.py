@@ -1,0 +1,94 @@
+"""`tidings callback set|show` and `tidings replay-dlq`: the same rules and replay as the admin
+API (callback_config.py, callback_replay.py), against the data dir and Kafka named by TIDINGS_*
+variables."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Callable
+
+import typer
+
+from services.common import callback_config
+from services.common.callback_replay import replay_dlq
+from services.common.config import get_settings
+from services.common.logging import setup_logging
+from services.common.store.factory import open_stores
+from services.common.store.ports import App
+
+callback_cli = typer.Typer(
+    help="Tencent-style callbacks of an app: URL, token, commands.", no_args_is_help=True
+)
+
+
+async def _apply(
+    app_id: int, change: Callable[[App, bool], dict[str, object] | None]
+) -> dict[str, object] | None:
+    """Run `change` on the app (with the SSRF setting) and save the app if it changed it."""
+    settings = get_settings()
+    stores = open_stores(settings)
+    try:
+        app = await stores.apps.get_app(app_id)
+        if app is None:
+            raise typer.BadParameter(f"no app {app_id}")
+        before = dict(app.settings)
+        try:
+            result = change(app, settings.callback_allow_private)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        if app.settings != before:
+            await stores.apps.save_app(app)
+        return result
+    finally:
+        await stores.close()
+
+
+@callback_cli.command("set")
+def callback_set(
+    app_id: int = typer.Option(..., "--app"),
+    url: str | None = typer.Option(None, "--url", help="the app server's callback URL"),
+    token: str | None = typer.Option(None, "--token", help="auth token: Sign=sha256(token+time)"),
+    enable: str | None = typer.Option(
+        None, "--enable", help="'all', or CallbackCommand names, comma-separated"
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="before-callback timeout in seconds (default 2)"
+    ),
+    fail: str | None = typer.Option(
+        None, "--fail", help="when a before-callback fails: open (let through) or closed"
+    ),
+) -> None:
+    """Set an app's callbacks; options left out keep their value. Applies within a second."""
+
+    def change(app: App, allow_private: bool) -> dict[str, object]:
+        return callback_config.update(
+            app,
+            allow_private,
+            url=url,
+            token=token,
+            commands=enable,
+            timeout_s=timeout,
+            fail_policy=fail,
+        ).doc()
+
+    typer.echo(json.dumps(asyncio.run(_apply(app_id, change))))
+
+
+@callback_cli.command("show")
+def callback_show(app_id: int = typer.Option(..., "--app")) -> None:
+    """Print an app's callback configuration as JSON (null when it has none)."""
+    typer.echo(json.dumps(asyncio.run(_apply(app_id, lambda app, _: callback_config.view(app)))))
+
+
+def replay_dlq_cmd(app_id: int = typer.Option(..., "--app")) -> None:
+    """Put an app's dead-lettered after-callbacks back on im.callbacks.retry (needs
+    TIDINGS_KAFKA_BOOTSTRAP); the callback service posts them again."""
+    # stdout carries the JSON result only; warnings go to stderr.
+    setup_logging("tidings-cli", "console", "warning")
+    try:
+        result = asyncio.run(replay_dlq(get_settings(), app_id))
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+    typer.echo(json.dumps(dataclasses.asdict(result)))

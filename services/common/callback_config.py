@@ -1,0 +1,250 @@
+"""An app's Tencent-style callback configuration, kept in App.settings["callback"]. Pure.
+
+One URL and one auth token per app; each Tencent CallbackCommand is enabled on its own (or
+"all"); a timeout for before-callbacks (Tencent's default 2 s); and what a before-callback that
+times out or fails means: "open" lets the action through (Tencent's behaviour), "closed"
+refuses it.
+
+The SSRF guard lives here too: a callback URL may not point at loopback, link-local (which holds
+the cloud metadata address 169.254.169.254), private or other non-public addresses unless the
+operator allows them (TIDINGS_CALLBACK_ALLOW_PRIVATE). The URL is checked when it is set, and
+every address its host resolves to is checked again before each request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+from urllib.parse import urlsplit
+
+from services.common.store.ports import App
+
+SETTINGS_KEY = "callback"
+
+C2C_BEFORE_SEND = "C2C.CallbackBeforeSendMsg"
+C2C_AFTER_SEND = "C2C.CallbackAfterSendMsg"
+GROUP_BEFORE_SEND = "Group.CallbackBeforeSendMsg"
+GROUP_AFTER_SEND = "Group.CallbackAfterSendMsg"
+
+# Every CallbackCommand SPEC §5 names, spelled as Tencent spells them.
+COMMANDS: tuple[str, ...] = (
+    C2C_BEFORE_SEND,
+    C2C_AFTER_SEND,
+    "C2C.CallbackAfterMsgReport",
+    "C2C.CallbackAfterMsgWithDraw",
+    "Group.CallbackBeforeCreateGroup",
+    "Group.CallbackAfterCreateGroup",
+    "Group.CallbackBeforeApplyJoinGroup",
+    "Group.CallbackBeforeInviteJoinGroup",
+    "Group.CallbackAfterNewMemberJoin",
+    "Group.CallbackAfterMemberExit",
+    GROUP_BEFORE_SEND,
+    GROUP_AFTER_SEND,
+    "Group.CallbackAfterRecallMsg",
+    "Group.CallbackAfterGroupFull",
+    "Group.CallbackAfterGroupDestroyed",
+    "Group.CallbackAfterGroupInfoChanged",
+    "Sns.CallbackPrevFriendAdd",
+    "Sns.CallbackFriendAdd",
+    "Sns.CallbackFriendDelete",
+    "Sns.CallbackBlackListAdd",
+    "Sns.CallbackBlackListDelete",
+    "Profile.CallbackPortraitSet",
+    "State.StateChange",
+)
+ALL = "all"
+# The before-callbacks other than sends, served by CallbackService.BeforeEvent.
+BEFORE_EVENTS: tuple[str, ...] = (
+    "Group.CallbackBeforeCreateGroup",
+    "Group.CallbackBeforeApplyJoinGroup",
+    "Group.CallbackBeforeInviteJoinGroup",
+    "Sns.CallbackPrevFriendAdd",
+)
+
+DEFAULT_TIMEOUT_S = 2.0
+MIN_TIMEOUT_S = 0.1
+# A before-callback holds a send; Tencent advises against raising its 2 s.
+MAX_TIMEOUT_S = 10.0
+MAX_URL_LENGTH = 2048
+MAX_TOKEN_LENGTH = 256
+
+FailPolicy: TypeAlias = Literal["open", "closed"]
+IpAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_FIELDS = frozenset({"url", "token", "commands", "timeout_s", "fail_policy"})
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackConfig:
+    url: str
+    token: str = ""
+    # Empty with enable_all False: configured, but every command is off.
+    commands: frozenset[str] = frozenset()
+    enable_all: bool = False
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    fail_policy: FailPolicy = "open"
+
+    def enabled(self, command: str) -> bool:
+        return self.enable_all or command in self.commands
+
+    def doc(self) -> dict[str, object]:
+        return {
+            "url": self.url,
+            "token": self.token,
+            "commands": ALL if self.enable_all else sorted(self.commands),
+            "timeout_s": self.timeout_s,
+            "fail_policy": self.fail_policy,
+        }
+
+
+def ip_allowed(ip: IpAddress, allow_private: bool) -> bool:
+    """Whether a callback may connect to `ip`."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified or ip.is_multicast:
+        return False
+    # is_global is False for loopback, link-local, private, shared (100.64/10) and reserved
+    # ranges alike.
+    return allow_private or ip.is_global
+
+
+def _host_allowed(host: str, allow_private: bool) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        # A name: only the obvious local ones are refused here; what it resolves to is checked
+        # before every request.
+        name = host.rstrip(".").lower()
+        local = name == "localhost" or name.endswith(".localhost")
+        return allow_private or not local
+    return ip_allowed(ip, allow_private)
+
+
+def check_url(url: object, allow_private: bool) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("url must be a non-empty http or https URL")
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"url is longer than {MAX_URL_LENGTH} characters")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise ValueError("url must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"url {url!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url {url!r} must be http:// or https:// with a host")
+    if parts.fragment:
+        raise ValueError("url must not have a #fragment")
+    if port == 0:
+        raise ValueError("url port must not be 0")
+    if not _host_allowed(parts.hostname, allow_private):
+        raise ValueError(
+            f"url host {parts.hostname} is a loopback, link-local or private address; "
+            "set TIDINGS_CALLBACK_ALLOW_PRIVATE=true to allow it"
+        )
+    return url
+
+
+def parse_commands(raw: object) -> tuple[frozenset[str], bool]:
+    """ "all", or a list (or comma-separated string) of Tencent CallbackCommand names."""
+    if isinstance(raw, str):
+        if raw.strip().lower() == ALL:
+            return frozenset(), True
+        raw = [c for c in (part.strip() for part in raw.split(",")) if c]
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise ValueError('commands must be "all" or a list of CallbackCommand names')
+    unknown = sorted(set(raw) - set(COMMANDS))
+    if unknown:
+        raise ValueError(
+            f"unknown CallbackCommand {', '.join(unknown)}; known: {', '.join(COMMANDS)}"
+        )
+    return frozenset(raw), False
+
+
+def _timeout(raw: object) -> float:
+    value = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else math.nan
+    if not (math.isfinite(value) and MIN_TIMEOUT_S <= value <= MAX_TIMEOUT_S):
+        raise ValueError(f"timeout_s must be seconds in [{MIN_TIMEOUT_S}, {MAX_TIMEOUT_S}]")
+    return value
+
+
+def _fail_policy(raw: object) -> FailPolicy:
+    if raw == "open":
+        return "open"
+    if raw == "closed":
+        return "closed"
+    raise ValueError('fail_policy must be "open" or "closed"')
+
+
+def _token(raw: object) -> str:
+    if not isinstance(raw, str) or len(raw) > MAX_TOKEN_LENGTH:
+        raise ValueError(f"token must be a string of at most {MAX_TOKEN_LENGTH} characters")
+    return raw
+
+
+def parse_config(raw: object, allow_private: bool) -> CallbackConfig:
+    if not isinstance(raw, Mapping):
+        raise ValueError("callback must be an object with url, token, commands, ...")
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise ValueError(f"callback has unknown fields {sorted(unknown)}")
+    if "url" not in raw:
+        raise ValueError("callback.url is required")
+    commands, enable_all = parse_commands(raw.get("commands", []))
+    return CallbackConfig(
+        url=check_url(raw["url"], allow_private),
+        token=_token(raw.get("token", "")),
+        commands=commands,
+        enable_all=enable_all,
+        timeout_s=_timeout(raw.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        fail_policy=_fail_policy(raw.get("fail_policy", "open")),
+    )
+
+
+def config_of(app: App) -> CallbackConfig | None:
+    """The app's configuration, or None when it has none. A stored value has passed
+    parse_config; the address guard is applied again on every request."""
+    raw = app.settings.get(SETTINGS_KEY)
+    if raw is None:
+        return None
+    try:
+        return parse_config(raw, allow_private=True)
+    except ValueError:
+        return None
+
+
+def update(
+    app: App,
+    allow_private: bool,
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    commands: str | Iterable[str] | None = None,
+    timeout_s: float | None = None,
+    fail_policy: str | None = None,
+) -> CallbackConfig:
+    """Change the given fields of the app's configuration (all of them validated), keep the
+    rest; an app without one needs a url."""
+    current = config_of(app)
+    doc: dict[str, object] = current.doc() if current else {}
+    changes: dict[str, object] = {
+        "url": url,
+        "token": token,
+        "commands": commands if commands is None or isinstance(commands, str) else list(commands),
+        "timeout_s": timeout_s,
+        "fail_policy": fail_policy,
+    }
+    doc.update({k: v for k, v in changes.items() if v is not None})
+    config = parse_config(doc, allow_private)
+    app.settings[SETTINGS_KEY] = config.doc()
+    return config
+
+
+def view(app: App) -> dict[str, object] | None:
+    config = config_of(app)
+    return config.doc() if config else None

@@ -1,0 +1,115 @@
+"""/admin/apps/{id}/callback and /admin/apps/{id}/callbacks/replay: an app's Tencent-style
+callback configuration, and the replay of its dead-lettered after-callbacks.
+
+The rules are services/common/callback_config.py and the replay callback_replay.py, the same
+code `tidings callback` and `tidings replay-dlq` run. A change reaches the callback service
+within a second (its app cache).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from services.common import callback_config
+from services.common.callback_replay import replay_dlq
+from services.common.store.ports import App
+from services.gateway.admin.apps import Request, SdkAppId
+from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+
+
+class CallbackPut(Request):
+    url: str = Field(description="the app server's URL; Tencent's query string is appended")
+    token: str = Field(
+        default="",
+        max_length=callback_config.MAX_TOKEN_LENGTH,
+        description="auth token: requests carry Sign=sha256(token+RequestTime); empty: unsigned",
+    )
+    commands: Literal["all"] | list[str] = Field(
+        default_factory=list, description='"all" or Tencent CallbackCommand names'
+    )
+    timeout_s: float = Field(
+        default=callback_config.DEFAULT_TIMEOUT_S,
+        ge=callback_config.MIN_TIMEOUT_S,
+        le=callback_config.MAX_TIMEOUT_S,
+        description="before-callback timeout",
+    )
+    fail_policy: Literal["open", "closed"] = Field(
+        default="open", description="a before-callback that fails lets the action through (open)"
+    )
+
+
+class CallbackView(BaseModel):
+    url: str
+    token: str
+    commands: Literal["all"] | list[str]
+    timeout_s: float
+    fail_policy: Literal["open", "closed"]
+
+
+class ReplayView(BaseModel):
+    sdkappid: int
+    replayed: int = Field(description="this app's dead letters put back on im.callbacks.retry")
+    scanned: int = Field(description="dead letters read (every app's)")
+    complete: bool = Field(description="false when the read stopped before the end; call again")
+
+
+def build_router(deps: AdminDeps) -> APIRouter:
+    router = APIRouter(
+        prefix="/admin",
+        tags=["admin"],
+        dependencies=[Depends(operator_check(deps.settings))],
+        responses=ERROR_RESPONSES,
+    )
+
+    async def load(sdkappid: int) -> App:
+        app = await deps.apps.get_app(sdkappid)
+        if app is None:
+            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
+        return app
+
+    @router.get("/apps/{sdkappid}/callback", summary="The app's callback configuration")
+    async def get_callback(sdkappid: SdkAppId) -> CallbackView:
+        doc = callback_config.view(await load(sdkappid))
+        if doc is None:
+            raise AdminError(404, "not_found", f"app {sdkappid} has no callback configured")
+        return CallbackView.model_validate(doc)
+
+    @router.put(
+        "/apps/{sdkappid}/callback",
+        summary="Set the app's callback URL, token, commands, timeout and fail policy",
+    )
+    async def put_callback(sdkappid: SdkAppId, req: CallbackPut) -> CallbackView:
+        app = await load(sdkappid)
+        try:
+            config = callback_config.parse_config(
+                req.model_dump(), deps.settings.callback_allow_private
+            )
+        except ValueError as err:
+            raise AdminError(422, "invalid_argument", str(err)) from None
+        app.settings[callback_config.SETTINGS_KEY] = config.doc()
+        await deps.apps.save_app(app)
+        deps.cache.invalidate(sdkappid)
+        return CallbackView.model_validate(config.doc())
+
+    @router.post(
+        "/apps/{sdkappid}/callbacks/replay",
+        summary="Put the app's dead-lettered after-callbacks back on the retry topic",
+    )
+    async def replay(sdkappid: SdkAppId) -> ReplayView:
+        await load(sdkappid)
+        try:
+            result = await replay_dlq(deps.settings, sdkappid)
+        except (KafkaError, ValueError) as err:
+            raise AdminError(503, "unavailable", f"cannot read the DLQ: {err}") from None
+        return ReplayView(
+            sdkappid=sdkappid,
+            replayed=result.replayed,
+            scanned=result.scanned,
+            complete=result.complete,
+        )
+
+    return router
