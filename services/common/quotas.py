@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -20,5 +21,21 @@ _QUOTAS = {
 }
 
 
+# SPEC §1: Premium allows 6,000 members a group with the group-member add-on, an app setting
+# (App.settings["group_member_addon"] = true) since Tidings sells nothing.
+GROUP_MEMBER_ADDON = "group_member_addon"
+ADDON_MEMBERS_PER_GROUP = 6000
+
+
 def quota_for(edition: str) -> Quota:
     return _QUOTAS.get(edition, _QUOTAS["Developer"])
+
+
+def has_member_addon(settings: Mapping[str, object]) -> bool:
+    return settings.get(GROUP_MEMBER_ADDON) is True
+
+
+def members_per_group(edition: str, addon: bool) -> int:
+    if edition == "Premium" and addon:
+        return ADDON_MEMBERS_PER_GROUP
+    return quota_for(edition).members_per_group

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
-from services.common.quotas import quota_for
+from services.common.quotas import members_per_group
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 
@@ -167,13 +167,13 @@ def resolve_invite_join_option(group_type: str, requested: str | None) -> str:
 # --- capacity ---------------------------------------------------------------------------
 
 
-def member_capacity(group_type: str, edition: str) -> int | None:
+def member_capacity(group_type: str, edition: str, addon: bool = False) -> int | None:
     """The most members a group of this type may have in this edition; None is unlimited."""
     if group_type == AVCHATROOM:
         return None
     if group_type == COMMUNITY:
         return COMMUNITY_MAX_MEMBERS
-    per_group = quota_for(edition).members_per_group
+    per_group = members_per_group(edition, addon)
     # SPEC §1: Standard allows 200 members per group, 2,000 for Work groups.
     if group_type == WORK and edition == "Standard":
         return 2000
@@ -181,11 +181,15 @@ def member_capacity(group_type: str, edition: str) -> int | None:
 
 
 def resolve_max_members(
-    group_type: str, edition: str, requested: int | None, current_members: int = 0
+    group_type: str,
+    edition: str,
+    requested: int | None,
+    current_members: int = 0,
+    addon: bool = False,
 ) -> int:
     """MaxMemberCount / MaxMemberNum as stored: the edition's capacity unless a smaller one is
     asked for. 0 stands for unlimited (AVChatRoom, where Tencent ignores the field)."""
-    capacity = member_capacity(group_type, edition)
+    capacity = member_capacity(group_type, edition, addon)
     if capacity is None:
         return 0
     if requested is None:

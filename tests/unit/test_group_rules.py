@@ -54,6 +54,9 @@ def test_capacity_by_type_and_edition() -> None:
     assert rules.member_capacity("Public", "Standard") == 200
     assert rules.member_capacity("Work", "Standard") == 2000
     assert rules.member_capacity("Meeting", "Premium") == 2000
+    # The Premium group-member add-on (an app setting) lifts it to 6,000; other editions ignore it.
+    assert rules.member_capacity("Meeting", "Premium", addon=True) == 6000
+    assert rules.member_capacity("Public", "Standard", addon=True) == 200
     assert rules.member_capacity("Community", "Developer") == 100_000
     assert rules.member_capacity("AVChatRoom", "Premium") is None
 

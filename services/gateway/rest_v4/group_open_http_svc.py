@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
-from services.common.quotas import quota_for
+from services.common.quotas import has_member_addon, quota_for
 from services.common.store.groups import Group, Member
 from services.gateway import group_rules as rules
 from services.gateway.rest_v4 import fields
@@ -254,7 +254,7 @@ def _initial_member(entry: dict[str, Any], join_time: int, role_field: str) -> M
     return Member(entry["Member_Account"], role=role, join_time=join_time, app_defined=defined)
 
 
-def _profile_from(body: dict[str, Any], edition: str, create_time: int) -> Group:
+def _profile_from(body: dict[str, Any], edition: str, addon: bool, create_time: int) -> Group:
     """The group a create_group / import_group body describes; its group_id is "" when the
     caller leaves the ID to us."""
     group_type = rules.require_type(fields.text(body, "Type", code=BAD))
@@ -280,7 +280,10 @@ def _profile_from(body: dict[str, Any], edition: str, create_time: int) -> Group
             body, "FaceUrl", code=BAD, required=False, max_len=rules.FACE_URL_MAX_BYTES
         ),
         max_members=rules.resolve_max_members(
-            group_type, edition, _optional_int(body, "MaxMemberCount", "MaxMemberNum")
+            group_type,
+            edition,
+            _optional_int(body, "MaxMemberCount", "MaxMemberNum"),
+            addon=addon,
         ),
         apply_join_option=rules.resolve_apply_join_option(
             group_type, _optional_text(body, "ApplyJoinOption")
@@ -342,7 +345,7 @@ def _created_reply(group: Group) -> Reply:
 
 async def create_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     now = _now()
-    group = _profile_from(body, ctx.app.edition, now)
+    group = _profile_from(body, ctx.app.edition, has_member_addon(ctx.app.settings), now)
     entries = _member_entries(body, "MemberList", rules.MAX_CREATE_MEMBERS)
     if entries and not rules.has_member_list(group.group_type):
         raise TidingsError(
@@ -358,7 +361,9 @@ async def create_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     now = _now()
     create_time = _optional_int(body, "CreateTime", minimum=0, maximum=now)
-    group = _profile_from(body, ctx.app.edition, create_time or now)
+    group = _profile_from(
+        body, ctx.app.edition, has_member_addon(ctx.app.settings), create_time or now
+    )
     rules.require_member_list(group.group_type, "import_group")
     members = _with_owner(group, [], group.create_time)
     await _store_new_group(ctx, group, members)
@@ -496,7 +501,11 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
     if max_members is not None and rules.has_member_list(group.group_type):
         current = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
         group.max_members = rules.resolve_max_members(
-            group.group_type, ctx.app.edition, max_members, current
+            group.group_type,
+            ctx.app.edition,
+            max_members,
+            current,
+            addon=has_member_addon(ctx.app.settings),
         )
     apply_option = _optional_text(body, "ApplyJoinOption")
     if apply_option is not None:
