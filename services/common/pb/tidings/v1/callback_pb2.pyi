@@ -106,19 +106,26 @@ class BeforeEventRequest(_message.Message):
     SDKAPPID_FIELD_NUMBER: _builtins.int
     COMMAND_FIELD_NUMBER: _builtins.int
     PAYLOAD_JSON_FIELD_NUMBER: _builtins.int
+    CLIENT_IP_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
     sdkappid: _builtins.int
     command: _builtins.str
     payload_json: _builtins.bytes
+    client_ip: _builtins.str
+    """Where the action came from, for the callback's ClientIP and OptPlatform."""
+    platform: _builtins.str
     def __init__(
         self,
         *,
         sdkappid: _builtins.int = ...,
         command: _builtins.str = ...,
         payload_json: _builtins.bytes = ...,
+        client_ip: _builtins.str = ...,
+        platform: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command", b"command", "payload_json", b"payload_json", "sdkappid", b"sdkappid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_ip", b"client_ip", "command", b"command", "payload_json", b"payload_json", "platform", b"platform", "sdkappid", b"sdkappid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

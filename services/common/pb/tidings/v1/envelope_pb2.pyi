@@ -181,6 +181,7 @@ class InboundMessage(_message.Message):
     CLIENT_TIME_MS_FIELD_NUMBER: _builtins.int
     SILENT_FIELD_NUMBER: _builtins.int
     TO_MEMBERS_FIELD_NUMBER: _builtins.int
+    TARGET_MSG_KEY_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -204,6 +205,8 @@ class InboundMessage(_message.Message):
     """Imported messages keep their original time (Tencent import_msg MsgTimeStamp)."""
     silent: _builtins.bool
     """Stored, but neither delivered nor counted unread (import_msg SyncFromOldSystem=2)."""
+    target_msg_key: _builtins.str
+    """For a recall: the MsgKey of the message it recalls (its after-callback names it)."""
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
@@ -237,10 +240,11 @@ class InboundMessage(_message.Message):
         client_time_ms: _builtins.int = ...,
         silent: _builtins.bool = ...,
         to_members: _abc.Iterable[_builtins.str] | None = ...,
+        target_msg_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -278,6 +282,7 @@ class Message(_message.Message):
     MODIFIED_AT_MS_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     TO_MEMBERS_FIELD_NUMBER: _builtins.int
+    TARGET_MSG_KEY_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -306,6 +311,8 @@ class Message(_message.Message):
     """Server time of the last modify, 0 if never modified."""
     deleted: _builtins.bool
     """Removed from history by delete_group_msg_by_sender: the body is gone, the seq stays."""
+    target_msg_key: _builtins.str
+    """For a recall: the MsgKey of the message it recalls."""
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
@@ -341,10 +348,11 @@ class Message(_message.Message):
         modified_at_ms: _builtins.int = ...,
         deleted: _builtins.bool = ...,
         to_members: _abc.Iterable[_builtins.str] | None = ...,
+        target_msg_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -362,12 +370,17 @@ class Event(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     TIME_MS_FIELD_NUMBER: _builtins.int
     PAYLOAD_JSON_FIELD_NUMBER: _builtins.int
+    CLIENT_IP_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     event_id: _builtins.str
     kind: _builtins.str
     time_ms: _builtins.int
     payload_json: _builtins.bytes
+    client_ip: _builtins.str
+    """Where the action came from, for a callback's ClientIP and OptPlatform query parameters."""
+    platform: _builtins.str
     def __init__(
         self,
         *,
@@ -377,10 +390,12 @@ class Event(_message.Message):
         kind: _builtins.str = ...,
         time_ms: _builtins.int = ...,
         payload_json: _builtins.bytes = ...,
+        client_ip: _builtins.str = ...,
+        platform: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "kind", b"kind", "payload_json", b"payload_json", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "time_ms", b"time_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_ip", b"client_ip", "event_id", b"event_id", "kind", b"kind", "payload_json", b"payload_json", "platform", b"platform", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "time_ms", b"time_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
