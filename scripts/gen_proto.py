@@ -1,4 +1,5 @@
-"""Generate the Python code for proto/tidings/v1 into services/common/pb.
+"""Generate the Python code for proto/tidings/v1 into services/common/pb, and the client
+frame's code (client.proto) into the SDK too, which imports nothing of the server.
 
 protoc writes imports as `from tidings.v1 import x_pb2`; they are rewritten to the
 package path so that the generated code needs nothing added to sys.path.
@@ -18,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
 PACKAGE = "services.common.pb"
 IMPORT_RE = re.compile(r"^from tidings\.v1 import", re.MULTILINE)
+SDK_PB = ROOT / "sdk" / "python" / "tidings_client" / "pb"
+SDK_FILES = ("client_pb2.py", "client_pb2.pyi")
 
 
 def generate(out_dir: Path) -> None:
@@ -60,11 +63,21 @@ def main() -> None:
                     or (target / p.relative_to(tmp)).read_bytes() != p.read_bytes()
                 )
             ]
+        stale += [
+                f"sdk:{name}"
+                for name in SDK_FILES
+                if not (SDK_PB / name).exists()
+                or (SDK_PB / name).read_bytes() != (target / "tidings" / "v1" / name).read_bytes()
+            ]
         if stale:
             raise SystemExit(f"generated code is stale, run `make proto`: {stale}")
         return
     shutil.rmtree(target / "tidings", ignore_errors=True)
     generate(target)
+    SDK_PB.mkdir(exist_ok=True)
+    (SDK_PB / "__init__.py").touch()
+    for name in SDK_FILES:
+        shutil.copyfile(target / "tidings" / "v1" / name, SDK_PB / name)
 
 
 if __name__ == "__main__":

@@ -228,3 +228,74 @@ class KickReply(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___KickReply: _TypeAlias = KickReply  # noqa: Y015
+
+@_typing.final
+class Notice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SDKAPPID_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
+    FRAME_JSON_FIELD_NUMBER: _builtins.int
+    SKIP_CONN_IDS_FIELD_NUMBER: _builtins.int
+    sdkappid: _builtins.int
+    user: _builtins.str
+    frame_json: _builtins.bytes
+    """The frame as JSON; each connection encodes it in its own encoding."""
+    @_builtins.property
+    def skip_conn_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Connection ids to skip (the reader's own connection for its read mark)."""
+
+    def __init__(
+        self,
+        *,
+        sdkappid: _builtins.int = ...,
+        user: _builtins.str = ...,
+        frame_json: _builtins.bytes = ...,
+        skip_conn_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["frame_json", b"frame_json", "sdkappid", b"sdkappid", "skip_conn_ids", b"skip_conn_ids", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Notice: _TypeAlias = Notice  # noqa: Y015
+
+@_typing.final
+class NotifyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notice]: ...
+    def __init__(
+        self,
+        *,
+        notices: _abc.Iterable[Global___Notice] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notices", b"notices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyRequest: _TypeAlias = NotifyRequest  # noqa: Y015
+
+@_typing.final
+class NotifyReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    delivered: _builtins.int
+    def __init__(
+        self,
+        *,
+        delivered: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivered", b"delivered"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyReply: _TypeAlias = NotifyReply  # noqa: Y015

@@ -50,6 +50,11 @@ class GatewayServiceStub:
                 request_serializer=tidings_dot_v1_dot_gateway__pb2.KickRequest.SerializeToString,
                 response_deserializer=tidings_dot_v1_dot_gateway__pb2.KickReply.FromString,
                 _registered_method=True)
+        self.Notify = channel.unary_unary(
+                '/tidings.v1.GatewayService/Notify',
+                request_serializer=tidings_dot_v1_dot_gateway__pb2.NotifyRequest.SerializeToString,
+                response_deserializer=tidings_dot_v1_dot_gateway__pb2.NotifyReply.FromString,
+                _registered_method=True)
 
 
 class GatewayServiceServicer:
@@ -77,6 +82,13 @@ class GatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Notify(self, request, context):
+        """Protocol frames that are not messages (read receipts, read marks) for users on this node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GatewayServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +106,11 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     servicer.Kick,
                     request_deserializer=tidings_dot_v1_dot_gateway__pb2.KickRequest.FromString,
                     response_serializer=tidings_dot_v1_dot_gateway__pb2.KickReply.SerializeToString,
+            ),
+            'Notify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Notify,
+                    request_deserializer=tidings_dot_v1_dot_gateway__pb2.NotifyRequest.FromString,
+                    response_serializer=tidings_dot_v1_dot_gateway__pb2.NotifyReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +195,33 @@ class GatewayService:
             '/tidings.v1.GatewayService/Kick',
             tidings_dot_v1_dot_gateway__pb2.KickRequest.SerializeToString,
             tidings_dot_v1_dot_gateway__pb2.KickReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Notify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tidings.v1.GatewayService/Notify',
+            tidings_dot_v1_dot_gateway__pb2.NotifyRequest.SerializeToString,
+            tidings_dot_v1_dot_gateway__pb2.NotifyReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,8 @@ class GatewayServiceStub:
     """The fate of sends that entered through this node."""
     Kick: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.KickRequest, _gateway_pb2.KickReply]
     """Close a user's sessions on this node."""
+    Notify: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.NotifyRequest, _gateway_pb2.NotifyReply]
+    """Protocol frames that are not messages (read receipts, read marks) for users on this node."""
 
 @_typing.type_check_only
 class GatewayServiceAsyncStub(GatewayServiceStub):
@@ -51,6 +53,8 @@ class GatewayServiceAsyncStub(GatewayServiceStub):
     """The fate of sends that entered through this node."""
     Kick: _aio.UnaryUnaryMultiCallable[_gateway_pb2.KickRequest, _gateway_pb2.KickReply]  # type: ignore[assignment]
     """Close a user's sessions on this node."""
+    Notify: _aio.UnaryUnaryMultiCallable[_gateway_pb2.NotifyRequest, _gateway_pb2.NotifyReply]  # type: ignore[assignment]
+    """Protocol frames that are not messages (read receipts, read marks) for users on this node."""
 
 class GatewayServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by every gateway node; called by the router."""
@@ -78,5 +82,13 @@ class GatewayServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_gateway_pb2.KickReply, _abc.Awaitable[_gateway_pb2.KickReply]]:
         """Close a user's sessions on this node."""
+
+    @_abc_1.abstractmethod
+    def Notify(
+        self,
+        request: _gateway_pb2.NotifyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.NotifyReply, _abc.Awaitable[_gateway_pb2.NotifyReply]]:
+        """Protocol frames that are not messages (read receipts, read marks) for users on this node."""
 
 def add_GatewayServiceServicer_to_server(servicer: GatewayServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
