@@ -1,9 +1,11 @@
-"""After-send callbacks: C2C.CallbackAfterSendMsg and Group.CallbackAfterSendMsg, from
-im.messages, at least once.
+"""After-callbacks of im.messages, at least once: C2C.CallbackAfterSendMsg and
+Group.CallbackAfterSendMsg for new messages, C2C.CallbackAfterMsgWithDraw and
+Group.CallbackAfterRecallMsg for recalls. (Those of im.events are in events.py, and share the
+delivery path here.)
 
-`AfterConsumer` (group "callback.after") tries each callback a few times inline, within a small
-time budget, so a slow app server never holds a partition of im.messages for long; what still
-fails goes to im.callbacks.retry. `RetryWorker` (group "callback.retry") tries those again when
+`Dispatcher` tries each callback a few times inline, within a small time budget, so a slow app
+server never holds a partition of im.messages (or im.events) for long; what still fails goes to
+im.callbacks.retry. `RetryWorker` (group "callback.retry") tries those again when
 each is due, with a longer backoff, and moves a callback that used up its tries to
 im.callbacks.dlq, from which an operator replays it (services/common/callback_replay.py).
 
@@ -31,6 +33,7 @@ from tenacity import (
 from services.callback.groups import GroupTypes
 from services.callback.poster import CallbackFailure, Poster, Request
 from services.callback.retry import Breaker, retry_delay_s
+from services.callback.rules_body import rule_target, signed
 from services.common import topics
 from services.common.app_cache import AppCache
 from services.common.bus import Record, send_all
@@ -41,6 +44,7 @@ from services.common.callback_config import (
     config_of,
 )
 from services.common.callback_records import Delivery
+from services.common.callback_rules import rules_of
 from services.common.logging import get_logger
 from services.common.metrics import CALLBACK_REQUESTS, DLQ_RECORDS
 from services.common.msgbody import msg_body_json
@@ -48,6 +52,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
     MESSAGE_KIND_MESSAGE,
+    MESSAGE_KIND_RECALL,
     MESSAGE_KIND_UNSPECIFIED,
     SOURCE_REST,
     Message,
@@ -65,17 +70,24 @@ INLINE_BUDGET_S = 5.0
 # Callbacks in flight at once per batch.
 CONCURRENCY = 64
 RETRY_GROUP = "callback.retry"
+C2C_WITHDRAW = "C2C.CallbackAfterMsgWithDraw"
+GROUP_RECALL = "Group.CallbackAfterRecallMsg"
+
+_COMMANDS = {
+    (MESSAGE_KIND_MESSAGE, CHAT_TYPE_C2C): C2C_AFTER_SEND,
+    (MESSAGE_KIND_MESSAGE, CHAT_TYPE_GROUP): GROUP_AFTER_SEND,
+    (MESSAGE_KIND_RECALL, CHAT_TYPE_C2C): C2C_WITHDRAW,
+    (MESSAGE_KIND_RECALL, CHAT_TYPE_GROUP): GROUP_RECALL,
+}
 
 
 def after_command(m: Message) -> str | None:
-    """New messages only, not imported ones (Tencent's import API triggers no callbacks)."""
-    if m.kind not in (MESSAGE_KIND_UNSPECIFIED, MESSAGE_KIND_MESSAGE) or m.silent:
+    """New messages, but not imported ones (Tencent's import API triggers no callbacks), and
+    recalls."""
+    if m.silent:
         return None
-    if m.chat_type == CHAT_TYPE_C2C:
-        return C2C_AFTER_SEND
-    if m.chat_type == CHAT_TYPE_GROUP:
-        return GROUP_AFTER_SEND
-    return None
+    kind = MESSAGE_KIND_MESSAGE if m.kind == MESSAGE_KIND_UNSPECIFIED else m.kind
+    return _COMMANDS.get((kind, m.chat_type))
 
 
 def event_id(m: Message, command: str) -> str:
@@ -116,6 +128,45 @@ def after_body(m: Message, command: str, group_type: str) -> dict[str, Any]:
     }
 
 
+def withdraw_body(m: Message, event_id: str) -> dict[str, Any]:
+    """C2C.CallbackAfterMsgWithDraw, from a C2C recall record (its seq is the recalled one's).
+    UnreadMsgNum is 0: counting To_Account's unread messages over every conversation is the
+    history service's work, which this consumer does not do per recall."""
+    return {
+        "CallbackCommand": C2C_WITHDRAW,
+        "From_Account": m.sender,
+        "To_Account": m.to_user,
+        "MsgKey": m.target_msg_key,
+        "UnreadMsgNum": 0,
+        "EventTime": m.server_time_ms,
+        EVENT_ID_FIELD: event_id,
+    }
+
+
+def group_recall_body(m: Message, group_type: str, event_id: str) -> dict[str, Any]:
+    """Group.CallbackAfterRecallMsg, from a group recall record. Tidings does not keep who
+    recalled a message, so its sender stands in for Operator_Account."""
+    return {
+        "CallbackCommand": GROUP_RECALL,
+        "GroupId": m.group_id,
+        "Type": group_type,
+        "Operator_Account": m.sender,
+        "MsgSeqList": [{"MsgSeq": m.seq}],
+        "TopicId": "",
+        "EventTime": m.server_time_ms,
+        EVENT_ID_FIELD: event_id,
+    }
+
+
+def message_body(m: Message, command: str, group_type: str) -> dict[str, Any]:
+    eid = event_id(m, command)
+    if command == C2C_WITHDRAW:
+        return withdraw_body(m, eid)
+    if command == GROUP_RECALL:
+        return group_recall_body(m, group_type, eid)
+    return after_body(m, command, group_type)
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -138,11 +189,25 @@ class Deliverer:
         config = config_of(app) if app else None
         return config if config is not None and config.enabled(command) else None
 
+    async def target(self, d: Delivery) -> CallbackConfig | None:
+        """Where a delivery goes now: the app's callback, or its post-send rule of that name
+        (as a CallbackConfig whose token is the rule's secret)."""
+        if not d.rule:
+            return await self.config(d.sdkappid, d.command)
+        app = await self.apps.get(d.sdkappid)
+        rule = rules_of(app).post_send_rule(d.rule) if app else None
+        return rule_target(rule) if rule is not None and rule.enabled else None
+
     async def post(self, d: Delivery, config: CallbackConfig, timeout_s: float) -> None:
         req = Request(d.sdkappid, d.command, d.body, d.client_ip, d.platform)
         app = str(d.sdkappid)
         try:
-            await self._poster.post(config, req, timeout_s)
+            if d.rule:
+                await self._poster.post_plain(
+                    config.url, signed(d.body, config.token), d.command, timeout_s
+                )
+            else:
+                await self._poster.post(config, req, timeout_s)
         except CallbackFailure as failure:
             CALLBACK_REQUESTS.labels(app, d.command, failure.outcome).inc()
             self.breaker.record(d.sdkappid, ok=False, now=time.monotonic())
@@ -152,41 +217,20 @@ class Deliverer:
         self.breaker.record(d.sdkappid, ok=True, now=time.monotonic())
 
 
-class AfterConsumer:
+class Dispatcher:
+    """Delivers a batch's callbacks inline, and queues those that failed on the retry topic."""
+
     def __init__(
-        self,
-        deliverer: Deliverer,
-        groups: GroupTypes,
-        producer: AIOKafkaProducer,
-        retry_base_s: float,
+        self, deliverer: Deliverer, producer: AIOKafkaProducer, retry_base_s: float
     ) -> None:
         self._deliverer = deliverer
-        self._groups = groups
         self._producer = producer
         self._retry_base_s = retry_base_s
 
-    async def handle(self, records: Sequence[Record]) -> None:
-        work: list[tuple[Delivery, CallbackConfig]] = []
-        for record in records:
-            m = Message.FromString(record.value or b"")
-            command = after_command(m)
-            config = await self._deliverer.config(m.sdkappid, command) if command else None
-            if command is None or config is None:
-                continue
-            group_type = (
-                await self._groups.type_of(m.sdkappid, m.group_id)
-                if m.chat_type == CHAT_TYPE_GROUP
-                else ""
-            )
-            delivery = Delivery(
-                sdkappid=m.sdkappid,
-                event_id=event_id(m, command),
-                command=command,
-                body=after_body(m, command, group_type),
-                client_ip=m.client_ip,
-                platform="RESTAPI" if m.source == SOURCE_REST else m.platform,
-            )
-            work.append((delivery, config))
+    async def config(self, sdkappid: int, command: str) -> CallbackConfig | None:
+        return await self._deliverer.config(sdkappid, command)
+
+    async def dispatch(self, work: Sequence[tuple[Delivery, CallbackConfig]]) -> None:
         if not work:
             return
         delivered = await asyncio.gather(
@@ -225,6 +269,36 @@ class AfterConsumer:
         except CallbackFailure:
             return False
         return True
+
+
+class AfterConsumer:
+    def __init__(self, dispatcher: Dispatcher, groups: GroupTypes) -> None:
+        self._dispatcher = dispatcher
+        self._groups = groups
+
+    async def handle(self, records: Sequence[Record]) -> None:
+        work: list[tuple[Delivery, CallbackConfig]] = []
+        for record in records:
+            m = Message.FromString(record.value or b"")
+            command = after_command(m)
+            config = await self._dispatcher.config(m.sdkappid, command) if command else None
+            if command is None or config is None:
+                continue
+            group_type = (
+                await self._groups.type_of(m.sdkappid, m.group_id)
+                if m.chat_type == CHAT_TYPE_GROUP
+                else ""
+            )
+            delivery = Delivery(
+                sdkappid=m.sdkappid,
+                event_id=event_id(m, command),
+                command=command,
+                body=message_body(m, command, group_type),
+                client_ip=m.client_ip,
+                platform="RESTAPI" if m.source == SOURCE_REST else m.platform,
+            )
+            work.append((delivery, config))
+        await self._dispatcher.dispatch(work)
 
 
 class RetryWorker:
@@ -268,7 +342,7 @@ class RetryWorker:
 
     async def _try(self, d: Delivery) -> bool:
         # The app's configuration now: a URL changed since the first try applies at once.
-        config = await self._deliverer.config(d.sdkappid, d.command)
+        config = await self._deliverer.target(d)
         if config is None:
             log.info("callback no longer enabled; not retried", app=d.sdkappid, event_id=d.event_id)
             return True

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from services.callback.after import RETRY_GROUP, AfterConsumer, Deliverer, RetryWorker
+from services.callback.after import RETRY_GROUP, AfterConsumer, Deliverer, Dispatcher, RetryWorker
 from services.callback.before import BeforeSender
+from services.callback.events import EventConsumer
 from services.callback.groups import GroupTypes
 from services.callback.poster import Poster
 from services.callback.retry import Breaker
@@ -43,7 +44,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     )
 
     deliverer = Deliverer(apps, poster, Breaker())
-    after = AfterConsumer(deliverer, groups, producer, settings.callback_retry_base_s)
+    dispatcher = Dispatcher(deliverer, producer, settings.callback_retry_base_s)
+    after = AfterConsumer(dispatcher, groups)
+    event_callbacks = EventConsumer(dispatcher)
     retry = RetryWorker(
         deliverer,
         producer,
@@ -54,6 +57,11 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     consumers = [
         BatchConsumer(
             settings, ConsumerSpec("callback.after", topics.MESSAGES, after.handle), producer
+        ),
+        BatchConsumer(
+            settings,
+            ConsumerSpec("callback.events", topics.EVENTS, event_callbacks.handle),
+            producer,
         ),
         BatchConsumer(
             settings, ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle), producer

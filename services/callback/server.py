@@ -72,7 +72,15 @@ class CallbackServicer(callback_pb2_grpc.CallbackServiceServicer):
         timeout = config.timeout_s if left is None else min(config.timeout_s, left)
         try:
             content = await self._poster.post(
-                config, Request(request.sdkappid, request.command, body), timeout
+                config,
+                Request(
+                    request.sdkappid,
+                    request.command,
+                    body,
+                    request.client_ip,
+                    request.platform,
+                ),
+                timeout,
             )
             answer = orjson.loads(content)
             code = answer.get("ErrorCode") if isinstance(answer, dict) else None

@@ -87,6 +87,7 @@ def build_message(
         platform=inbound.platform,
         origin_conn_id=inbound.origin.conn_id,
         to_members=inbound.to_members,
+        target_msg_key=inbound.target_msg_key,
         online_only=inbound.online_only,
         need_read_receipt=inbound.need_read_receipt,
     )

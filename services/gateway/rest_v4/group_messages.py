@@ -74,10 +74,8 @@ async def _group(ctx: RestContext, body: dict[str, Any]) -> Group:
 async def _publish(ctx: RestContext, inbound: InboundMessage) -> tuple[int, int]:
     outcome = await ctx.deps.publisher.publish(inbound)
     if outcome.error_code:
-        try:
-            raise TidingsError(ErrorCode(outcome.error_code), outcome.error_info)
-        except ValueError:
-            raise TidingsError(ErrorCode.GROUP_INTERNAL, outcome.error_info) from None
+        # As-is: the router's codes, and an app server's own before-send code (10100-10200).
+        raise TidingsError(outcome.error_code, outcome.error_info)
     return outcome.seq, outcome.server_time_ms
 
 
@@ -274,6 +272,7 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
             inbound = _group_inbound(ctx, group.group_id, target.sender)
             inbound.kind = MESSAGE_KIND_RECALL
             inbound.target_seq = seq
+            inbound.target_msg_key = target.msg_key
             inbound.msg_random = target.msg_random
             await _publish(ctx, inbound)
             code = ErrorCode.OK

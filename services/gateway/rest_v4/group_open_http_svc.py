@@ -24,10 +24,19 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.common import events
 from services.common.errors import ErrorCode, TidingsError
 from services.common.quotas import has_member_addon, quota_for
 from services.common.store.groups import Group, Member
 from services.gateway import group_rules as rules
+from services.gateway.before_events import (
+    CREATE_GROUP,
+    INVITE_JOIN_GROUP,
+    ask_rest,
+    group_rejection,
+    refused_members,
+)
+from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
@@ -354,8 +363,45 @@ async def create_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
         )
     members = [_initial_member(e, now, "MemberList Role") for e in entries]
     members = _with_owner(group, members, now)
+    await _before_create(ctx, group, members)
     await _store_new_group(ctx, group, members)
+    await emit_rest(
+        ctx,
+        events.GROUP_CREATED,
+        group.group_id,
+        {
+            "GroupId": group.group_id,
+            "Type": group.group_type,
+            "Operator_Account": ctx.identifier,
+            "Owner_Account": group.owner,
+            "Name": group.name,
+            "MemberList": events.members([m.user_id for m in members]),
+            "UserDefinedDataList": events.defined_data(group.app_defined),
+        },
+    )
     return _created_reply(group)
+
+
+async def _before_create(ctx: RestContext, group: Group, members: Sequence[Member]) -> None:
+    owned = 0
+    if group.owner:
+        joined = await ctx.deps.stores.groups.joined_groups(ctx.app.sdkappid, group.owner)
+        owned = sum(1 for j in joined if j.group_type == group.group_type)
+    verdict = await ask_rest(
+        ctx,
+        CREATE_GROUP,
+        {
+            "Operator_Account": ctx.identifier,
+            "Owner_Account": group.owner,
+            "Type": group.group_type,
+            "Name": group.name,
+            # Groups of this type the owner is in: Tidings does not keep who created a group.
+            "CreateGroupNum": owned,
+            "MemberList": events.members([m.user_id for m in members if m.user_id != group.owner]),
+        },
+    )
+    if not verdict.allowed:
+        raise group_rejection(verdict)
 
 
 async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -527,12 +573,50 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
     group.info_seq += 1
     group.last_info_time = _now()
     await ctx.deps.stores.groups.save_group(ctx.app.sdkappid, group)
+    changed: dict[str, Any] = {
+        field: value
+        for field, value in (
+            ("Name", name),
+            ("Introduction", introduction),
+            ("Notification", notification),
+            ("FaceUrl", face_url),
+        )
+        if value is not None
+    }
+    if changes:
+        changed["UserDefinedDataList"] = events.defined_data(changes)
+    if changed:
+        await emit_rest(
+            ctx,
+            events.GROUP_INFO_CHANGED,
+            group.group_id,
+            {
+                "GroupId": group.group_id,
+                "Type": group.group_type,
+                "Operator_Account": ctx.identifier,
+                **changed,
+            },
+        )
     return {}
 
 
 async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _load_group(ctx, body)
-    await ctx.deps.stores.groups.delete_group(ctx.app.sdkappid, group.group_id)
+    store = ctx.deps.stores.groups
+    members = await store.members(ctx.app.sdkappid, group.group_id)
+    await store.delete_group(ctx.app.sdkappid, group.group_id)
+    await emit_rest(
+        ctx,
+        events.GROUP_DESTROYED,
+        group.group_id,
+        {
+            "GroupId": group.group_id,
+            "Type": group.group_type,
+            "Owner_Account": group.owner,
+            "Name": group.name,
+            "MemberList": events.members([m.user_id for m in _join_order(members)]),
+        },
+    )
     return {}
 
 
@@ -581,6 +665,30 @@ async def _admit(ctx: RestContext, group: Group, candidates: Sequence[Member]) -
     return {u: 1 if u in added else 2 for u in users}
 
 
+async def _joined(ctx: RestContext, group: Group, results: Mapping[str, int]) -> None:
+    """The events of members added by an admin (Tencent's JoinType Invited), and of the group
+    becoming full."""
+    joined = [u for u, r in results.items() if r == 1]
+    if not joined:
+        return
+    await emit_rest(
+        ctx,
+        events.GROUP_MEMBERS_JOINED,
+        group.group_id,
+        {
+            "GroupId": group.group_id,
+            "Type": group.group_type,
+            "JoinType": events.JOIN_INVITED,
+            "Operator_Account": ctx.identifier,
+            "NewMemberList": events.members(joined),
+        },
+    )
+    if group.max_members:
+        count = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
+        if count >= group.max_members:
+            await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+
+
 async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _load_group(ctx, body)
     entries = _member_entries(body, "MemberList", rules.MAX_ADD_MEMBERS)
@@ -590,11 +698,31 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # the same.
     _flag(body, "Silence")
     rules.require_member_list(group.group_type, "add_group_member")
+    invited = [e["Member_Account"] for e in entries]
+    verdict = await ask_rest(
+        ctx,
+        INVITE_JOIN_GROUP,
+        {
+            "GroupId": group.group_id,
+            "Type": group.group_type,
+            "Operator_Account": ctx.identifier,
+            "DestinationMembers": events.members(invited),
+        },
+    )
+    if not verdict.allowed:
+        raise group_rejection(verdict)
+    refused = refused_members(verdict.answer)
     now = _now()
     results = await _admit(
-        ctx, group, [Member(e["Member_Account"], join_time=now) for e in entries]
+        ctx, group, [Member(u, join_time=now) for u in invited if u not in refused]
     )
-    return {"MemberList": [{"Member_Account": u, "Result": r} for u, r in results.items()]}
+    await _joined(ctx, group, results)
+    # Tencent's Result 0: not added (here, kept out by the app's before-invite callback).
+    return {
+        "MemberList": [
+            {"Member_Account": u, "Result": 0 if u in refused else results[u]} for u in invited
+        ]
+    }
 
 
 async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -628,7 +756,23 @@ async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
             BAD, "the owner cannot be removed; transfer ownership with change_group_owner first"
         )
     # Removing someone who is not (or no longer) a member is a no-op, so retries are safe.
-    await ctx.deps.stores.groups.remove_members(ctx.app.sdkappid, group.group_id, users)
+    store = ctx.deps.stores.groups
+    present = await store.get_members(ctx.app.sdkappid, group.group_id, users)
+    await store.remove_members(ctx.app.sdkappid, group.group_id, users)
+    exited = [u for u in users if u in present]
+    if exited:
+        await emit_rest(
+            ctx,
+            events.GROUP_MEMBERS_EXITED,
+            group.group_id,
+            {
+                "GroupId": group.group_id,
+                "Type": group.group_type,
+                "ExitType": events.EXIT_KICKED,
+                "Operator_Account": ctx.identifier,
+                "ExitMemberList": events.members(exited),
+            },
+        )
     return {}
 
 

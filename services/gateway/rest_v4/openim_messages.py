@@ -10,7 +10,7 @@ import asyncio
 import time
 from typing import Any
 
-from services.common import conversation
+from services.common import conversation, events
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
@@ -23,6 +23,8 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     MsgElement,
 )
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
+from services.common.store.conversations import ConversationState
+from services.gateway.events import emit_rest
 from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
 from services.gateway.rest_v4 import fields
@@ -36,10 +38,8 @@ IMPORT_REALTIME = 5
 
 
 def _outcome_error(outcome: Outcome) -> TidingsError:
-    try:
-        return TidingsError(ErrorCode(outcome.error_code), outcome.error_info)
-    except ValueError:
-        return TidingsError(ErrorCode.OPENIM_SERVICE_INTERNAL, outcome.error_info)
+    # As-is: the router's codes, and an app server's own before-send code (pass-through range).
+    return TidingsError(outcome.error_code, outcome.error_info)
 
 
 def _rest_inbound(
@@ -198,6 +198,7 @@ async def admin_msgwithdraw(ctx: RestContext, body: dict[str, Any]) -> Reply:
     inbound = _rest_inbound(ctx, sender, to, [], f"recall:{found.seq}", found.msg_random)
     inbound.kind = MESSAGE_KIND_RECALL
     inbound.target_seq = found.seq
+    inbound.target_msg_key = found.msg_key
     await _act(ctx, inbound)
     return {}
 
@@ -262,7 +263,29 @@ async def admin_set_msg_read(ctx: RestContext, body: dict[str, Any]) -> Reply:
     conv = conversation.c2c(reporter, peer)
     seq = await _read_seq_at(ctx, conv, None if read_time < 0 else read_time)
     await ctx.deps.stores.conversations.set_read(ctx.app.sdkappid, reporter, conv, seq)
+    _, counts = await _c2c_unread(ctx, reporter)
+    # The read mark lives in the conversation store, not on a topic: its event goes to
+    # im.events for C2C.CallbackAfterMsgReport.
+    await emit_rest(
+        ctx,
+        events.C2C_READ,
+        reporter,
+        {
+            "Report_Account": reporter,
+            "Peer_Account": peer,
+            "LastReadTime": int(time.time()) if read_time < 0 else read_time,
+            "UnreadMsgNum": sum(counts),
+        },
+    )
     return {}
+
+
+async def _c2c_unread(ctx: RestContext, user: str) -> tuple[list[ConversationState], list[int]]:
+    """The user's C2C conversations and the unread count of each."""
+    store = ctx.deps.stores.conversations
+    states = [s for s in await store.list_for_user(ctx.app.sdkappid, user) if s.kind == 1]
+    counts = await asyncio.gather(*(_unread(ctx, user, s.conversation, s.read_seq) for s in states))
+    return states, list(counts)
 
 
 async def _unread(ctx: RestContext, user: str, conv: str, read_seq: int) -> int:
@@ -287,9 +310,7 @@ async def get_c2c_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Repl
     sdkappid = ctx.app.sdkappid
     if await ctx.deps.auth.missing_accounts(sdkappid, [user]):
         raise TidingsError(ErrorCode.OPENIM_NO_TO_ACCOUNT, f"To_Account {user!r} not found")
-    store = ctx.deps.stores.conversations
-    states = [s for s in await store.list_for_user(sdkappid, user) if s.kind == 1]
-    counts = await asyncio.gather(*(_unread(ctx, user, s.conversation, s.read_seq) for s in states))
+    states, counts = await _c2c_unread(ctx, user)
     by_peer = {s.peer: n for s, n in zip(states, counts, strict=True)}
     reply: Reply = {"AllC2CUnreadMsgNum": sum(counts)}
     if peers_raw is not None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.common import events
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.ports import Account
 from services.common.store.profiles import ProfileValue
 from services.gateway import profiles
+from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.im_open_login_svc import existing_users
@@ -21,6 +23,7 @@ async def portrait_set(ctx: RestContext, body: dict[str, Any]) -> Reply:
     user = profiles.user_id(fields.raw(body, "From_Account"), "From_Account", BAD)
     declared = profiles.declared_custom_tags(ctx.app.settings)
     values = profiles.profile_items(fields.raw(body, "ProfileItem"), declared)
+    items = [{"Tag": tag, "Value": value} for tag, value in values.items()]
     sdkappid = ctx.app.sdkappid
     directory = ctx.deps.stores.directory
     store = ctx.deps.stores.profiles
@@ -49,6 +52,12 @@ async def portrait_set(ctx: RestContext, body: dict[str, Any]) -> Reply:
         )
     await store.add_custom_tags(sdkappid, new_tags)
     await store.set_values(sdkappid, user, values)
+    await emit_rest(
+        ctx,
+        events.PROFILE_SET,
+        user,
+        {"Operator_Account": ctx.identifier, "From_Account": user, "ProfileItem": items},
+    )
     return {"ErrorDisplay": ""}
 
 

@@ -12,11 +12,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from services.common import events
 from services.common.errors import ErrorCode, TidingsError
 from services.common.quotas import quota_for
 from services.common.store.ports import Stores
 from services.common.store.sns import BlockEntry, Friend, Pendency, SnsMeta
 from services.gateway import sns_rules as rules
+from services.gateway.before_events import PREV_FRIEND_ADD, ask_rest, friend_refusals
+from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
@@ -137,6 +140,7 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
         fields.integer(body, "ForceAddFlags", code=BAD, required=False, minimum=0, maximum=1) == 1
     )
     await _require_account(ctx, owner)
+    refusals = await _before_friend_add(ctx, owner, requests, both, forced)
 
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
@@ -157,6 +161,9 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     pendencies: list[Pendency] = []
     peers_changed: list[str] = []
     for r in requests:
+        if r.to in refusals:
+            results.append(rules.result_item(r.to, *refusals[r.to]))
+            continue
         usable = r.to != owner and r.to not in missing
         allow_type = rules.ALLOW_TYPE_ANY
         if usable and not forced:
@@ -225,7 +232,53 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
         await _bump(ctx, owner, standard=True, groups=groups)
     for peer in peers_changed:
         await _bump(ctx, peer, standard=True)
+    if writes:
+        await emit_rest(
+            ctx,
+            events.FRIENDS_ADDED,
+            owner,
+            {
+                "PairList": [
+                    {"From_Account": f.owner, "To_Account": f.peer, "Initiator_Account": owner}
+                    for f in writes
+                ],
+                "ClientCmd": "friend_add",
+                "Admin_Account": ctx.identifier,
+                "ForceFlag": 1 if forced else 0,
+            },
+        )
     return rules.batch_reply(results)
+
+
+async def _before_friend_add(
+    ctx: RestContext, owner: str, requests: list[_AddRequest], both: bool, forced: bool
+) -> dict[str, tuple[int, str]]:
+    """Sns.CallbackPrevFriendAdd: the accounts the app server refuses, with its codes."""
+    verdict = await ask_rest(
+        ctx,
+        PREV_FRIEND_ADD,
+        {
+            "Requester_Account": ctx.identifier,
+            "From_Account": owner,
+            "FriendItem": [
+                {
+                    "To_Account": r.to,
+                    "Remark": r.remark,
+                    "GroupName": r.group,
+                    "AddSource": r.source,
+                    "AddWording": r.wording,
+                }
+                for r in requests
+            ],
+            "AddType": rules.ADD_TYPE_BOTH if both else rules.ADD_TYPE_SINGLE,
+            "ForceAddFlags": 1 if forced else 0,
+        },
+    )
+    if verdict.error_code == ErrorCode.CALLBACK_UNAVAILABLE:
+        raise TidingsError(ErrorCode.CALLBACK_UNAVAILABLE, verdict.error_info)
+    if not verdict.allowed:
+        return {r.to: (verdict.error_code, verdict.error_info) for r in requests}
+    return friend_refusals(verdict.answer)
 
 
 def _import_request(owner: str, item: dict[str, Any], now: int) -> Friend:
@@ -388,7 +441,7 @@ async def friend_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     both = _delete_both(body)
     await _require_account(ctx, owner)
     mine = await ctx.deps.stores.sns.get_friends(ctx.app.sdkappid, owner, peers)
-    await _unfriend(ctx, owner, [mine[p] for p in peers if p in mine], both)
+    await _unfriend_and_tell(ctx, owner, [mine[p] for p in peers if p in mine], both)
     return rules.batch_reply(
         [
             rules.result_item(p)
@@ -406,8 +459,24 @@ async def friend_delete_all(ctx: RestContext, body: dict[str, Any]) -> Reply:
     both = _delete_both(body)
     await _require_account(ctx, owner)
     friends = await ctx.deps.stores.sns.list_friends(ctx.app.sdkappid, owner)
-    await _unfriend(ctx, owner, friends, both)
+    await _unfriend_and_tell(ctx, owner, friends, both)
     return {}
+
+
+async def _unfriend_and_tell(
+    ctx: RestContext, owner: str, removed: list[Friend], both: bool
+) -> None:
+    """_unfriend, then the event naming every entry it deleted."""
+    peers = [f.peer for f in removed]
+    holders = (
+        await ctx.deps.stores.sns.friend_owners(ctx.app.sdkappid, owner, peers) if both else set()
+    )
+    await _unfriend(ctx, owner, removed, both)
+    pair_list = events.pairs(owner, peers) + [
+        {"From_Account": p, "To_Account": owner} for p in peers if p in holders
+    ]
+    if pair_list:
+        await emit_rest(ctx, events.FRIENDS_DELETED, owner, {"PairList": pair_list})
 
 
 # ---- friend_check / friend_get / friend_get_list ---------------------------------------------
@@ -573,6 +642,9 @@ async def black_list_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
         mine = await store.get_friends(sdkappid, owner, blocked)
         await _unfriend(ctx, owner, list(mine.values()), both=False)
         await _drop_from_lists_of(ctx, owner, blocked)
+        await emit_rest(
+            ctx, events.BLOCKLIST_ADDED, owner, {"PairList": events.pairs(owner, blocked)}
+        )
     return rules.batch_reply(results)
 
 
@@ -586,6 +658,12 @@ async def black_list_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     await store.delete_blocked(sdkappid, owner, list(blocked))
     if blocked:
         await _bump(ctx, owner, black=True)
+        await emit_rest(
+            ctx,
+            events.BLOCKLIST_DELETED,
+            owner,
+            {"PairList": events.pairs(owner, [p for p in peers if p in blocked])},
+        )
     return rules.batch_reply(
         [
             rules.result_item(p)
