@@ -10,6 +10,7 @@ from services.common import topics
 from services.common.app_cache import AppCache
 from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
 from services.common.config import Settings
+from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import GrpcServer
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.runtime import run_service
@@ -20,7 +21,11 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     stores = open_stores(settings)
     producer = make_producer(settings)
     await producer.start()
-    archiver = Archiver(stores.messages, stores.conversations, stores.groups, AppCache(stores.apps))
+    apps = AppCache(stores.apps)
+    feed = ConfigFeed(settings, "audit")
+    feed.on(APP, apps.on_app_change)
+    await feed.start()
+    archiver = Archiver(stores.messages, stores.conversations, stores.groups, apps)
     consumer = BatchConsumer(
         settings, ConsumerSpec("audit.archive", topics.MESSAGES, archiver.handle), producer
     )
@@ -34,10 +39,13 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     )
     await server.start()
     consume = asyncio.create_task(consumer.run())
+    feeding = asyncio.create_task(feed.run())
     await stop.wait()
     await consumer.stop()
-    await consume
+    await feed.stop()
+    await asyncio.gather(consume, feeding)
     await consumer.close()
+    await feed.close()
     await server.stop()
     await producer.stop()
     await stores.close()

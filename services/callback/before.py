@@ -80,8 +80,12 @@ class AppReply:
 
 def before_command(msg: InboundMessage) -> str | None:
     """The callback a message triggers: new messages only, and not imported ones (Tencent's
-    import API triggers no callbacks)."""
-    if msg.kind not in (MESSAGE_KIND_UNSPECIFIED, MESSAGE_KIND_MESSAGE) or msg.silent:
+    import API triggers no callbacks; imports carry their own time or are silent)."""
+    if (
+        msg.kind not in (MESSAGE_KIND_UNSPECIFIED, MESSAGE_KIND_MESSAGE)
+        or msg.silent
+        or msg.client_time_ms
+    ):
         return None
     if msg.chat_type == CHAT_TYPE_C2C:
         return C2C_BEFORE_SEND

@@ -1,4 +1,10 @@
-"""A short-lived in-memory cache of app records, so hot paths do not read the store per call."""
+"""A short-lived in-memory cache of app records, so hot paths do not read the store per call.
+
+Changes made through the gateway (admin API, REST) are announced on im.config and drop the
+entry at once in every service that follows the feed (`ConfigFeed.on(APP, cache.on_app_change)`).
+The TTL stays as the fallback for writers that do not announce, such as the `tidings` CLI
+(it may run with no broker): their changes apply within `ttl_s`.
+"""
 
 from __future__ import annotations
 
@@ -24,3 +30,7 @@ class AppCache:
 
     def invalidate(self, sdkappid: int) -> None:
         self._entries.pop(sdkappid, None)
+
+    def on_app_change(self, sdkappid: int, value_json: bytes) -> None:
+        """The im.config listener for the `app` section."""
+        self.invalidate(sdkappid)

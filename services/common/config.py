@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     callback_retry_attempts: int = Field(default=8, ge=1)
     callback_retry_base_s: float = Field(default=2.0, gt=0)
 
+    # The operator's sensitive words, added to the router's built-in list (one word a line, #
+    # comments); empty: the built-in list only.
+    sensitive_words_file: str = ""
+
     # Operator bearer token for the /admin API; empty disables it. `tidings up` makes one.
     admin_token: str = ""
 

@@ -120,9 +120,28 @@ class SeqAllocator:
     """Assigns per-conversation seqs idempotently: one pipeline round trip per batch."""
 
     def __init__(self, client: aioredis.Redis, dedupe_ttl_s: int) -> None:
+        self._client = client
         self._ttl = dedupe_ttl_s
         self._assign = _Script(client, ASSIGN_LUA)
         self._published = _Script(client, PUBLISHED_LUA)
+
+    async def known(self, requests: Sequence[SeqRequest]) -> list[bool]:
+        """Whether each send already has a seq (a retry of an accepted message)."""
+        if not requests:
+            return []
+        async with self._client.pipeline(transaction=False) as pipe:
+            for r in requests:
+                pipe.exists(dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id))
+            return [bool(n) for n in await pipe.execute()]
+
+    async def last_seqs(self, conversations: Sequence[tuple[int, str]]) -> list[int]:
+        """Each conversation's last assigned seq (0 when its counter is missing)."""
+        if not conversations:
+            return []
+        async with self._client.pipeline(transaction=False) as pipe:
+            for sdkappid, conversation in conversations:
+                pipe.get(counter_key(sdkappid, conversation))
+            return [int(v) if v is not None else 0 for v in await pipe.execute()]
 
     async def assign(self, requests: Sequence[SeqRequest]) -> list[SeqResult]:
         if not requests:
@@ -221,5 +240,14 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+# redis-py's default pool raises "Too many connections" past 100 at once, which a login storm
+# reaches; a blocking pool makes the excess wait for a free connection instead.
+MAX_CONNECTIONS = 64
+POOL_WAIT_S = 10.0
+
+
 def connect(url: str) -> aioredis.Redis:
-    return aioredis.from_url(url, decode_responses=False)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S, decode_responses=False
+    )
+    return aioredis.Redis.from_pool(pool)

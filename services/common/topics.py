@@ -36,5 +36,6 @@ ALL: tuple[Topic, ...] = (
     CONFIG,
 )
 
-# Topics whose consumers send poison records to <topic>.dlq.
-WITH_DLQ: tuple[Topic, ...] = (INBOUND, MESSAGES, EVENTS, PUSH)
+# Topics whose consumers send poison records to <topic>.dlq (the callback service's retry
+# consumer too: a record it cannot handle must not stall the retry topic).
+WITH_DLQ: tuple[Topic, ...] = (INBOUND, MESSAGES, EVENTS, PUSH, CALLBACKS_RETRY)

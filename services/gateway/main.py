@@ -13,6 +13,7 @@ from websockets.asyncio.server import serve
 from services.common.app_cache import AppCache
 from services.common.bus import make_producer
 from services.common.config import Settings
+from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import Channels, GrpcServer
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc, history_pb2_grpc
@@ -44,7 +45,7 @@ def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> Fas
         description="Tencent Cloud IM REST v4 compatible server API, and the Tidings admin API.",
     )
     app.include_router(build_router(deps))
-    mount_admin(app, AdminDeps(deps.settings, deps.stores.apps, app_cache))
+    mount_admin(app, AdminDeps(deps.settings, deps.stores.apps, app_cache, deps.producer))
     install_openapi(app, SERVICES)
 
     @app.get("/healthz", include_in_schema=False)
@@ -79,6 +80,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     node_addr = f"{settings.advertise_host}:{settings.grpc_port}"
     publisher = Publisher(producer, settings.node_id, node_addr, settings.send_timeout_s)
     app_cache = AppCache(stores.apps)
+    feed = ConfigFeed(settings, "gateway")
+    feed.on(APP, app_cache.on_app_change)
+    await feed.start()
     auth = Authenticator(app_cache, stores.directory)
     local = LocalSessions()
     registry = SessionRegistry(redis)
@@ -105,6 +109,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         stores,
         channels,
         limiter,
+        redis,
     )
     ws_server = await serve(
         endpoint.handle,
@@ -145,6 +150,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         asyncio.create_task(http.serve()),
         asyncio.create_task(publisher.sweep_forever()),
         asyncio.create_task(touch_sessions(local, registry)),
+        asyncio.create_task(feed.run()),
     ]
     await stop.wait()
 
@@ -155,8 +161,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await ws_server.wait_closed()
     http.should_exit = True
     await background[0]
+    await feed.stop()
     for task in background[1:]:
         task.cancel()
+    await feed.close()
     await grpc_server.stop()
     await producer.stop()
     await channels.close()

@@ -1,8 +1,15 @@
-"""Ingest: im.inbound -> dedupe and seq -> im.messages -> outcome to the origin gateway.
+"""Ingest: im.inbound -> moderation -> dedupe and seq -> im.messages -> outcome to the origin
+gateway.
 
 Per batch: one Redis pipeline for seqs, one produce batch awaited with acks=all, one
 Redis pipeline to mark the dedupe entries published, one Complete call per origin node.
 The outcome is reported only after im.messages holds the message.
+
+Moderation (moderator.py) comes before the seq, so a refused or dropped message leaves no gap.
+A send whose dedupe entry exists (a retry of an accepted message) skips it and is answered as a
+duplicate; a refused or dropped send leaves no entry, so its retry is decided afresh. A refused
+send's outcome carries the code and info. A dropped send is answered with success, no MsgKey,
+and the conversation's last seq (the seq the SDK has already seen, so it sees no gap).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     Message,
 )
 from services.common.redis_state import SeqAllocator, SeqRequest, SeqResult
+from services.router.moderation import Decision, Ruling, accept, needs_moderation
+from services.router.moderator import Moderator
 
 log = get_logger(__name__)
 
@@ -54,6 +63,9 @@ ACTIONS = frozenset(
         MESSAGE_KIND_DELETE_BY_SENDER,
     }
 )
+
+
+_STAGE_OUTCOME = {Ruling.ACCEPT: "ok", Ruling.REJECT: "rejected", Ruling.DROP: "dropped"}
 
 
 def is_action(inbound: InboundMessage) -> bool:
@@ -112,45 +124,68 @@ class Ingest:
         producer: AIOKafkaProducer,
         channels: Channels,
         max_seq: MaxSeqLookup,
+        moderator: Moderator,
     ) -> None:
         self._seqs = seqs
         self._producer = producer
         self._channels = channels
         self._max_seq = max_seq
+        self._moderator = moderator
 
     async def handle(self, records: Sequence[Record]) -> None:
         inbound = [InboundMessage.FromString(r.value) for r in records]
         now_ms = int(time.time() * 1000)
-        new = [m for m in inbound if not is_action(m)]
+        decisions = await self._moderate(inbound, now_ms)
+        accepted = [d.message for d in decisions if d.ruling is Ruling.ACCEPT]
+        new = [m for m in accepted if not is_action(m)]
         requests = [seq_request(m, m.client_time_ms or now_ms) for m in new]
         assigned = iter(zip(requests, await self._assign(new, requests, now_ms), strict=True))
+        dropped = list(
+            dict.fromkeys(
+                (d.message.sdkappid, d.message.conversation)
+                for d in decisions
+                if d.ruling is Ruling.DROP
+            )
+        )
+        last_seqs = dict(zip(dropped, await self._seqs.last_seqs(dropped), strict=True))
 
         to_publish: list[Message] = []
         published_requests: list[SeqRequest] = []
         outcomes: dict[str, list[gateway_pb2.Outcome]] = defaultdict(list)
-        for m in inbound:
-            if is_action(m):
-                res = SeqResult("action", m.target_seq, now_ms, m.msg_random)
-                message = build_message(m, m.target_seq, now_ms, m.msg_random)
-                to_publish.append(message)
-            else:
-                req, res = next(assigned)
-                message = build_message(m, res.seq, res.server_time_ms, res.msg_random)
-                if not res.published:
-                    to_publish.append(message)
-                    published_requests.append(req)
-            if m.origin.grpc_addr:
-                outcomes[m.origin.grpc_addr].append(
-                    gateway_pb2.Outcome(
-                        request_id=m.origin.request_id,
-                        seq=res.seq,
-                        msg_key=message.msg_key,
-                        server_time_ms=res.server_time_ms,
-                        duplicate=res.status == "duplicate",
-                        conversation=m.conversation,
-                        msg_random=res.msg_random,
-                    )
+        for d in decisions:
+            m = d.message
+            if d.ruling is Ruling.REJECT:
+                outcome = gateway_pb2.Outcome(
+                    error_code=d.error_code, error_info=d.error_info, msg_random=m.msg_random
                 )
+            elif d.ruling is Ruling.DROP:
+                outcome = gateway_pb2.Outcome(
+                    seq=last_seqs[(m.sdkappid, m.conversation)],
+                    server_time_ms=now_ms,
+                    msg_random=m.msg_random,
+                )
+            else:
+                if is_action(m):
+                    res = SeqResult("action", m.target_seq, now_ms, m.msg_random)
+                    message = build_message(m, m.target_seq, now_ms, m.msg_random)
+                    to_publish.append(message)
+                else:
+                    req, res = next(assigned)
+                    message = build_message(m, res.seq, res.server_time_ms, res.msg_random)
+                    if not res.published:
+                        to_publish.append(message)
+                        published_requests.append(req)
+                outcome = gateway_pb2.Outcome(
+                    seq=res.seq,
+                    msg_key=message.msg_key,
+                    server_time_ms=res.server_time_ms,
+                    duplicate=res.status == "duplicate",
+                    msg_random=res.msg_random,
+                )
+            if m.origin.grpc_addr:
+                outcome.request_id = m.origin.request_id
+                outcome.conversation = m.conversation
+                outcomes[m.origin.grpc_addr].append(outcome)
 
         await send_all(
             self._producer,
@@ -163,10 +198,23 @@ class Ingest:
         )
 
         done_ms = time.time() * 1000
-        for m in inbound:
-            STAGE_MESSAGES.labels("ingest", str(m.sdkappid), "ok").inc()
+        for d in decisions:
+            m = d.message
+            STAGE_MESSAGES.labels("ingest", str(m.sdkappid), _STAGE_OUTCOME[d.ruling]).inc()
             if m.received_at_ms:
                 STAGE_LATENCY.labels("ingest").observe(max(0.0, done_ms - m.received_at_ms) / 1000)
+
+    async def _moderate(self, inbound: list[InboundMessage], now_ms: int) -> list[Decision]:
+        decisions = [accept(m) for m in inbound]
+        candidates = [i for i, m in enumerate(inbound) if needs_moderation(m)]
+        if not candidates:
+            return decisions
+        known = await self._seqs.known([seq_request(inbound[i], now_ms) for i in candidates])
+        fresh = [i for i, seen in zip(candidates, known, strict=True) if not seen]
+        moderated = await self._moderator.moderate([inbound[i] for i in fresh])
+        for i, decision in zip(fresh, moderated, strict=True):
+            decisions[i] = decision
+        return decisions
 
     async def _assign(
         self, inbound: list[InboundMessage], requests: list[SeqRequest], now_ms: int

@@ -5,15 +5,24 @@ from __future__ import annotations
 import asyncio
 
 from services.common import topics
+from services.common.app_cache import AppCache
 from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
 from services.common.config import Settings
+from services.common.config_feed import APP, DIRTY_WORDS, ConfigFeed
 from services.common.grpc_util import Channels, GrpcServer
-from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
+from services.common.pb.tidings.v1 import (
+    callback_pb2,
+    callback_pb2_grpc,
+    history_pb2,
+    history_pb2_grpc,
+)
+from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
 from services.common.redis_state import SeqAllocator, SessionRegistry, connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.router.fanout import Fanout, MemberCache
 from services.router.ingest import Ingest
+from services.router.moderator import Moderator, WordFilters, builtin_words
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
@@ -29,8 +38,28 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         )
         return int(reply.seq)
 
-    ingest = Ingest(SeqAllocator(redis, settings.dedupe_ttl_s), producer, channels, max_seq)
     stores = open_stores(settings)
+    apps = AppCache(stores.apps)
+    words = WordFilters(builtin_words(settings.sensitive_words_file), stores.dirty_words, apps)
+    feed = ConfigFeed(settings, "router")
+    feed.on(APP, apps.on_app_change)
+    feed.on(APP, words.on_change)
+    feed.on(DIRTY_WORDS, words.on_change)
+    callbacks = callback_pb2_grpc.CallbackServiceStub(channels.get(settings.callback_addr))
+
+    async def before_send(msg: InboundMessage, deadline_s: float) -> callback_pb2.BeforeSendReply:
+        reply: callback_pb2.BeforeSendReply = await callbacks.BeforeSend(
+            callback_pb2.BeforeSendRequest(message=msg), timeout=deadline_s
+        )
+        return reply
+
+    ingest = Ingest(
+        SeqAllocator(redis, settings.dedupe_ttl_s),
+        producer,
+        channels,
+        max_seq,
+        Moderator(apps, words, before_send),
+    )
     fanout = Fanout(SessionRegistry(redis), producer, channels, MemberCache(stores.groups))
     consumers = [
         BatchConsumer(
@@ -40,18 +69,22 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             settings, ConsumerSpec("router.fanout", topics.MESSAGES, fanout.handle), producer
         ),
     ]
+    await feed.start()
     for c in consumers:
         await c.start()
     server = GrpcServer(settings.bind_host, settings.grpc_port)
     await server.start()
     tasks = [asyncio.create_task(c.run()) for c in consumers]
+    feeding = asyncio.create_task(feed.run())
     await stop.wait()
     await server.set_serving(False)
     for c in consumers:
         await c.stop()
-    await asyncio.gather(*tasks)
+    await feed.stop()
+    await asyncio.gather(*tasks, feeding)
     for c in consumers:
         await c.close()
+    await feed.close()
     await server.stop()
     await producer.stop()
     await channels.close()

@@ -139,11 +139,9 @@ def build_router(deps: AdminDeps) -> APIRouter:
             raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
         return app
 
-    async def save(app: App) -> None:
+    async def save(app: App, changed: str) -> None:
         await deps.apps.save_app(app)
-        # This gateway applies the change on its next request; other replicas within their
-        # AppCache TTL (5 s).
-        deps.cache.invalidate(app.sdkappid)
+        await deps.app_saved(app.sdkappid, changed)
 
     @router.post("/apps", status_code=201, summary="Create an app")
     async def create_app(req: CreateApp) -> CreatedApp:
@@ -177,7 +175,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     async def rotate_key(sdkappid: SdkAppId, req: RotateKey) -> RotatedKey:
         app = await load(sdkappid)
         key = apps.rotate_key(app, req.grace_s)
-        await save(app)
+        await save(app, "key")
         return RotatedKey(sdkappid=sdkappid, key=key, grace_s=req.grace_s)
 
     @router.post("/apps/{sdkappid}/usersig", summary="Issue a UserSig signed with the current key")
@@ -213,7 +211,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
             )
         except ValueError as err:
             raise AdminError(422, "invalid_argument", str(err)) from None
-        await save(app)
+        await save(app, "settings")
         return _settings_view(app)
 
     return router

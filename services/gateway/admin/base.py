@@ -16,12 +16,14 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from aiokafka import AIOKafkaProducer
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from services.common.app_cache import AppCache
 from services.common.config import Settings
+from services.common.config_feed import APP, publish_config_change
 from services.common.store.ports import AppStore
 
 
@@ -31,6 +33,14 @@ class AdminDeps:
     apps: AppStore
     # The gateway's own cache of app records: a change made here is dropped from it at once.
     cache: AppCache
+    # Announces changes on im.config, so every service applies them within seconds.
+    producer: AIOKafkaProducer | None = None
+
+    async def app_saved(self, sdkappid: int, changed: str) -> None:
+        """After an app record was written: this gateway drops its copy now, every other
+        service when the im.config change reaches it."""
+        self.cache.invalidate(sdkappid)
+        await publish_config_change(self.producer, sdkappid, APP, {"changed": changed})
 
 
 class AdminError(Exception):

@@ -2,8 +2,9 @@
 callback configuration, and the replay of its dead-lettered after-callbacks.
 
 The rules are services/common/callback_config.py and the replay callback_replay.py, the same
-code `tidings callback` and `tidings replay-dlq` run. A change reaches the callback service
-within a second (its app cache).
+code `tidings callback` and `tidings replay-dlq` run. A change made here reaches every service
+within a second or so (im.config); one made with the CLI within the callback service's 1 s
+app-cache TTL.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
             raise AdminError(422, "invalid_argument", str(err)) from None
         app.settings[callback_config.SETTINGS_KEY] = config.doc()
         await deps.apps.save_app(app)
-        deps.cache.invalidate(sdkappid)
+        await deps.app_saved(sdkappid, callback_config.SETTINGS_KEY)
         return CallbackView.model_validate(config.doc())
 
     @router.post(

@@ -19,10 +19,8 @@ MAX_ROAM_COUNT = 100
 
 
 def _outcome_error(code: int, info: str) -> TidingsError:
-    try:
-        return TidingsError(ErrorCode(code), info)
-    except ValueError:
-        return TidingsError(ErrorCode.OPENIM_INTERNAL, info)
+    # As-is: the router's codes, and an app server's own before-send code (pass-through range).
+    return TidingsError(code, info)
 
 
 async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:

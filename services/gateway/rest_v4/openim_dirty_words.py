@@ -7,6 +7,7 @@ messages is the sensitive-word filter's job; this module only manages the list.
 Where Tencent is silent (its text reads both as "50 per request" and "50 in all", and says to
 send more in several requests): the per-request cap is 50 and an app holds at most 10,000
 words. A word must contain something other than whitespace; words are kept as entered.
+Each change is announced on im.config (section dirty_words) after the store write.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.common.config_feed import DIRTY_WORDS, publish_config_change
 from services.common.errors import ErrorCode, TidingsError
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
@@ -49,12 +51,22 @@ async def add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     if len(existing | set(words)) > MAX_WORDS_PER_APP:
         raise TidingsError(BAD, f"an app holds at most {MAX_WORDS_PER_APP} dirty words")
     await store.add_words(ctx.app.sdkappid, words)
+    await _announce(ctx, "add", len(words))
     return {}
 
 
 async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    await ctx.deps.stores.dirty_words.delete_words(ctx.app.sdkappid, _words(body))
+    words = _words(body)
+    await ctx.deps.stores.dirty_words.delete_words(ctx.app.sdkappid, words)
+    await _announce(ctx, "delete", len(words))
     return {}
+
+
+async def _announce(ctx: RestContext, change: str, count: int) -> None:
+    """Routers rebuild the app's filter when this reaches them (within a second or so)."""
+    await publish_config_change(
+        ctx.deps.producer, ctx.app.sdkappid, DIRTY_WORDS, {"changed": change, "words": count}
+    )
 
 
 COMMANDS: dict[str, Handler] = {"get": get, "add": add, "delete": delete}

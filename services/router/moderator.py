@@ -1,0 +1,140 @@
+"""Moderation in ingest, with its I/O: each app's compiled word filter, and the before-send
+callback over gRPC. The decisions themselves are in moderation.py.
+
+A batch's callbacks run concurrently, each with the app's callback timeout (plus a small
+margin for the gRPC hop) as its deadline, so a batch, and the partition behind it, is held no
+longer than the slowest app's timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from services.common.app_cache import AppCache
+from services.common.callback_config import CallbackConfig, config_of
+from services.common.logging import get_logger
+from services.common.pb.tidings.v1.callback_pb2 import BeforeSendReply
+from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
+from services.common.store.dirtywords import DirtyWordStore
+from services.common.word_settings import actions_of
+from services.router.moderation import (
+    Decision,
+    Ruling,
+    apply_reply,
+    before_command,
+    on_unreachable,
+    screen,
+    select_lists,
+)
+from services.router.words import Action, WordFilter, WordList
+
+log = get_logger(__name__)
+
+BUILTIN_WORDS = Path(__file__).with_name("builtin_words.txt")
+# Above the app's callback timeout: the callback service answers by then, fail policy applied.
+CALL_MARGIN_S = 0.25
+# A filter is rebuilt after this long even without an im.config change (CLI or lost change).
+FILTER_MAX_AGE_S = 60.0
+
+# Calls CallbackService.BeforeSend with a deadline in seconds.
+BeforeSendCall = Callable[[InboundMessage, float], Awaitable[BeforeSendReply]]
+
+
+def read_word_file(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [w.strip() for w in lines if w.strip() and not w.lstrip().startswith("#")]
+
+
+def builtin_words(operator_file: str) -> list[str]:
+    words = read_word_file(BUILTIN_WORDS)
+    if operator_file:
+        words += read_word_file(Path(operator_file))
+    return words
+
+
+class WordFilters:
+    """Each app's filter, compiled once and reused until the app's words or settings change."""
+
+    def __init__(
+        self,
+        builtin: Sequence[str],
+        dirty_words: DirtyWordStore,
+        apps: AppCache,
+        max_age_s: float = FILTER_MAX_AGE_S,
+    ) -> None:
+        self._builtin_words = list(builtin)
+        self._builtin: dict[Action, WordList] = {}
+        self._dirty_words = dirty_words
+        self._apps = apps
+        self._max_age_s = max_age_s
+        self._filters: dict[int, tuple[float, WordFilter]] = {}
+
+    async def get(self, sdkappid: int) -> WordFilter:
+        now = time.monotonic()
+        held = self._filters.get(sdkappid)
+        if held is not None and now - held[0] < self._max_age_s:
+            return held[1]
+        actions = actions_of(await self._apps.get(sdkappid))
+        custom = await self._dirty_words.list_words(sdkappid) if actions.custom != "off" else []
+        built = WordFilter(
+            select_lists(actions, self._builtin_list, lambda action: WordList(custom, action))
+        )
+        self._filters[sdkappid] = (now, built)
+        return built
+
+    def on_change(self, sdkappid: int, value_json: bytes) -> None:
+        """The im.config listener for `dirty_words` and `app` (the actions live in settings)."""
+        self._filters.pop(sdkappid, None)
+
+    def _builtin_list(self, action: Action) -> WordList:
+        if action not in self._builtin:
+            self._builtin[action] = WordList(self._builtin_words, action)
+        return self._builtin[action]
+
+
+class Moderator:
+    def __init__(self, apps: AppCache, words: WordFilters, before_send: BeforeSendCall) -> None:
+        self._apps = apps
+        self._words = words
+        self._before_send = before_send
+
+    async def moderate(self, messages: Sequence[InboundMessage]) -> list[Decision]:
+        """Decide new messages (needs_moderation): words first, then the callback, which so
+        sees the masked text."""
+        decisions = [screen(m, await self._words.get(m.sdkappid)) for m in messages]
+        asks: list[tuple[int, CallbackConfig]] = []
+        for i, decision in enumerate(decisions):
+            if decision.ruling is Ruling.ACCEPT:
+                config = await self._callback(decision.message)
+                if config is not None:
+                    asks.append((i, config))
+        answers = await asyncio.gather(
+            *(self._ask(decisions[i].message, config) for i, config in asks)
+        )
+        for (i, _), answer in zip(asks, answers, strict=True):
+            decisions[i] = answer
+        return decisions
+
+    async def _callback(self, msg: InboundMessage) -> CallbackConfig | None:
+        """The app's callback configuration when it wants this before-send callback: checked
+        here, so messages of apps without one skip the gRPC hop."""
+        command = before_command(msg)
+        app = await self._apps.get(msg.sdkappid)
+        config = config_of(app) if app and command else None
+        return config if config is not None and command and config.enabled(command) else None
+
+    async def _ask(self, msg: InboundMessage, config: CallbackConfig) -> Decision:
+        try:
+            reply = await self._before_send(msg, config.timeout_s + CALL_MARGIN_S)
+        except Exception as err:  # noqa: BLE001 - unreachable, deadline, anything: fail policy
+            log.warning(
+                "callback service unavailable",
+                app=msg.sdkappid,
+                policy=config.fail_policy,
+                error=str(err),
+            )
+            return on_unreachable(msg, config.fail_policy, type(err).__name__)
+        return apply_reply(msg, reply)
