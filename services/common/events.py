@@ -64,7 +64,6 @@ STATE_DISCONNECT = "Disconnect"
 REASON_REGISTER = "Register"
 REASON_UNREGISTER = "Unregister"
 REASON_LINK_CLOSE = "LinkClose"
-REASON_KICKED = "Kicked"
 
 
 def members(users: list[str]) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import orjson
@@ -27,7 +27,10 @@ from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc
 from services.common.store.ports import App
-from services.gateway.rest_v4.context import RestContext
+
+if TYPE_CHECKING:
+    # Only a type here: rest_v4 imports this module.
+    from services.gateway.rest_v4.context import RestContext
 
 log = get_logger(__name__)
 

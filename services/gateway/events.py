@@ -9,20 +9,49 @@ allow). Calls from the WebSocket path do not wait for the broker (`emit_soon`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 
 from services.common import events, topics
 from services.common.bus import send_all
+from services.common.errors import ErrorCode
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_MESSAGES
-from services.gateway.rest_v4.context import RestContext
+
+if TYPE_CHECKING:
+    # Only a type here: rest_v4 imports this module.
+    from services.gateway.rest_v4.context import RestContext
 
 log = get_logger(__name__)
 
 REST_PLATFORM = "RESTAPI"
+# WebSocket close codes: a client's own logout, and the code a kicked session is closed with
+# (grpc_service.Kick: 4000 + the kick's error code mod 1000).
+NORMAL_CLOSURE = 1000
+KICKED_CLOSURE = 4000 + int(ErrorCode.KICKED_OFFLINE) % 1000
+
+
+def state_payload(
+    user: str, action: str, reason: str, kicked_platforms: Sequence[str] = ()
+) -> dict[str, Any]:
+    """State.StateChange's Info, and KickedDevice when a login pushed other devices out."""
+    payload: dict[str, Any] = {"Info": {"Action": action, "To_Account": user, "Reason": reason}}
+    if kicked_platforms:
+        payload["KickedDevice"] = [{"Platform": p} for p in kicked_platforms]
+    return payload
+
+
+def closed_state(close_code: int | None) -> tuple[str, str] | None:
+    """The Action and Reason of a closed session: the client's own close is a Logout, anything
+    else (a dropped link, a dead client, a server going away) a Disconnect. A kicked session has
+    none: as in Tencent's current SDKs, the login that kicked it reports it in KickedDevice."""
+    if close_code == NORMAL_CLOSURE:
+        return events.STATE_LOGOUT, events.REASON_UNREGISTER
+    if close_code == KICKED_CLOSURE:
+        return None
+    return events.STATE_DISCONNECT, events.REASON_LINK_CLOSE
 
 
 class EventEmitter:

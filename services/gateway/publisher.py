@@ -37,6 +37,10 @@ class Publisher:
         self.accepting = True
 
     @property
+    def producer(self) -> AIOKafkaProducer:
+        return self._producer
+
+    @property
     def in_flight(self) -> int:
         return len(self._pending)
 
