@@ -190,7 +190,11 @@ _INFO: dict[ErrorCode, str] = {
 class TidingsError(Exception):
     """A refusal with a code that reaches the caller as-is."""
 
-    def __init__(self, code: ErrorCode, info: str | None = None) -> None:
+    def __init__(self, code: ErrorCode | int, info: str | None = None) -> None:
+        # An int that is not one of ours: an app server's own code in Tencent's pass-through
+        # ranges of before-callbacks, which reaches the sender as-is.
         self.code = code
-        self.info = info if info is not None else code.default_info
+        if info is None:
+            info = code.default_info if isinstance(code, ErrorCode) else ""
+        self.info = info
         super().__init__(f"{int(code)}: {self.info}")
