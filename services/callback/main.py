@@ -16,19 +16,23 @@ from services.common import topics
 from services.common.app_cache import AppCache
 from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
 from services.common.config import Settings
+from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import GrpcServer
 from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 
-# A changed callback URL or token applies at once (SPEC §5): app records are read again after
-# one second instead of the usual five.
+# A changed callback URL or token applies at once (SPEC §5): through im.config when the admin API
+# changed it, else (the CLI) when the app record is read again, after one second instead of the
+# usual five.
 APP_CACHE_TTL_S = 1.0
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     stores = open_stores(settings)
     apps = AppCache(stores.apps, ttl_s=APP_CACHE_TTL_S)
+    feed = ConfigFeed(settings, "callback")
+    feed.on(APP, apps.on_app_change)
     groups = GroupTypes(stores.groups)
     poster = Poster(settings.callback_allow_private)
     producer = make_producer(settings)
@@ -67,18 +71,22 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             settings, ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle), producer
         ),
     ]
+    await feed.start()
     for consumer in consumers:
         await consumer.start()
     await server.start()
     running = [asyncio.create_task(c.run()) for c in consumers]
+    feeding = asyncio.create_task(feed.run())
     await stop.wait()
 
     await server.set_serving(False)
     for consumer in consumers:
         await consumer.stop()
-    await asyncio.gather(*running)
+    await feed.stop()
+    await asyncio.gather(*running, feeding)
     for consumer in consumers:
         await consumer.close()
+    await feed.close()
     await server.stop()
     await producer.stop()
     await poster.close()
