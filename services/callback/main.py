@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 
 from services.callback.after import RETRY_GROUP, AfterConsumer, Deliverer, Dispatcher, RetryWorker
-from services.callback.before import BeforeSender
 from services.callback.events import EventConsumer
 from services.callback.groups import GroupTypes
 from services.callback.poster import Poster
 from services.callback.retry import Breaker
+from services.callback.rules_post import CHAT_GROUP, OFFLINE_GROUP, PostSendRules
+from services.callback.rules_pre import RulesBeforeSender
 from services.callback.server import CallbackServicer
 from services.common import topics
 from services.common.app_cache import AppCache
@@ -39,7 +40,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await producer.start()
 
     servicer = CallbackServicer(
-        BeforeSender(apps, groups, poster, settings.max_body_bytes), apps, poster
+        RulesBeforeSender(apps, groups, poster, settings.max_body_bytes), apps, poster
     )
     server = GrpcServer(settings.bind_host, settings.grpc_port)
     server.add(
@@ -51,6 +52,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     dispatcher = Dispatcher(deliverer, producer, settings.callback_retry_base_s)
     after = AfterConsumer(dispatcher, groups)
     event_callbacks = EventConsumer(dispatcher)
+    post_rules = PostSendRules(apps, groups, dispatcher)
     retry = RetryWorker(
         deliverer,
         producer,
@@ -69,6 +71,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         ),
         BatchConsumer(
             settings, ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle), producer
+        ),
+        BatchConsumer(
+            settings,
+            ConsumerSpec(CHAT_GROUP, topics.MESSAGES, post_rules.handle_messages),
+            producer,
+        ),
+        BatchConsumer(
+            settings, ConsumerSpec(OFFLINE_GROUP, topics.PUSH, post_rules.handle_push), producer
         ),
     ]
     await feed.start()

@@ -65,10 +65,30 @@ class Poster:
 
     async def post(self, config: CallbackConfig, req: Request, timeout_s: float) -> bytes:
         """The body of the app server's 2xx answer; CallbackFailure otherwise."""
+        params = query_params(
+            req.sdkappid, req.command, req.client_ip, req.platform, config.token, int(time.time())
+        )
+        return await self._timed(req.command, timeout_s, config.url, params, req.body)
+
+    async def post_plain(
+        self, url: str, body: dict[str, Any], label: str, timeout_s: float
+    ) -> bytes:
+        """The same, to a URL taken as it is (Easemob-style rules sign inside the body);
+        `label` names the request in the latency metric."""
+        return await self._timed(label, timeout_s, url, [], body)
+
+    async def _timed(
+        self,
+        label: str,
+        timeout_s: float,
+        url: str,
+        params: list[tuple[str, str]],
+        body: dict[str, Any],
+    ) -> bytes:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_s):
-                return await self._post(config, req)
+                return await self._post(url, params, body)
         except TimeoutError:
             raise CallbackFailure("timeout", f"no answer within {timeout_s:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -76,19 +96,16 @@ class Poster:
         except OSError as exc:
             raise CallbackFailure("failed", f"cannot resolve or reach the URL: {exc}") from None
         finally:
-            CALLBACK_LATENCY.labels(req.command).observe(time.perf_counter() - started)
+            CALLBACK_LATENCY.labels(label).observe(time.perf_counter() - started)
 
-    async def _post(self, config: CallbackConfig, req: Request) -> bytes:
-        url = httpx.URL(config.url)
+    async def _post(self, base: str, params: list[tuple[str, str]], body: dict[str, Any]) -> bytes:
+        url = httpx.URL(base)
         pinned, extensions = await self._pin(url)
-        params = query_params(
-            req.sdkappid, req.command, req.client_ip, req.platform, config.token, int(time.time())
-        )
         headers = {**_HEADERS, "Host": url.netloc.decode("ascii")}
         async with self._client.stream(
             "POST",
             callback_url(str(pinned), params),
-            content=orjson.dumps(req.body),
+            content=orjson.dumps(body),
             headers=headers,
             extensions=extensions,
         ) as resp:

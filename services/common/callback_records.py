@@ -3,7 +3,8 @@
 A record is JSON (the body is JSON already): schema_version, the SDKAppID, the event id (also
 the Kafka key, so it starts with the SDKAppID), the command, Tencent's body, the client IP and
 platform for the query string, how many tries from the retry topic it has had, when the next
-one is due, and the last error.
+one is due, and the last error. A delivery for an Easemob-style post-send rule names the rule
+(`rule`); its body is Easemob's, signed with the rule's secret when it is sent.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Delivery:
     next_attempt_ms: int = 0
     error: str = ""
     failed_at_ms: int = 0
+    rule: str = ""
 
     @property
     def key(self) -> bytes:
@@ -47,6 +49,7 @@ class Delivery:
                 "next_attempt_ms": self.next_attempt_ms,
                 "error": self.error,
                 "failed_at_ms": self.failed_at_ms,
+                "rule": self.rule,
             }
         )
 
@@ -70,6 +73,7 @@ class Delivery:
                 next_attempt_ms=int(doc.get("next_attempt_ms", 0)),
                 error=str(doc.get("error", "")),
                 failed_at_ms=int(doc.get("failed_at_ms", 0)),
+                rule=str(doc.get("rule", "")),
             )
         except (KeyError, TypeError, ValueError):
             raise ValueError("a callback delivery record misses a field") from None
