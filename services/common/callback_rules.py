@@ -341,6 +341,12 @@ def rules_of(app: App) -> Rules:
     return Rules(tuple(pre), tuple(post))
 
 
+def pre_send_budget_s(app: App) -> float:
+    """The longest the app's pre-send rules can take together (they run one after another):
+    what a caller of the before-send callback adds to its deadline."""
+    return sum(r.timeout_s for r in rules_of(app).pre_send if r.enabled)
+
+
 def _store(app: App, rules: Rules) -> None:
     app.settings[SETTINGS_KEY] = rules.doc()
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from services.common.app_cache import AppCache
 from services.common.callback_config import CallbackConfig, config_of
+from services.common.callback_rules import pre_send_budget_s
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1.callback_pb2 import BeforeSendReply
-from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
+from services.common.pb.tidings.v1.envelope_pb2 import SOURCE_REST, InboundMessage
 from services.common.store.dirtywords import DirtyWordStore
 from services.common.word_settings import actions_of
 from services.router.moderation import (
@@ -120,11 +122,22 @@ class Moderator:
 
     async def _callback(self, msg: InboundMessage) -> CallbackConfig | None:
         """The app's callback configuration when it wants this before-send callback: checked
-        here, so messages of apps without one skip the gRPC hop."""
+        here, so messages of apps without one skip the gRPC hop. The callback service runs the
+        app's Easemob-style pre-send rules (client sends only) in the same call, after the
+        Tencent callback: their timeouts extend the deadline, and an app with rules only is
+        called too (open if the callback service cannot be reached)."""
         command = before_command(msg)
         app = await self._apps.get(msg.sdkappid)
-        config = config_of(app) if app and command else None
-        return config if config is not None and command and config.enabled(command) else None
+        if app is None or command is None:
+            return None
+        config = config_of(app)
+        tencent = config if config is not None and config.enabled(command) else None
+        rules_s = pre_send_budget_s(app) if msg.source != SOURCE_REST else 0.0
+        if not rules_s:
+            return tencent
+        if tencent is None:
+            return CallbackConfig(url="", timeout_s=rules_s)
+        return replace(tencent, timeout_s=tencent.timeout_s + rules_s)
 
     async def _ask(self, msg: InboundMessage, config: CallbackConfig) -> Decision:
         try:
