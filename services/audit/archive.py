@@ -2,7 +2,9 @@
 
 New messages are written in one batch per run of them; a recall, an edit or a delete-by-sender
 rewrites stored messages in place (it takes no seq), after the messages before it in the
-partition are written. System notifications are live only: nothing is stored for them.
+partition are written. System notifications and online-only messages (AVChatRoom) are live
+only: nothing is stored for them, though an online-only message still moves its group's last
+message time and next seq.
 Each new message also moves its conversation to the top of both parties' conversation lists,
 and each group's last message time and next seq move forward, once per group per batch.
 """
@@ -113,9 +115,13 @@ class Archiver:
     async def handle(self, records: Sequence[Record]) -> None:
         decoded = [Message.FromString(r.value) for r in records]
         run: list[Message] = []
-        stored: list[Message] = []
+        # New messages, archived or online only: they move their group's activity.
+        new: list[Message] = []
         for m in decoded:
             if m.kind == MESSAGE_KIND_SYSTEM_NOTIFICATION:
+                continue
+            if m.online_only:
+                new.append(m)
                 continue
             if m.kind in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY, MESSAGE_KIND_DELETE_BY_SENDER):
                 await self._append(run)
@@ -126,12 +132,12 @@ class Archiver:
                     await self._act(m)
             else:
                 run.append(m)
-                stored.append(m)
+                new.append(m)
         await self._append(run)
         await asyncio.gather(
             *(
                 self._groups.record_messages(sdkappid, group_id, time_s, next_seq)
-                for (sdkappid, group_id), (time_s, next_seq) in group_activity(stored).items()
+                for (sdkappid, group_id), (time_s, next_seq) in group_activity(new).items()
             )
         )
         now_ms = time.time() * 1000

@@ -27,6 +27,8 @@ class ErrorCode(IntEnum):
     GROUP_RATE_LIMITED = 10023
     GROUP_JOINED_LIMIT = 10037
     GROUP_MEMBER_LIMIT = 10038
+    # The read receipt of a group message does not exist (it asked for none, or expired).
+    GROUP_RECEIPT_NOT_FOUND = 10062
 
     # C2C messaging (openim).
     MSG_INVALID_REQUEST = 20001

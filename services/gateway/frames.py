@@ -95,6 +95,7 @@ def parse_send(
         source=SOURCE_WS,
         received_at_ms=int(time.time() * 1000),
         platform=platform,
+        need_read_receipt=bool(field(frame, "need_receipt", bool, required=False)),
     )
 
 

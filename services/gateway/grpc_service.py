@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import grpc
+import orjson
 
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
@@ -48,6 +49,21 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         self, request: gateway_pb2.CompleteRequest, context: grpc.aio.ServicerContext
     ) -> gateway_pb2.CompleteReply:
         return gateway_pb2.CompleteReply(matched=self._publisher.complete(list(request.outcomes)))
+
+    async def Notify(
+        self, request: gateway_pb2.NotifyRequest, context: grpc.aio.ServicerContext
+    ) -> gateway_pb2.NotifyReply:
+        delivered = 0
+        for n in request.notices:
+            conns = [
+                c for c in self._local.of(n.sdkappid, n.user) if c.conn_id not in n.skip_conn_ids
+            ]
+            if conns:
+                frame = orjson.loads(n.frame_json)
+                for conn in conns:
+                    conn.reply(frame)
+                delivered += 1
+        return gateway_pb2.NotifyReply(delivered=delivered)
 
     async def Kick(
         self, request: gateway_pb2.KickRequest, context: grpc.aio.ServicerContext

@@ -41,4 +41,6 @@ def message_json(m: Message) -> dict[str, Any]:
         "client_msg_id": m.client_msg_id,
         "elements": msg_body_json(m.elements),
         "cloud_custom_data": m.cloud_custom_data,
+        "need_receipt": m.need_read_receipt,
+        "online_only": m.online_only,
     }

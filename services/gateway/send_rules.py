@@ -8,6 +8,7 @@ import time
 
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
+from services.common.store.groups import Group
 from services.common.store.ports import App, Stores
 from services.gateway.auth import Authenticator
 from services.gateway.group_send import check_group_send
@@ -40,10 +41,11 @@ async def check_c2c(stores: Stores, auth: Authenticator, app: App, inbound: Inbo
 
 async def check_group(
     stores: Stores, auth: Authenticator, app: App, inbound: InboundMessage
-) -> None:
+) -> Group:
     sender = inbound.sender
-    await check_group_send(
+    group = await check_group_send(
         stores.groups, app.sdkappid, inbound.group_id, sender, auth.is_admin(app, sender)
     )
     if (await stores.no_speaking.get(app.sdkappid, sender)).group_muted(int(time.time())):
         raise TidingsError(ErrorCode.GROUP_SENDER_MUTED, "the sender is muted for group messages")
+    return group

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -24,9 +24,14 @@ MAX_OUTBOX = 10_000
 CLOSE_FLUSH_S = 2.0
 
 
+def json_text(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
 class Connection:
     __slots__ = (
         "_closing",
+        "_encode",
         "_flushed",
         "_msgs",
         "_replies",
@@ -38,8 +43,17 @@ class Connection:
         "ws",
     )
 
-    def __init__(self, ws: ServerConnection, sdkappid: int, user: str, platform: str) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        sdkappid: int,
+        user: str,
+        platform: str,
+        encode: Callable[[dict[str, Any]], str | bytes] | None = None,
+    ) -> None:
         self.ws = ws
+        # The connection's encoding, chosen at connect: JSON text, or protobuf binary frames.
+        self._encode = encode or json_text
         self.sdkappid = sdkappid
         self.user = user
         self.platform = platform
@@ -80,13 +94,13 @@ class Connection:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                frames: list[bytes] = [orjson.dumps(f) for f in self._replies]
+                frames = [self._encode(f) for f in self._replies]
                 self._replies.clear()
                 if self._msgs:
-                    frames.append(orjson.dumps({"op": "msg", "msgs": list(self._msgs)}))
+                    frames.append(self._encode({"op": "msg", "msgs": list(self._msgs)}))
                     self._msgs.clear()
                 for frame in frames:
-                    await self.ws.send(frame.decode())
+                    await self.ws.send(frame)
                 if self._closing and not self._replies:
                     return
         except ConnectionClosed:

@@ -1,14 +1,18 @@
-"""The client WebSocket endpoint: login, send, sync, ping. Every bad input gets an error frame
-with a code, and the connection (and every other) keeps being served."""
+"""The client WebSocket endpoint: login, send, sync, ping and the other ops. Every bad input
+gets an error frame with a code, and the connection (and every other) keeps being served.
+
+The encoding is chosen at connect (`/v1?encoding=proto` for protobuf binary frames, JSON
+otherwise); frames of both decode to the same dict, so every op has one code path."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-import orjson
+import redis.asyncio as aioredis
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -22,14 +26,16 @@ from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.redis_state import SessionRegistry
 from services.common.store.ports import Stores
-from services.gateway import frames, send_rules
+from services.gateway import avchatroom, frames, frames_proto, send_rules
 from services.gateway.auth import Authenticator
+from services.gateway.group_rules import AVCHATROOM
 from services.gateway.kicks import kick_connections
 from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
-from services.gateway.sessions import Connection, LocalSessions
+from services.gateway.receipts import GroupReceipts, receipt_refusal
+from services.gateway.sessions import Connection, LocalSessions, json_text
 from services.gateway.throttle import check_send_rate
 from services.gateway.ws_ops import WsOps
 
@@ -51,6 +57,7 @@ class WsEndpoint:
         stores: Stores,
         channels: Channels,
         limiter: RateLimiter,
+        redis: aioredis.Redis,
     ) -> None:
         self._settings = settings
         self._auth = auth
@@ -62,24 +69,45 @@ class WsEndpoint:
         self._stores = stores
         self._channels = channels
         self._limiter = limiter
-        self._ops = WsOps(stores, history, publisher, registry)
+        self._receipts = GroupReceipts(redis)
+        # Receipt-index writes in flight (held so the tasks are not collected).
+        self._tracking: set[asyncio.Task[None]] = set()
+        self._ops = WsOps(stores, history, publisher, registry, channels, self._receipts)
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:
-        """The protocol version is the path: /v1. Anything else is refused before the upgrade."""
-        if request.path.split("?", 1)[0].rstrip("/") in frames.PATHS:
-            return None
-        return ws.respond(HTTPStatus.NOT_FOUND, f"unknown protocol path; use {frames.PATHS[0]}\n")
+        """The protocol version is the path: /v1, and the encoding a query parameter. Anything
+        else is refused before the upgrade."""
+        if request.path.split("?", 1)[0].rstrip("/") not in frames.PATHS:
+            return ws.respond(
+                HTTPStatus.NOT_FOUND, f"unknown protocol path; use {frames.PATHS[0]}\n"
+            )
+        if frames_proto.encoding_of(request.path) is None:
+            return ws.respond(
+                HTTPStatus.BAD_REQUEST, f"encoding must be one of {frames_proto.ENCODINGS}\n"
+            )
+        return None
 
     async def handle(self, ws: ServerConnection) -> None:
         conn: Connection | None = None
         writer: asyncio.Task[None] | None = None
         failed_logins = 0
+        proto = ws.request is not None and (
+            frames_proto.encoding_of(ws.request.path) == frames_proto.PROTO
+        )
+        encode = frames_proto.encode_frame if proto else json_text
+        max_bytes = self._settings.ws_max_frame_bytes
         try:
             async for raw in ws:
                 request_id: Any = None
                 try:
-                    frame = frames.parse_frame(raw, self._settings.ws_max_frame_bytes)
+                    frame = (
+                        frames_proto.decode_frame(
+                            raw if isinstance(raw, bytes) else raw.encode(), max_bytes
+                        )
+                        if proto
+                        else frames.parse_frame(raw, max_bytes)
+                    )
                     request_id = frame.get("id")
                     op = frame["op"]
                     if op == "ping":
@@ -88,12 +116,13 @@ class WsEndpoint:
                         if conn is not None:
                             raise TidingsError(ErrorCode.WS_BAD_FRAME, "already logged in")
                         try:
-                            conn = await self._login(ws, frame)
+                            conn = await self._login(ws, frame, encode)
                         except TidingsError:
                             failed_logins += 1
                             if failed_logins >= MAX_LOGIN_ATTEMPTS:
                                 await self._send_now(
                                     ws,
+                                    encode,
                                     frames.error_frame(
                                         request_id,
                                         ErrorCode.WS_NOT_LOGGED_IN,
@@ -135,7 +164,7 @@ class WsEndpoint:
                     if conn is not None:
                         conn.reply(reply)
                     else:
-                        await self._send_now(ws, reply)
+                        await self._send_now(ws, encode, reply)
         except ConnectionClosed:
             pass
         finally:
@@ -151,13 +180,30 @@ class WsEndpoint:
             return await self._ops.conversations(conn, frame)
         if op == "delete_conversation":
             return await self._ops.delete_conversation(conn, frame)
+        if op == "read":
+            return await self._ops.read(conn, frame)
+        if op == "read_members":
+            return await self._ops.read_members(conn, frame)
+        if op == "join_group":
+            return await self._ops.join_group(conn, frame)
+        if op == "quit_group":
+            return await self._ops.quit_group(conn, frame)
         return await self._ops.presence(conn, frame)
 
     @staticmethod
-    async def _send_now(ws: ServerConnection, frame: dict[str, Any]) -> None:
-        await ws.send(orjson.dumps(frame).decode())
+    async def _send_now(
+        ws: ServerConnection,
+        encode: Callable[[dict[str, Any]], str | bytes],
+        frame: dict[str, Any],
+    ) -> None:
+        await ws.send(encode(frame))
 
-    async def _login(self, ws: ServerConnection, frame: dict[str, Any]) -> Connection:
+    async def _login(
+        self,
+        ws: ServerConnection,
+        frame: dict[str, Any],
+        encode: Callable[[dict[str, Any]], str | bytes],
+    ) -> Connection:
         sdkappid, identifier, sig, platform = frames.parse_login(frame)
         app = await self._auth.verify(sdkappid, identifier, sig)
         if not self._auth.is_admin(app, identifier) and await self._auth.missing_accounts(
@@ -170,7 +216,7 @@ class WsEndpoint:
             [Session(cid, s.platform, s.login_ms) for cid, s in existing.items()],
             platform,
         )
-        conn = Connection(ws, sdkappid, identifier, platform)
+        conn = Connection(ws, sdkappid, identifier, platform, encode)
         self._local.add(conn)
         await self._registry.add(
             sdkappid,
@@ -210,8 +256,18 @@ class WsEndpoint:
         app = await self._auth.app(conn.sdkappid)
         is_group = bool(inbound.group_id)
         await check_send_rate(self._limiter, app, conn.user, group=is_group)
+        tracks_receipts = False
         if is_group:
-            await send_rules.check_group(self._stores, self._auth, app, inbound)
+            group = await send_rules.check_group(self._stores, self._auth, app, inbound)
+            if group.group_type == AVCHATROOM:
+                await avchatroom.check_msg_rate(self._limiter, app, group.group_id)
+                inbound.online_only = True
+            if inbound.need_read_receipt:
+                count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
+                refusal = receipt_refusal(group, count)
+                if refusal is not None:
+                    raise refusal
+                tracks_receipts = True
         else:
             await send_rules.check_c2c(self._stores, self._auth, app, inbound)
         received_ms = inbound.received_at_ms
@@ -221,6 +277,8 @@ class WsEndpoint:
                 conn.reply(frames.error_frame(request_id, outcome.error_code, outcome.error_info))
                 return
             STAGE_LATENCY.labels("ack").observe(max(0.0, time.time() * 1000 - received_ms) / 1000)
+            if tracks_receipts:
+                self._track_receipt(conn.sdkappid, inbound.group_id, outcome.seq, conn.user)
             conn.reply(
                 {
                     "op": "ack",
@@ -258,3 +316,16 @@ class WsEndpoint:
             "messages": [message_json(m) for m in reply.messages],
             "complete": reply.complete,
         }
+
+    def _track_receipt(self, sdkappid: int, group_id: str, seq: int, sender: str) -> None:
+        """Index a group message that asked for receipts, off the ack path."""
+
+        async def track() -> None:
+            try:
+                await self._receipts.track(sdkappid, group_id, seq, sender)
+            except Exception as exc:  # noqa: BLE001 - the message stands; its receipt is lost
+                log.warning("receipt tracking failed", group=group_id, seq=seq, error=str(exc))
+
+        task = asyncio.get_running_loop().create_task(track())
+        self._tracking.add(task)
+        task.add_done_callback(self._tracking.discard)

@@ -1,5 +1,6 @@
 """WebSocket operations beyond send and sync: recall, conversations, presence, deleting a
-conversation. Each takes the logged-in connection and the frame, and returns the reply frame."""
+conversation, read marks and receipts, joining and quitting groups. Each takes the logged-in
+connection and the frame, and returns the reply frame."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
+from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
@@ -19,12 +21,21 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     Message,
 )
 from services.common.redis_state import SessionRegistry
-from services.common.store.conversations import C2C
+from services.common.store.conversations import C2C, GROUP, ConversationState
+from services.common.store.groups import Group, Member
 from services.common.store.ports import App, Stores
 from services.gateway.frames import field as frame_field
-from services.gateway.group_rules import ADMIN, OWNER
+from services.gateway.group_rules import (
+    ADMIN,
+    AVCHATROOM,
+    FREE_ACCESS,
+    MEMBER,
+    OWNER,
+    check_room,
+)
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
+from services.gateway.receipts import GroupReceipts, Notice, notify
 from services.gateway.sessions import Connection
 
 DEFAULT_RECALL_WINDOW_S = 120
@@ -75,8 +86,32 @@ def _target_conversation(frame: dict[str, Any], user: str) -> tuple[str, str | N
     return conversation.c2c(user, peer), None
 
 
+def join_refusal(group: Group) -> TidingsError | None:
+    """May a client join this group by itself? AVChatRoom, Meeting and Community groups are
+    FreeAccess (Tencent); Work groups are invitation only; a Public group asks for approval,
+    which is an app admin's add_group_member here."""
+    if group.group_type == AVCHATROOM or group.apply_join_option == FREE_ACCESS:
+        return None
+    return TidingsError(
+        ErrorCode.GROUP_NO_PERMISSION,
+        f"this group does not take joins from clients ({group.apply_join_option}); "
+        "an admin adds members",
+    )
+
+
 class WsOps:
-    NAMES = frozenset({"recall", "conversations", "delete_conversation", "presence"})
+    NAMES = frozenset(
+        {
+            "recall",
+            "conversations",
+            "delete_conversation",
+            "presence",
+            "read",
+            "read_members",
+            "join_group",
+            "quit_group",
+        }
+    )
 
     def __init__(
         self,
@@ -84,11 +119,15 @@ class WsOps:
         history: history_pb2_grpc.HistoryServiceStub,
         publisher: Publisher,
         registry: SessionRegistry,
+        channels: Channels,
+        receipts: GroupReceipts,
     ) -> None:
         self._stores = stores
         self._history = history
         self._publisher = publisher
         self._registry = registry
+        self._channels = channels
+        self._receipts = receipts
 
     async def recall(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id = _target_conversation(frame, conn.user)
@@ -121,6 +160,7 @@ class WsOps:
             group_id=target.group_id,
             kind=MESSAGE_KIND_RECALL,
             target_seq=seq,
+            target_msg_key=target.msg_key,
             msg_random=target.msg_random,
             source=SOURCE_WS,
             received_at_ms=int(time.time() * 1000),
@@ -131,16 +171,56 @@ class WsOps:
             raise TidingsError(ErrorCode.MSG_INTERNAL, outcome.error_info)
         return {"op": "recall", "code": 0, "conversation": conv, "seq": seq}
 
+    async def _group_states(self, sdkappid: int, user: str) -> list[ConversationState]:
+        """The user's group conversations: one per joined group with messages (AVChatRoom has
+        no history, so no conversation), at the group's newest seq, with the user's read mark
+        and deletion from the conversation store. Audit keeps no per-member rows for groups, so
+        a 6,000-member group's message costs one group write, not 6,000."""
+        joined = [
+            j.group_id
+            for j in await self._stores.groups.joined_groups(sdkappid, user)
+            if j.group_type != AVCHATROOM
+        ]
+        if not joined:
+            return []
+        groups = await self._stores.groups.get_groups(sdkappid, joined)
+        convs = [conversation.group(g) for g in groups]
+        marks = await self._stores.conversations.get(sdkappid, user, convs)
+        out = []
+        for g in groups.values():
+            conv = conversation.group(g.group_id)
+            mark = marks.get(conv)
+            out.append(
+                ConversationState(
+                    user=user,
+                    conversation=conv,
+                    kind=GROUP,
+                    peer=g.group_id,
+                    last_seq=g.next_msg_seq - 1,
+                    last_time_ms=g.last_msg_time * 1000,
+                    read_seq=mark.read_seq if mark else 0,
+                    hidden_seq=mark.hidden_seq if mark else 0,
+                    pinned_at_ms=mark.pinned_at_ms if mark else 0,
+                )
+            )
+        return out
+
     async def conversations(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         limit = frame_field(frame, "limit", int, required=False) or DEFAULT_CONVERSATIONS
         limit = max(1, min(limit, MAX_CONVERSATIONS))
-        states = [
+        c2c_states = [
             s
             for s in await self._stores.conversations.list_for_user(conn.sdkappid, conn.user)
-            if s.visible
-        ][:limit]
+            if s.kind == C2C
+        ]
+        group_states = await self._group_states(conn.sdkappid, conn.user)
+        states = sorted(
+            (s for s in c2c_states + group_states if s.visible),
+            key=lambda s: s.last_time_ms,
+            reverse=True,
+        )[:limit]
 
-        async def describe(s: Any) -> dict[str, Any]:
+        async def describe(s: ConversationState) -> dict[str, Any]:
             last, unread = await asyncio.gather(
                 self._history.Get(
                     history_pb2.GetRequest(
@@ -201,3 +281,119 @@ class WsOps:
                 for u, s in zip(users, sessions, strict=True)
             ],
         }
+
+    async def read(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
+        """Raise the user's read mark to `seq`: unread goes to 0 up to it, the user's other
+        devices get a `read_mark`, the C2C peer a `receipt`, and in a group the senders of
+        messages that asked for receipts a `receipt` with their new read count."""
+        conv, group_id = _target_conversation(frame, conn.user)
+        seq = frame_field(frame, "seq", int)
+        if seq < 0:
+            raise TidingsError(ErrorCode.WS_BAD_FRAME, "'seq' must not be negative")
+        sdkappid, user = conn.sdkappid, conn.user
+        if group_id is not None:
+            await self._require_member(sdkappid, group_id, user)
+        store = self._stores.conversations
+        previous = (await store.get(sdkappid, user, [conv])).get(conv)
+        before = previous.read_seq if previous else 0
+        if seq <= before:
+            return {"op": "read", "code": 0, "conversation": conv, "seq": before}
+        await store.set_read(sdkappid, user, conv, seq)
+        now_ms = int(time.time() * 1000)
+        target = {"group": group_id} if group_id else {"peer": frame["peer"]}
+        mark = {"op": "read_mark", "conversation": conv, "seq": seq, "time": now_ms, **target}
+        notices = [Notice(sdkappid, user, mark, skip_conn_id=conn.conn_id)]
+        if group_id is None:
+            receipt = {"op": "receipt", "conversation": conv, "peer": user, "reader": user}
+            notices.append(Notice(sdkappid, frame["peer"], {**receipt, "seq": seq, "time": now_ms}))
+        else:
+            for counted in await self._receipts.mark_read(sdkappid, group_id, user, before, seq):
+                receipt = {"op": "receipt", "conversation": conv, "group": group_id}
+                notices.append(
+                    Notice(
+                        sdkappid,
+                        counted.sender,
+                        {
+                            **receipt,
+                            "seq": counted.seq,
+                            "reader": user,
+                            "read_count": counted.read,
+                            "time": now_ms,
+                        },
+                    )
+                )
+        await notify(self._channels, self._registry, notices)
+        return {"op": "read", "code": 0, "conversation": conv, "seq": seq}
+
+    async def read_members(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
+        """Who has and has not read a group message that asked for receipts (Tencent's
+        get_group_msg_receipt_detail): members who joined after it count as not read."""
+        group_id = frame_field(frame, "group", str)
+        seq = frame_field(frame, "seq", int)
+        sdkappid = conn.sdkappid
+        await self._require_member(sdkappid, group_id, conn.user)
+        sender = await self._receipts.sender_of(sdkappid, group_id, seq)
+        if sender is None:
+            raise TidingsError(ErrorCode.GROUP_RECEIPT_NOT_FOUND, "the message has no read receipt")
+        readers, members = await asyncio.gather(
+            self._receipts.readers(sdkappid, group_id, seq),
+            self._stores.groups.members(sdkappid, group_id),
+        )
+        current = {m.user_id for m in members} - {sender}
+        read = sorted(readers & current)
+        unread = sorted(current - readers)
+        return {
+            "op": "read_members",
+            "code": 0,
+            "group": group_id,
+            "seq": seq,
+            "read": read,
+            "unread": unread,
+            "read_count": len(read),
+            "unread_count": len(unread),
+        }
+
+    async def join_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
+        group = await self._group(conn.sdkappid, frame_field(frame, "group", str))
+        refusal = join_refusal(group)
+        if refusal is not None:
+            raise refusal
+        sdkappid, user = conn.sdkappid, conn.user
+        if await self._stores.groups.get_members(sdkappid, group.group_id, [user]):
+            return {"op": "join_group", "code": 0, "group": group.group_id, "joined": False}
+        check_room(
+            group.max_members, await self._stores.groups.count_members(sdkappid, group.group_id), 1
+        )
+        now = int(time.time())
+        await self._stores.groups.add_members(
+            sdkappid,
+            group.group_id,
+            group.group_type,
+            [Member(user_id=user, role=MEMBER, join_time=now)],
+        )
+        # Unread counts start at the join: what came before is history, not news.
+        if group.group_type != AVCHATROOM and group.next_msg_seq > 1:
+            await self._stores.conversations.set_read(
+                sdkappid, user, conversation.group(group.group_id), group.next_msg_seq - 1
+            )
+        return {"op": "join_group", "code": 0, "group": group.group_id, "joined": True}
+
+    async def quit_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
+        group = await self._group(conn.sdkappid, frame_field(frame, "group", str))
+        if group.owner == conn.user and group.group_type != AVCHATROOM:
+            raise TidingsError(
+                ErrorCode.GROUP_NO_PERMISSION, "the owner cannot quit; transfer the group first"
+            )
+        await self._require_member(conn.sdkappid, group.group_id, conn.user)
+        await self._stores.groups.remove_members(conn.sdkappid, group.group_id, [conn.user])
+        return {"op": "quit_group", "code": 0, "group": group.group_id}
+
+    async def _group(self, sdkappid: int, group_id: str) -> Group:
+        group = await self._stores.groups.get_group(sdkappid, group_id)
+        if group is None:
+            raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist")
+        return group
+
+    async def _require_member(self, sdkappid: int, group_id: str, user: str) -> None:
+        if not await self._stores.groups.get_members(sdkappid, group_id, [user]):
+            raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")

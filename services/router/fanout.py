@@ -138,7 +138,10 @@ class Fanout:
         offline: list[tuple[Message, Recipient]] = []
         for (m, r), conns in zip(targets, sessions, strict=True):
             nodes = {s.node_addr for cid, s in conns.items() if cid != m.origin_conn_id}
-            pushable = not (r.is_sender or r.no_push) and m.kind not in NOT_PUSHED
+            # Online-only messages (AVChatRoom) reach live devices and nothing else.
+            pushable = (
+                not (r.is_sender or r.no_push) and m.kind not in NOT_PUSHED and not m.online_only
+            )
             if not nodes and pushable:
                 offline.append((m, r))
             for addr in nodes:

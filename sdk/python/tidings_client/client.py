@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tidings_client import frames
 from tidings_client.ordering import ConversationOrder
 
 GAP_WAIT_S = 0.3
@@ -55,6 +55,10 @@ class Message:
     recalled: bool = False
     # Removed from the group's history by the app (delete_group_msg_by_sender): no body.
     deleted: bool = False
+    # The sender asked for read receipts (see Client.message_read_members).
+    need_receipt: bool = False
+    # Live only (AVChatRoom): never in sync, never pushed offline.
+    online_only: bool = False
 
     @property
     def text(self) -> str:
@@ -78,7 +82,51 @@ class Message:
             kind=d.get("kind", "message"),
             recalled=d.get("recalled", False),
             deleted=d.get("deleted", False),
+            need_receipt=d.get("need_receipt", False),
+            online_only=d.get("online_only", False),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Someone read up to `seq`. C2C: the peer read the conversation up to `seq`. Group: a
+    member read this user's message `seq`, which asked for receipts; `read_count` is how many
+    members have read it so far."""
+
+    conversation: str
+    reader: str
+    seq: int
+    time: int
+    group: str = ""
+    read_count: int = 0
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Receipt:
+        return cls(
+            conversation=d["conversation"],
+            reader=d["reader"],
+            seq=d["seq"],
+            time=d["time"],
+            group=d.get("group", ""),
+            read_count=d.get("read_count", 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMark:
+    """This user read `conversation` up to `seq` on another device."""
+
+    conversation: str
+    seq: int
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMembers:
+    """Who has and has not read a group message that asked for receipts."""
+
+    read: list[str]
+    unread: list[str]
 
 
 class Client:
@@ -90,7 +138,12 @@ class Client:
         usersig: str,
         platform: str = "Android",
         reconnect: bool = True,
+        encoding: str = "json",
     ) -> None:
+        if encoding not in (frames.JSON, frames.PROTO):
+            raise ValueError("encoding must be 'json' or 'proto'")
+        # JSON text frames, or protobuf binary frames (docs/PROTOCOL.md); the same API either way.
+        self.encoding = encoding
         # One gateway URL, or several: a reconnect moves on to the next one, so a client
         # whose gateway node went away lands on another.
         self._urls = [ws_url] if isinstance(ws_url, str) else list(ws_url)
@@ -106,6 +159,8 @@ class Client:
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._changes: asyncio.Queue[Message] = asyncio.Queue()
+        self._receipts: asyncio.Queue[Receipt] = asyncio.Queue()
+        self._read_marks: asyncio.Queue[ReadMark] = asyncio.Queue()
         self._orders: dict[str, ConversationOrder[Message]] = {}
         self._own_ids: set[str] = set()
         self._gap_tasks: dict[str, asyncio.Task[None]] = {}
@@ -145,11 +200,15 @@ class Client:
         client_msg_id: str | None = None,
         cloud_custom_data: str = "",
         timeout: float = 30.0,
+        need_receipt: bool = False,
     ) -> Ack:
-        """Send and wait for the ack. A retry with the same client_msg_id gets the same seq."""
+        """Send and wait for the ack. A retry with the same client_msg_id gets the same seq.
+        `need_receipt` asks the group's members for read receipts (groups of at most 200)."""
         msg_id = client_msg_id or uuid.uuid4().hex
         self._own_ids.add(msg_id)
         frame: dict[str, Any] = {"op": "send", "client_msg_id": msg_id}
+        if need_receipt:
+            frame["need_receipt"] = True
         if to is not None:
             frame["to"] = to
         if group is not None:
@@ -171,12 +230,43 @@ class Client:
         self._offer(ack.conversation, ack.seq, None)
         return ack
 
-    async def sync(self, peer: str, after_seq: int = 0, limit: int = 100) -> list[Message]:
-        """Messages of the conversation with `peer` after `after_seq`, oldest first."""
-        reply = await self.request(
-            {"op": "sync", "peer": peer, "after_seq": after_seq, "limit": limit}
-        )
+    async def sync(
+        self,
+        peer: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+        group: str | None = None,
+    ) -> list[Message]:
+        """Messages of the conversation with `peer` (or of `group`) after `after_seq`, oldest
+        first."""
+        target = {"peer": peer} if group is None else {"group": group}
+        reply = await self.request({"op": "sync", **target, "after_seq": after_seq, "limit": limit})
         return [Message.from_json(m) for m in reply["messages"]]
+
+    async def mark_read(self, conversation: str, seq: int) -> int:
+        """Read `conversation` (a Message's `.conversation`) up to `seq`: its unread count goes
+        to 0 up to there, the peer (or the senders of group messages that asked for receipts)
+        get a receipt, and this user's other devices a read mark. Returns the read mark."""
+        reply = await self.request({"op": "read", **self._target(conversation), "seq": seq})
+        mark: int = reply["seq"]
+        return mark
+
+    async def message_read_members(self, message: Message | Ack) -> ReadMembers:
+        """Members who have and have not read a group message sent with need_receipt (the
+        message as received, or the sender's Ack of it)."""
+        reply = await self.request(
+            {"op": "read_members", **self._target(message.conversation), "seq": message.seq}
+        )
+        return ReadMembers(read=reply["read"], unread=reply["unread"])
+
+    async def join_group(self, group_id: str) -> bool:
+        """Join a group that lets clients in (AVChatRoom, or FreeAccess); False if already in."""
+        reply = await self.request({"op": "join_group", "group": group_id})
+        joined: bool = reply["joined"]
+        return joined
+
+    async def quit_group(self, group_id: str) -> None:
+        await self.request({"op": "quit_group", "group": group_id})
 
     async def recall(self, message: Message) -> None:
         """Recall a message (yours within the app's window; any, as a group owner or admin)."""
@@ -207,6 +297,16 @@ class Client:
         while True:
             yield await self._inbox.get()
 
+    async def receipts(self) -> AsyncIterator[Receipt]:
+        """Read receipts for this user's messages, as they come."""
+        while True:
+            yield await self._receipts.get()
+
+    async def read_marks(self) -> AsyncIterator[ReadMark]:
+        """Read marks set on this user's other devices."""
+        while True:
+            yield await self._read_marks.get()
+
     async def changes(self) -> AsyncIterator[Message]:
         """Recalls and edits of messages already seen (`kind` "recall" or "modify"), and group
         system notifications (`kind` "system": live only, never in sync)."""
@@ -221,7 +321,7 @@ class Client:
         self._waiting[request_id] = fut
         try:
             assert self._ws is not None
-            await self._ws.send(orjson.dumps(frame).decode())
+            await self._ws.send(frames.encode(frame, self.encoding))
             reply = await asyncio.wait_for(fut, timeout)
         finally:
             self._waiting.pop(request_id, None)
@@ -230,20 +330,20 @@ class Client:
         return reply
 
     async def _open(self) -> None:
-        ws = await connect(self.ws_url, max_size=4 * 1024 * 1024, compression=None)
-        await ws.send(
-            orjson.dumps(
-                {
-                    "op": "login",
-                    "id": 0,
-                    "sdkappid": self.sdkappid,
-                    "identifier": self.user_id,
-                    "usersig": self.usersig,
-                    "platform": self.platform,
-                }
-            ).decode()
-        )
-        reply = orjson.loads(await ws.recv())
+        url = self.ws_url
+        if self.encoding == frames.PROTO:
+            url += ("&" if "?" in url else "?") + "encoding=proto"
+        ws = await connect(url, max_size=4 * 1024 * 1024, compression=None)
+        login = {
+            "op": "login",
+            "id": 0,
+            "sdkappid": self.sdkappid,
+            "identifier": self.user_id,
+            "usersig": self.usersig,
+            "platform": self.platform,
+        }
+        await ws.send(frames.encode(login, self.encoding))
+        reply = frames.decode(await ws.recv(), self.encoding)
         if reply.get("op") != "login":
             await ws.close()
             raise TidingsClientError(reply.get("code", -1), reply.get("message", "login failed"))
@@ -256,7 +356,7 @@ class Client:
             try:
                 assert self._ws is not None
                 async for raw in self._ws:
-                    self._dispatch(orjson.loads(raw))
+                    self._dispatch(frames.decode(raw, self.encoding))
             except ConnectionClosed:
                 pass
             self._connected.clear()
@@ -286,6 +386,14 @@ class Client:
         op = frame.get("op")
         if op == "kicked":
             self.kicked = (int(frame.get("code", 0)), str(frame.get("message", "")))
+            return
+        if op == "receipt":
+            self._receipts.put_nowait(Receipt.from_json(frame))
+            return
+        if op == "read_mark":
+            self._read_marks.put_nowait(
+                ReadMark(frame["conversation"], frame["seq"], frame.get("time", 0))
+            )
             return
         if op == "msg":
             for m in frame["msgs"]:
@@ -318,10 +426,15 @@ class Client:
         order = self._orders[conv]
         if wait and not order.has_gap:
             return
-        peer = _peer(conv, self.user_id)
+        target = self._target(conv)
         while True:
             try:
-                page = await self.sync(peer, after_seq=order.last_seq, limit=SYNC_PAGE)
+                page = await self.sync(
+                    target.get("peer"),
+                    after_seq=order.last_seq,
+                    limit=SYNC_PAGE,
+                    group=target.get("group"),
+                )
             except TidingsClientError:
                 return
             for m in page:
@@ -334,6 +447,12 @@ class Client:
             for ready in order.skip_to(min(order.buffered)):
                 self._inbox.put_nowait(ready)
 
+    def _target(self, conversation: str) -> dict[str, str]:
+        """A conversation id as the protocol names it: the peer, or the group."""
+        if conversation.startswith(GROUP_PREFIX):
+            return {"group": conversation.removeprefix(GROUP_PREFIX)}
+        return {"peer": _peer(conversation, self.user_id)}
+
     def _offer_quiet(self, conv: str, seq: int, msg: Message | None) -> None:
         for ready in self._orders[conv].offer(seq, msg):
             self._inbox.put_nowait(ready)
@@ -344,3 +463,6 @@ def _peer(conversation: str, user: str) -> str:
     if pair.startswith(user + ":"):
         return pair[len(user) + 1 :]
     return pair[: -(len(user) + 1)]
+
+
+GROUP_PREFIX = "group:"
