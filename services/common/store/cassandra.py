@@ -30,6 +30,7 @@ from services.common.store.cassandra_profiles import (
     CassandraProfileStore,
 )
 from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
+from services.common.store.cassandra_reports import CassandraReportStore
 from services.common.store.cassandra_sns import CassandraSnsStore
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App
@@ -147,6 +148,13 @@ CREATE TABLE IF NOT EXISTS {keyspace}.dirty_words (
   sdkappid bigint,
   word text,
   PRIMARY KEY ((sdkappid), word)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.reports (
+  sdkappid bigint,
+  report_id text,
+  doc text,
+  PRIMARY KEY ((sdkappid), report_id)
 );
 
 CREATE TABLE IF NOT EXISTS {keyspace}.profiles (
@@ -591,6 +599,7 @@ class CassandraStores:
         self.dirty_words = CassandraDirtyWordStore(cql)
         self.conversations = CassandraConversationStore(cql)
         self.sns = CassandraSnsStore(cql)
+        self.reports = CassandraReportStore(cql)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._cluster.shutdown)

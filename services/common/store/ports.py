@@ -15,6 +15,7 @@ from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.groups import GroupStore
 from services.common.store.profiles import NoSpeakingStore, ProfileStore
 from services.common.store.pushattrs import PushAttrStore
+from services.common.store.reports import ReportStore
 from services.common.store.sns import SnsStore
 
 
@@ -136,4 +137,6 @@ class Stores(Protocol):
 
     @property
     def groups(self) -> GroupStore: ...
+    @property
+    def reports(self) -> ReportStore: ...
     async def close(self) -> None: ...

@@ -23,6 +23,7 @@ from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
 from services.common.store.sqlite_groups import SqliteGroupStore
 from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
 from services.common.store.sqlite_pushattrs import SqlitePushAttrStore
+from services.common.store.sqlite_reports import SqliteReportStore
 from services.common.store.sqlite_sns import SqliteSnsStore
 
 T = TypeVar("T")
@@ -366,6 +367,7 @@ class SqliteStores:
         self.dirty_words = SqliteDirtyWordStore(self._db)
         self.conversations = SqliteConversationStore(self._db)
         self.sns = SqliteSnsStore(self._db)
+        self.reports = SqliteReportStore(self._db)
 
     async def close(self) -> None:
         await self._db.close()
