@@ -1,0 +1,396 @@
+"""Moderation on the message path, against the running stack and a real app server (an HTTP
+server in this process): before-send callbacks (reject, drop, rewrite, pass-through codes,
+timeouts under both fail policies) for sends over the SDK/WebSocket and over REST, sensitive
+words (block, mask, case and CJK, hot reload through im.config), and settings changes through
+the admin API applying within seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka.partitioner import murmur2
+
+from services.common.conversation import kafka_key
+from services.common.stack import Stack
+from tests.callback_app_server import AppServer, answer
+from tests.conftest import AppUnderTest, eventually, new_app
+from tests.e2e.test_callbacks import (
+    C2C_BEFORE,
+    GROUP_BEFORE,
+    TOKEN,
+    admin,
+    configure,
+    server,  # noqa: F401 - the app-server fixture
+    text,
+)
+from tidings_client import Client, Message, TidingsClientError
+
+pytestmark = pytest.mark.stack
+
+REJECTED_C2C, REJECTED_GROUP, DIRTY, UNAVAILABLE = 20006, 10016, 80001, 4503
+
+
+async def connect(app: AppUnderTest, user: str) -> Client:
+    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
+    await c.connect()
+    return c
+
+
+async def next_message(c: Client, timeout: float = 20) -> Message:
+    return await asyncio.wait_for(c.messages().__anext__(), timeout)
+
+
+def body_text(elements: list[dict[str, Any]]) -> str:
+    return "".join(e["MsgContent"].get("Text", "") for e in elements)
+
+
+async def rest_c2c(app: AppUnderTest, words: str, sender: str = "alice", to: str = "bob") -> Any:
+    return await app.rest(
+        "openim",
+        "sendmsg",
+        {"From_Account": sender, "To_Account": to, "MsgRandom": 7, "MsgBody": text(words)},
+    )
+
+
+async def rest_group(app: AppUnderTest, group_id: str, words: str) -> Any:
+    return await app.rest(
+        "group_open_http_svc",
+        "send_group_msg",
+        {"GroupId": group_id, "From_Account": "alice", "Random": 7, "MsgBody": text(words)},
+    )
+
+
+async def ws_error(send: Awaitable[Any]) -> tuple[int, str]:
+    with pytest.raises(TidingsClientError) as err:
+        await send
+    return err.value.code, err.value.message
+
+
+async def make_group(app: AppUnderTest) -> str:
+    created = await app.rest(
+        "group_open_http_svc",
+        "create_group",
+        {
+            "Owner_Account": "alice",
+            "Type": "Work",
+            "Name": "mod",
+            "MemberList": [{"Member_Account": "bob"}],
+        },
+    )
+    assert created["ErrorCode"] == 0, created
+    return str(created["GroupId"])
+
+
+async def roam_texts(app: AppUnderTest) -> list[str]:
+    r = await app.rest(
+        "openim",
+        "admin_getroammsg",
+        {
+            "Operator_Account": "alice",
+            "Peer_Account": "bob",
+            "MaxCnt": 50,
+            "MinTime": 0,
+            "MaxTime": int(time.time()) + 5,
+        },
+    )
+    assert r["ErrorCode"] == 0, r
+    return sorted(body_text(m["MsgBody"]) for m in r["MsgList"])
+
+
+async def group_texts(app: AppUnderTest, group_id: str) -> list[str]:
+    r = await app.rest(
+        "group_open_http_svc", "group_msg_get_simple", {"GroupId": group_id, "ReqMsgNumber": 20}
+    )
+    assert r["ErrorCode"] == 0, r
+    return sorted(body_text(m["MsgBody"]) for m in r["RspMsgList"] if not m["IsPlaceMsg"])
+
+
+async def settle(check: Callable[[], Awaitable[Any]], expected: Any, timeout: float = 20) -> None:
+    async def same() -> bool:
+        return bool(await check() == expected)
+
+    assert await eventually(same, timeout=timeout), await check()
+
+
+async def test_reject_drop_rewrite_and_pass_through_over_ws_and_rest(
+    app: AppUnderTest,
+    server: AppServer,  # noqa: F811
+) -> None:
+    await app.import_accounts("alice", "bob")
+    group_id = await make_group(app)
+    await configure(app, server.url, token=TOKEN, commands=[C2C_BEFORE, GROUP_BEFORE])
+    alice, bob = await connect(app, "alice"), await connect(app, "bob")
+    try:
+        server.behaviour = answer(1, ErrorInfo="no links please")
+        assert await ws_error(alice.send(to="bob", text="reject me")) == (
+            REJECTED_C2C,
+            "no links please",
+        )
+        assert (await ws_error(alice.send(group=group_id, text="reject me")))[0] == REJECTED_GROUP
+        rejected = await rest_c2c(app, "reject me")
+        assert (rejected["ActionStatus"], rejected["ErrorCode"]) == ("FAIL", REJECTED_C2C)
+        assert rejected["ErrorInfo"] == "no links please"
+        assert (await rest_group(app, group_id, "reject me"))["ErrorCode"] == REJECTED_GROUP
+
+        # The app server's own codes in Tencent's pass-through ranges reach the sender as-is.
+        server.behaviour = answer(120001, ErrorInfo="c2c says no")
+        assert await ws_error(alice.send(to="bob", text="mine")) == (120001, "c2c says no")
+        passed = await rest_c2c(app, "mine")
+        assert (passed["ErrorCode"], passed["ErrorInfo"]) == (120001, "c2c says no")
+        server.behaviour = answer(10150, ErrorInfo="group says no")
+        assert await ws_error(alice.send(group=group_id, text="mine")) == (10150, "group says no")
+        assert (await rest_group(app, group_id, "mine"))["ErrorCode"] == 10150
+
+        # Dropped: the sender sees success; nothing is stored or delivered.
+        server.behaviour = answer(2)
+        ack = await alice.send(to="bob", text="drop me")
+        assert (ack.seq, ack.msg_key, ack.duplicate) == (0, "", False)
+        dropped = await rest_c2c(app, "drop me")
+        assert (dropped["ErrorCode"], dropped["MsgKey"]) == (0, ""), dropped
+        await alice.send(group=group_id, text="drop me")
+        assert (await rest_group(app, group_id, "drop me"))["ErrorCode"] == 0
+
+        # Rewritten: the app server's body is what is delivered and archived.
+        server.behaviour = answer(0, MsgBody=text("[redacted]"), CloudCustomData="checked")
+        ack = await alice.send(to="bob", text="my secret")
+        assert ack.seq == 1
+        got = await next_message(bob)
+        assert (got.seq, body_text(got.elements), got.cloud_custom_data) == (
+            1,
+            "[redacted]",
+            "checked",
+        )
+        sent = await rest_c2c(app, "another secret")
+        assert (sent["ErrorCode"], sent["MsgSeq"]) == (0, 2)
+        assert body_text((await next_message(bob)).elements) == "[redacted]"
+        await alice.send(group=group_id, text="group secret")
+        posted = await rest_group(app, group_id, "group secret")
+        assert (posted["ErrorCode"], posted["MsgSeq"]) == (0, 2)
+        group_got = await next_message(bob)
+        assert (group_got.group, group_got.seq) == (group_id, 1)
+        assert body_text(group_got.elements) == "[redacted]"
+
+        await settle(lambda: roam_texts(app), ["[redacted]", "[redacted]"])
+        await settle(lambda: group_texts(app, group_id), ["[redacted]", "[redacted]"])
+        # A drop after messages acks the conversation's last seq: the SDK sees no gap.
+        server.behaviour = answer(2)
+        assert (await alice.send(to="bob", text="drop me too")).seq == 2
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_retry_of_a_refused_send_is_decided_again_and_an_accepted_one_dedupes(
+    app: AppUnderTest,
+    server: AppServer,  # noqa: F811
+) -> None:
+    await app.import_accounts("alice", "bob")
+    await configure(app, server.url, token=TOKEN, commands=[C2C_BEFORE])
+    alice = await connect(app, "alice")
+    try:
+        server.behaviour = answer(1)
+        code, _ = await ws_error(alice.send(to="bob", text="again", client_msg_id="m-1"))
+        assert code == REJECTED_C2C
+        server.behaviour = answer(0)
+        first = await alice.send(to="bob", text="again", client_msg_id="m-1")
+        assert (first.seq, first.duplicate) == (1, False)
+        asked = len(server.of(C2C_BEFORE))
+        server.behaviour = answer(1)
+        again = await alice.send(to="bob", text="again", client_msg_id="m-1")
+        assert (again.seq, again.msg_key, again.duplicate) == (1, first.msg_key, True)
+        # The duplicate was answered from the dedupe entry, without asking the app server.
+        assert len(server.of(C2C_BEFORE)) == asked
+    finally:
+        await alice.close()
+
+
+def same_partition_conversation(stack: Stack, sdkappid: int, of_app: int, target: str) -> str:
+    """A C2C conversation of `sdkappid` on the partition of `of_app`'s `target` (aiokafka's
+    default partitioner)."""
+    want = (murmur2(kafka_key(of_app, target)) & 0x7FFFFFFF) % stack.partitions
+    for i in range(1000):
+        conversation = f"c2c:carol{i}:dave{i}"
+        if (murmur2(kafka_key(sdkappid, conversation)) & 0x7FFFFFFF) % stack.partitions == want:
+            return conversation
+    raise AssertionError("no conversation on that partition")
+
+
+async def timed(call: Awaitable[Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = await call
+    return result, time.monotonic() - started
+
+
+async def test_an_app_server_that_never_answers_holds_the_partition_only_for_the_timeout(
+    app: AppUnderTest,
+    server: AppServer,  # noqa: F811
+) -> None:
+    timeout_s = 1.0
+    # Generous: the machine is shared, and a batch also waits for Redis, Kafka and the gateway.
+    margin_s = 4.0
+    await app.import_accounts("alice", "bob")
+    server.behaviour = lambda _: None
+    await configure(app, server.url, token=TOKEN, commands="all", timeout_s=timeout_s)
+
+    # A message of another app (no callbacks) on the same partition, sent while the first one
+    # waits for the app server: it is in the same batch or the next one, so it is held too, but
+    # no longer than the timeout.
+    neighbour_app = await new_app(app.stack)
+    conversation = same_partition_conversation(
+        app.stack, neighbour_app.sdkappid, app.sdkappid, "c2c:alice:bob"
+    )
+    peer_a, peer_b = conversation.removeprefix("c2c:").split(":")
+    await neighbour_app.import_accounts(peer_a, peer_b)
+
+    baseline = [(await timed(rest_c2c(neighbour_app, "warm", peer_a, peer_b)))[1] for _ in range(3)]
+
+    async def neighbour() -> tuple[Any, float]:
+        await asyncio.sleep(0.2)
+        return await timed(rest_c2c(neighbour_app, "neighbour", sender=peer_a, to=peer_b))
+
+    (held, held_s), (other, other_s) = await asyncio.gather(
+        timed(rest_c2c(app, "fail open")), neighbour()
+    )
+    assert held["ErrorCode"] == 0, held
+    assert other["ErrorCode"] == 0, other
+    assert timeout_s * 0.8 < held_s < timeout_s + margin_s, held_s
+    assert other_s < timeout_s + margin_s, other_s
+    assert other_s > timeout_s * 0.5, f"not held: {other_s}"
+    await settle(lambda: roam_texts(app), ["fail open"])
+    print(
+        f"\nfail-open: held {held_s:.3f} s; neighbour on the same partition {other_s:.3f} s;"
+        f" a send with no callback {min(baseline):.3f} s"
+    )
+
+    await configure(
+        app, server.url, token=TOKEN, commands="all", timeout_s=timeout_s, fail_policy="closed"
+    )
+    refused, refused_s = await timed(rest_c2c(app, "fail closed"))
+    assert refused["ErrorCode"] == UNAVAILABLE, refused
+    assert timeout_s * 0.8 < refused_s < timeout_s + margin_s, refused_s
+    alice = await connect(app, "alice")
+    try:
+        started = time.monotonic()
+        code, _ = await ws_error(alice.send(to="bob", text="fail closed"))
+        ws_s = time.monotonic() - started
+        assert code == UNAVAILABLE
+        assert ws_s < timeout_s + margin_s, ws_s
+    finally:
+        await alice.close()
+    print(f"fail-closed: refused after {refused_s:.3f} s (REST), {ws_s:.3f} s (WebSocket)")
+
+
+async def dirty_words(app: AppUnderTest, command: str, *words: str) -> None:
+    reply = await app.rest("openim_dirty_words", command, {"DirtyWordsList": list(words)})
+    assert reply["ErrorCode"] == 0, reply
+
+
+async def word_actions(app: AppUnderTest, **actions: str) -> None:
+    r = await admin(app.stack, "PATCH", f"/apps/{app.sdkappid}/sensitive-words", json=actions)
+    assert r.status_code == 200, r.text
+
+
+async def within(seconds: float, check: Callable[[], Awaitable[bool]]) -> float:
+    """How long until `check` holds; fails if that takes more than `seconds`."""
+    started = time.monotonic()
+    assert await eventually(check, timeout=seconds, interval=0.2)
+    return time.monotonic() - started
+
+
+async def test_sensitive_words_block_mask_and_reload_without_restart(
+    app: AppUnderTest,
+) -> None:
+    await app.import_accounts("alice", "bob")
+    group_id = await make_group(app)
+    r = await admin(app.stack, "GET", f"/apps/{app.sdkappid}/sensitive-words")
+    assert r.json() == {"builtin": "mask", "custom": "block"}
+    r = await admin(
+        app.stack, "PATCH", f"/apps/{app.sdkappid}/sensitive-words", json={"custom": "hide"}
+    )
+    assert r.status_code == 422
+
+    # Custom words block (80001) once the routers have them: through im.config, no restart.
+    assert (await rest_c2c(app, "a ForbiddenWord here"))["ErrorCode"] == 0
+    await dirty_words(app, "add", "forbiddenword", "违禁词")
+
+    async def blocked() -> bool:
+        return bool((await rest_c2c(app, "a FORBIDDENWORD here"))["ErrorCode"] == DIRTY)
+
+    reload_s = await within(10, blocked)
+    print(f"\ndirty word add applied after {reload_s:.2f} s")
+    assert (await rest_c2c(app, "这里有违禁词吗"))["ErrorCode"] == DIRTY
+    assert (await rest_group(app, group_id, "forbiddenword!"))["ErrorCode"] == DIRTY
+    alice, bob = await connect(app, "alice"), await connect(app, "bob")
+    try:
+        assert (await ws_error(alice.send(to="bob", text="ForbiddenWord")))[0] == DIRTY
+        assert (await ws_error(alice.send(group=group_id, text="违禁词")))[0] == DIRTY
+
+        # The built-in list masks, case-insensitively and in CJK text.
+        await alice.send(to="bob", text="What the FUCK, 你个傻逼")
+        got = await next_message(bob)
+        assert body_text(got.elements) == "What the ***, 你个***"
+
+        # Custom words switched to mask through the admin API (im.config, section app).
+        await word_actions(app, custom="mask")
+
+        async def masked() -> bool:
+            return bool((await rest_c2c(app, "x forbiddenword y"))["ErrorCode"] == 0)
+
+        await within(10, masked)
+        assert body_text((await next_message(bob)).elements) == "x *** y"
+
+        # Deleted: the word passes again.
+        await dirty_words(app, "delete", "forbiddenword")
+
+        async def passes() -> bool:
+            await rest_c2c(app, "forbiddenword")
+            return body_text((await next_message(bob)).elements) == "forbiddenword"
+
+        delete_s = await within(10, passes)
+        print(f"dirty word delete applied after {delete_s:.2f} s")
+    finally:
+        await alice.close()
+        await bob.close()
+    archived = await roam_texts(app)
+    assert "What the ***, 你个***" in archived
+    assert "x *** y" in archived
+
+
+async def test_callback_configuration_changes_apply_within_seconds(
+    stack: Stack,
+    server: AppServer,  # noqa: F811
+) -> None:
+    app = await new_app(stack)
+    await app.import_accounts("alice", "bob")
+    other = AppServer()
+    other.start()
+    try:
+        await configure(app, server.url, token=TOKEN, commands=[GROUP_BEFORE])
+        # The router has just read the app (C2C before-send not enabled), so without im.config
+        # it would keep that for its cache TTL (5 s).
+        assert (await rest_c2c(app, "not asked"))["ErrorCode"] == 0
+        r = await admin(
+            stack,
+            "PUT",
+            f"/apps/{app.sdkappid}/callback",
+            json={"url": other.url, "token": "t2", "commands": [C2C_BEFORE]},
+        )
+        assert r.status_code == 200, r.text
+        other.behaviour = answer(1)
+
+        async def refused() -> bool:
+            return bool((await rest_c2c(app, "asked"))["ErrorCode"] == REJECTED_C2C)
+
+        took = await within(4.5, refused)
+        print(f"\ncallback change applied after {took:.2f} s")
+        assert other.of(C2C_BEFORE) and not server.of(C2C_BEFORE)
+        hit = other.of(C2C_BEFORE)[-1]
+        expected = hashlib.sha256(f"t2{hit.query['RequestTime']}".encode()).hexdigest()
+        assert hit.query["Sign"] == expected
+    finally:
+        other.stop()
