@@ -35,6 +35,7 @@ from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.receipts import GroupReceipts, receipt_refusal
+from services.gateway.reports import Reports
 from services.gateway.sessions import Connection, LocalSessions, json_text
 from services.gateway.throttle import check_send_rate
 from services.gateway.ws_ops import WsOps
@@ -73,6 +74,7 @@ class WsEndpoint:
         # Receipt-index writes in flight (held so the tasks are not collected).
         self._tracking: set[asyncio.Task[None]] = set()
         self._ops = WsOps(stores, history, publisher, registry, channels, self._receipts)
+        self._reports = Reports(stores, history)
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:
@@ -148,6 +150,9 @@ class WsEndpoint:
                         reply = None
                     elif op == "sync":
                         reply = await self._sync(conn, frame, request_id)
+                    elif op == "report":
+                        reply = await self._reports.report(conn, frame)
+                        reply["id"] = request_id
                     elif op in WsOps.NAMES:
                         reply = await self._op(conn, op, frame)
                         reply["id"] = request_id
