@@ -28,6 +28,8 @@ from services.common.redis_state import SessionRegistry
 from services.common.store.ports import Stores
 from services.gateway import avchatroom, frames, frames_proto, send_rules
 from services.gateway.auth import Authenticator
+from services.gateway.before_events import BeforeEvents
+from services.gateway.events import EventEmitter
 from services.gateway.group_rules import AVCHATROOM
 from services.gateway.kicks import kick_connections
 from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
@@ -38,6 +40,7 @@ from services.gateway.receipts import GroupReceipts, receipt_refusal
 from services.gateway.reports import Reports
 from services.gateway.sessions import Connection, LocalSessions, json_text
 from services.gateway.throttle import check_send_rate
+from services.gateway.ws_events import WsEvents
 from services.gateway.ws_ops import WsOps
 
 log = get_logger(__name__)
@@ -73,7 +76,16 @@ class WsEndpoint:
         self._receipts = GroupReceipts(redis)
         # Receipt-index writes in flight (held so the tasks are not collected).
         self._tracking: set[asyncio.Task[None]] = set()
-        self._ops = WsOps(stores, history, publisher, registry, channels, self._receipts)
+        self._events = WsEvents(
+            EventEmitter(publisher.producer),
+            BeforeEvents(channels, settings.callback_addr),
+            stores,
+            history,
+            auth,
+        )
+        self._ops = WsOps(
+            stores, history, publisher, registry, channels, self._receipts, self._events
+        )
         self._reports = Reports(stores, history)
 
     @staticmethod
@@ -232,6 +244,7 @@ class WsEndpoint:
             login_ms=int(time.time() * 1000),
         )
         CONNECTIONS.labels(self._settings.node_id).inc()
+        self._events.login(conn, [existing[cid].platform for cid in evicted])
         if evicted:
             await kick_connections(
                 self._channels,
@@ -246,6 +259,7 @@ class WsEndpoint:
 
     async def _logout(self, conn: Connection) -> None:
         self._local.remove(conn)
+        self._events.closed(conn)
         CONNECTIONS.labels(self._settings.node_id).dec()
         try:
             await self._registry.remove(conn.sdkappid, conn.user, conn.conn_id)

@@ -37,6 +37,7 @@ from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
 from services.gateway.receipts import GroupReceipts, Notice, notify
 from services.gateway.sessions import Connection
+from services.gateway.ws_events import WsEvents
 
 DEFAULT_RECALL_WINDOW_S = 120
 MAX_RECALL_WINDOW_S = 7 * 86400
@@ -121,6 +122,7 @@ class WsOps:
         registry: SessionRegistry,
         channels: Channels,
         receipts: GroupReceipts,
+        events: WsEvents,
     ) -> None:
         self._stores = stores
         self._history = history
@@ -128,6 +130,7 @@ class WsOps:
         self._registry = registry
         self._channels = channels
         self._receipts = receipts
+        self._events = events
 
     async def recall(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id = _target_conversation(frame, conn.user)
@@ -299,6 +302,8 @@ class WsOps:
         if seq <= before:
             return {"op": "read", "code": 0, "conversation": conv, "seq": before}
         await store.set_read(sdkappid, user, conv, seq)
+        if group_id is None:
+            await self._events.c2c_read(conn, frame["peer"])
         now_ms = int(time.time() * 1000)
         target = {"group": group_id} if group_id else {"peer": frame["peer"]}
         mark = {"op": "read_mark", "conversation": conv, "seq": seq, "time": now_ms, **target}
@@ -364,6 +369,7 @@ class WsOps:
         check_room(
             group.max_members, await self._stores.groups.count_members(sdkappid, group.group_id), 1
         )
+        await self._events.before_apply(conn, group)
         now = int(time.time())
         await self._stores.groups.add_members(
             sdkappid,
@@ -371,6 +377,7 @@ class WsOps:
             group.group_type,
             [Member(user_id=user, role=MEMBER, join_time=now)],
         )
+        await self._events.joined(conn, group)
         # Unread counts start at the join: what came before is history, not news.
         if group.group_type != AVCHATROOM and group.next_msg_seq > 1:
             await self._stores.conversations.set_read(
@@ -386,6 +393,7 @@ class WsOps:
             )
         await self._require_member(conn.sdkappid, group.group_id, conn.user)
         await self._stores.groups.remove_members(conn.sdkappid, group.group_id, [conn.user])
+        self._events.quit(conn, group)
         return {"op": "quit_group", "code": 0, "group": group.group_id}
 
     async def _group(self, sdkappid: int, group_id: str) -> Group:

@@ -6,15 +6,19 @@ checked. Before-callbacks that refuse give Tencent's codes."""
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from services.common.errors import ErrorCode
 from services.common.stack import Stack
 from tests.callback_app_server import AppServer, Hit, answer
 from tests.conftest import AppUnderTest, eventually, new_app
 from tests.e2e.test_callbacks import TOKEN, check_signed_query, server, text
+from tidings_client import Client, TidingsClientError
 
 pytestmark = pytest.mark.stack
 
@@ -455,3 +459,146 @@ async def test_before_event_skipped_when_not_enabled(stack: Stack, server: AppSe
     assert created["ErrorCode"] == 0, created
     await arrival(server, app, "Group.CallbackAfterCreateGroup")
     assert not server.of("Group.CallbackBeforeCreateGroup", app.sdkappid)
+
+
+def state_hits(app_server: AppServer, app: AppUnderTest, action: str) -> list[Hit]:
+    return [
+        h
+        for h in app_server.of("State.StateChange", app.sdkappid)
+        if h.body["Info"]["Action"] == action
+    ]
+
+
+async def state_arrival(app_server: AppServer, app: AppUnderTest, action: str) -> Hit:
+    async def check() -> list[Hit]:
+        return state_hits(app_server, app, action)
+
+    hits = await eventually(check, timeout=ARRIVAL_S)
+    assert hits, f"State.StateChange {action} did not arrive"
+    hit: Hit = hits[-1]
+    check_signed_query(hit, app, "State.StateChange")
+    return hit
+
+
+async def test_client_state_join_quit_and_read_callbacks(stack: Stack, server: AppServer) -> None:
+    app = await callback_app(stack, server)
+    await app.import_accounts("owner", "u1", "u2")
+    created = await group_cmd(
+        app,
+        "create_group",
+        {
+            "Owner_Account": "owner",
+            "Type": "Public",
+            "Name": "open",
+            "ApplyJoinOption": "FreeAccess",
+            "MaxMemberCount": 2,
+        },
+    )
+    group_id = created["GroupId"]
+
+    u1 = Client(app.stack.ws_url, app.sdkappid, "u1", app.sig("u1"), reconnect=False)
+    await u1.connect()
+    try:
+        login = await state_arrival(server, app, "Login")
+        assert (login.query["ClientIP"], login.query["OptPlatform"]) == ("127.0.0.1", "Android")
+        assert without_meta(login.body) == {
+            "Info": {"Action": "Login", "To_Account": "u1", "Reason": "Register"}
+        }
+
+        assert await u1.join_group(group_id)
+        apply = await arrival(server, app, "Group.CallbackBeforeApplyJoinGroup")
+        assert (apply.query["ClientIP"], apply.query["OptPlatform"]) == ("127.0.0.1", "Android")
+        assert without_meta(apply.body) == {
+            "GroupId": group_id,
+            "Type": "Public",
+            "Requestor_Account": "u1",
+        }
+        joined = await arrival(server, app, "Group.CallbackAfterNewMemberJoin")
+        assert joined.query["OptPlatform"] == "Android"
+        assert without_meta(joined.body) == {
+            "GroupId": group_id,
+            "Type": "Public",
+            "JoinType": "Apply",
+            "Operator_Account": "u1",
+            "NewMemberList": members("u1"),
+        }
+        full = await arrival(server, app, "Group.CallbackAfterGroupFull")
+        assert without_meta(full.body) == {"GroupId": group_id}
+
+        await u1.quit_group(group_id)
+        exited = await arrival(server, app, "Group.CallbackAfterMemberExit")
+        assert without_meta(exited.body) == {
+            "GroupId": group_id,
+            "Type": "Public",
+            "ExitType": "Quit",
+            "Operator_Account": "u1",
+            "ExitMemberList": members("u1"),
+        }
+
+        sent = await app.rest(
+            "openim",
+            "sendmsg",
+            {"From_Account": "owner", "To_Account": "u1", "MsgRandom": 3, "MsgBody": text("hi")},
+        )
+        assert sent["ErrorCode"] == 0, sent
+        message = await asyncio.wait_for(u1.messages().__anext__(), ARRIVAL_S)
+        await u1.mark_read(message.conversation, message.seq)
+        report = await arrival(server, app, "C2C.CallbackAfterMsgReport")
+        assert report.query["OptPlatform"] == "Android"
+        body = without_meta(report.body)
+        assert abs(body.pop("LastReadTime") - time.time()) < 30
+        assert body == {"Report_Account": "u1", "Peer_Account": "owner", "UnreadMsgNum": 0}
+    finally:
+        await u1.close()
+    logout = await state_arrival(server, app, "Logout")
+    assert without_meta(logout.body) == {
+        "Info": {"Action": "Logout", "To_Account": "u1", "Reason": "Unregister"}
+    }
+
+    # A link that drops without a close is a Disconnect.
+    raw = await ws_connect(app.stack.ws_url)
+    await raw.send(
+        json.dumps(
+            {
+                "op": "login",
+                "id": 1,
+                "sdkappid": app.sdkappid,
+                "identifier": "u2",
+                "usersig": app.sig("u2"),
+                "platform": "Web",
+            }
+        )
+    )
+    assert json.loads(await raw.recv())["code"] == 0
+    await eventually(lambda: _has_login(server, app, "u2"), timeout=ARRIVAL_S)
+    raw.transport.abort()
+    dropped = await state_arrival(server, app, "Disconnect")
+    assert dropped.query["OptPlatform"] == "Web"
+    assert without_meta(dropped.body) == {
+        "Info": {"Action": "Disconnect", "To_Account": "u2", "Reason": "LinkClose"}
+    }
+
+
+async def _has_login(app_server: AppServer, app: AppUnderTest, user: str) -> bool:
+    return any(h.body["Info"]["To_Account"] == user for h in state_hits(app_server, app, "Login"))
+
+
+async def test_apply_join_rejected(stack: Stack, server: AppServer) -> None:
+    app = await callback_app(stack, server, commands=["Group.CallbackBeforeApplyJoinGroup"])
+    await app.import_accounts("owner", "u3")
+    server.behaviour = answer(1, ErrorInfo="closed for now")
+    created = await group_cmd(
+        app,
+        "create_group",
+        {"Owner_Account": "owner", "Type": "Public", "Name": "g", "ApplyJoinOption": "FreeAccess"},
+    )
+    u3 = Client(app.stack.ws_url, app.sdkappid, "u3", app.sig("u3"), reconnect=False)
+    await u3.connect()
+    try:
+        with pytest.raises(TidingsClientError) as err:
+            await u3.join_group(created["GroupId"])
+        assert err.value.code == ErrorCode.GROUP_CALLBACK_REJECTED
+    finally:
+        await u3.close()
+    info = await group_cmd(app, "get_group_info", {"GroupIdList": [created["GroupId"]]})
+    assert [m["Member_Account"] for m in info["GroupInfo"][0]["MemberList"]] == ["owner"]

@@ -29,6 +29,7 @@ from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.ws_events import c2c_unread
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
 MAX_BATCH = 500
@@ -281,21 +282,7 @@ async def admin_set_msg_read(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def _c2c_unread(ctx: RestContext, user: str) -> tuple[list[ConversationState], list[int]]:
-    """The user's C2C conversations and the unread count of each."""
-    store = ctx.deps.stores.conversations
-    states = [s for s in await store.list_for_user(ctx.app.sdkappid, user) if s.kind == 1]
-    counts = await asyncio.gather(*(_unread(ctx, user, s.conversation, s.read_seq) for s in states))
-    return states, list(counts)
-
-
-async def _unread(ctx: RestContext, user: str, conv: str, read_seq: int) -> int:
-    reply = await ctx.deps.history.CountUnread(
-        history_pb2.CountUnreadRequest(
-            sdkappid=ctx.app.sdkappid, conversation=conv, after_seq=read_seq, reader=user
-        ),
-        timeout=10.0,
-    )
-    return int(reply.count)
+    return await c2c_unread(ctx.deps.stores, ctx.deps.history, ctx.app.sdkappid, user)
 
 
 async def get_c2c_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Reply:

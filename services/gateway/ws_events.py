@@ -1,0 +1,150 @@
+"""The events and before-callbacks of what clients do over the WebSocket: logging in and out
+(State.StateChange), joining a group by themselves (Group.CallbackBeforeApplyJoinGroup, then
+a JoinType Apply join), quitting one, and marking a C2C conversation read.
+
+Nothing here holds up the client for the broker: events are produced in the background. A read
+report needs the reader's unread count over every C2C conversation (Tencent's UnreadMsgNum), a
+history call per conversation, so it is counted (before the read op answers) and produced only
+when the app has enabled C2C.CallbackAfterMsgReport, the only use of the fact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from services.common import events
+from services.common.callback_config import config_of
+from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
+from services.common.store.conversations import C2C, ConversationState
+from services.common.store.groups import Group
+from services.common.store.ports import Stores
+from services.gateway.auth import Authenticator
+from services.gateway.before_events import APPLY_JOIN_GROUP, BeforeEvents, group_rejection
+from services.gateway.events import EventEmitter, closed_state, state_payload
+from services.gateway.sessions import Connection
+
+READ_REPORT = "C2C.CallbackAfterMsgReport"
+
+
+async def c2c_unread(
+    stores: Stores, history: history_pb2_grpc.HistoryServiceStub, sdkappid: int, user: str
+) -> tuple[list[ConversationState], list[int]]:
+    """The user's C2C conversations and the unread count of each."""
+    states = [s for s in await stores.conversations.list_for_user(sdkappid, user) if s.kind == C2C]
+
+    async def unread(s: ConversationState) -> int:
+        reply = await history.CountUnread(
+            history_pb2.CountUnreadRequest(
+                sdkappid=sdkappid, conversation=s.conversation, after_seq=s.read_seq, reader=user
+            ),
+            timeout=10.0,
+        )
+        return int(reply.count)
+
+    return states, list(await asyncio.gather(*(unread(s) for s in states)))
+
+
+def client_ip(conn: Connection) -> str:
+    address = conn.ws.remote_address
+    return str(address[0]) if address else ""
+
+
+class WsEvents:
+    def __init__(
+        self,
+        emitter: EventEmitter,
+        before: BeforeEvents,
+        stores: Stores,
+        history: history_pb2_grpc.HistoryServiceStub,
+        auth: Authenticator,
+    ) -> None:
+        self._emitter = emitter
+        self._before = before
+        self._stores = stores
+        self._history = history
+        self._auth = auth
+
+    def _emit(self, conn: Connection, kind: str, entity: str, payload: dict[str, object]) -> None:
+        self._emitter.emit_soon(
+            conn.sdkappid,
+            kind,
+            entity,
+            payload,
+            client_ip=client_ip(conn),
+            platform=conn.platform,
+        )
+
+    def login(self, conn: Connection, kicked_platforms: list[str]) -> None:
+        payload = state_payload(
+            conn.user, events.STATE_LOGIN, events.REASON_REGISTER, kicked_platforms
+        )
+        self._emit(conn, events.STATE_CHANGED, conn.user, payload)
+
+    def closed(self, conn: Connection) -> None:
+        state = closed_state(conn.ws.close_code)
+        if state is not None:
+            payload = state_payload(conn.user, *state)
+            self._emit(conn, events.STATE_CHANGED, conn.user, payload)
+
+    async def before_apply(self, conn: Connection, group: Group) -> None:
+        """Group.CallbackBeforeApplyJoinGroup; a refusal is Tencent's 10016."""
+        verdict = await self._before.ask(
+            await self._auth.app(conn.sdkappid),
+            APPLY_JOIN_GROUP,
+            {"GroupId": group.group_id, "Type": group.group_type, "Requestor_Account": conn.user},
+            client_ip=client_ip(conn),
+            platform=conn.platform,
+        )
+        if not verdict.allowed:
+            raise group_rejection(verdict)
+
+    async def joined(self, conn: Connection, group: Group) -> None:
+        """A client joined by itself (Tencent's JoinType Apply); the group may be full now."""
+        self._emit(
+            conn,
+            events.GROUP_MEMBERS_JOINED,
+            group.group_id,
+            {
+                "GroupId": group.group_id,
+                "Type": group.group_type,
+                "JoinType": events.JOIN_APPLY,
+                "Operator_Account": conn.user,
+                "NewMemberList": events.members([conn.user]),
+            },
+        )
+        if group.max_members:
+            count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
+            if count >= group.max_members:
+                self._emit(conn, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+
+    def quit(self, conn: Connection, group: Group) -> None:
+        self._emit(
+            conn,
+            events.GROUP_MEMBERS_EXITED,
+            group.group_id,
+            {
+                "GroupId": group.group_id,
+                "Type": group.group_type,
+                "ExitType": events.EXIT_QUIT,
+                "Operator_Account": conn.user,
+                "ExitMemberList": events.members([conn.user]),
+            },
+        )
+
+    async def c2c_read(self, conn: Connection, peer: str) -> None:
+        config = config_of(await self._auth.app(conn.sdkappid))
+        if config is None or not config.enabled(READ_REPORT):
+            return
+        _, counts = await c2c_unread(self._stores, self._history, conn.sdkappid, conn.user)
+        self._emit(
+            conn,
+            events.C2C_READ,
+            conn.user,
+            {
+                "Report_Account": conn.user,
+                "Peer_Account": peer,
+                "LastReadTime": int(time.time()),
+                "UnreadMsgNum": sum(counts),
+            },
+        )
