@@ -1,0 +1,142 @@
+"""AVChatRoom through the running stack with SDK clients: members join and quit through the
+SDK, messages reach online members only (nothing archived, so nothing to sync), a member who
+joins gets messages from then on, and each group's message rate is bounded (1/s by default,
+the app's setting up to 5/s) with Tencent's 10023. Other group types take client joins as
+their ApplyJoinOption says."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.common.errors import ErrorCode
+from services.common.stack import Stack
+from tests.conftest import AppUnderTest, new_app
+from tests.e2e.test_group_messages import make_group
+from tidings_client import Client, Message, TidingsClientError
+
+pytestmark = pytest.mark.stack
+
+WAIT_S = 30.0
+# Fan-out reads a group's members at most this often (MemberCache): a member who just joined
+# gets live messages after it.
+MEMBER_CACHE_S = 2.5
+
+
+async def connect(app: AppUnderTest, user: str) -> Client:
+    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
+    await c.connect()
+    return c
+
+
+async def next_message(c: Client) -> Message:
+    return await asyncio.wait_for(c.messages().__anext__(), WAIT_S)
+
+
+async def live_group(app: AppUnderTest, owner: str) -> str:
+    reply = await app.rest(
+        "group_open_http_svc",
+        "create_group",
+        {"Owner_Account": owner, "Type": "AVChatRoom", "Name": "live"},
+    )
+    assert reply["ErrorCode"] == 0, reply
+    group_id: str = reply["GroupId"]
+    return group_id
+
+
+async def send_after_rate_window(c: Client, group_id: str, text: str) -> None:
+    # One message a second per group by default: wait out the previous one's token.
+    await asyncio.sleep(1.1)
+    await c.send(group=group_id, text=text)
+
+
+async def test_live_messages_reach_online_members_only_from_their_join(
+    app: AppUnderTest,
+) -> None:
+    await app.import_accounts("host", "fan1", "fan2")
+    group_id = await live_group(app, "host")
+    host, fan1, fan2 = [await connect(app, u) for u in ("host", "fan1", "fan2")]
+    try:
+        await host.join_group(group_id)
+        assert await fan1.join_group(group_id) is True
+        assert await fan1.join_group(group_id) is False
+        await asyncio.sleep(MEMBER_CACHE_S)
+
+        await host.send(group=group_id, text="before fan2")
+        first = await next_message(fan1)
+        assert (first.text, first.online_only) == ("before fan2", True)
+
+        # A second message inside the same second is over the group's rate.
+        with pytest.raises(TidingsClientError) as err:
+            await host.send(group=group_id, text="too fast")
+        assert err.value.code == ErrorCode.GROUP_RATE_LIMITED
+
+        await fan2.join_group(group_id)
+        await asyncio.sleep(MEMBER_CACHE_S)
+        await send_after_rate_window(host, group_id, "after fan2")
+        assert (await next_message(fan1)).text == "after fan2"
+        # fan2 joined after the first message: it gets the second one first, and only it.
+        seen = await next_message(fan2)
+        assert seen.text == "after fan2"
+
+        # Nothing was archived: there is no history to sync.
+        assert await fan1.sync(group=group_id) == []
+
+        await fan1.quit_group(group_id)
+        await asyncio.sleep(MEMBER_CACHE_S)
+        await send_after_rate_window(host, group_id, "after fan1 left")
+        assert (await next_message(fan2)).text == "after fan1 left"
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(fan1.messages().__anext__(), 2.0)
+        # Live groups have no history, so no conversation either.
+        assert all(c.get("group") != group_id for c in await fan2.conversations())
+    finally:
+        for c in (host, fan1, fan2):
+            await c.close()
+
+
+async def test_app_rate_setting_bounds_each_group(stack: Stack) -> None:
+    app = await new_app(stack, avchatroom_msg_rate=3)
+    await app.import_accounts("h")
+    group_id = await live_group(app, "h")
+    host = await connect(app, "h")
+    try:
+        await host.join_group(group_id)
+        results = await asyncio.gather(
+            *(host.send(group=group_id, text=f"burst {i}") for i in range(10)),
+            return_exceptions=True,
+        )
+        sent = [r for r in results if not isinstance(r, BaseException)]
+        refused = [r for r in results if isinstance(r, TidingsClientError)]
+        assert len(sent) + len(refused) == 10
+        # A burst takes the bucket's 3 tokens, and what refills while it is in flight.
+        assert 3 <= len(sent) < 10
+        assert {r.code for r in refused} == {ErrorCode.GROUP_RATE_LIMITED}
+    finally:
+        await host.close()
+
+
+async def test_client_joins_follow_each_group_types_apply_join_option(
+    app: AppUnderTest,
+) -> None:
+    await app.import_accounts("own", "j")
+    work = await make_group(app, "own", [], kind="Work")
+    public = await make_group(app, "own", [], kind="Public")
+    meeting = await make_group(app, "own", [], kind="Meeting")
+    j = await connect(app, "j")
+    try:
+        for invitation_or_approval in (work, public):
+            with pytest.raises(TidingsClientError) as err:
+                await j.join_group(invitation_or_approval)
+            assert err.value.code == ErrorCode.GROUP_NO_PERMISSION
+        assert await j.join_group(meeting) is True
+        await j.quit_group(meeting)
+        with pytest.raises(TidingsClientError) as err:
+            await j.quit_group(meeting)
+        assert err.value.code == ErrorCode.GROUP_NO_PERMISSION
+        with pytest.raises(TidingsClientError) as err:
+            await j.join_group("@TGS#nonexistent")
+        assert err.value.code == ErrorCode.GROUP_NOT_FOUND
+    finally:
+        await j.close()
