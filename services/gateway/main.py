@@ -21,6 +21,7 @@ from services.common.redis_state import SessionRegistry, connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.gateway.admin import mount_admin
+from services.gateway.admin import reports as admin_reports
 from services.gateway.admin.base import AdminDeps
 from services.gateway.auth import Authenticator
 from services.gateway.grpc_service import GatewayServicer
@@ -45,7 +46,10 @@ def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> Fas
         description="Tencent Cloud IM REST v4 compatible server API, and the Tidings admin API.",
     )
     app.include_router(build_router(deps))
-    mount_admin(app, AdminDeps(deps.settings, deps.stores.apps, app_cache, deps.producer))
+    admin = AdminDeps(deps.settings, deps.stores.apps, app_cache, deps.producer)
+    mount_admin(app, admin)
+    # Message reports read history and recall through the publisher, as REST does.
+    app.include_router(admin_reports.build_router(admin, deps))
     install_openapi(app, SERVICES)
 
     @app.get("/healthz", include_in_schema=False)

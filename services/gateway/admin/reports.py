@@ -1,0 +1,159 @@
+"""/admin/apps/{id}/reports: the messages an app's users reported, for the operator to review.
+
+- GET lists them newest first, optionally of one status (pending, upheld, dismissed), a page
+  at a time: pass the last id of a page as `before` for the next.
+- POST .../{report_id}/resolve sets the outcome (upheld: the message breaks the rules;
+  dismissed: it does not) with a note, and may recall the message, as a REST recall would
+  (admin_msgwithdraw, group_msg_recall): everyone in the conversation sees it recalled.
+  Resolving again changes the outcome; a message already recalled stays so.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from services.common.errors import ErrorCode
+from services.common.pb.tidings.v1 import history_pb2
+from services.common.pb.tidings.v1.envelope_pb2 import (
+    CHAT_TYPE_C2C,
+    CHAT_TYPE_GROUP,
+    MESSAGE_KIND_RECALL,
+    SOURCE_REST,
+    InboundMessage,
+)
+from services.common.store.reports import Report
+from services.gateway.admin.apps import Request, SdkAppId
+from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.rest_v4.context import RestDeps
+
+ReportId = Annotated[str, Path(min_length=1, max_length=64, description="the report's id")]
+MAX_PAGE = 100
+
+
+class ReportView(BaseModel):
+    report_id: str
+    reporter: str
+    conversation: str
+    seq: int
+    sender: str
+    group_id: str
+    category: str
+    reason: str
+    msg_body: list[dict[str, object]] = Field(description="the message as it was reported")
+    cloud_custom_data: str
+    msg_time_ms: int
+    created_ms: int
+    status: Literal["pending", "upheld", "dismissed"]
+    note: str
+    resolved_ms: int
+    recalled: bool
+
+
+class ReportPage(BaseModel):
+    reports: list[ReportView]
+    next_before: str = Field(description="pass as `before` for the next page; empty at the end")
+
+
+class Resolve(Request):
+    status: Literal["upheld", "dismissed"]
+    note: str = Field(default="", max_length=1024)
+    recall: bool = Field(default=False, description="recall the reported message too")
+
+
+def _view(report: Report) -> ReportView:
+    return ReportView.model_validate(report, from_attributes=True)
+
+
+def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
+    router = APIRouter(
+        prefix="/admin/apps/{sdkappid}/reports",
+        tags=["admin"],
+        dependencies=[Depends(operator_check(deps.settings))],
+        responses=ERROR_RESPONSES,
+    )
+
+    async def app_exists(sdkappid: int) -> None:
+        if await deps.apps.get_app(sdkappid) is None:
+            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
+
+    async def recall(report: Report) -> None:
+        got: history_pb2.GetReply = await rest.history.Get(
+            history_pb2.GetRequest(
+                sdkappid=report.sdkappid, conversation=report.conversation, seqs=[report.seq]
+            ),
+            timeout=10.0,
+        )
+        target = got.messages[0] if got.messages else None
+        if target is None or target.deleted:
+            raise AdminError(409, "message_gone", "the reported message no longer exists")
+        if target.recalled:
+            return
+        inbound = InboundMessage(
+            schema_version=1,
+            sdkappid=report.sdkappid,
+            conversation=report.conversation,
+            chat_type=CHAT_TYPE_GROUP if report.group_id else CHAT_TYPE_C2C,
+            sender=target.sender,
+            to_user=target.to_user,
+            group_id=report.group_id,
+            client_msg_id=f"recall:{report.seq}",
+            kind=MESSAGE_KIND_RECALL,
+            target_seq=report.seq,
+            msg_random=target.msg_random,
+            source=SOURCE_REST,
+            received_at_ms=int(time.time() * 1000),
+            platform="RESTAPI",
+        )
+        outcome = await rest.publisher.publish(inbound)
+        if outcome.error_code and outcome.error_code != ErrorCode.MSG_ALREADY_RECALLED:
+            raise AdminError(
+                503, "unavailable", f"the recall failed: {outcome.error_code} {outcome.error_info}"
+            )
+
+    @router.get("", summary="The app's message reports, newest first")
+    async def list_reports(
+        sdkappid: SdkAppId,
+        status: Annotated[
+            Literal["pending", "upheld", "dismissed"] | None, Query(description="only these")
+        ] = None,
+        before: Annotated[str, Query(max_length=64, description="a page's last id")] = "",
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    ) -> ReportPage:
+        await app_exists(sdkappid)
+        reports = await rest.stores.reports.list(sdkappid, status, before, limit)
+        return ReportPage(
+            reports=[_view(r) for r in reports],
+            next_before=reports[-1].report_id if len(reports) == limit else "",
+        )
+
+    @router.get("/{report_id}", summary="One report")
+    async def get_report(sdkappid: SdkAppId, report_id: ReportId) -> ReportView:
+        await app_exists(sdkappid)
+        report = await rest.stores.reports.get(sdkappid, report_id)
+        if report is None:
+            raise AdminError(404, "not_found", f"app {sdkappid} has no report {report_id}")
+        return _view(report)
+
+    @router.post(
+        "/{report_id}/resolve",
+        summary="Resolve a report (upheld or dismissed), optionally recalling the message",
+    )
+    async def resolve(sdkappid: SdkAppId, report_id: ReportId, req: Resolve) -> ReportView:
+        await app_exists(sdkappid)
+        report = await rest.stores.reports.get(sdkappid, report_id)
+        if report is None:
+            raise AdminError(404, "not_found", f"app {sdkappid} has no report {report_id}")
+        if req.recall:
+            await recall(report)
+            report.recalled = True
+        report.status = req.status
+        report.note = req.note
+        report.resolved_ms = int(time.time() * 1000)
+        await rest.stores.reports.save(report)
+        return _view(report)
+
+    return router
