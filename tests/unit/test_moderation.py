@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from services.callback.before import before_command
 from services.common.config_feed import ConfigState, config_change, config_key
 from services.common.errors import ErrorCode
 from services.common.pb.tidings.v1.callback_pb2 import (
@@ -164,6 +165,9 @@ def test_screen_blocks_with_80001_and_passes_clean_messages_unchanged() -> None:
 
 
 def test_only_new_live_messages_are_moderated() -> None:
+    imported = message(client_time_ms=1_600_000_000_000)
+    assert before_command(imported) is None
+    assert before_command(message()) == "C2C.CallbackBeforeSendMsg"
     assert needs_moderation(message())
     assert needs_moderation(message(kind=MESSAGE_KIND_MESSAGE))
     assert not needs_moderation(message(kind=MESSAGE_KIND_RECALL))
