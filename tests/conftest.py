@@ -84,6 +84,16 @@ async def app(stack: Stack) -> AppUnderTest:
     return await new_app(stack)
 
 
+async def admin_api(stack: Stack, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """A call to the operator's admin API, `path` under /admin."""
+    async with httpx.AsyncClient(
+        base_url=f"{stack.rest_url}/admin",
+        timeout=90,
+        headers={"Authorization": f"Bearer {stack.admin_token}"},
+    ) as http:
+        return await http.request(method, path, **kwargs)
+
+
 async def eventually(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
     """Poll an async check until it returns a truthy value."""
     deadline = asyncio.get_running_loop().time() + timeout

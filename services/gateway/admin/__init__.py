@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from services.gateway.admin import apps, callbacks, rules, words
+from services.gateway.admin import apps, callbacks, messaging, rules, words
 from services.gateway.admin.base import AdminDeps, AdminError, envelope
 
 PREFIX = "/admin"
@@ -54,6 +54,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def mount_admin(app: FastAPI, deps: AdminDeps) -> None:
     app.include_router(apps.build_router(deps))
     app.include_router(callbacks.build_router(deps))
+    app.include_router(messaging.build_router(deps))
     app.include_router(words.build_router(deps))
     app.include_router(rules.build_router(deps))
     app.add_exception_handler(AdminError, _admin_error)
