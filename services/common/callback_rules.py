@@ -196,7 +196,7 @@ class Rules:
     def post_send_rule(self, name: str) -> PostSendRule | None:
         return next((r for r in self.post_send if r.name == name), None)
 
-    def doc(self) -> dict[str, list[dict[str, object]]]:
+    def doc(self) -> dict[str, object]:
         return {
             "pre_send": [r.doc() for r in self.pre_send],
             "post_send": [r.doc() for r in self.post_send],

@@ -16,6 +16,7 @@ from rich.console import Console
 from services.common import app_settings, apps, usersig
 from services.common.callback_cli import callback_cli, replay_dlq_cmd
 from services.common.config import get_settings
+from services.common.rules_cli import rules_cli
 from services.common.stack import Stack, preferred_port
 from services.common.store.factory import open_stores
 from services.common.store.ports import Stores
@@ -26,6 +27,7 @@ cli = typer.Typer(help="Tidings: a self-hosted instant-messaging cloud.", no_arg
 app_cli = typer.Typer(help="Apps: create, list, rotate keys.", no_args_is_help=True)
 cli.add_typer(app_cli, name="app")
 cli.add_typer(callback_cli, name="callback")
+cli.add_typer(rules_cli, name="rules")
 cli.command("replay-dlq")(replay_dlq_cmd)
 console = Console()
 
