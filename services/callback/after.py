@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import grpc
 from aiokafka import AIOKafkaProducer
 from tenacity import (
     AsyncRetrying,
@@ -61,6 +62,8 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 log = get_logger(__name__)
 
 T = TypeVar("T")
+# A user's unread C2C messages over every conversation (services/common/unread.py).
+UnreadCount = Callable[[int, str], Awaitable[int]]
 
 EVENT_ID_FIELD = "TidingsEventId"
 INLINE_ATTEMPTS = 3
@@ -128,16 +131,16 @@ def after_body(m: Message, command: str, group_type: str) -> dict[str, Any]:
     }
 
 
-def withdraw_body(m: Message, event_id: str) -> dict[str, Any]:
+def withdraw_body(m: Message, event_id: str, unread_msg_num: int) -> dict[str, Any]:
     """C2C.CallbackAfterMsgWithDraw, from a C2C recall record (its seq is the recalled one's).
-    UnreadMsgNum is 0: counting To_Account's unread messages over every conversation is the
-    history service's work, which this consumer does not do per recall."""
+    UnreadMsgNum (To_Account's unread C2C messages, all conversations) is in Tencent's earlier
+    reference and gone from its latest; it is kept for the app servers that read it."""
     return {
         "CallbackCommand": C2C_WITHDRAW,
         "From_Account": m.sender,
         "To_Account": m.to_user,
         "MsgKey": m.target_msg_key,
-        "UnreadMsgNum": 0,
+        "UnreadMsgNum": unread_msg_num,
         "EventTime": m.server_time_ms,
         EVENT_ID_FIELD: event_id,
     }
@@ -145,23 +148,23 @@ def withdraw_body(m: Message, event_id: str) -> dict[str, Any]:
 
 def group_recall_body(m: Message, group_type: str, event_id: str) -> dict[str, Any]:
     """Group.CallbackAfterRecallMsg, from a group recall record. Tidings does not keep who
-    recalled a message, so its sender stands in for Operator_Account."""
+    recalled a message, so its sender stands in for Operator_Account; TopicId is only for
+    topic communities, which Tidings does not have."""
     return {
         "CallbackCommand": GROUP_RECALL,
         "GroupId": m.group_id,
         "Type": group_type,
         "Operator_Account": m.sender,
         "MsgSeqList": [{"MsgSeq": m.seq}],
-        "TopicId": "",
         "EventTime": m.server_time_ms,
         EVENT_ID_FIELD: event_id,
     }
 
 
-def message_body(m: Message, command: str, group_type: str) -> dict[str, Any]:
+def message_body(m: Message, command: str, group_type: str, unread_msg_num: int) -> dict[str, Any]:
     eid = event_id(m, command)
     if command == C2C_WITHDRAW:
-        return withdraw_body(m, eid)
+        return withdraw_body(m, eid, unread_msg_num)
     if command == GROUP_RECALL:
         return group_recall_body(m, group_type, eid)
     return after_body(m, command, group_type)
@@ -272,9 +275,18 @@ class Dispatcher:
 
 
 class AfterConsumer:
-    def __init__(self, dispatcher: Dispatcher, groups: GroupTypes) -> None:
+    def __init__(self, dispatcher: Dispatcher, groups: GroupTypes, unread: UnreadCount) -> None:
         self._dispatcher = dispatcher
         self._groups = groups
+        self._unread = unread
+
+    async def _unread_of(self, sdkappid: int, user: str) -> int:
+        try:
+            return await self._unread(sdkappid, user)
+        except grpc.aio.AioRpcError as err:
+            # The recall stands and its callback goes out; only the count is missing.
+            log.warning("unread count failed", app=sdkappid, user=user, error=err.details())
+            return 0
 
     async def handle(self, records: Sequence[Record]) -> None:
         work: list[tuple[Delivery, CallbackConfig]] = []
@@ -293,7 +305,12 @@ class AfterConsumer:
                 sdkappid=m.sdkappid,
                 event_id=event_id(m, command),
                 command=command,
-                body=message_body(m, command, group_type),
+                body=message_body(
+                    m,
+                    command,
+                    group_type,
+                    await self._unread_of(m.sdkappid, m.to_user) if command == C2C_WITHDRAW else 0,
+                ),
                 client_ip=m.client_ip,
                 platform="RESTAPI" if m.source == SOURCE_REST else m.platform,
             )

@@ -50,14 +50,16 @@ SHAPES: dict[str, Shape] = {
             "UserDefinedDataList",
         ),
     ),
+    # Community groups have no MemberList here (Tencent).
     events.GROUP_DESTROYED: Shape(
         "Group.CallbackAfterGroupDestroyed",
-        ("GroupId", "Type", "Owner_Account", "Name", "MemberList"),
+        ("GroupId", "Type", "Owner_Account", "Name"),
+        ("MemberList",),
     ),
     events.GROUP_INFO_CHANGED: Shape(
         "Group.CallbackAfterGroupInfoChanged",
         ("GroupId", "Type", "Operator_Account"),
-        ("Name", "Introduction", "Notification", "FaceUrl", "UserDefinedDataList"),
+        ("Name", "Introduction", "Notification", "FaceUrl"),
     ),
     events.GROUP_MEMBERS_JOINED: Shape(
         "Group.CallbackAfterNewMemberJoin",

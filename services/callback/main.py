@@ -18,10 +18,11 @@ from services.common.app_cache import AppCache
 from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
 from services.common.config import Settings
 from services.common.config_feed import APP, ConfigFeed
-from services.common.grpc_util import GrpcServer
-from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc
+from services.common.grpc_util import Channels, GrpcServer
+from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc, history_pb2_grpc
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
+from services.common.unread import c2c_unread_total
 
 # A changed callback URL or token applies at once (SPEC §5): through im.config when the admin API
 # changed it, else (the CLI) when the app record is read again, after one second instead of the
@@ -50,7 +51,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
 
     deliverer = Deliverer(apps, poster, Breaker())
     dispatcher = Dispatcher(deliverer, producer, settings.callback_retry_base_s)
-    after = AfterConsumer(dispatcher, groups)
+    # The history service counts unread messages for C2C.CallbackAfterMsgWithDraw.
+    channels = Channels()
+    history = history_pb2_grpc.HistoryServiceStub(channels.get(settings.history_addr))
+    after = AfterConsumer(
+        dispatcher,
+        groups,
+        lambda sdkappid, user: c2c_unread_total(stores, history, sdkappid, user),
+    )
     event_callbacks = EventConsumer(dispatcher)
     post_rules = PostSendRules(apps, groups, dispatcher)
     retry = RetryWorker(
@@ -100,6 +108,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await server.stop()
     await producer.stop()
     await poster.close()
+    await channels.close()
     await stores.close()
 
 

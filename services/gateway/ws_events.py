@@ -10,39 +10,20 @@ when the app has enabled C2C.CallbackAfterMsgReport, the only use of the fact.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from services.common import events
 from services.common.callback_config import config_of
-from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
-from services.common.store.conversations import C2C, ConversationState
+from services.common.pb.tidings.v1 import history_pb2_grpc
 from services.common.store.groups import Group
 from services.common.store.ports import Stores
+from services.common.unread import c2c_unread
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import APPLY_JOIN_GROUP, BeforeEvents, group_rejection
 from services.gateway.events import EventEmitter, closed_state, state_payload
 from services.gateway.sessions import Connection
 
 READ_REPORT = "C2C.CallbackAfterMsgReport"
-
-
-async def c2c_unread(
-    stores: Stores, history: history_pb2_grpc.HistoryServiceStub, sdkappid: int, user: str
-) -> tuple[list[ConversationState], list[int]]:
-    """The user's C2C conversations and the unread count of each."""
-    states = [s for s in await stores.conversations.list_for_user(sdkappid, user) if s.kind == C2C]
-
-    async def unread(s: ConversationState) -> int:
-        reply = await history.CountUnread(
-            history_pb2.CountUnreadRequest(
-                sdkappid=sdkappid, conversation=s.conversation, after_seq=s.read_seq, reader=user
-            ),
-            timeout=10.0,
-        )
-        return int(reply.count)
-
-    return states, list(await asyncio.gather(*(unread(s) for s in states)))
 
 
 def client_ip(conn: Connection) -> str:
@@ -116,7 +97,10 @@ class WsEvents:
         if group.max_members:
             count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
             if count >= group.max_members:
-                self._emit(conn, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+                self.full(conn, group)
+
+    def full(self, conn: Connection, group: Group) -> None:
+        self._emit(conn, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
 
     def quit(self, conn: Connection, group: Group) -> None:
         self._emit(

@@ -366,9 +366,13 @@ class WsOps:
         sdkappid, user = conn.sdkappid, conn.user
         if await self._stores.groups.get_members(sdkappid, group.group_id, [user]):
             return {"op": "join_group", "code": 0, "group": group.group_id, "joined": False}
-        check_room(
-            group.max_members, await self._stores.groups.count_members(sdkappid, group.group_id), 1
-        )
+        members = await self._stores.groups.count_members(sdkappid, group.group_id)
+        try:
+            check_room(group.max_members, members, 1)
+        except TidingsError:
+            # Tencent calls Group.CallbackAfterGroupFull for a join refused as full too.
+            self._events.full(conn, group)
+            raise
         await self._events.before_apply(conn, group)
         now = int(time.time())
         await self._stores.groups.add_members(

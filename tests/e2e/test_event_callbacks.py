@@ -71,7 +71,7 @@ async def group_cmd(app: AppUnderTest, command: str, body: dict[str, Any]) -> di
 
 async def test_group_lifecycle_callbacks(stack: Stack, server: AppServer) -> None:
     app = await callback_app(stack, server)
-    await app.import_accounts("leckie", "bob", "carol")
+    await app.import_accounts("leckie", "bob", "carol", "dave")
 
     created = await group_cmd(
         app,
@@ -148,6 +148,12 @@ async def test_group_lifecycle_callbacks(stack: Stack, server: AppServer) -> Non
     full = await arrival(server, app, "Group.CallbackAfterGroupFull")
     rest_origin(full)
     assert without_meta(full.body) == {"GroupId": group_id}
+    # A join refused because the group is full calls it again (Tencent).
+    overflow = await group_cmd(
+        app, "add_group_member", {"GroupId": group_id, "MemberList": members("dave")}
+    )
+    assert overflow["ErrorCode"] == ErrorCode.GROUP_FULL, overflow
+    await arrival(server, app, "Group.CallbackAfterGroupFull", count=2)
 
     removed = await group_cmd(
         app, "delete_group_member", {"GroupId": group_id, "MemberToDel_Account": ["carol"]}
@@ -187,7 +193,6 @@ async def test_group_lifecycle_callbacks(stack: Stack, server: AppServer) -> Non
         "Type": "Public",
         "Operator_Account": "bob",
         "MsgSeqList": [{"MsgSeq": seq}],
-        "TopicId": "",
     }
 
     destroyed = await group_cmd(app, "destroy_group", {"GroupId": group_id})
@@ -346,10 +351,12 @@ async def test_profile_read_report_and_withdraw_callbacks(stack: Stack, server: 
         "UnreadMsgNum": 1,
     }
 
+    # The read one: jared's unread count (UnreadMsgNum) is 1 whether or not a recalled
+    # message still counts.
     withdrawn = await app.rest(
         "openim",
         "admin_msgwithdraw",
-        {"From_Account": "Jonh", "To_Account": "jared", "MsgKey": sent[1]["MsgKey"]},
+        {"From_Account": "Jonh", "To_Account": "jared", "MsgKey": sent[0]["MsgKey"]},
     )
     assert withdrawn["ErrorCode"] == 0, withdrawn
     withdraw = await arrival(server, app, "C2C.CallbackAfterMsgWithDraw")
@@ -357,8 +364,8 @@ async def test_profile_read_report_and_withdraw_callbacks(stack: Stack, server: 
     assert without_meta(withdraw.body) == {
         "From_Account": "Jonh",
         "To_Account": "jared",
-        "MsgKey": sent[1]["MsgKey"],
-        "UnreadMsgNum": 0,
+        "MsgKey": sent[0]["MsgKey"],
+        "UnreadMsgNum": 1,
     }
 
 
@@ -602,3 +609,23 @@ async def test_apply_join_rejected(stack: Stack, server: AppServer) -> None:
         await u3.close()
     info = await group_cmd(app, "get_group_info", {"GroupIdList": [created["GroupId"]]})
     assert [m["Member_Account"] for m in info["GroupInfo"][0]["MemberList"]] == ["owner"]
+
+
+async def test_before_event_fail_closed(stack: Stack, server: AppServer) -> None:
+    app = await callback_app(
+        stack,
+        server,
+        commands=["Group.CallbackBeforeCreateGroup"],
+        timeout_s=0.5,
+        fail_policy="closed",
+    )
+    await app.import_accounts("owner")
+    server.behaviour = lambda _: None
+    started = time.monotonic()
+    refused = await group_cmd(
+        app, "create_group", {"Owner_Account": "owner", "Type": "Public", "Name": "g"}
+    )
+    assert refused["ErrorCode"] == ErrorCode.CALLBACK_UNAVAILABLE, refused
+    assert time.monotonic() - started < 5
+    listed = await group_cmd(app, "get_appid_group_list", {})
+    assert listed["TotalCount"] == 0

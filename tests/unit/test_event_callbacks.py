@@ -93,6 +93,8 @@ def test_group_destroyed() -> None:
         "MemberList": events.members(["leckie"]),
     }
     assert body(events.GROUP_DESTROYED, payload) == payload
+    community = {k: v for k, v in payload.items() if k != "MemberList"} | {"Type": "Community"}
+    assert body(events.GROUP_DESTROYED, community) == community
 
 
 def test_group_info_changed_names_only_what_changed() -> None:
@@ -101,15 +103,10 @@ def test_group_info_changed_names_only_what_changed() -> None:
         **base,
         "Notification": "n",
     }
-    full = {
-        **base,
-        "Name": "a",
-        "Introduction": "b",
-        "Notification": "c",
-        "FaceUrl": "http://f",
-        "UserDefinedDataList": [{"Key": "k", "Value": "v"}],
-    }
+    full = {**base, "Name": "a", "Introduction": "b", "Notification": "c", "FaceUrl": "http://f"}
     assert body(events.GROUP_INFO_CHANGED, full) == full
+    # Only the four fields Tencent names: others in a payload are not passed on.
+    assert body(events.GROUP_INFO_CHANGED, {**base, "MuteAllMember": "On"}) == base
 
 
 def test_member_join_exit_and_full() -> None:
@@ -220,12 +217,12 @@ def test_recall_commands() -> None:
 
 
 def test_withdraw_body() -> None:
-    assert withdraw_body(recall(CHAT_TYPE_C2C), "id") == {
+    assert withdraw_body(recall(CHAT_TYPE_C2C), "id", 3) == {
         "CallbackCommand": C2C_WITHDRAW,
         "From_Account": "jared",
         "To_Account": "Jonh",
         "MsgKey": "123_7_1700000000",
-        "UnreadMsgNum": 0,
+        "UnreadMsgNum": 3,
         "EventTime": T_MS,
         EVENT_ID_FIELD: "id",
     }
@@ -238,7 +235,6 @@ def test_group_recall_body() -> None:
         "Type": "Public",
         "Operator_Account": "jared",
         "MsgSeqList": [{"MsgSeq": 7}],
-        "TopicId": "",
         "EventTime": T_MS,
         EVENT_ID_FIELD: "id",
     }

@@ -583,8 +583,7 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
         )
         if value is not None
     }
-    if changes:
-        changed["UserDefinedDataList"] = events.defined_data(changes)
+    # Tencent's callback names these four only; AppDefinedData changes cause none.
     if changed:
         await emit_rest(
             ctx,
@@ -603,20 +602,18 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
 async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _load_group(ctx, body)
     store = ctx.deps.stores.groups
-    members = await store.members(ctx.app.sdkappid, group.group_id)
+    destroyed: dict[str, Any] = {
+        "GroupId": group.group_id,
+        "Type": group.group_type,
+        "Owner_Account": group.owner,
+        "Name": group.name,
+    }
+    # Tencent's callback lists the members of every type but Community.
+    if group.group_type != rules.COMMUNITY:
+        members = await store.members(ctx.app.sdkappid, group.group_id)
+        destroyed["MemberList"] = events.members([m.user_id for m in _join_order(members)])
     await store.delete_group(ctx.app.sdkappid, group.group_id)
-    await emit_rest(
-        ctx,
-        events.GROUP_DESTROYED,
-        group.group_id,
-        {
-            "GroupId": group.group_id,
-            "Type": group.group_type,
-            "Owner_Account": group.owner,
-            "Name": group.name,
-            "MemberList": events.members([m.user_id for m in _join_order(members)]),
-        },
-    )
+    await emit_rest(ctx, events.GROUP_DESTROYED, group.group_id, destroyed)
     return {}
 
 
@@ -660,7 +657,13 @@ async def _admit(ctx: RestContext, group: Group, candidates: Sequence[Member]) -
     if joining:
         await _check_join_quota(ctx, [m.user_id for m in joining])
         current = await store.count_members(sdkappid, group.group_id)
-        rules.check_room(group.max_members, current, len(joining))
+        try:
+            rules.check_room(group.max_members, current, len(joining))
+        except TidingsError as err:
+            # Tencent calls Group.CallbackAfterGroupFull for a join refused as full too.
+            if err.code == ErrorCode.GROUP_FULL:
+                await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+            raise
     added = set(await store.add_members(sdkappid, group.group_id, group.group_type, joining))
     return {u: 1 if u in added else 2 for u in users}
 

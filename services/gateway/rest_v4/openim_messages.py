@@ -24,12 +24,12 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.store.conversations import ConversationState
+from services.common.unread import c2c_unread
 from services.gateway.events import emit_rest
 from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.ws_events import c2c_unread
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
 MAX_BATCH = 500
