@@ -165,6 +165,7 @@ class Client:
         self._own_ids: set[str] = set()
         self._gap_tasks: dict[str, asyncio.Task[None]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._catch_up: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
         # Set when the server pushed this session out (a newer login, or the app admin):
@@ -176,9 +177,12 @@ class Client:
         return self._urls[self._url_index]
 
     async def connect(self) -> None:
+        """Log in. A client connecting again after close() catches up as after a reconnect."""
         self._closing = False
         await self._open()
         self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+        if self._orders:
+            self._start_catch_up()
 
     async def close(self) -> None:
         self._closing = True
@@ -190,6 +194,8 @@ class Client:
                 await self._reader
         for task in self._gap_tasks.values():
             task.cancel()
+        if self._catch_up is not None:
+            self._catch_up.cancel()
 
     async def send(
         self,
@@ -396,10 +402,27 @@ class Client:
                 await asyncio.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            # Offline messages: everything after what was shown, per known conversation.
-            for conv in list(self._orders):
-                self._schedule_fill(conv, wait=0.0)
+            self._start_catch_up()
             return
+
+    def _start_catch_up(self) -> None:
+        # Its own task: it makes requests, whose replies the reader task has to read.
+        self._catch_up = asyncio.get_running_loop().create_task(self._fetch_missed())
+
+    async def _fetch_missed(self) -> None:
+        """Offline messages: everything after what was shown, per known conversation, and
+        everything after the read mark in conversations that began while this client was away."""
+        for conv in list(self._orders):
+            self._schedule_fill(conv, wait=0.0)
+        try:
+            listed = await self.conversations(limit=500)
+        except TidingsClientError:
+            return
+        for item in listed:
+            conv = item["conversation"]
+            if conv not in self._orders and item["last_seq"] > item["read_seq"]:
+                self._orders[conv] = ConversationOrder(next_seq=item["read_seq"] + 1)
+                self._schedule_fill(conv, wait=0.0)
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         op = frame.get("op")
