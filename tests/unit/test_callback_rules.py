@@ -96,7 +96,9 @@ def test_before_body_group_has_tencents_fields() -> None:
 def test_only_new_live_messages_trigger_callbacks() -> None:
     assert before_command(c2c_inbound(kind=MESSAGE_KIND_RECALL)) is None
     assert before_command(c2c_inbound(silent=True)) is None
-    assert after_command(Message(chat_type=CHAT_TYPE_C2C, kind=MESSAGE_KIND_RECALL)) is None
+    # A recall has its own after-callback (tests/unit/test_event_callbacks.py).
+    recall = Message(chat_type=CHAT_TYPE_C2C, kind=MESSAGE_KIND_RECALL)
+    assert after_command(recall) == "C2C.CallbackAfterMsgWithDraw"
     assert after_command(Message(chat_type=CHAT_TYPE_C2C, silent=True)) is None
     assert after_command(Message(chat_type=CHAT_TYPE_GROUP)) == "Group.CallbackAfterSendMsg"
 
