@@ -46,7 +46,9 @@ def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> Fas
         description="Tencent Cloud IM REST v4 compatible server API, and the Tidings admin API.",
     )
     app.include_router(build_router(deps))
-    admin = AdminDeps(deps.settings, deps.stores.apps, app_cache, deps.producer)
+    admin = AdminDeps(
+        deps.settings, deps.stores.apps, app_cache, deps.stores.dirty_words, deps.producer
+    )
     mount_admin(app, admin)
     # Message reports read history and recall through the publisher, as REST does.
     app.include_router(admin_reports.build_router(admin, deps))

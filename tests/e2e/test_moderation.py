@@ -361,6 +361,30 @@ async def test_sensitive_words_block_mask_and_reload_without_restart(
     assert "x *** y" in archived
 
 
+async def test_admin_api_manages_the_custom_words(app: AppUnderTest) -> None:
+    await app.import_accounts("alice", "bob")
+    path = f"/apps/{app.sdkappid}/sensitive-words/custom"
+    r = await admin(app.stack, "POST", path, json={"add": ["adminword", " "]})
+    assert r.status_code == 422
+    r = await admin(app.stack, "POST", path, json={"add": ["AdminWord", "广告"]})
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["words"]) == ["AdminWord", "广告"]
+
+    async def blocked() -> bool:
+        return bool((await rest_c2c(app, "buy ADMINWORD now"))["ErrorCode"] == DIRTY)
+
+    await within(10, blocked)
+    r = await admin(app.stack, "POST", path, json={"delete": ["AdminWord"]})
+    assert r.json()["words"] == ["广告"]
+    assert (await admin(app.stack, "GET", path)).json() == {"words": ["广告"]}
+
+    async def passes() -> bool:
+        return bool((await rest_c2c(app, "buy ADMINWORD now"))["ErrorCode"] == 0)
+
+    await within(10, passes)
+    assert (await rest_c2c(app, "看广告"))["ErrorCode"] == DIRTY
+
+
 async def test_callback_configuration_changes_apply_within_seconds(
     stack: Stack,
     server: AppServer,  # noqa: F811

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from services.common.app_cache import AppCache
 from services.common.config import Settings
 from services.common.config_feed import APP, publish_config_change
+from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.ports import AppStore
 
 
@@ -33,6 +34,7 @@ class AdminDeps:
     apps: AppStore
     # The gateway's own cache of app records: a change made here is dropped from it at once.
     cache: AppCache
+    dirty_words: DirtyWordStore
     # Announces changes on im.config, so every service applies them within seconds.
     producer: AIOKafkaProducer | None = None
 

@@ -1,6 +1,7 @@
 """/admin/apps/{id}/sensitive-words: what the app's word lists do (services/common/
-word_settings.py). The custom words themselves are managed through REST openim_dirty_words.
-A change reaches the routers through im.config within a second or so.
+word_settings.py), and /admin/apps/{id}/sensitive-words/custom: the app's own words, the same
+list as REST openim_dirty_words (same limits: 50 words a request, 200 bytes a word, 10,000 an
+app). A change reaches the routers through im.config within a second or so.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from services.common import word_settings
+from services.common.errors import TidingsError
 from services.common.store.ports import App
 from services.common.word_settings import ListAction
 from services.gateway.admin.apps import Request, SdkAppId
 from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.rest_v4 import openim_dirty_words
 
 
 class WordActionsPatch(Request):
@@ -27,6 +30,15 @@ class WordActionsPatch(Request):
 class WordActionsView(BaseModel):
     builtin: ListAction
     custom: ListAction
+
+
+class CustomWordsChange(Request):
+    add: list[str] = Field(default_factory=list, description="words to add")
+    delete: list[str] = Field(default_factory=list, description="words to delete")
+
+
+class CustomWordsView(BaseModel):
+    words: list[str]
 
 
 def build_router(deps: AdminDeps) -> APIRouter:
@@ -64,5 +76,34 @@ def build_router(deps: AdminDeps) -> APIRouter:
         await deps.apps.save_app(app)
         await deps.app_saved(sdkappid, word_settings.SETTINGS_KEY)
         return WordActionsView.model_validate(actions.doc())
+
+    @router.get("/apps/{sdkappid}/sensitive-words/custom", summary="The app's own words")
+    async def get_custom(sdkappid: SdkAppId) -> CustomWordsView:
+        await load(sdkappid)
+        return CustomWordsView(words=await deps.dirty_words.list_words(sdkappid))
+
+    @router.post(
+        "/apps/{sdkappid}/sensitive-words/custom",
+        summary="Add and delete the app's own words (deletes first); applies within seconds",
+    )
+    async def change_custom(sdkappid: SdkAppId, req: CustomWordsChange) -> CustomWordsView:
+        await load(sdkappid)
+        if not req.add and not req.delete:
+            raise AdminError(422, "invalid_argument", "give words to add or delete")
+        try:
+            # Both lists are checked before anything is written.
+            to_delete = openim_dirty_words.parse_words(req.delete) if req.delete else []
+            to_add = openim_dirty_words.parse_words(req.add) if req.add else []
+            if to_delete:
+                await openim_dirty_words.delete_words(
+                    deps.dirty_words, deps.producer, sdkappid, to_delete
+                )
+            if to_add:
+                await openim_dirty_words.add_words(
+                    deps.dirty_words, deps.producer, sdkappid, to_add
+                )
+        except TidingsError as err:
+            raise AdminError(422, "invalid_argument", err.info) from None
+        return CustomWordsView(words=await deps.dirty_words.list_words(sdkappid))
 
     return router

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, Field
 
 from services.common.config_feed import DIRTY_WORDS, publish_config_change
 from services.common.errors import ErrorCode, TidingsError
+from services.common.store.dirtywords import DirtyWordStore
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
@@ -26,8 +28,8 @@ MAX_WORD_BYTES = 200
 MAX_WORDS_PER_APP = 10_000
 
 
-def _words(body: dict[str, Any]) -> list[str]:
-    raw = body.get("DirtyWordsList")
+def parse_words(raw: object) -> list[str]:
+    """The words of one request (REST DirtyWordsList, or the admin API's list)."""
     if not isinstance(raw, list) or not raw:
         raise TidingsError(BAD, "DirtyWordsList must be a non-empty array of strings")
     if len(raw) > MAX_WORDS_PER_REQUEST:
@@ -40,33 +42,46 @@ def _words(body: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(raw))
 
 
+async def add_words(
+    store: DirtyWordStore, producer: AIOKafkaProducer | None, sdkappid: int, words: list[str]
+) -> None:
+    existing = set(await store.list_words(sdkappid))
+    if len(existing | set(words)) > MAX_WORDS_PER_APP:
+        raise TidingsError(BAD, f"an app holds at most {MAX_WORDS_PER_APP} dirty words")
+    await store.add_words(sdkappid, words)
+    await _announce(producer, sdkappid, "add", len(words))
+
+
+async def delete_words(
+    store: DirtyWordStore, producer: AIOKafkaProducer | None, sdkappid: int, words: list[str]
+) -> None:
+    await store.delete_words(sdkappid, words)
+    await _announce(producer, sdkappid, "delete", len(words))
+
+
+async def _announce(
+    producer: AIOKafkaProducer | None, sdkappid: int, change: str, count: int
+) -> None:
+    """Routers rebuild the app's filter when this reaches them (within a second or so)."""
+    await publish_config_change(
+        producer, sdkappid, DIRTY_WORDS, {"changed": change, "words": count}
+    )
+
+
 async def get(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return {"DirtyWordsList": await ctx.deps.stores.dirty_words.list_words(ctx.app.sdkappid)}
 
 
 async def add(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    words = _words(body)
-    store = ctx.deps.stores.dirty_words
-    existing = set(await store.list_words(ctx.app.sdkappid))
-    if len(existing | set(words)) > MAX_WORDS_PER_APP:
-        raise TidingsError(BAD, f"an app holds at most {MAX_WORDS_PER_APP} dirty words")
-    await store.add_words(ctx.app.sdkappid, words)
-    await _announce(ctx, "add", len(words))
+    words = parse_words(body.get("DirtyWordsList"))
+    await add_words(ctx.deps.stores.dirty_words, ctx.deps.producer, ctx.app.sdkappid, words)
     return {}
 
 
 async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    words = _words(body)
-    await ctx.deps.stores.dirty_words.delete_words(ctx.app.sdkappid, words)
-    await _announce(ctx, "delete", len(words))
+    words = parse_words(body.get("DirtyWordsList"))
+    await delete_words(ctx.deps.stores.dirty_words, ctx.deps.producer, ctx.app.sdkappid, words)
     return {}
-
-
-async def _announce(ctx: RestContext, change: str, count: int) -> None:
-    """Routers rebuild the app's filter when this reaches them (within a second or so)."""
-    await publish_config_change(
-        ctx.deps.producer, ctx.app.sdkappid, DIRTY_WORDS, {"changed": change, "words": count}
-    )
 
 
 COMMANDS: dict[str, Handler] = {"get": get, "add": add, "delete": delete}
