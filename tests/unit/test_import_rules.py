@@ -54,6 +54,7 @@ def test_pure_logic_modules_do_no_io() -> None:
         ROOT / "services/common/apps.py",
         ROOT / "services/common/quotas.py",
         ROOT / "services/gateway/frames.py",
+        ROOT / "services/gateway/frames_proto.py",
         ROOT / "services/gateway/msgbody.py",
         ROOT / "services/common/msgbody.py",
         ROOT / "services/common/callback_config.py",
@@ -61,6 +62,7 @@ def test_pure_logic_modules_do_no_io() -> None:
         ROOT / "services/callback/signing.py",
         ROOT / "services/callback/retry.py",
         ROOT / "sdk/python/tidings_client/ordering.py",
+        ROOT / "sdk/python/tidings_client/frames.py",
     ]
     io_modules = (
         "aiokafka",

@@ -1,0 +1,113 @@
+"""Pure pieces of the client protocol: protobuf frames (server and SDK side), the AVChatRoom
+rate setting, which groups take read receipts and client joins."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.errors import ErrorCode, TidingsError
+from services.common.store.groups import Group
+from services.common.store.ports import App
+from services.gateway import avchatroom, frames_proto
+from services.gateway.receipts import parse_entry, receipt_refusal
+from services.gateway.ws_ops import join_refusal
+from tidings_client import frames as sdk_frames
+
+ACK = {
+    "op": "ack",
+    "id": 7,
+    "code": 0,
+    "seq": 41,
+    "time": 1_700_000_000_123,
+    "duplicate": False,
+    "conversation": "c2c:a:b",
+    "elements": [
+        {"MsgType": "TIMFaceElem", "MsgContent": {"Index": 1, "Data": "x"}},
+        {"MsgType": "TIMLocationElem", "MsgContent": {"Latitude": 22.5, "Longitude": 113.9}},
+    ],
+    "last_message": None,
+}
+
+
+def test_a_frame_round_trips_through_protobuf_with_integers_intact() -> None:
+    decoded = frames_proto.decode_frame(frames_proto.encode_frame(ACK), 1 << 16)
+    assert decoded == ACK
+    assert isinstance(decoded["seq"], int)
+    assert isinstance(decoded["elements"][0]["MsgContent"]["Index"], int)
+
+
+def test_the_sdk_and_the_gateway_read_each_others_frames() -> None:
+    assert sdk_frames.decode(frames_proto.encode_frame(ACK), sdk_frames.PROTO) == ACK
+    sent = {"op": "send", "id": 3, "to": "b", "text": "hi", "need_receipt": True}
+    assert frames_proto.decode_frame(sdk_frames.encode(sent, sdk_frames.PROTO), 1 << 16) == sent
+    assert sdk_frames.decode(sdk_frames.encode(sent, sdk_frames.JSON), sdk_frames.JSON) == sent
+
+
+def test_a_push_has_no_id() -> None:
+    push = frames_proto.decode_frame(frames_proto.encode_frame({"op": "msg", "msgs": []}), 1024)
+    assert push == {"op": "msg", "id": None, "msgs": []}
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"\xff\xff\xff", ErrorCode.WS_BAD_FRAME),
+        (b"\x0a", ErrorCode.WS_BAD_FRAME),
+        (frames_proto.encode_frame({"id": 1}), ErrorCode.WS_BAD_FRAME),
+        (
+            frames_proto.encode_frame({"op": "send", "text": "x" * 100}),
+            ErrorCode.WS_FRAME_TOO_LARGE,
+        ),
+    ],
+)
+def test_malformed_protobuf_is_a_coded_error(raw: bytes, code: ErrorCode) -> None:
+    with pytest.raises(TidingsError) as err:
+        frames_proto.decode_frame(raw, 64)
+    assert err.value.code == code
+
+
+def test_encoding_is_chosen_by_the_query() -> None:
+    assert frames_proto.encoding_of("/v1") == frames_proto.JSON
+    assert frames_proto.encoding_of("/v1?encoding=proto") == frames_proto.PROTO
+    assert frames_proto.encoding_of("/v1?encoding=json") == frames_proto.JSON
+    assert frames_proto.encoding_of("/v1?encoding=xml") is None
+
+
+def _app(**settings: object) -> App:
+    return App(sdkappid=1, name="a", edition="Standard", keys=[], settings=dict(settings))
+
+
+@pytest.mark.parametrize(
+    ("setting", "rate"), [(None, 1), (1, 1), (3, 3), (5, 5), (9, 5), (0, 1), ("2", 1), (True, 1)]
+)
+def test_avchatroom_rate_is_one_a_second_by_default_and_at_most_five(
+    setting: object, rate: int
+) -> None:
+    app = _app() if setting is None else _app(avchatroom_msg_rate=setting)
+    assert avchatroom.msg_rate(app).limit == rate
+    assert avchatroom.msg_rate(app).per_s == 1
+
+
+def _group(group_type: str, apply_join_option: str = "") -> Group:
+    return Group(group_id="g", group_type=group_type, name="g", apply_join_option=apply_join_option)
+
+
+def test_read_receipts_are_for_groups_of_at_most_200_and_not_live_or_community() -> None:
+    for kind in ("Work", "Public", "Meeting"):
+        assert receipt_refusal(_group(kind), 200) is None
+        refusal = receipt_refusal(_group(kind), 201)
+        assert refusal is not None
+        assert refusal.code == ErrorCode.GROUP_NO_PERMISSION
+    for kind in ("AVChatRoom", "Community"):
+        assert receipt_refusal(_group(kind), 2) is not None
+    assert parse_entry(b"12|alice") == (12, "alice")
+    assert parse_entry("3|a|b") == (3, "a|b")
+
+
+def test_clients_join_live_and_free_access_groups_only() -> None:
+    assert join_refusal(_group("AVChatRoom", "FreeAccess")) is None
+    assert join_refusal(_group("Meeting", "FreeAccess")) is None
+    for kind, option in (("Work", "DisableApply"), ("Public", "NeedPermission")):
+        refusal = join_refusal(_group(kind, option))
+        assert refusal is not None
+        assert refusal.code == ErrorCode.GROUP_NO_PERMISSION
