@@ -41,7 +41,7 @@ from services.gateway.reports import Reports
 from services.gateway.sessions import Connection, LocalSessions, json_text
 from services.gateway.throttle import check_send_rate
 from services.gateway.ws_events import WsEvents
-from services.gateway.ws_ops import WsOps
+from services.gateway.ws_ops import WsOps, sees_history_before_join
 
 log = get_logger(__name__)
 
@@ -317,10 +317,14 @@ class WsEndpoint:
         self, conn: Connection, frame: dict[str, Any], request_id: Any
     ) -> dict[str, Any]:
         conv, group_id, after_seq, limit = frames.parse_sync(frame, conn.user)
-        if group_id is not None and not (
-            await self._stores.groups.get_members(conn.sdkappid, group_id, [conn.user])
-        ):
-            raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")
+        visible_from_ms = 0
+        if group_id is not None:
+            found = await self._stores.groups.get_members(conn.sdkappid, group_id, [conn.user])
+            if conn.user not in found:
+                raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")
+            group = await self._stores.groups.get_group(conn.sdkappid, group_id)
+            if group is not None and not sees_history_before_join(group.group_type):
+                visible_from_ms = found[conn.user].join_time * 1000
         reply = await self._history.Sync(
             history_pb2.SyncRequest(
                 sdkappid=conn.sdkappid, conversation=conv, after_seq=after_seq, limit=limit
@@ -332,7 +336,9 @@ class WsEndpoint:
             "id": request_id,
             "code": 0,
             "conversation": conv,
-            "messages": [message_json(m) for m in reply.messages],
+            "messages": [
+                message_json(m) for m in reply.messages if m.server_time_ms >= visible_from_ms
+            ],
             "complete": reply.complete,
         }
 

@@ -28,7 +28,9 @@ from services.gateway.frames import field as frame_field
 from services.gateway.group_rules import (
     ADMIN,
     AVCHATROOM,
+    COMMUNITY,
     FREE_ACCESS,
+    MEETING,
     MEMBER,
     OWNER,
     check_room,
@@ -85,6 +87,12 @@ def _target_conversation(frame: dict[str, Any], user: str) -> tuple[str, str | N
     if group is not None:
         return conversation.group(group), group
     return conversation.c2c(user, peer), None
+
+
+def sees_history_before_join(group_type: str) -> bool:
+    """SPEC §4: members of Meeting and Community groups may read what was said before they
+    joined; Work and Public members see messages from their join on (AVChatRoom keeps none)."""
+    return group_type in (MEETING, COMMUNITY)
 
 
 def join_refusal(group: Group) -> TidingsError | None:

@@ -1,0 +1,54 @@
+"""History visibility for new group members (SPEC §4): Work and Public members sync only what
+was sent after they joined; Meeting (and Community) members see the group's earlier history."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import AppUnderTest, eventually
+from tests.e2e.test_group_messages import make_group
+from tidings_client import Client
+
+pytestmark = pytest.mark.stack
+
+
+async def connect(app: AppUnderTest, user: str) -> Client:
+    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
+    await c.connect()
+    return c
+
+
+@pytest.mark.parametrize(("kind", "sees_before"), [("Work", False), ("Meeting", True)])
+async def test_new_members_see_history_per_group_type(
+    app: AppUnderTest, kind: str, sees_before: bool
+) -> None:
+    await app.import_accounts("ho", "hn")
+    group_id = await make_group(app, "ho", [], kind=kind)
+    owner = await connect(app, "ho")
+    try:
+        before = [await owner.send(group=group_id, text=f"before {i}") for i in range(2)]
+        # Join times are in seconds: the join lands in a later second than those messages.
+        await asyncio.sleep(1.2)
+        added = await app.rest(
+            "group_open_http_svc",
+            "add_group_member",
+            {"GroupId": group_id, "MemberList": [{"Member_Account": "hn"}]},
+        )
+        assert added["ErrorCode"] == 0, added
+        after = await owner.send(group=group_id, text="after")
+    finally:
+        await owner.close()
+
+    newcomer = await connect(app, "hn")
+    try:
+        want = [a.seq for a in ([*before, after] if sees_before else [after])]
+
+        async def synced() -> list[int] | None:
+            seqs = [m.seq for m in await newcomer.sync(group=group_id)]
+            return seqs if seqs == want else None
+
+        assert await eventually(synced, timeout=30.0) == want
+    finally:
+        await newcomer.close()
