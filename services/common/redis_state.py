@@ -134,15 +134,6 @@ class SeqAllocator:
                 pipe.exists(dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id))
             return [bool(n) for n in await pipe.execute()]
 
-    async def last_seqs(self, conversations: Sequence[tuple[int, str]]) -> list[int]:
-        """Each conversation's last assigned seq (0 when its counter is missing)."""
-        if not conversations:
-            return []
-        async with self._client.pipeline(transaction=False) as pipe:
-            for sdkappid, conversation in conversations:
-                pipe.get(counter_key(sdkappid, conversation))
-            return [int(v) if v is not None else 0 for v in await pipe.execute()]
-
     async def assign(self, requests: Sequence[SeqRequest]) -> list[SeqResult]:
         if not requests:
             return []

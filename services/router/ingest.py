@@ -8,8 +8,9 @@ The outcome is reported only after im.messages holds the message.
 Moderation (moderator.py) comes before the seq, so a refused or dropped message leaves no gap.
 A send whose dedupe entry exists (a retry of an accepted message) skips it and is answered as a
 duplicate; a refused or dropped send leaves no entry, so its retry is decided afresh. A refused
-send's outcome carries the code and info. A dropped send is answered with success, no MsgKey,
-and the conversation's last seq (the seq the SDK has already seen, so it sees no gap).
+send's outcome carries the code and info. A dropped send is answered with success, seq 0 and no
+MsgKey: it has no place in the conversation. (Not the conversation's last seq: that may be a
+peer's message still on its way to the client, which would then take it for its own send.)
 """
 
 from __future__ import annotations
@@ -140,14 +141,6 @@ class Ingest:
         new = [m for m in accepted if not is_action(m)]
         requests = [seq_request(m, m.client_time_ms or now_ms) for m in new]
         assigned = iter(zip(requests, await self._assign(new, requests, now_ms), strict=True))
-        dropped = list(
-            dict.fromkeys(
-                (d.message.sdkappid, d.message.conversation)
-                for d in decisions
-                if d.ruling is Ruling.DROP
-            )
-        )
-        last_seqs = dict(zip(dropped, await self._seqs.last_seqs(dropped), strict=True))
 
         to_publish: list[Message] = []
         published_requests: list[SeqRequest] = []
@@ -159,11 +152,7 @@ class Ingest:
                     error_code=d.error_code, error_info=d.error_info, msg_random=m.msg_random
                 )
             elif d.ruling is Ruling.DROP:
-                outcome = gateway_pb2.Outcome(
-                    seq=last_seqs[(m.sdkappid, m.conversation)],
-                    server_time_ms=now_ms,
-                    msg_random=m.msg_random,
-                )
+                outcome = gateway_pb2.Outcome(server_time_ms=now_ms, msg_random=m.msg_random)
             else:
                 if is_action(m):
                     res = SeqResult("action", m.target_seq, now_ms, m.msg_random)
