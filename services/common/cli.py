@@ -13,7 +13,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from services.common import app_settings, apps, usersig
+from services.common import app_settings, apps, messaging_settings, usersig
 from services.common.callback_cli import callback_cli, replay_dlq_cmd
 from services.common.config import get_settings
 from services.common.rules_cli import rules_cli
@@ -184,6 +184,40 @@ def app_settings_cmd(
             raise typer.BadParameter(str(err)) from None
         await stores.apps.save_app(app)
         return app_settings.view(app)
+
+    typer.echo(json.dumps(_with_stores(update)))
+
+
+@app_cli.command("messaging")
+def app_messaging_cmd(
+    app_id: int = typer.Option(..., "--app"),
+    set_: list[str] = typer.Option(  # noqa: B008
+        [], "--set", help='KEY=VALUE, VALUE as JSON: recall_window_s=300, login={"mode":2}'
+    ),
+    unset: list[str] = typer.Option([], "--unset", help="KEY: back to its default"),  # noqa: B008
+) -> None:
+    """Show an app's messaging settings, or change them (services see it within seconds)."""
+    changes: dict[str, object] = {key: None for key in unset}
+    for item in set_:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE")
+        try:
+            changes[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            changes[key.strip()] = raw
+
+    async def update(stores: Stores) -> dict[str, object]:
+        app = await stores.apps.get_app(app_id)
+        if app is None:
+            raise typer.BadParameter(f"no app {app_id}")
+        if changes:
+            try:
+                messaging_settings.apply(app.settings, changes)
+            except messaging_settings.InvalidSetting as err:
+                raise typer.BadParameter(str(err)) from None
+            await stores.apps.save_app(app)
+        return messaging_settings.view(app.settings)
 
     typer.echo(json.dumps(_with_stores(update)))
 
