@@ -14,8 +14,8 @@ from tidings_client import Client, Message, TidingsClientError
 pytestmark = pytest.mark.stack
 
 
-async def connect(app: AppUnderTest, user: str) -> Client:
-    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
+async def connect(app: AppUnderTest, user: str, encoding: str = "json") -> Client:
+    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user), encoding=encoding)
     await c.connect()
     return c
 
@@ -24,9 +24,12 @@ async def first_message(c: Client) -> Message:
     return await asyncio.wait_for(c.messages().__anext__(), 20)
 
 
-async def test_sender_recalls_within_window_and_peer_is_told(app: AppUnderTest) -> None:
+@pytest.mark.parametrize("encoding", ["json", "proto"])
+async def test_sender_recalls_within_window_and_peer_is_told(
+    app: AppUnderTest, encoding: str
+) -> None:
     await app.import_accounts("rx", "ry")
-    rx, ry = await connect(app, "rx"), await connect(app, "ry")
+    rx, ry = await connect(app, "rx", encoding), await connect(app, "ry", encoding)
     try:
         await rx.send(to="ry", text="oops")
         got = await first_message(ry)
@@ -62,9 +65,10 @@ async def test_recall_window_closes(stack) -> None:  # type: ignore[no-untyped-d
         await wb.close()
 
 
-async def test_conversations_presence_and_delete(app: AppUnderTest) -> None:
+@pytest.mark.parametrize("encoding", ["json", "proto"])
+async def test_conversations_presence_and_delete(app: AppUnderTest, encoding: str) -> None:
     await app.import_accounts("ca", "cb", "cc")
-    ca, cb = await connect(app, "ca"), await connect(app, "cb")
+    ca, cb = await connect(app, "ca", encoding), await connect(app, "cb", encoding)
     try:
         for i in range(3):
             await cb.send(to="ca", text=f"b{i}")
