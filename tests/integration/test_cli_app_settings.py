@@ -73,3 +73,29 @@ def test_cli_app_lifecycle_and_settings(tmp_path: Path) -> None:
     rotated = json.loads(tidings(tmp_path, "app", "rotate-key", "--app", app_id, "--grace", "60"))
     sig = tidings(tmp_path, "usersig", "--app", app_id, "--user", "u1").strip()
     assert usersig.verify(sig, int(app_id), "u1", [rotated["key"]]) is not None
+
+
+def test_cli_app_messaging_settings(tmp_path: Path) -> None:
+    app_id = str(json.loads(tidings(tmp_path, "app", "create", "--name", "m"))["sdkappid"])
+    shown = json.loads(tidings(tmp_path, "app", "messaging", "--app", app_id))
+    assert shown["login"]["mode"] == 4 and shown["recall_window_s"] == 120
+    shown = json.loads(
+        tidings(
+            tmp_path,
+            "app",
+            "messaging",
+            "--app",
+            app_id,
+            "--set",
+            'login={"mode": 2}',
+            "--set",
+            "recall_window_s=600",
+        )
+    )
+    assert shown["login"]["mode"] == 2 and shown["recall_window_s"] == 600
+    refused = tidings(tmp_path, "app", "messaging", "--app", app_id, "--set", "x=1", ok=False)
+    assert "unknown setting" in refused
+    shown = json.loads(
+        tidings(tmp_path, "app", "messaging", "--app", app_id, "--unset", "recall_window_s")
+    )
+    assert shown["recall_window_s"] == 120 and shown["login"]["mode"] == 2
