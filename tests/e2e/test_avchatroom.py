@@ -140,3 +140,30 @@ async def test_client_joins_follow_each_group_types_apply_join_option(
         assert err.value.code == ErrorCode.GROUP_NOT_FOUND
     finally:
         await j.close()
+
+
+async def test_app_server_messages_into_a_live_group_are_online_only(app: AppUnderTest) -> None:
+    await app.import_accounts("rh", "rf")
+    group_id = await live_group(app, "rh")
+    fan = await connect(app, "rf")
+    try:
+        await fan.join_group(group_id)
+        await asyncio.sleep(MEMBER_CACHE_S)
+        for i in range(2):
+            reply = await app.rest(
+                "group_open_http_svc",
+                "send_group_msg",
+                {
+                    "GroupId": group_id,
+                    "Random": i,
+                    "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": f"rest {i}"}}],
+                },
+            )
+            assert reply["ErrorCode"] == 0, reply
+        got = [await next_message(fan) for _ in range(2)]
+        assert [(m.text, m.online_only) for m in got] == [("rest 0", True), ("rest 1", True)]
+        # Give the archive time to have stored them, had it been going to.
+        await asyncio.sleep(2.0)
+        assert await fan.sync(group=group_id) == []
+    finally:
+        await fan.close()

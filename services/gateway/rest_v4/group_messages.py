@@ -133,6 +133,8 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     inbound.client_msg_id = f"rest:{random}:{content_crc(elements)}"
     inbound.elements.extend(elements)
     inbound.cloud_custom_data = cloud
+    # A live group's messages reach online members only, whoever sends them.
+    inbound.online_only = group.group_type == AVCHATROOM
     seq, time_ms = await _publish(ctx, inbound)
     return {"MsgTime": time_ms // 1000, "MsgSeq": seq}
 
