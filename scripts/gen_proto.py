@@ -64,11 +64,11 @@ def main() -> None:
                 )
             ]
         stale += [
-                f"sdk:{name}"
-                for name in SDK_FILES
-                if not (SDK_PB / name).exists()
-                or (SDK_PB / name).read_bytes() != (target / "tidings" / "v1" / name).read_bytes()
-            ]
+            f"sdk:{name}"
+            for name in SDK_FILES
+            if not (SDK_PB / name).exists()
+            or (SDK_PB / name).read_bytes() != (target / "tidings" / "v1" / name).read_bytes()
+        ]
         if stale:
             raise SystemExit(f"generated code is stale, run `make proto`: {stale}")
         return
