@@ -56,6 +56,12 @@ class Verdict:
 ALLOWED = Verdict()
 
 
+def wants(app: App, command: str) -> bool:
+    """Whether the app enabled `command`: if not, it is not asked (nor its body built)."""
+    config = config_of(app)
+    return config is not None and config.enabled(command)
+
+
 def refused_members(answer: Mapping[str, Any]) -> set[str]:
     """Group.CallbackBeforeInviteJoinGroup: the accounts the app server keeps out."""
     refused = answer.get("RefusedMembers_Account")

@@ -318,7 +318,7 @@ async def test_profile_read_report_and_withdraw_callbacks(stack: Stack, server: 
         ],
     }
 
-    sent = []
+    sent: list[dict[str, Any]] = []
     for words in ("one", "two"):
         if sent:
             # LastReadTime is in seconds: the second message must be in a later one.
@@ -629,3 +629,40 @@ async def test_before_event_fail_closed(stack: Stack, server: AppServer) -> None
     assert time.monotonic() - started < 5
     listed = await group_cmd(app, "get_appid_group_list", {})
     assert listed["TotalCount"] == 0
+
+
+async def test_login_that_kicks_names_the_kicked_device(stack: Stack, server: AppServer) -> None:
+    # Login mode 1: one device at a time.
+    app = await new_app(
+        stack,
+        login={"mode": 1},
+        callback={"url": server.url, "token": TOKEN, "commands": ["State.StateChange"]},
+    )
+    await app.import_accounts("dev")
+    first = Client(app.stack.ws_url, app.sdkappid, "dev", app.sig("dev"), platform="Android")
+    await first.connect()
+    await state_arrival(server, app, "Login")
+    second = Client(app.stack.ws_url, app.sdkappid, "dev", app.sig("dev"), platform="Web")
+    await second.connect()
+    try:
+
+        async def kicked_login() -> list[Hit]:
+            return [h for h in state_hits(server, app, "Login") if "KickedDevice" in h.body]
+
+        (login,) = await eventually(kicked_login, timeout=ARRIVAL_S)
+        assert login.query["OptPlatform"] == "Web"
+        assert without_meta(login.body) == {
+            "Info": {"Action": "Login", "To_Account": "dev", "Reason": "Register"},
+            "KickedDevice": [{"Platform": "Android"}],
+        }
+        assert await eventually(lambda: _kicked(first), timeout=ARRIVAL_S)
+        # The kicked session reports no Logout or Disconnect of its own.
+        await asyncio.sleep(2)
+        assert not state_hits(server, app, "Logout") + state_hits(server, app, "Disconnect")
+    finally:
+        await second.close()
+        await first.close()
+
+
+async def _kicked(c: Client) -> bool:
+    return c.kicked is not None

@@ -35,6 +35,7 @@ from services.gateway.before_events import (
     ask_rest,
     group_rejection,
     refused_members,
+    wants,
 )
 from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
@@ -383,6 +384,8 @@ async def create_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def _before_create(ctx: RestContext, group: Group, members: Sequence[Member]) -> None:
+    if not wants(ctx.app, CREATE_GROUP):
+        return
     owned = 0
     if group.owner:
         joined = await ctx.deps.stores.groups.joined_groups(ctx.app.sdkappid, group.owner)
