@@ -25,6 +25,7 @@ from services.callback.rules_body import (
 from services.callback.rules_post import is_new_message, rule_event_id
 from services.callback.rules_pre import Draft, blocked, failed, parse_rule_reply
 from services.common import callback_rules
+from services.common.app_cache import AppCache
 from services.common.callback_records import Delivery
 from services.common.callback_rules import (
     MAX_FILTER_VALUES,
@@ -39,16 +40,24 @@ from services.common.callback_rules import (
     rules_of,
 )
 from services.common.errors import ErrorCode
-from services.common.pb.tidings.v1.callback_pb2 import VERDICT_DROP, VERDICT_REJECT
+from services.common.pb.tidings.v1.callback_pb2 import (
+    VERDICT_ALLOW,
+    VERDICT_DROP,
+    VERDICT_REJECT,
+    BeforeSendReply,
+)
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
     MESSAGE_KIND_RECALL,
     SOURCE_REST,
+    SOURCE_WS,
+    InboundMessage,
     Message,
     MsgElement,
 )
 from services.common.store.ports import App
+from services.router.moderator import CALL_MARGIN_S, Moderator, WordFilters
 
 URL = "https://rules.example.com/hook"
 
@@ -465,3 +474,64 @@ def test_draft_rewrites_only_what_changed() -> None:
     reply = draft.reply()
     assert reply.replaced_elements and list(reply.elements) == [elem("TIMTextElem", Text="bye")]
     assert reply.replaced_cloud_custom_data and reply.cloud_custom_data == '{"k":1}'
+
+
+# --- the router's before-send call ---------------------------------------------------------
+
+
+class OneApp:
+    """An AppStore holding one app."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def get_app(self, sdkappid: int) -> App | None:
+        return self.app if sdkappid == self.app.sdkappid else None
+
+
+class NoCustomWords:
+    async def list_words(self, sdkappid: int) -> list[str]:
+        return []
+
+
+async def asked_deadlines(app: App, msg: InboundMessage) -> list[float]:
+    """The deadlines the router's moderator calls BeforeSend with for `msg`."""
+    apps = AppCache(OneApp(app))  # type: ignore[arg-type]
+    words = WordFilters([], NoCustomWords(), apps)  # type: ignore[arg-type]
+    deadlines: list[float] = []
+
+    async def before_send(m: InboundMessage, deadline_s: float) -> BeforeSendReply:
+        deadlines.append(deadline_s)
+        return BeforeSendReply(verdict=VERDICT_ALLOW)
+
+    await Moderator(apps, words, before_send).moderate([msg])
+    return deadlines
+
+
+def ws_inbound(**kw: Any) -> InboundMessage:
+    base: dict[str, Any] = {
+        "schema_version": 1,
+        "sdkappid": 1400000001,
+        "conversation": "c2c:alice:bob",
+        "chat_type": CHAT_TYPE_C2C,
+        "sender": "alice",
+        "to_user": "bob",
+        "elements": [elem("TIMTextElem", Text="hi")],
+        "source": SOURCE_WS,
+    }
+    return InboundMessage(**{**base, **kw})
+
+
+async def test_router_asks_apps_with_rules_only_and_waits_for_them() -> None:
+    app = new_app()
+    assert await asked_deadlines(app, ws_inbound()) == []
+    add_rule(app, "pre-send", pre(name="a", timeout_ms=300), allow_private=False)
+    add_rule(app, "pre-send", pre(name="b", timeout_ms=500), allow_private=False)
+    add_rule(app, "pre-send", pre(name="off", timeout_ms=900, enabled=False), allow_private=False)
+    (rules_only,) = await asked_deadlines(app, ws_inbound())
+    assert rules_only == pytest.approx(0.8 + CALL_MARGIN_S)
+    # REST sends skip the rules, so nothing is asked for them.
+    assert await asked_deadlines(app, ws_inbound(source=SOURCE_REST)) == []
+    app.settings["callback"] = {"url": URL, "commands": "all", "timeout_s": 2.0}
+    (both,) = await asked_deadlines(app, ws_inbound())
+    assert both == pytest.approx(2.0 + 0.8 + CALL_MARGIN_S)
