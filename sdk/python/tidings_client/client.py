@@ -233,7 +233,9 @@ class Client:
             conversation=reply["conversation"],
             duplicate=reply.get("duplicate", False),
         )
-        self._offer(ack.conversation, ack.seq, None)
+        # Seq 0: the app server dropped the message; nothing was stored, no seq was taken.
+        if ack.seq:
+            self._offer(ack.conversation, ack.seq, None)
         return ack
 
     async def sync(
