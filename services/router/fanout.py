@@ -67,6 +67,17 @@ NO_PUSH_FLAGS = frozenset({"AcceptNotNotify", "Discard"})
 NOT_PUSHED = frozenset({MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY, MESSAGE_KIND_SYSTEM_NOTIFICATION})
 
 
+def pushable(message: Message, recipient: Recipient) -> bool:
+    """Does this recipient get a push when offline? Not the sender's own devices, not members
+    who asked not to be notified, not the kinds in NOT_PUSHED, and not online-only messages
+    (AVChatRoom), which reach live devices and nothing else."""
+    return (
+        not (recipient.is_sender or recipient.no_push)
+        and message.kind not in NOT_PUSHED
+        and not message.online_only
+    )
+
+
 def reaches_devices(message: Message) -> bool:
     """Silent imports are stored only. A delete-by-sender is silent too, as Tencent's is:
     devices see the deletion when they next sync."""
@@ -138,11 +149,7 @@ class Fanout:
         offline: list[tuple[Message, Recipient]] = []
         for (m, r), conns in zip(targets, sessions, strict=True):
             nodes = {s.node_addr for cid, s in conns.items() if cid != m.origin_conn_id}
-            # Online-only messages (AVChatRoom) reach live devices and nothing else.
-            pushable = (
-                not (r.is_sender or r.no_push) and m.kind not in NOT_PUSHED and not m.online_only
-            )
-            if not nodes and pushable:
+            if not nodes and pushable(m, r):
                 offline.append((m, r))
             for addr in nodes:
                 per_node[addr].append(

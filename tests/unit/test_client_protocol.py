@@ -1,16 +1,21 @@
 """Pure pieces of the client protocol: protobuf frames (server and SDK side), the AVChatRoom
-rate setting, which groups take read receipts and client joins."""
+rate setting, which groups take read receipts and client joins, and the online-only and
+receipt flags on the message path."""
 
 from __future__ import annotations
 
 import pytest
 
 from services.common.errors import ErrorCode, TidingsError
+from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage, Message
 from services.common.store.groups import Group
 from services.common.store.ports import App
 from services.gateway import avchatroom, frames_proto
+from services.gateway.msgbody import message_json
 from services.gateway.receipts import parse_entry, receipt_refusal
 from services.gateway.ws_ops import join_refusal
+from services.router.fanout import Recipient, pushable
+from services.router.ingest import build_message
 from tidings_client import frames as sdk_frames
 
 ACK = {
@@ -111,3 +116,17 @@ def test_clients_join_live_and_free_access_groups_only() -> None:
         refusal = join_refusal(_group(kind, option))
         assert refusal is not None
         assert refusal.code == ErrorCode.GROUP_NO_PERMISSION
+
+
+def test_online_only_and_receipt_flags_travel_from_send_to_client_and_skip_push() -> None:
+    inbound = InboundMessage(
+        conversation="group:live", group_id="live", online_only=True, need_read_receipt=True
+    )
+    built = build_message(inbound, 5, 1_700_000_000_000, 9)
+    assert (built.online_only, built.need_read_receipt) == (True, True)
+    shown = message_json(built)
+    assert (shown["online_only"], shown["need_receipt"]) == (True, True)
+    member = Recipient("fan", is_sender=False)
+    assert not pushable(built, member)
+    assert pushable(Message(conversation="group:work", seq=1), member)
+    assert not pushable(Message(seq=1), Recipient("host", is_sender=True))
