@@ -305,3 +305,25 @@ async def test_rules_admin_api(app: AppUnderTest) -> None:
     r = await admin(app.stack, "GET", f"/apps/{app.sdkappid}/rules/pre-send/rule0")
     assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
     await add_rule(app, "pre-send", **pre_rule(url, name="rule4"))
+
+
+async def test_post_send_retried_while_the_rule_server_is_down(
+    app: AppUnderTest, server: AppServer
+) -> None:
+    """Rule deliveries share the after-callbacks' retry topic: one sent while the rule's server
+    is down arrives once it is back, signed with the rule's secret."""
+    await app.import_accounts("alice", "bob")
+    rule = await add_rule(app, "post-send", name="sync", url=server.url)
+    await asyncio.sleep(SETTLE_S)
+    server.stop()
+    seq = await send_c2c(app, "alice", "bob", "while down")
+    await asyncio.sleep(4)
+    server.start()
+
+    async def arrived() -> list[Hit]:
+        return body_hits(server, app, "chat")
+
+    hits = await eventually(arrived, timeout=60)
+    assert hits, "the post-send callback was not retried"
+    assert hits[0].body["TidingsEventId"] == f"{app.sdkappid}:c2c:alice:bob:{seq}:rule:sync"
+    assert md5_ok(hits[0], rule["secret"])
