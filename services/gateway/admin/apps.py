@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common import app_settings, apps, usersig
 from services.common.errors import TidingsError
 from services.common.store.ports import App
-from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.admin.base import AdminDeps, AdminError
 
 ADMIN_IDENTIFIER = app_settings.ADMIN
 MAX_GRACE_S = 30 * 86400
@@ -126,22 +126,7 @@ def _settings_view(app: App) -> SettingsView:
 
 
 def build_router(deps: AdminDeps) -> APIRouter:
-    router = APIRouter(
-        prefix="/admin",
-        tags=["admin"],
-        dependencies=[Depends(operator_check(deps.settings))],
-        responses=ERROR_RESPONSES,
-    )
-
-    async def load(sdkappid: int) -> App:
-        app = await deps.apps.get_app(sdkappid)
-        if app is None:
-            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
-        return app
-
-    async def save(app: App, changed: str) -> None:
-        await deps.apps.save_app(app)
-        await deps.app_saved(app.sdkappid, changed)
+    router = deps.router()
 
     @router.post("/apps", status_code=201, summary="Create an app")
     async def create_app(req: CreateApp) -> CreatedApp:
@@ -166,16 +151,16 @@ def build_router(deps: AdminDeps) -> APIRouter:
         sdkappid: SdkAppId,
         include_key: Annotated[bool, Query(description="include the current key")] = False,
     ) -> AppInfo:
-        return _info(await load(sdkappid), with_key=include_key)
+        return _info(await deps.load_app(sdkappid), with_key=include_key)
 
     @router.post(
         "/apps/{sdkappid}/rotate-key",
         summary="Make a new key; the old one keeps verifying for grace_s seconds",
     )
     async def rotate_key(sdkappid: SdkAppId, req: RotateKey) -> RotatedKey:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         key = apps.rotate_key(app, req.grace_s)
-        await save(app, "key")
+        await deps.save_app(app, "key")
         return RotatedKey(sdkappid=sdkappid, key=key, grace_s=req.grace_s)
 
     @router.post("/apps/{sdkappid}/usersig", summary="Issue a UserSig signed with the current key")
@@ -186,20 +171,20 @@ def build_router(deps: AdminDeps) -> APIRouter:
                 "invalid_argument",
                 f"user is longer than {app_settings.MAX_IDENTIFIER_BYTES} bytes",
             )
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         sig = usersig.sign(sdkappid, apps.current_key(app), req.user, req.expire)
         return IssuedUserSig(sdkappid=sdkappid, user=req.user, usersig=sig, expire=req.expire)
 
     @router.get("/apps/{sdkappid}/settings", summary="Rate limits, IP whitelist, admin accounts")
     async def get_settings(sdkappid: SdkAppId) -> SettingsView:
-        return _settings_view(await load(sdkappid))
+        return _settings_view(await deps.load_app(sdkappid))
 
     @router.patch(
         "/apps/{sdkappid}/settings",
         summary="Change rate limits, IP whitelist or admin accounts; applies at once",
     )
     async def patch_settings(sdkappid: SdkAppId, req: SettingsPatch) -> SettingsView:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         try:
             app_settings.apply(
                 app,
@@ -211,7 +196,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
             )
         except ValueError as err:
             raise AdminError(422, "invalid_argument", str(err)) from None
-        await save(app, "settings")
+        await deps.save_app(app, "settings")
         return _settings_view(app)
 
     return router

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Security
+from fastapi import APIRouter, Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -25,7 +25,7 @@ from services.common.app_cache import AppCache
 from services.common.config import Settings
 from services.common.config_feed import APP, publish_config_change
 from services.common.store.dirtywords import DirtyWordStore
-from services.common.store.ports import AppStore
+from services.common.store.ports import App, AppStore
 
 
 @dataclass(slots=True)
@@ -37,6 +37,25 @@ class AdminDeps:
     dirty_words: DirtyWordStore
     # Announces changes on im.config, so every service applies them within seconds.
     producer: AIOKafkaProducer | None = None
+
+    def router(self, prefix: str = "/admin") -> APIRouter:
+        """An admin router: operator token required, errors in the admin envelope."""
+        return APIRouter(
+            prefix=prefix,
+            tags=["admin"],
+            dependencies=[Depends(operator_check(self.settings))],
+            responses=ERROR_RESPONSES,
+        )
+
+    async def load_app(self, sdkappid: int) -> App:
+        app = await self.apps.get_app(sdkappid)
+        if app is None:
+            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
+        return app
+
+    async def save_app(self, app: App, changed: str) -> None:
+        await self.apps.save_app(app)
+        await self.app_saved(app.sdkappid, changed)
 
     async def app_saved(self, sdkappid: int, changed: str) -> None:
         """After an app record was written: this gateway drops its copy now, every other

@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Literal
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.common import callback_config
 from services.common.callback_replay import replay_dlq
-from services.common.store.ports import App
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.admin.base import AdminDeps, AdminError
 
 
 class CallbackPut(Request):
@@ -59,22 +58,11 @@ class ReplayView(BaseModel):
 
 
 def build_router(deps: AdminDeps) -> APIRouter:
-    router = APIRouter(
-        prefix="/admin",
-        tags=["admin"],
-        dependencies=[Depends(operator_check(deps.settings))],
-        responses=ERROR_RESPONSES,
-    )
-
-    async def load(sdkappid: int) -> App:
-        app = await deps.apps.get_app(sdkappid)
-        if app is None:
-            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
-        return app
+    router = deps.router()
 
     @router.get("/apps/{sdkappid}/callback", summary="The app's callback configuration")
     async def get_callback(sdkappid: SdkAppId) -> CallbackView:
-        doc = callback_config.view(await load(sdkappid))
+        doc = callback_config.view(await deps.load_app(sdkappid))
         if doc is None:
             raise AdminError(404, "not_found", f"app {sdkappid} has no callback configured")
         return CallbackView.model_validate(doc)
@@ -84,7 +72,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
         summary="Set the app's callback URL, token, commands, timeout and fail policy",
     )
     async def put_callback(sdkappid: SdkAppId, req: CallbackPut) -> CallbackView:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         try:
             config = callback_config.parse_config(
                 req.model_dump(), deps.settings.callback_allow_private
@@ -92,8 +80,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
         except ValueError as err:
             raise AdminError(422, "invalid_argument", str(err)) from None
         app.settings[callback_config.SETTINGS_KEY] = config.doc()
-        await deps.apps.save_app(app)
-        await deps.app_saved(sdkappid, callback_config.SETTINGS_KEY)
+        await deps.save_app(app, callback_config.SETTINGS_KEY)
         return CallbackView.model_validate(config.doc())
 
     @router.post(
@@ -101,7 +88,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
         summary="Put the app's dead-lettered after-callbacks back on the retry topic",
     )
     async def replay(sdkappid: SdkAppId) -> ReplayView:
-        await load(sdkappid)
+        await deps.load_app(sdkappid)
         try:
             result = await replay_dlq(deps.settings, sdkappid)
         except (KafkaError, ValueError) as err:

@@ -8,33 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 
 from services.common import messaging_settings
-from services.common.store.ports import App
 from services.gateway.admin.apps import SdkAppId
-from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.admin.base import AdminDeps, AdminError
 
 SECTION = "messaging"
 
 
 def build_router(deps: AdminDeps) -> APIRouter:
-    router = APIRouter(
-        prefix="/admin",
-        tags=["admin"],
-        dependencies=[Depends(operator_check(deps.settings))],
-        responses=ERROR_RESPONSES,
-    )
-
-    async def load(sdkappid: int) -> App:
-        app = await deps.apps.get_app(sdkappid)
-        if app is None:
-            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
-        return app
+    router = deps.router()
 
     @router.get("/apps/{sdkappid}/messaging", summary="The app's messaging settings")
     async def get_messaging(sdkappid: SdkAppId) -> dict[str, Any]:
-        return messaging_settings.view((await load(sdkappid)).settings)
+        return messaging_settings.view((await deps.load_app(sdkappid)).settings)
 
     @router.patch(
         "/apps/{sdkappid}/messaging",
@@ -53,13 +41,12 @@ def build_router(deps: AdminDeps) -> APIRouter:
         sdkappid: SdkAppId,
         changes: dict[str, Any] = Body(...),  # noqa: B008
     ) -> dict[str, Any]:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         try:
             messaging_settings.apply(app.settings, changes)
         except messaging_settings.InvalidSetting as err:
             raise AdminError(422, "invalid_argument", str(err)) from None
-        await deps.apps.save_app(app)
-        await deps.app_saved(sdkappid, SECTION)
+        await deps.save_app(app, SECTION)
         return messaging_settings.view(app.settings)
 
     return router

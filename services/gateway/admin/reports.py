@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from services.common.errors import ErrorCode
@@ -27,7 +27,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.common.store.reports import Report
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.admin.base import AdminDeps, AdminError
 from services.gateway.rest_v4.context import RestDeps
 
 ReportId = Annotated[str, Path(min_length=1, max_length=64, description="the report's id")]
@@ -69,16 +69,7 @@ def _view(report: Report) -> ReportView:
 
 
 def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
-    router = APIRouter(
-        prefix="/admin/apps/{sdkappid}/reports",
-        tags=["admin"],
-        dependencies=[Depends(operator_check(deps.settings))],
-        responses=ERROR_RESPONSES,
-    )
-
-    async def app_exists(sdkappid: int) -> None:
-        if await deps.apps.get_app(sdkappid) is None:
-            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
+    router = deps.router("/admin/apps/{sdkappid}/reports")
 
     async def recall(report: Report) -> None:
         got: history_pb2.GetReply = await rest.history.Get(
@@ -123,7 +114,7 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
         before: Annotated[str, Query(max_length=64, description="a page's last id")] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     ) -> ReportPage:
-        await app_exists(sdkappid)
+        await deps.load_app(sdkappid)
         reports = await rest.stores.reports.list(sdkappid, status, before, limit)
         return ReportPage(
             reports=[_view(r) for r in reports],
@@ -132,7 +123,7 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
 
     @router.get("/{report_id}", summary="One report")
     async def get_report(sdkappid: SdkAppId, report_id: ReportId) -> ReportView:
-        await app_exists(sdkappid)
+        await deps.load_app(sdkappid)
         report = await rest.stores.reports.get(sdkappid, report_id)
         if report is None:
             raise AdminError(404, "not_found", f"app {sdkappid} has no report {report_id}")
@@ -143,7 +134,7 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
         summary="Resolve a report (upheld or dismissed), optionally recalling the message",
     )
     async def resolve(sdkappid: SdkAppId, report_id: ReportId, req: Resolve) -> ReportView:
-        await app_exists(sdkappid)
+        await deps.load_app(sdkappid)
         report = await rest.stores.reports.get(sdkappid, report_id)
         if report is None:
             raise AdminError(404, "not_found", f"app {sdkappid} has no report {report_id}")

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from services.common import callback_rules
 from services.common.callback_rules import POST_SEND, PRE_SEND, RuleError, RuleKind
-from services.common.store.ports import App
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.admin.base import AdminDeps, AdminError
 
 RuleName = Annotated[
     str, Path(min_length=1, max_length=callback_rules.MAX_NAME_LENGTH, description="rule name")
@@ -108,63 +107,50 @@ def _error(err: RuleError) -> AdminError:
 
 
 def build_router(deps: AdminDeps) -> APIRouter:
-    router = APIRouter(
-        prefix="/admin/apps/{sdkappid}/rules",
-        tags=["admin"],
-        dependencies=[Depends(operator_check(deps.settings))],
-        responses=ERROR_RESPONSES,
-    )
+    router = deps.router("/admin/apps/{sdkappid}/rules")
     allow_private = deps.settings.callback_allow_private
-
-    async def load(sdkappid: int) -> App:
-        app = await deps.apps.get_app(sdkappid)
-        if app is None:
-            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
-        return app
-
-    async def save(app: App) -> None:
-        await deps.apps.save_app(app)
-        await deps.app_saved(app.sdkappid, callback_rules.SETTINGS_KEY)
 
     def view(rule: callback_rules.PreSendRule | callback_rules.PostSendRule) -> dict[str, object]:
         return rule.doc()
 
     async def create(sdkappid: int, kind: RuleKind, body: Request) -> dict[str, object]:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         try:
             rule = callback_rules.add_rule(app, kind, body.model_dump(), allow_private)
         except RuleError as err:
             raise _error(err) from None
-        await save(app)
+        await deps.save_app(app, callback_rules.SETTINGS_KEY)
         return view(rule)
 
     async def change(sdkappid: int, kind: RuleKind, name: str, body: Request) -> dict[str, object]:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         try:
             rule = callback_rules.replace_rule(app, kind, name, body.model_dump(), allow_private)
         except RuleError as err:
             raise _error(err) from None
-        await save(app)
+        await deps.save_app(app, callback_rules.SETTINGS_KEY)
         return view(rule)
 
     async def fetch(sdkappid: int, kind: RuleKind, name: str) -> dict[str, object]:
         try:
-            return view(callback_rules.get_rule(await load(sdkappid), kind, name))
+            return view(callback_rules.get_rule(await deps.load_app(sdkappid), kind, name))
         except RuleError as err:
             raise _error(err) from None
 
     async def remove(sdkappid: int, kind: RuleKind, name: str) -> Response:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         try:
             callback_rules.delete_rule(app, kind, name)
         except RuleError as err:
             raise _error(err) from None
-        await save(app)
+        await deps.save_app(app, callback_rules.SETTINGS_KEY)
         return Response(status_code=204)
 
     @router.get("", summary="The app's pre-send and post-send rules")
     async def list_rules(sdkappid: SdkAppId) -> RulesView:
-        return RulesView.model_validate(callback_rules.rules_of(await load(sdkappid)).doc())
+        return RulesView.model_validate(
+            callback_rules.rules_of(await deps.load_app(sdkappid)).doc()
+        )
 
     @router.post("/pre-send", status_code=201, summary="Add a pre-send rule (at most 4)")
     async def add_pre(sdkappid: SdkAppId, req: PreSendRuleIn) -> PreSendRuleView:

@@ -6,15 +6,14 @@ app). A change reaches the routers through im.config within a second or so.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.common import word_settings
 from services.common.errors import TidingsError
-from services.common.store.ports import App
 from services.common.word_settings import ListAction
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import ERROR_RESPONSES, AdminDeps, AdminError, operator_check
+from services.gateway.admin.base import AdminDeps, AdminError
 from services.gateway.rest_v4 import openim_dirty_words
 
 
@@ -42,22 +41,11 @@ class CustomWordsView(BaseModel):
 
 
 def build_router(deps: AdminDeps) -> APIRouter:
-    router = APIRouter(
-        prefix="/admin",
-        tags=["admin"],
-        dependencies=[Depends(operator_check(deps.settings))],
-        responses=ERROR_RESPONSES,
-    )
-
-    async def load(sdkappid: int) -> App:
-        app = await deps.apps.get_app(sdkappid)
-        if app is None:
-            raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
-        return app
+    router = deps.router()
 
     @router.get("/apps/{sdkappid}/sensitive-words", summary="What the app's word lists do")
     async def get_actions(sdkappid: SdkAppId) -> WordActionsView:
-        actions = word_settings.actions_of(await load(sdkappid))
+        actions = word_settings.actions_of(await deps.load_app(sdkappid))
         return WordActionsView.model_validate(actions.doc())
 
     @router.patch(
@@ -65,7 +53,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
         summary="Set what the built-in list and the app's custom words do; applies at once",
     )
     async def patch_actions(sdkappid: SdkAppId, req: WordActionsPatch) -> WordActionsView:
-        app = await load(sdkappid)
+        app = await deps.load_app(sdkappid)
         try:
             actions = word_settings.parse_actions(
                 req.model_dump(exclude_none=True), word_settings.actions_of(app)
@@ -73,13 +61,12 @@ def build_router(deps: AdminDeps) -> APIRouter:
         except ValueError as err:
             raise AdminError(422, "invalid_argument", str(err)) from None
         app.settings[word_settings.SETTINGS_KEY] = actions.doc()
-        await deps.apps.save_app(app)
-        await deps.app_saved(sdkappid, word_settings.SETTINGS_KEY)
+        await deps.save_app(app, word_settings.SETTINGS_KEY)
         return WordActionsView.model_validate(actions.doc())
 
     @router.get("/apps/{sdkappid}/sensitive-words/custom", summary="The app's own words")
     async def get_custom(sdkappid: SdkAppId) -> CustomWordsView:
-        await load(sdkappid)
+        await deps.load_app(sdkappid)
         return CustomWordsView(words=await deps.dirty_words.list_words(sdkappid))
 
     @router.post(
@@ -87,7 +74,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
         summary="Add and delete the app's own words (deletes first); applies within seconds",
     )
     async def change_custom(sdkappid: SdkAppId, req: CustomWordsChange) -> CustomWordsView:
-        await load(sdkappid)
+        await deps.load_app(sdkappid)
         if not req.add and not req.delete:
             raise AdminError(422, "invalid_argument", "give words to add or delete")
         try:
