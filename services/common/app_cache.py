@@ -8,28 +8,20 @@ The TTL stays as the fallback for writers that do not announce, such as the `tid
 
 from __future__ import annotations
 
-import time
-
+from services.common.cache import ExpiringCache
 from services.common.store.ports import App, AppStore
 
 
 class AppCache:
     def __init__(self, store: AppStore, ttl_s: float = 5.0) -> None:
         self._store = store
-        self._ttl = ttl_s
-        self._entries: dict[int, tuple[float, App | None]] = {}
+        self._entries: ExpiringCache[int, App | None] = ExpiringCache(ttl_s)
 
     async def get(self, sdkappid: int) -> App | None:
-        now = time.monotonic()
-        hit = self._entries.get(sdkappid)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
-        app = await self._store.get_app(sdkappid)
-        self._entries[sdkappid] = (now, app)
-        return app
+        return await self._entries.get(sdkappid, lambda: self._store.get_app(sdkappid))
 
     def invalidate(self, sdkappid: int) -> None:
-        self._entries.pop(sdkappid, None)
+        self._entries.invalidate(sdkappid)
 
     def on_app_change(self, sdkappid: int, value_json: bytes) -> None:
         """The im.config listener for the `app` section."""

@@ -38,6 +38,7 @@ APP = "app"
 DIRTY_WORDS = "dirty_words"
 SECTIONS: tuple[str, ...] = (APP, DIRTY_WORDS)
 SCHEMA_VERSION = 1
+RETRY_S = 1.0
 
 # A listener gets the app and the section's new value (JSON).
 Listener = Callable[[int, bytes], None]
@@ -141,7 +142,14 @@ class ConfigFeed:
 
     async def run(self) -> None:
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200)
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200)
+            except KafkaError as err:
+                # A broker hiccup must not end the feed: without it, changes would wait for the
+                # readers' TTL fallbacks until the next restart.
+                log.warning("im.config read failed; retrying", feed=self._name, error=str(err))
+                await asyncio.sleep(RETRY_S)
+                continue
             for records in batches.values():
                 for record in records:
                     self._apply(record.value)

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.common import topics
 from services.common.bus import Record, send_all
+from services.common.cache import ExpiringCache
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
@@ -107,18 +108,12 @@ class MemberCache:
 
     def __init__(self, groups: GroupStore, ttl_s: float = 2.0) -> None:
         self._groups = groups
-        self._ttl = ttl_s
-        self._entries: dict[tuple[int, str], tuple[float, list[Member]]] = {}
+        self._entries: ExpiringCache[tuple[int, str], list[Member]] = ExpiringCache(ttl_s)
 
     async def members(self, sdkappid: int, group_id: str) -> list[Member]:
-        key = (sdkappid, group_id)
-        now = time.monotonic()
-        hit = self._entries.get(key)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
-        members = await self._groups.members(sdkappid, group_id)
-        self._entries[key] = (now, members)
-        return members
+        return await self._entries.get(
+            (sdkappid, group_id), lambda: self._groups.members(sdkappid, group_id)
+        )
 
 
 class Fanout:
@@ -143,7 +138,10 @@ class Fanout:
             elif m.chat_type == CHAT_TYPE_GROUP and reaches_devices(m):
                 members = await self._members.members(m.sdkappid, m.group_id)
                 targets.extend((m, r) for r in group_recipients(m, members))
-        sessions = await self._sessions.lookup([(m.sdkappid, r.user) for m, r in targets])
+        # A batch often holds several messages to one group: look each member up once.
+        users = list(dict.fromkeys((m.sdkappid, r.user) for m, r in targets))
+        found = dict(zip(users, await self._sessions.lookup(users), strict=True))
+        sessions = [found[(m.sdkappid, r.user)] for m, r in targets]
 
         per_node: dict[str, list[gateway_pb2.Delivery]] = defaultdict(list)
         offline: list[tuple[Message, Recipient]] = []

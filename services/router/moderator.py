@@ -9,12 +9,12 @@ longer than the slowest app's timeout.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from services.common.app_cache import AppCache
+from services.common.cache import ExpiringCache
 from services.common.callback_config import CallbackConfig, config_of
 from services.common.callback_rules import pre_send_budget_s
 from services.common.logging import get_logger
@@ -71,25 +71,21 @@ class WordFilters:
         self._builtin: dict[Action, WordList] = {}
         self._dirty_words = dirty_words
         self._apps = apps
-        self._max_age_s = max_age_s
-        self._filters: dict[int, tuple[float, WordFilter]] = {}
+        self._filters: ExpiringCache[int, WordFilter] = ExpiringCache(max_age_s)
 
     async def get(self, sdkappid: int) -> WordFilter:
-        now = time.monotonic()
-        held = self._filters.get(sdkappid)
-        if held is not None and now - held[0] < self._max_age_s:
-            return held[1]
+        return await self._filters.get(sdkappid, lambda: self._build(sdkappid))
+
+    async def _build(self, sdkappid: int) -> WordFilter:
         actions = actions_of(await self._apps.get(sdkappid))
         custom = await self._dirty_words.list_words(sdkappid) if actions.custom != "off" else []
-        built = WordFilter(
+        return WordFilter(
             select_lists(actions, self._builtin_list, lambda action: WordList(custom, action))
         )
-        self._filters[sdkappid] = (now, built)
-        return built
 
     def on_change(self, sdkappid: int, value_json: bytes) -> None:
         """The im.config listener for `dirty_words` and `app` (the actions live in settings)."""
-        self._filters.pop(sdkappid, None)
+        self._filters.invalidate(sdkappid)
 
     def _builtin_list(self, action: Action) -> WordList:
         if action not in self._builtin:
