@@ -39,6 +39,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.c2c
+	$(PY) -m tests.bench.group
+	$(PY) -m tests.bench.rest_sendmsg
+	$(PY) -m tests.bench.words
 
 chaos: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -s tests/chaos

@@ -19,6 +19,8 @@ from tidings_client.ordering import ConversationOrder
 
 GAP_WAIT_S = 0.3
 SYNC_PAGE = 500
+# When the catch-up after a (re)connect reads the conversation list (seconds after the login).
+CATCH_UP_DELAYS_S = (0.0, 1.0, 3.0)
 
 
 class TidingsClientError(Exception):
@@ -413,18 +415,28 @@ class Client:
 
     async def _fetch_missed(self) -> None:
         """Offline messages: everything after what was shown, per known conversation, and
-        everything after the read mark in conversations that began while this client was away."""
+        everything after the read mark in conversations that began while this client was away.
+
+        A message is acked once it is in the log of record; history and the conversation list
+        are written from there a moment later. So the list is read again a little later, and a
+        conversation whose last seq is beyond what was shown is filled again."""
         for conv in list(self._orders):
             self._schedule_fill(conv, wait=0.0)
-        try:
-            listed = await self.conversations(limit=500)
-        except TidingsClientError:
-            return
-        for item in listed:
-            conv = item["conversation"]
-            if conv not in self._orders and item["last_seq"] > item["read_seq"]:
-                self._orders[conv] = ConversationOrder(next_seq=item["read_seq"] + 1)
-                self._schedule_fill(conv, wait=0.0)
+        for delay in CATCH_UP_DELAYS_S:
+            await asyncio.sleep(delay)
+            try:
+                listed = await self.conversations(limit=500)
+            except TidingsClientError:
+                continue
+            for item in listed:
+                conv = item["conversation"]
+                order = self._orders.get(conv)
+                if order is None:
+                    if item["last_seq"] <= item["read_seq"]:
+                        continue
+                    order = self._orders[conv] = ConversationOrder(next_seq=item["read_seq"] + 1)
+                if order.last_seq < item["last_seq"]:
+                    self._schedule_fill(conv, wait=0.0)
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         op = frame.get("op")
