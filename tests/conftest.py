@@ -84,12 +84,15 @@ async def app(stack: Stack) -> AppUnderTest:
     return await new_app(stack)
 
 
-async def admin_api(stack: Stack, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """A call to the operator's admin API, `path` under /admin."""
+async def admin_api(
+    stack: Stack, method: str, path: str, token: str | None = None, **kwargs: Any
+) -> httpx.Response:
+    """A call to the operator's admin API, `path` under /admin, with the stack's operator token
+    unless `token` is given."""
     async with httpx.AsyncClient(
         base_url=f"{stack.rest_url}/admin",
         timeout=90,
-        headers={"Authorization": f"Bearer {stack.admin_token}"},
+        headers={"Authorization": f"Bearer {stack.admin_token if token is None else token}"},
     ) as http:
         return await http.request(method, path, **kwargs)
 

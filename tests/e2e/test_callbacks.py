@@ -33,6 +33,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 from services.common.stack import Stack
 from tests.callback_app_server import AppServer, Hit, answer
 from tests.conftest import AppUnderTest, eventually, new_app
+from tests.conftest import admin_api as admin
 
 pytestmark = pytest.mark.stack
 
@@ -49,15 +50,6 @@ async def server() -> AsyncIterator[AppServer]:
     s.start()
     yield s
     s.stop()
-
-
-async def admin(stack: Stack, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(
-        base_url=f"{stack.rest_url}/admin",
-        timeout=90,
-        headers={"Authorization": f"Bearer {stack.admin_token}"},
-    ) as http:
-        return await http.request(method, path, **kwargs)
 
 
 async def configure(app: AppUnderTest, url: str, **fields: Any) -> dict[str, Any]:

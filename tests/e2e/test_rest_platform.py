@@ -13,21 +13,11 @@ from services.common import usersig
 from services.common.errors import ErrorCode
 from services.common.stack import Stack
 from tests.conftest import AppUnderTest, new_app
+from tests.conftest import admin_api as admin
 
 pytestmark = pytest.mark.stack
 
 CHEAP = ("all_member_push", "im_get_attr_name")
-
-
-async def admin(
-    stack: Stack, method: str, path: str, token: str | None = None, **kwargs: Any
-) -> httpx.Response:
-    headers = {
-        "Authorization": f"Bearer {stack.admin_token if token is None else token}",
-        **kwargs.pop("headers", {}),
-    }
-    async with httpx.AsyncClient(base_url=f"{stack.rest_url}/admin", timeout=30) as http:
-        return await http.request(method, path, headers=headers, **kwargs)
 
 
 async def patch_settings(app: AppUnderTest, **settings: Any) -> dict[str, Any]:
