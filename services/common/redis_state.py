@@ -40,6 +40,15 @@ end
 return 1
 """
 
+# KEYS[1] = recall claim of one target message, ARGV[1] = the claiming request, ARGV[2] = ttl.
+# Returns nil when the claim is new, else the request that holds it.
+CLAIM_LUA = """
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return false
+"""
+
 
 def counter_key(sdkappid: int, conversation: str) -> str:
     return f"seq:{{{sdkappid}:{conversation}}}"
@@ -47,6 +56,10 @@ def counter_key(sdkappid: int, conversation: str) -> str:
 
 def dedupe_key(sdkappid: int, conversation: str, sender: str, client_msg_id: str) -> str:
     return f"dd:{{{sdkappid}:{conversation}}}:{sender}:{client_msg_id}"
+
+
+def recall_claim_key(sdkappid: int, conversation: str, target_seq: int) -> str:
+    return f"rc:{{{sdkappid}:{conversation}}}:{target_seq}"
 
 
 def session_key(sdkappid: int, user: str) -> str:
@@ -76,6 +89,14 @@ class SeqResult:
 
 
 _STATUS = {1: "new", 0: "duplicate", -1: "needs_seed"}
+
+
+@dataclass(frozen=True, slots=True)
+class RecallClaim:
+    sdkappid: int
+    conversation: str
+    target_seq: int
+    request_id: str
 
 
 def parse_assign_reply(reply: Sequence[object]) -> SeqResult:
@@ -124,6 +145,7 @@ class SeqAllocator:
         self._ttl = dedupe_ttl_s
         self._assign = _Script(client, ASSIGN_LUA)
         self._published = _Script(client, PUBLISHED_LUA)
+        self._claim = _Script(client, CLAIM_LUA)
 
     async def known(self, requests: Sequence[SeqRequest]) -> list[bool]:
         """Whether each send already has a seq (a retry of an accepted message)."""
@@ -164,6 +186,24 @@ class SeqAllocator:
                     for r in requests
                 ]
             )
+
+    async def claim_recalls(self, claims: Sequence[RecallClaim]) -> list[bool]:
+        """Whether each request may recall its target: the first request to claim a message
+        wins, and the same request (a redelivery after a crash) still holds its claim. The
+        archive marks the message recalled only after the recall passes through
+        im.messages, so a second recall read the archive too early to be refused there."""
+        if not claims:
+            return []
+        replies = await self._claim.run_many(
+            [
+                (
+                    [recall_claim_key(c.sdkappid, c.conversation, c.target_seq)],
+                    [c.request_id, self._ttl],
+                )
+                for c in claims
+            ]
+        )
+        return [r is None or _text(r) == c.request_id for r, c in zip(replies, claims, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)

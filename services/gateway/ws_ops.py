@@ -179,7 +179,8 @@ class WsOps:
         )
         outcome = await self._publisher.publish(inbound)
         if outcome.error_code:
-            raise TidingsError(ErrorCode.MSG_INTERNAL, outcome.error_info)
+            # As-is: the router refuses a second recall of a message with Tencent's code.
+            raise TidingsError(outcome.error_code, outcome.error_info)
         return {"op": "recall", "code": 0, "conversation": conv, "seq": seq}
 
     async def _group_states(self, sdkappid: int, user: str) -> list[ConversationState]:

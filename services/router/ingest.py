@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from services.common import topics
 from services.common.bus import Record, send_all
 from services.common.conversation import kafka_key
+from services.common.errors import ErrorCode
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
@@ -38,8 +39,8 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     InboundMessage,
     Message,
 )
-from services.common.redis_state import SeqAllocator, SeqRequest, SeqResult
-from services.router.moderation import Decision, Ruling, accept, needs_moderation
+from services.common.redis_state import RecallClaim, SeqAllocator, SeqRequest, SeqResult
+from services.router.moderation import Decision, Ruling, accept, needs_moderation, reject
 from services.router.moderator import Moderator
 
 log = get_logger(__name__)
@@ -136,7 +137,7 @@ class Ingest:
     async def handle(self, records: Sequence[Record]) -> None:
         inbound = [InboundMessage.FromString(r.value) for r in records]
         now_ms = int(time.time() * 1000)
-        decisions = await self._moderate(inbound, now_ms)
+        decisions = await self._claim_recalls(await self._moderate(inbound, now_ms))
         accepted = [d.message for d in decisions if d.ruling is Ruling.ACCEPT]
         new = [m for m in accepted if not is_action(m)]
         requests = [seq_request(m, m.client_time_ms or now_ms) for m in new]
@@ -203,6 +204,28 @@ class Ingest:
         moderated = await self._moderator.moderate([inbound[i] for i in fresh])
         for i, decision in zip(fresh, moderated, strict=True):
             decisions[i] = decision
+        return decisions
+
+    async def _claim_recalls(self, decisions: list[Decision]) -> list[Decision]:
+        """A message is recalled once: a later recall of it is refused with Tencent's code."""
+        recalls = [
+            i
+            for i, d in enumerate(decisions)
+            if d.ruling is Ruling.ACCEPT and d.message.kind == MESSAGE_KIND_RECALL
+        ]
+        claims = [
+            RecallClaim(m.sdkappid, m.conversation, m.target_seq, m.origin.request_id)
+            for m in (decisions[i].message for i in recalls)
+        ]
+        for i, won in zip(recalls, await self._seqs.claim_recalls(claims), strict=True):
+            if not won:
+                m = decisions[i].message
+                code = (
+                    ErrorCode.GROUP_MSG_ALREADY_RECALLED
+                    if m.group_id
+                    else ErrorCode.MSG_ALREADY_RECALLED
+                )
+                decisions[i] = reject(m, code, "the message was already recalled")
         return decisions
 
     async def _assign(

@@ -207,15 +207,15 @@ async def test_group_msg_recall_results(app: AppUnderTest) -> None:
     )
     seq = posted["MsgSeq"]
 
-    async def archived() -> bool:
+    async def archived_seq(msg_seq: int) -> bool:
         r = await app.rest(
             "group_open_http_svc",
             "group_msg_get_simple",
-            {"GroupId": group_id, "ReqMsgNumber": 1, "ReqMsgSeq": seq},
+            {"GroupId": group_id, "ReqMsgNumber": 1, "ReqMsgSeq": msg_seq},
         )
         return bool(r["RspMsgList"][0]["IsPlaceMsg"] == 0)
 
-    assert await eventually(archived)
+    assert await eventually(lambda: archived_seq(seq))
     reply = await app.rest(
         "group_open_http_svc",
         "group_msg_recall",
@@ -242,6 +242,27 @@ async def test_group_msg_recall_results(app: AppUnderTest) -> None:
     )
     assert again["RecallRetList"] == [
         {"MsgSeq": seq, "RetCode": ErrorCode.GROUP_MSG_ALREADY_RECALLED}
+    ]
+    # Two recalls at once, before the archive has the first: exactly one wins.
+    twice = await app.rest(
+        "group_open_http_svc",
+        "send_group_msg",
+        {"GroupId": group_id, "Random": 2, "MsgBody": text("take back twice")},
+    )
+    assert await eventually(lambda: archived_seq(twice["MsgSeq"]))
+    racing = await asyncio.gather(
+        *(
+            app.rest(
+                "group_open_http_svc",
+                "group_msg_recall",
+                {"GroupId": group_id, "MsgSeqList": [{"MsgSeq": twice["MsgSeq"]}]},
+            )
+            for _ in range(2)
+        )
+    )
+    assert sorted(r["RecallRetList"][0]["RetCode"] for r in racing) == [
+        0,
+        ErrorCode.GROUP_MSG_ALREADY_RECALLED,
     ]
     unknown = await app.rest(
         "group_open_http_svc",

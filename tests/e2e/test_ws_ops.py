@@ -49,6 +49,31 @@ async def test_sender_recalls_within_window_and_peer_is_told(
         await ry.close()
 
 
+async def test_racing_recalls_one_wins(app: AppUnderTest) -> None:
+    """Two devices recall the same message at once, before the archive marks it recalled: the
+    router lets exactly one through, and the peer is told once."""
+    await app.import_accounts("qa", "qb")
+    qa1, qa2, qb = (
+        await connect(app, "qa"),
+        Client(app.stack.ws_url, app.sdkappid, "qa", app.sig("qa"), platform="iPad"),
+        await connect(app, "qb"),
+    )
+    await qa2.connect()
+    try:
+        await qa1.send(to="qb", text="twice")
+        got = await first_message(qb)
+        await asyncio.sleep(0.5)
+        results = await asyncio.gather(qa1.recall(got), qa2.recall(got), return_exceptions=True)
+        refused = [r for r in results if isinstance(r, TidingsClientError)]
+        assert len(refused) == 1 and refused[0].code == ErrorCode.MSG_ALREADY_RECALLED, results
+        change = await asyncio.wait_for(qb.changes().__anext__(), 20)
+        assert (change.kind, change.seq) == ("recall", got.seq)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(qb.changes().__anext__(), 1.5)
+    finally:
+        await asyncio.gather(qa1.close(), qa2.close(), qb.close())
+
+
 async def test_recall_window_closes(stack) -> None:  # type: ignore[no-untyped-def]
     app = await new_app(stack, recall_window_s=1)
     await app.import_accounts("wa", "wb")

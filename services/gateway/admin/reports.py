@@ -100,7 +100,11 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
             platform="RESTAPI",
         )
         outcome = await rest.publisher.publish(inbound)
-        if outcome.error_code and outcome.error_code != ErrorCode.MSG_ALREADY_RECALLED:
+        if outcome.error_code not in (
+            ErrorCode.OK,
+            ErrorCode.MSG_ALREADY_RECALLED,
+            ErrorCode.GROUP_MSG_ALREADY_RECALLED,
+        ):
             raise AdminError(
                 503, "unavailable", f"the recall failed: {outcome.error_code} {outcome.error_info}"
             )

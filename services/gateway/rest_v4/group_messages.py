@@ -276,8 +276,10 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
             inbound.target_seq = seq
             inbound.target_msg_key = target.msg_key
             inbound.msg_random = target.msg_random
-            await _publish(ctx, inbound)
-            code = ErrorCode.OK
+            outcome = await ctx.deps.publisher.publish(inbound)
+            if outcome.error_code not in (ErrorCode.OK, ErrorCode.GROUP_MSG_ALREADY_RECALLED):
+                raise TidingsError(outcome.error_code, outcome.error_info)
+            code = ErrorCode(outcome.error_code)
         results.append({"MsgSeq": seq, "RetCode": int(code)})
     return {"RecallRetList": results}
 
