@@ -23,6 +23,7 @@ from services.common.store.factory import open_stores
 from services.gateway.admin import mount_admin
 from services.gateway.admin import reports as admin_reports
 from services.gateway.admin.base import AdminDeps
+from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.grpc_service import GatewayServicer
 from services.gateway.openapi_routes import install_openapi
@@ -134,6 +135,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         stores=stores,
         publisher=publisher,
         history=history,
+        archive=Archive(history, redis),
         sessions=registry,
         channels=channels,
         limiter=limiter,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.common.errors import ErrorCode, TidingsError
-from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
+from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.gateway.archive import Archive
 
 # How far around the key's second a batch copy's server time can fall.
 _SEARCH_WINDOW_S = 2
@@ -32,19 +33,15 @@ def parse_msg_key(key: str, code: ErrorCode) -> MsgKey:
 
 
 async def find_by_msg_key(
-    history: history_pb2_grpc.HistoryServiceStub,
+    archive: Archive,
     sdkappid: int,
     conversation: str,
     key: MsgKey,
 ) -> Message | None:
-    got: history_pb2.GetReply = await history.Get(
-        history_pb2.GetRequest(sdkappid=sdkappid, conversation=conversation, seqs=[key.seq]),
-        timeout=10.0,
-    )
-    for m in got.messages:
+    for m in await archive.get(sdkappid, conversation, [key.seq]):
         if m.msg_random == key.random:
             return m
-    around: history_pb2.RoamReply = await history.Roam(
+    around: history_pb2.RoamReply = await archive.history.Roam(
         history_pb2.RoamRequest(
             sdkappid=sdkappid,
             conversation=conversation,

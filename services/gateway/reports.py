@@ -15,9 +15,9 @@ from typing import Any
 from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
 from services.common.msgbody import msg_body_json
-from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.store.ports import Stores
 from services.common.store.reports import Report, new_report_id
+from services.gateway.archive import Archive
 from services.gateway.frames import field as frame_field
 from services.gateway.sessions import Connection
 
@@ -51,9 +51,9 @@ def parse_report(frame: dict[str, Any], user: str) -> tuple[str, str | None, int
 
 
 class Reports:
-    def __init__(self, stores: Stores, history: history_pb2_grpc.HistoryServiceStub) -> None:
+    def __init__(self, stores: Stores, archive: Archive) -> None:
         self._stores = stores
-        self._history = history
+        self._archive = archive
 
     async def report(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id, seq, category, reason = parse_report(frame, conn.user)
@@ -61,11 +61,8 @@ class Reports:
             await self._stores.groups.get_members(conn.sdkappid, group_id, [conn.user])
         ):
             raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")
-        got: history_pb2.GetReply = await self._history.Get(
-            history_pb2.GetRequest(sdkappid=conn.sdkappid, conversation=conv, seqs=[seq]),
-            timeout=10.0,
-        )
-        target = got.messages[0] if got.messages else None
+        got = await self._archive.get(conn.sdkappid, conv, [seq])
+        target = got[0] if got else None
         if target is None or target.deleted:
             raise TidingsError(
                 ErrorCode.GROUP_MSG_NOT_FOUND if group_id else ErrorCode.MSG_NOT_FOUND,

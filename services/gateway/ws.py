@@ -27,6 +27,7 @@ from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.redis_state import SessionRegistry
 from services.common.store.ports import Stores
 from services.gateway import avchatroom, frames, frames_proto, send_rules
+from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import BeforeEvents
 from services.gateway.events import EventEmitter
@@ -83,10 +84,11 @@ class WsEndpoint:
             history,
             auth,
         )
+        archive = Archive(history, redis)
         self._ops = WsOps(
-            stores, history, publisher, registry, channels, self._receipts, self._events
+            stores, history, archive, publisher, registry, channels, self._receipts, self._events
         )
-        self._reports = Reports(stores, history)
+        self._reports = Reports(stores, archive)
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:

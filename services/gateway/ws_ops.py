@@ -24,6 +24,7 @@ from services.common.redis_state import SessionRegistry
 from services.common.store.conversations import C2C, GROUP, ConversationState
 from services.common.store.groups import Group, Member
 from services.common.store.ports import App, Stores
+from services.gateway.archive import Archive
 from services.gateway.frames import field as frame_field
 from services.gateway.group_rules import (
     ADMIN,
@@ -126,6 +127,7 @@ class WsOps:
         self,
         stores: Stores,
         history: history_pb2_grpc.HistoryServiceStub,
+        archive: Archive,
         publisher: Publisher,
         registry: SessionRegistry,
         channels: Channels,
@@ -134,6 +136,7 @@ class WsOps:
     ) -> None:
         self._stores = stores
         self._history = history
+        self._archive = archive
         self._publisher = publisher
         self._registry = registry
         self._channels = channels
@@ -143,13 +146,10 @@ class WsOps:
     async def recall(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id = _target_conversation(frame, conn.user)
         seq = frame_field(frame, "seq", int)
-        got: history_pb2.GetReply = await self._history.Get(
-            history_pb2.GetRequest(sdkappid=conn.sdkappid, conversation=conv, seqs=[seq]),
-            timeout=10.0,
-        )
-        if not got.messages:
+        got = await self._archive.get(conn.sdkappid, conv, [seq])
+        if not got:
             raise TidingsError(ErrorCode.MSG_NOT_FOUND, "the message does not exist")
-        target = got.messages[0]
+        target = got[0]
         role = None
         if group_id is not None:
             member = await self._stores.groups.get_members(conn.sdkappid, group_id, [conn.user])

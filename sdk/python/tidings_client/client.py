@@ -18,6 +18,8 @@ from tidings_client import frames
 from tidings_client.ordering import ConversationOrder
 
 GAP_WAIT_S = 0.3
+# Asks again for a gap that history did not hold yet.
+FILL_RETRY_S = (1.0, 2.0)
 SYNC_PAGE = 500
 # When the catch-up after a (re)connect reads the conversation list (seconds after the login).
 CATCH_UP_DELAYS_S = (0.0, 1.0, 3.0)
@@ -430,11 +432,12 @@ class Client:
                 continue
             for item in listed:
                 conv = item["conversation"]
-                order = self._orders.get(conv)
-                if order is None:
+                order = self._orders.setdefault(conv, ConversationOrder())
+                if not order.started:
                     if item["last_seq"] <= item["read_seq"]:
                         continue
-                    order = self._orders[conv] = ConversationOrder(next_seq=item["read_seq"] + 1)
+                    for ready in order.skip_to(item["read_seq"] + 1):
+                        self._inbox.put_nowait(ready)
                 if order.last_seq < item["last_seq"]:
                     self._schedule_fill(conv, wait=0.0)
 
@@ -477,12 +480,31 @@ class Client:
             self._gap_tasks[conv] = asyncio.get_running_loop().create_task(self._fill(conv, wait))
 
     async def _fill(self, conv: str, wait: float) -> None:
-        """A seq is missing: give it a moment to arrive, then fetch it from history."""
-        await asyncio.sleep(wait)
+        """A seq is missing: give it a moment to arrive, then fetch it from history. History is
+        written a moment after delivery, so a gap it does not hold yet is asked for again; only
+        a gap that history has moved past (or that outlasts the retries) is given up on."""
         order = self._orders[conv]
-        if wait and not order.has_gap:
+        if not order.started:
+            # Only our own sends so far: the conversation list says where it starts.
             return
+        for attempt, delay in enumerate((wait, *FILL_RETRY_S)):
+            await asyncio.sleep(delay)
+            if delay and not order.has_gap:
+                return
+            newest = await self._sync_into(conv, order)
+            if newest is None or not order.has_gap:
+                return
+            if newest >= min(order.buffered) or attempt == len(FILL_RETRY_S):
+                break
+        # What history does not hold is gone (expired or never stored): move past it.
+        for ready in order.skip_to(min(order.buffered)):
+            self._inbox.put_nowait(ready)
+
+    async def _sync_into(self, conv: str, order: ConversationOrder[Message]) -> int | None:
+        """Offer everything history holds after what was shown; the newest seq it returned
+        (0 for none), or None when the sync was refused."""
         target = self._target(conv)
+        newest = 0
         while True:
             try:
                 page = await self.sync(
@@ -492,16 +514,13 @@ class Client:
                     group=target.get("group"),
                 )
             except TidingsClientError:
-                return
+                return None
             for m in page:
                 own = m.client_msg_id in self._own_ids and m.sender == self.user_id
                 self._offer_quiet(conv, m.seq, None if own else m)
+                newest = max(newest, m.seq)
             if len(page) < SYNC_PAGE:
-                break
-        if order.has_gap:
-            # What history does not hold is gone (expired or never stored): move past it.
-            for ready in order.skip_to(min(order.buffered)):
-                self._inbox.put_nowait(ready)
+                return newest
 
     def _target(self, conversation: str) -> dict[str, str]:
         """A conversation id as the protocol names it: the peer, or the group."""

@@ -12,6 +12,10 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+# Own acks kept before the conversation's first shown message; older ones are dropped (a gap
+# they leave is filled from history).
+MAX_EARLY_ACKS = 1000
+
 
 @dataclass
 class ConversationOrder(Generic[T]):
@@ -24,13 +28,25 @@ class ConversationOrder(Generic[T]):
         return max(0, self.next_seq - 1)
 
     @property
+    def started(self) -> bool:
+        return self.next_seq != 0
+
+    @property
     def has_gap(self) -> bool:
-        return bool(self.buffered)
+        return self.started and bool(self.buffered)
 
     def offer(self, seq: int, item: T | None) -> list[T]:
-        """Record seq (item None = our own send, which is never shown); return what is ready."""
-        if self.next_seq == 0:
-            self.next_seq = seq
+        """Record seq (item None = our own send, which is never shown); return what is ready.
+
+        The first message shown, not our first ack, says where a new conversation starts: an
+        ack can overtake a peer's earlier message that is still on its way to us."""
+        if not self.started:
+            if item is None:
+                self.buffered[seq] = None
+                if len(self.buffered) > MAX_EARLY_ACKS:
+                    del self.buffered[min(self.buffered)]
+                return []
+            self._start(seq)
         if seq < self.next_seq or seq in self.buffered:
             return []
         self.buffered[seq] = item
@@ -43,15 +59,19 @@ class ConversationOrder(Generic[T]):
         return ready
 
     def skip_to(self, seq: int) -> list[T]:
-        """Give up on seqs below `seq` (they are gone: expired or never stored)."""
+        """Give up on seqs below `seq` (they are gone: expired or never stored), or start a
+        conversation there."""
         ready: list[T] = []
         if seq > self.next_seq:
-            self.next_seq = seq
-            for s in [s for s in self.buffered if s < seq]:
-                del self.buffered[s]
+            self._start(seq)
             while self.next_seq in self.buffered:
                 shown = self.buffered.pop(self.next_seq)
                 if shown is not None:
                     ready.append(shown)
                 self.next_seq += 1
         return ready
+
+    def _start(self, seq: int) -> None:
+        self.next_seq = seq
+        for s in [s for s in self.buffered if s < seq]:
+            del self.buffered[s]

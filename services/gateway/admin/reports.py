@@ -17,7 +17,6 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from services.common.errors import ErrorCode
-from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
@@ -72,13 +71,8 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
     router = deps.router("/admin/apps/{sdkappid}/reports")
 
     async def recall(report: Report) -> None:
-        got: history_pb2.GetReply = await rest.history.Get(
-            history_pb2.GetRequest(
-                sdkappid=report.sdkappid, conversation=report.conversation, seqs=[report.seq]
-            ),
-            timeout=10.0,
-        )
-        target = got.messages[0] if got.messages else None
+        got = await rest.archive.get(report.sdkappid, report.conversation, [report.seq])
+        target = got[0] if got else None
         if target is None or target.deleted:
             raise AdminError(409, "message_gone", "the reported message no longer exists")
         if target.recalled:

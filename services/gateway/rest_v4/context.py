@@ -13,6 +13,7 @@ from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2_grpc
 from services.common.redis_state import SessionRegistry
 from services.common.store.ports import App, Stores
+from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
@@ -25,6 +26,8 @@ class RestDeps:
     stores: Stores
     publisher: Publisher
     history: history_pb2_grpc.HistoryServiceStub
+    # The same, waiting briefly for just-sent messages that are not archived yet.
+    archive: Archive
     # Where users are connected (querystate, kick) and channels to the gateway nodes.
     sessions: SessionRegistry
     channels: Channels

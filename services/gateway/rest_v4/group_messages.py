@@ -258,11 +258,7 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
     if -1 in seqs:
         raise TidingsError(BAD, 'each MsgSeqList item must be {"MsgSeq": n}')
     conv = conversation.group(group.group_id)
-    got: history_pb2.GetReply = await ctx.deps.history.Get(
-        history_pb2.GetRequest(sdkappid=ctx.app.sdkappid, conversation=conv, seqs=seqs),
-        timeout=10.0,
-    )
-    by_seq = {m.seq: m for m in got.messages}
+    by_seq = {m.seq: m for m in await ctx.deps.archive.get(ctx.app.sdkappid, conv, seqs)}
     results: list[dict[str, int]] = []
     for seq in seqs:
         target = by_seq.get(seq)

@@ -180,7 +180,7 @@ async def _target(ctx: RestContext, body: dict[str, Any]) -> tuple[str, str, Mes
         fields.text(body, "MsgKey", code=ErrorCode.OPENIM_BAD_MSG_KEY), ErrorCode.OPENIM_BAD_MSG_KEY
     )
     conv = conversation.c2c(sender, to)
-    found = await find_by_msg_key(ctx.deps.history, ctx.app.sdkappid, conv, key)
+    found = await find_by_msg_key(ctx.deps.archive, ctx.app.sdkappid, conv, key)
     if found is None or found.sender != sender:
         raise TidingsError(ErrorCode.MSG_NOT_FOUND, "the message does not exist")
     if found.recalled:
