@@ -68,27 +68,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         settings.callback_retry_base_s,
         stop,
     )
-    consumers = [
-        BatchConsumer(
-            settings, ConsumerSpec("callback.after", topics.MESSAGES, after.handle), producer
-        ),
-        BatchConsumer(
-            settings,
-            ConsumerSpec("callback.events", topics.EVENTS, event_callbacks.handle),
-            producer,
-        ),
-        BatchConsumer(
-            settings, ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle), producer
-        ),
-        BatchConsumer(
-            settings,
-            ConsumerSpec(CHAT_GROUP, topics.MESSAGES, post_rules.handle_messages),
-            producer,
-        ),
-        BatchConsumer(
-            settings, ConsumerSpec(OFFLINE_GROUP, topics.PUSH, post_rules.handle_push), producer
-        ),
+    specs = [
+        ConsumerSpec("callback.after", topics.MESSAGES, after.handle, background=True),
+        ConsumerSpec("callback.events", topics.EVENTS, event_callbacks.handle, background=True),
+        ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle, background=True),
+        ConsumerSpec(CHAT_GROUP, topics.MESSAGES, post_rules.handle_messages, background=True),
+        ConsumerSpec(OFFLINE_GROUP, topics.PUSH, post_rules.handle_push, background=True),
     ]
+    consumers = [BatchConsumer(settings, spec, producer) for spec in specs]
     await feed.start()
     for consumer in consumers:
         await consumer.start()

@@ -92,6 +92,8 @@ class ConsumerSpec:
     # Longest a handler may hold one batch before Kafka counts the consumer as failed
     # (aiokafka's default); a consumer whose batches are long jobs raises it.
     max_poll_interval_ms: int = 300_000
+    # Off the send path: polls with kafka_background_fetch_max_wait_ms.
+    background: bool = False
 
 
 class BatchConsumer:
@@ -105,7 +107,11 @@ class BatchConsumer:
             enable_auto_commit=False,
             # Tansu answers ListOffsets(latest) wrongly; committed offsets decide instead.
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=(
+                settings.kafka_background_fetch_max_wait_ms
+                if spec.background
+                else settings.kafka_fetch_max_wait_ms
+            ),
             max_poll_records=settings.kafka_max_batch,
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,

@@ -35,6 +35,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             topics.EVENTS,
             all_member.handle,
             max_poll_interval_ms=ALL_MEMBER_MAX_POLL_INTERVAL_MS,
+            background=True,
         ),
         producer,
     )

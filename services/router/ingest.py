@@ -2,15 +2,17 @@
 gateway.
 
 Per batch: one Redis pipeline for seqs, one produce batch awaited with acks=all, one
-Redis pipeline to mark the dedupe entries published, one Complete call per origin node.
-The outcome is reported only after im.messages holds the message.
+Redis pipeline to mark the dedupe entries published, and one Complete call per origin node,
+which the next batch does not wait for. The outcome is reported only after im.messages holds
+the message.
 
 Moderation (moderator.py) comes before the seq, so a refused or dropped message leaves no gap.
-A send whose dedupe entry exists (a retry of an accepted message) skips it and is answered as a
-duplicate; a refused or dropped send leaves no entry, so its retry is decided afresh. A refused
-send's outcome carries the code and info. A dropped send is answered with success, seq 0 and no
-MsgKey: it has no place in the conversation. (Not the conversation's last seq: that may be a
-peer's message still on its way to the client, which would then take it for its own send.)
+A send whose dedupe entry exists (a retry of an accepted message) keeps its first ruling and is
+answered as a duplicate; a refused or dropped send leaves no entry, so its retry is decided
+afresh. A refused send's outcome carries the code and info. A dropped send is answered with
+success, seq 0 and no MsgKey: it has no place in the conversation. (Not the conversation's last
+seq: that may be a peer's message still on its way to the client, which would then take it for
+its own send.)
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ from services.router.moderator import Moderator
 log = get_logger(__name__)
 
 SCHEMA_VERSION = 1
+# Batches whose outcome notices may be in flight at once; past it, ingest waits (back-pressure
+# from slow gateways).
+MAX_COMPLETING = 32
 MaxSeqLookup = Callable[[int, str], Awaitable[int]]
 
 
@@ -133,6 +138,8 @@ class Ingest:
         self._channels = channels
         self._max_seq = max_seq
         self._moderator = moderator
+        # Outcome notices still on their way to gateways.
+        self._completing: set[asyncio.Task[None]] = set()
 
     async def handle(self, records: Sequence[Record]) -> None:
         inbound = [InboundMessage.FromString(r.value) for r in records]
@@ -182,10 +189,11 @@ class Ingest:
             topics.MESSAGES.name,
             [(kafka_key(m.sdkappid, m.conversation), m.SerializeToString()) for m in to_publish],
         )
-        # Both only need im.messages to hold the batch; neither waits for the other.
-        await asyncio.gather(
-            self._seqs.mark_published(published_requests), self._complete(outcomes)
-        )
+        # Both only need im.messages to hold the batch. The next batch need not wait for the
+        # gateways to take the outcomes: a lost notice only makes the sender retry, and the
+        # retry gets the same seq.
+        await self._notify(outcomes)
+        await self._seqs.mark_published(published_requests)
 
         done_ms = time.time() * 1000
         for d in decisions:
@@ -199,10 +207,12 @@ class Ingest:
         candidates = [i for i, m in enumerate(inbound) if needs_moderation(m)]
         if not candidates:
             return decisions
-        known = await self._seqs.known([seq_request(inbound[i], now_ms) for i in candidates])
-        fresh = [i for i, seen in zip(candidates, known, strict=True) if not seen]
-        moderated = await self._moderator.moderate([inbound[i] for i in fresh])
-        for i, decision in zip(fresh, moderated, strict=True):
+
+        async def is_retry(messages: Sequence[InboundMessage]) -> list[bool]:
+            return await self._seqs.known([seq_request(m, now_ms) for m in messages])
+
+        moderated = await self._moderator.moderate([inbound[i] for i in candidates], is_retry)
+        for i, decision in zip(candidates, moderated, strict=True):
             decisions[i] = decision
         return decisions
 
@@ -251,6 +261,15 @@ class Ingest:
         for i, res in zip(missing, await self._seqs.assign(retry), strict=True):
             results[i] = res
         return results
+
+    async def _notify(self, outcomes: dict[str, list[gateway_pb2.Outcome]]) -> None:
+        if not outcomes:
+            return
+        task = asyncio.get_running_loop().create_task(self._complete(outcomes))
+        self._completing.add(task)
+        task.add_done_callback(self._completing.discard)
+        if len(self._completing) > MAX_COMPLETING:
+            await asyncio.wait(self._completing, return_when=asyncio.FIRST_COMPLETED)
 
     async def _complete(self, outcomes: dict[str, list[gateway_pb2.Outcome]]) -> None:
         async def call(addr: str, batch: list[gateway_pb2.Outcome]) -> None:

@@ -25,6 +25,7 @@ from services.common.word_settings import actions_of
 from services.router.moderation import (
     Decision,
     Ruling,
+    accept,
     apply_reply,
     before_command,
     on_unreachable,
@@ -43,6 +44,8 @@ FILTER_MAX_AGE_S = 60.0
 
 # Calls CallbackService.BeforeSend with a deadline in seconds.
 BeforeSendCall = Callable[[InboundMessage, float], Awaitable[BeforeSendReply]]
+# Whether each message is a retry of one already accepted (its dedupe entry exists).
+RetryCheck = Callable[[Sequence[InboundMessage]], Awaitable[list[bool]]]
 
 
 def read_word_file(path: Path) -> list[str]:
@@ -99,9 +102,13 @@ class Moderator:
         self._words = words
         self._before_send = before_send
 
-    async def moderate(self, messages: Sequence[InboundMessage]) -> list[Decision]:
-        """Decide new messages (needs_moderation): words first, then the callback, which so
-        sees the masked text."""
+    async def moderate(
+        self, messages: Sequence[InboundMessage], is_retry: RetryCheck
+    ) -> list[Decision]:
+        """Decide messages (needs_moderation): words first, then the callback, which so sees
+        the masked text. A retry of an accepted message keeps its first ruling (its outcome is
+        the original's seq): it is not refused again, nor sent to the app server twice. Only
+        those two cases ask Redis, so most batches make no extra round trip."""
         decisions = [screen(m, await self._words.get(m.sdkappid)) for m in messages]
         asks: list[tuple[int, CallbackConfig]] = []
         for i, decision in enumerate(decisions):
@@ -109,6 +116,14 @@ class Moderator:
                 config = await self._callback(decision.message)
                 if config is not None:
                     asks.append((i, config))
+        check = [i for i, d in enumerate(decisions) if d.ruling is not Ruling.ACCEPT]
+        check += [i for i, _ in asks]
+        if check:
+            seen = await is_retry([messages[i] for i in check])
+            retries = {i for i, s in zip(check, seen, strict=True) if s}
+            for i in retries:
+                decisions[i] = accept(messages[i])
+            asks = [(i, config) for i, config in asks if i not in retries]
         answers = await asyncio.gather(
             *(self._ask(decisions[i].message, config) for i, config in asks)
         )

@@ -4,6 +4,7 @@ md5, the TIM <-> Easemob body mapping, and what a rule's answer does to a messag
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -57,6 +58,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     MsgElement,
 )
 from services.common.store.ports import App
+from services.router.moderation import Decision, Ruling
 from services.router.moderator import CALL_MARGIN_S, Moderator, WordFilters
 
 URL = "https://rules.example.com/hook"
@@ -494,18 +496,41 @@ class NoCustomWords:
         return []
 
 
-async def asked_deadlines(app: App, msg: InboundMessage) -> list[float]:
-    """The deadlines the router's moderator calls BeforeSend with for `msg`."""
+async def asked_deadlines(
+    app: App, msg: InboundMessage, retry: bool = False, words: Sequence[str] = ()
+) -> tuple[list[float], list[Decision]]:
+    """The deadlines the router's moderator calls BeforeSend with for `msg`, and its rulings;
+    `retry` says the message's dedupe entry exists."""
     apps = AppCache(OneApp(app))  # type: ignore[arg-type]
-    words = WordFilters([], NoCustomWords(), apps)  # type: ignore[arg-type]
+    filters = WordFilters(words, NoCustomWords(), apps)  # type: ignore[arg-type]
     deadlines: list[float] = []
 
     async def before_send(m: InboundMessage, deadline_s: float) -> BeforeSendReply:
         deadlines.append(deadline_s)
         return BeforeSendReply(verdict=VERDICT_ALLOW)
 
-    await Moderator(apps, words, before_send).moderate([msg])
-    return deadlines
+    async def is_retry(messages: Sequence[InboundMessage]) -> list[bool]:
+        return [retry] * len(messages)
+
+    decisions = await Moderator(apps, filters, before_send).moderate([msg], is_retry)
+    return deadlines, decisions
+
+
+async def test_a_retry_keeps_its_first_ruling() -> None:
+    """A retry of an accepted send is neither sent to the app server again nor refused by a
+    word added since; a fresh send with the word is."""
+    app = new_app()
+    app.settings["callback"] = {"url": URL, "commands": "all", "timeout_s": 2.0}
+    app.settings["sensitive_words"] = {"builtin": "block", "custom": "block"}
+    msg = ws_inbound(elements=[elem("TIMTextElem", Text="buy pills")])
+    asked, (fresh,) = await asked_deadlines(app, msg, words=["pills"])
+    assert asked == [] and fresh.ruling is Ruling.REJECT
+    asked, (again,) = await asked_deadlines(app, msg, retry=True, words=["pills"])
+    assert asked == [] and again.ruling is Ruling.ACCEPT
+    asked, (clean,) = await asked_deadlines(app, ws_inbound(), retry=True)
+    assert asked == [] and clean.ruling is Ruling.ACCEPT
+    asked, _ = await asked_deadlines(app, ws_inbound())
+    assert len(asked) == 1
 
 
 def ws_inbound(**kw: Any) -> InboundMessage:
@@ -524,14 +549,14 @@ def ws_inbound(**kw: Any) -> InboundMessage:
 
 async def test_router_asks_apps_with_rules_only_and_waits_for_them() -> None:
     app = new_app()
-    assert await asked_deadlines(app, ws_inbound()) == []
+    assert (await asked_deadlines(app, ws_inbound()))[0] == []
     add_rule(app, "pre-send", pre(name="a", timeout_ms=300), allow_private=False)
     add_rule(app, "pre-send", pre(name="b", timeout_ms=500), allow_private=False)
     add_rule(app, "pre-send", pre(name="off", timeout_ms=900, enabled=False), allow_private=False)
-    (rules_only,) = await asked_deadlines(app, ws_inbound())
+    (rules_only,), _ = await asked_deadlines(app, ws_inbound())
     assert rules_only == pytest.approx(0.8 + CALL_MARGIN_S)
     # REST sends skip the rules, so nothing is asked for them.
-    assert await asked_deadlines(app, ws_inbound(source=SOURCE_REST)) == []
+    assert (await asked_deadlines(app, ws_inbound(source=SOURCE_REST)))[0] == []
     app.settings["callback"] = {"url": URL, "commands": "all", "timeout_s": 2.0}
-    (both,) = await asked_deadlines(app, ws_inbound())
+    (both,), _ = await asked_deadlines(app, ws_inbound())
     assert both == pytest.approx(2.0 + 0.8 + CALL_MARGIN_S)
