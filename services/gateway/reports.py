@@ -5,6 +5,9 @@ The reporter must be in the conversation (a C2C party, or a member of the group)
 message must exist. The report keeps a copy of the message as it is now, so an operator can
 judge it after a recall or once it expires; the operator lists and resolves reports through
 the admin API (admin/reports.py).
+
+A user reports a message once: reporting it again answers with the first report's id. And a
+user makes at most REPORT_RATE reports, so that reports cannot flood the operators' queue.
 """
 
 from __future__ import annotations
@@ -12,18 +15,29 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from services.common import conversation
+from services.common.app_settings import Rate
 from services.common.errors import ErrorCode, TidingsError
 from services.common.msgbody import msg_body_json
 from services.common.store.ports import Stores
 from services.common.store.reports import Report, new_report_id
 from services.gateway.archive import Archive
 from services.gateway.frames import field as frame_field
+from services.gateway.ratelimit import RateLimiter
 from services.gateway.sessions import Connection
 
 MAX_REASON_LENGTH = 512
 MAX_CATEGORY_LENGTH = 64
 DEFAULT_CATEGORY = "other"
+REPORT_RATE = Rate(limit=10, per_s=60)
+# How long a report's (reporter, message) claim is kept: longer than any report waits.
+CLAIM_TTL_S = 90 * 86400
+
+
+def claim_key(sdkappid: int, reporter: str, conv: str, seq: int) -> str:
+    return f"report:{{{sdkappid}:{conv}}}:{seq}:{reporter}"
 
 
 def parse_report(frame: dict[str, Any], user: str) -> tuple[str, str | None, int, str, str]:
@@ -51,12 +65,21 @@ def parse_report(frame: dict[str, Any], user: str) -> tuple[str, str | None, int
 
 
 class Reports:
-    def __init__(self, stores: Stores, archive: Archive) -> None:
+    def __init__(
+        self, stores: Stores, archive: Archive, limiter: RateLimiter, redis: aioredis.Redis
+    ) -> None:
         self._stores = stores
         self._archive = archive
+        self._limiter = limiter
+        self._redis = redis
 
     async def report(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id, seq, category, reason = parse_report(frame, conn.user)
+        if not await self._limiter.take(conn.sdkappid, f"report:{conn.user}", REPORT_RATE):
+            raise TidingsError(
+                ErrorCode.SENDER_THROTTLED,
+                f"reporting too fast: {REPORT_RATE.limit} reports per {REPORT_RATE.per_s} s",
+            )
         if group_id is not None and not (
             await self._stores.groups.get_members(conn.sdkappid, group_id, [conn.user])
         ):
@@ -84,5 +107,14 @@ class Reports:
             cloud_custom_data=target.cloud_custom_data,
             msg_time_ms=target.server_time_ms,
         )
-        await self._stores.reports.add(report)
-        return {"op": "report", "code": 0, "report_id": report.report_id}
+        key = claim_key(conn.sdkappid, conn.user, conv, seq)
+        first = await self._redis.set(key, report.report_id, nx=True, ex=CLAIM_TTL_S, get=True)
+        if first is not None:
+            first_id = first.decode() if isinstance(first, bytes) else str(first)
+            return {"op": "report", "code": 0, "report_id": first_id, "duplicate": True}
+        try:
+            await self._stores.reports.add(report)
+        except Exception:
+            await self._redis.delete(key)
+            raise
+        return {"op": "report", "code": 0, "report_id": report.report_id, "duplicate": False}

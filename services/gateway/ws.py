@@ -88,7 +88,7 @@ class WsEndpoint:
         self._ops = WsOps(
             stores, history, archive, publisher, registry, channels, self._receipts, self._events
         )
-        self._reports = Reports(stores, archive)
+        self._reports = Reports(stores, archive, limiter, redis)
 
     @staticmethod
     def check_path(ws: ServerConnection, request: Request) -> Response | None:

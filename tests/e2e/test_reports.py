@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest, eventually
+from services.common.stack import Stack
+from services.gateway.reports import REPORT_RATE
+from tests.conftest import AppUnderTest, eventually, new_app
 from tests.e2e.test_callbacks import admin
 from tidings_client import Client, TidingsClientError
 
@@ -54,6 +56,8 @@ async def test_report_list_and_resolve(app: AppUnderTest) -> None:
         await bob.send(to="alice", text="cheap pills here", cloud_custom_data='{"ad": 1}')
         spam = await asyncio.wait_for(anext(alice.messages()), 30)
         first_id = await alice.report(spam, "spam link", report_type="ads")
+        # Reporting the same message again is the same report.
+        assert await alice.report(spam, "still spam") == first_id
 
         await bob.send(group=group_id, text="rude words")
         rude = await asyncio.wait_for(anext(carol.messages()), 30)
@@ -124,3 +128,22 @@ async def test_report_list_and_resolve(app: AppUnderTest) -> None:
     finally:
         for c in clients.values():
             await c.close()
+
+
+async def test_reports_are_rate_limited(stack: Stack) -> None:
+    app = await new_app(stack, send_rate={"limit": 100, "per_s": 1})
+    await app.import_accounts("ra", "rb")
+    ra = Client(app.stack.ws_url, app.sdkappid, "ra", app.sig("ra"))
+    rb = Client(app.stack.ws_url, app.sdkappid, "rb", app.sig("rb"))
+    await ra.connect()
+    await rb.connect()
+    try:
+        acks = [await ra.send(to="rb", text=f"m{i}") for i in range(REPORT_RATE.limit + 1)]
+        for ack in acks[:-1]:
+            await rb.request({"op": "report", "peer": "ra", "seq": ack.seq, "reason": "spam"})
+        with pytest.raises(TidingsClientError) as err:
+            await rb.request({"op": "report", "peer": "ra", "seq": acks[-1].seq, "reason": "x"})
+        assert err.value.code == ErrorCode.SENDER_THROTTLED
+    finally:
+        await ra.close()
+        await rb.close()
