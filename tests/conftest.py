@@ -15,6 +15,7 @@ import pytest
 from services.common import apps, usersig
 from services.common.stack import Stack
 from services.common.store.sqlite import SqliteStores
+from tidings_client import Client
 
 
 def start_stack(data_dir: Path, **kwargs: Any) -> Stack:
@@ -58,6 +59,19 @@ class AppUnderTest:
             )
         assert r.status_code == 200
         return r.json()  # type: ignore[no-any-return]
+
+    async def connect(self, user: str, encoding: str = "json", platform: str = "Android") -> Client:
+        """An SDK client of this app, logged in as `user`."""
+        c = Client(
+            self.stack.ws_url,
+            self.sdkappid,
+            user,
+            self.sig(user),
+            platform=platform,
+            encoding=encoding,
+        )
+        await c.connect()
+        return c
 
     async def import_accounts(self, *users: str) -> None:
         for u in users:

@@ -24,12 +24,6 @@ WAIT_S = 30.0
 MEMBER_CACHE_S = 2.5
 
 
-async def connect(app: AppUnderTest, user: str) -> Client:
-    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
-    await c.connect()
-    return c
-
-
 async def next_message(c: Client) -> Message:
     return await asyncio.wait_for(c.messages().__anext__(), WAIT_S)
 
@@ -56,7 +50,7 @@ async def test_live_messages_reach_online_members_only_from_their_join(
 ) -> None:
     await app.import_accounts("host", "fan1", "fan2")
     group_id = await live_group(app, "host")
-    host, fan1, fan2 = [await connect(app, u) for u in ("host", "fan1", "fan2")]
+    host, fan1, fan2 = [await app.connect(u) for u in ("host", "fan1", "fan2")]
     try:
         await host.join_group(group_id)
         assert await fan1.join_group(group_id) is True
@@ -100,7 +94,7 @@ async def test_app_rate_setting_bounds_each_group(stack: Stack) -> None:
     app = await new_app(stack, avchatroom_msg_rate=3)
     await app.import_accounts("h")
     group_id = await live_group(app, "h")
-    host = await connect(app, "h")
+    host = await app.connect("h")
     try:
         await host.join_group(group_id)
         results = await asyncio.gather(
@@ -124,7 +118,7 @@ async def test_client_joins_follow_each_group_types_apply_join_option(
     work = await make_group(app, "own", [], kind="Work")
     public = await make_group(app, "own", [], kind="Public")
     meeting = await make_group(app, "own", [], kind="Meeting")
-    j = await connect(app, "j")
+    j = await app.connect("j")
     try:
         for invitation_or_approval in (work, public):
             with pytest.raises(TidingsClientError) as err:
@@ -145,7 +139,7 @@ async def test_client_joins_follow_each_group_types_apply_join_option(
 async def test_app_server_messages_into_a_live_group_are_online_only(app: AppUnderTest) -> None:
     await app.import_accounts("rh", "rf")
     group_id = await live_group(app, "rh")
-    fan = await connect(app, "rf")
+    fan = await app.connect("rf")
     try:
         await fan.join_group(group_id)
         await asyncio.sleep(MEMBER_CACHE_S)

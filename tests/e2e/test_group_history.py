@@ -9,15 +9,8 @@ import pytest
 
 from tests.conftest import AppUnderTest, eventually
 from tests.e2e.test_group_messages import make_group
-from tidings_client import Client
 
 pytestmark = pytest.mark.stack
-
-
-async def connect(app: AppUnderTest, user: str) -> Client:
-    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
-    await c.connect()
-    return c
 
 
 @pytest.mark.parametrize(("kind", "sees_before"), [("Work", False), ("Meeting", True)])
@@ -26,7 +19,7 @@ async def test_new_members_see_history_per_group_type(
 ) -> None:
     await app.import_accounts("ho", "hn")
     group_id = await make_group(app, "ho", [], kind=kind)
-    owner = await connect(app, "ho")
+    owner = await app.connect("ho")
     try:
         before = [await owner.send(group=group_id, text=f"before {i}") for i in range(2)]
         # Join times are in seconds: the join lands in a later second than those messages.
@@ -41,7 +34,7 @@ async def test_new_members_see_history_per_group_type(
     finally:
         await owner.close()
 
-    newcomer = await connect(app, "hn")
+    newcomer = await app.connect("hn")
     try:
         want = [a.seq for a in ([*before, after] if sees_before else [after])]
 

@@ -36,12 +36,6 @@ pytestmark = pytest.mark.stack
 REJECTED_C2C, REJECTED_GROUP, DIRTY, UNAVAILABLE = 20006, 10016, 80001, 4503
 
 
-async def connect(app: AppUnderTest, user: str) -> Client:
-    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
-    await c.connect()
-    return c
-
-
 async def next_message(c: Client, timeout: float = 20) -> Message:
     return await asyncio.wait_for(c.messages().__anext__(), timeout)
 
@@ -137,7 +131,7 @@ async def test_reject_drop_rewrite_and_pass_through_over_ws_and_rest(
     await app.import_accounts("alice", "bob")
     group_id = await make_group(app)
     await configure(app, server.url, token=TOKEN, commands=[C2C_BEFORE, GROUP_BEFORE])
-    alice, bob = await connect(app, "alice"), await connect(app, "bob")
+    alice, bob = await app.connect("alice"), await app.connect("bob")
     try:
         server.behaviour = answer(1, ErrorInfo="no links please")
         assert await ws_error(alice.send(to="bob", text="reject me")) == (
@@ -204,7 +198,7 @@ async def test_a_retry_of_a_refused_send_is_decided_again_and_an_accepted_one_de
 ) -> None:
     await app.import_accounts("alice", "bob")
     await configure(app, server.url, token=TOKEN, commands=[C2C_BEFORE])
-    alice = await connect(app, "alice")
+    alice = await app.connect("alice")
     try:
         server.behaviour = answer(1)
         code, _ = await ws_error(alice.send(to="bob", text="again", client_msg_id="m-1"))
@@ -286,7 +280,7 @@ async def test_an_app_server_that_never_answers_holds_the_partition_only_for_the
     refused, refused_s = await timed(rest_c2c(app, "fail closed"))
     assert refused["ErrorCode"] == UNAVAILABLE, refused
     assert timeout_s * 0.8 < refused_s < timeout_s + margin_s, refused_s
-    alice = await connect(app, "alice")
+    alice = await app.connect("alice")
     try:
         started = time.monotonic()
         code, _ = await ws_error(alice.send(to="bob", text="fail closed"))
@@ -338,7 +332,7 @@ async def test_sensitive_words_block_mask_and_reload_without_restart(
     print(f"\ndirty word add applied after {reload_s:.2f} s")
     assert (await rest_c2c(app, "这里有违禁词吗"))["ErrorCode"] == DIRTY
     assert (await rest_group(app, group_id, "forbiddenword!"))["ErrorCode"] == DIRTY
-    alice, bob = await connect(app, "alice"), await connect(app, "bob")
+    alice, bob = await app.connect("alice"), await app.connect("bob")
     try:
         assert (await ws_error(alice.send(to="bob", text="ForbiddenWord")))[0] == DIRTY
         assert (await ws_error(alice.send(group=group_id, text="违禁词")))[0] == DIRTY

@@ -20,12 +20,6 @@ OFFLINE_SENDS = 50
 WAIT_S = 120.0
 
 
-async def connect(app: AppUnderTest, user: str) -> Client:
-    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user))
-    await c.connect()
-    return c
-
-
 async def receive(c: Client, count: int) -> list[Message]:
     it = c.messages()
     return [await asyncio.wait_for(it.__anext__(), WAIT_S) for _ in range(count)]
@@ -36,7 +30,7 @@ async def test_offline_client_gets_everything_once_in_order_after_reconnect(
 ) -> None:
     await app.import_accounts("oa", "ob", "oc")
     group_id = await make_group(app, "oa", ["ob"], kind="Work")
-    a, b = await connect(app, "oa"), await connect(app, "ob")
+    a, b = await app.connect("oa"), await app.connect("ob")
     try:
         # B knows both conversations before it goes away.
         first = [await a.send(to="ob", text="hi"), await a.send(group=group_id, text="hi all")]
@@ -50,7 +44,7 @@ async def test_offline_client_gets_everything_once_in_order_after_reconnect(
             grp = await a.send(group=group_id, text=f"group {i}")
             acks[c2c.conversation].append(c2c)
             acks[grp.conversation].append(grp)
-        c = await connect(app, "oc")
+        c = await app.connect("oc")
         try:
             # A conversation B has never seen.
             news = [await c.send(to="ob", text=f"new {i}") for i in range(3)]

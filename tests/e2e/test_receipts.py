@@ -20,12 +20,6 @@ pytestmark = pytest.mark.stack
 WAIT_S = 30.0
 
 
-async def connect(app: AppUnderTest, user: str, encoding: str = "json") -> Client:
-    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user), encoding=encoding)
-    await c.connect()
-    return c
-
-
 async def receive(c: Client, count: int) -> list[Message]:
     it = c.messages()
     return [await asyncio.wait_for(it.__anext__(), WAIT_S) for _ in range(count)]
@@ -55,8 +49,8 @@ async def test_c2c_mark_read_tells_the_peer_and_other_devices(
     app: AppUnderTest, encoding: str
 ) -> None:
     await app.import_accounts("ra", "rb")
-    ra = await connect(app, "ra", encoding)
-    rb_phone = await connect(app, "rb", encoding)
+    ra = await app.connect("ra", encoding)
+    rb_phone = await app.connect("rb", encoding)
     rb_pc = Client(app.stack.ws_url, app.sdkappid, "rb", app.sig("rb"), platform="Windows")
     await rb_pc.connect()
     try:
@@ -86,7 +80,7 @@ async def test_c2c_mark_read_tells_the_peer_and_other_devices(
 async def test_group_receipts_counts_members_and_conversation_unread(app: AppUnderTest) -> None:
     await app.import_accounts("go", "g1", "g2")
     group_id = await make_group(app, "go", ["g1", "g2"], kind="Work")
-    owner, g1, g2 = [await connect(app, u) for u in ("go", "g1", "g2")]
+    owner, g1, g2 = [await app.connect(u) for u in ("go", "g1", "g2")]
     try:
         plain = await owner.send(group=group_id, text="no receipt asked")
         asked = await owner.send(group=group_id, text="please read", need_receipt=True)
@@ -142,7 +136,7 @@ async def test_receipts_refused_above_200_members_and_in_live_groups(
         {"Owner_Account": users[0], "Type": "AVChatRoom", "Name": "live"},
     )
     assert live["ErrorCode"] == 0, live
-    sender = await connect(app, users[0])
+    sender = await app.connect(users[0])
     try:
         for group_id in (big, live["GroupId"]):
             if group_id != big:

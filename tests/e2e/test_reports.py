@@ -133,10 +133,7 @@ async def test_report_list_and_resolve(app: AppUnderTest) -> None:
 async def test_reports_are_rate_limited(stack: Stack) -> None:
     app = await new_app(stack, send_rate={"limit": 100, "per_s": 1})
     await app.import_accounts("ra", "rb")
-    ra = Client(app.stack.ws_url, app.sdkappid, "ra", app.sig("ra"))
-    rb = Client(app.stack.ws_url, app.sdkappid, "rb", app.sig("rb"))
-    await ra.connect()
-    await rb.connect()
+    ra, rb = await app.connect("ra"), await app.connect("rb")
     try:
         acks = [await ra.send(to="rb", text=f"m{i}") for i in range(REPORT_RATE.limit + 1)]
         for ack in acks[:-1]:

@@ -14,12 +14,6 @@ from tidings_client import Client, Message, TidingsClientError
 pytestmark = pytest.mark.stack
 
 
-async def connect(app: AppUnderTest, user: str, encoding: str = "json") -> Client:
-    c = Client(app.stack.ws_url, app.sdkappid, user, app.sig(user), encoding=encoding)
-    await c.connect()
-    return c
-
-
 async def first_message(c: Client) -> Message:
     return await asyncio.wait_for(c.messages().__anext__(), 20)
 
@@ -29,7 +23,7 @@ async def test_sender_recalls_within_window_and_peer_is_told(
     app: AppUnderTest, encoding: str
 ) -> None:
     await app.import_accounts("rx", "ry")
-    rx, ry = await connect(app, "rx", encoding), await connect(app, "ry", encoding)
+    rx, ry = await app.connect("rx", encoding), await app.connect("ry", encoding)
     try:
         await rx.send(to="ry", text="oops")
         # At once: the gateway waits for a just-delivered message to reach the archive.
@@ -53,11 +47,10 @@ async def test_racing_recalls_one_wins(app: AppUnderTest) -> None:
     router lets exactly one through, and the peer is told once."""
     await app.import_accounts("qa", "qb")
     qa1, qa2, qb = (
-        await connect(app, "qa"),
-        Client(app.stack.ws_url, app.sdkappid, "qa", app.sig("qa"), platform="iPad"),
-        await connect(app, "qb"),
+        await app.connect("qa"),
+        await app.connect("qa", platform="iPad"),
+        await app.connect("qb"),
     )
-    await qa2.connect()
     try:
         await qa1.send(to="qb", text="twice")
         got = await first_message(qb)
@@ -75,7 +68,7 @@ async def test_racing_recalls_one_wins(app: AppUnderTest) -> None:
 async def test_recall_window_closes(stack) -> None:  # type: ignore[no-untyped-def]
     app = await new_app(stack, recall_window_s=1)
     await app.import_accounts("wa", "wb")
-    wa, wb = await connect(app, "wa"), await connect(app, "wb")
+    wa, wb = await app.connect("wa"), await app.connect("wb")
     try:
         await wa.send(to="wb", text="too late")
         got = await first_message(wb)
@@ -91,11 +84,11 @@ async def test_recall_window_closes(stack) -> None:  # type: ignore[no-untyped-d
 @pytest.mark.parametrize("encoding", ["json", "proto"])
 async def test_conversations_presence_and_delete(app: AppUnderTest, encoding: str) -> None:
     await app.import_accounts("ca", "cb", "cc")
-    ca, cb = await connect(app, "ca", encoding), await connect(app, "cb", encoding)
+    ca, cb = await app.connect("ca", encoding), await app.connect("cb", encoding)
     try:
         for i in range(3):
             await cb.send(to="ca", text=f"b{i}")
-        cc = await connect(app, "cc")
+        cc = await app.connect("cc")
         await cc.send(to="ca", text="from c")
         await cc.close()
 
