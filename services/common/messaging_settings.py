@@ -2,17 +2,17 @@
 and bounds. Pure.
 
 Each setting keeps its own key in App.settings, read where it applies (login modes, recall,
-throttle, send rules, live groups, quotas). This module is the one place that validates a change
-before it is stored, for the admin API and the CLI, and the one place that shows every current
-value with its default filled in.
+throttle, send rules, live groups, quotas) through `value`. This module is the one place that
+validates a change before it is stored (the admin API and the CLI), that reads a stored value
+(falling back to the default when it does not pass), and that shows every current value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 
 class LoginSetting(BaseModel):
@@ -59,6 +59,19 @@ class MessagingSettings(BaseModel):
 
 
 KEYS: tuple[str, ...] = tuple(MessagingSettings.model_fields)
+DEFAULTS = MessagingSettings()
+
+
+def _validator(annotation: Any, metadata: list[Any]) -> TypeAdapter[Any]:
+    """One setting's type with its bounds: readers check one key, on the message path."""
+    form: Any = Annotated[annotation, *metadata] if metadata else annotation
+    return TypeAdapter(form)
+
+
+_VALIDATORS = {
+    key: _validator(field.annotation, field.metadata)
+    for key, field in MessagingSettings.model_fields.items()
+}
 
 
 class InvalidSetting(ValueError):
@@ -71,20 +84,20 @@ def _errors(err: ValidationError) -> str:
     )
 
 
+def value(settings: Mapping[str, Any], key: str) -> Any:
+    """One setting as it applies: the stored value, or the default when there is none or it
+    does not pass (a value written by hand)."""
+    if key in settings:
+        try:
+            return _VALIDATORS[key].validate_python(settings[key])
+        except ValidationError:
+            pass
+    return getattr(DEFAULTS, key)
+
+
 def view(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Every messaging setting, stored values over defaults. A stored value that no longer
-    passes (written by hand) shows as its default, as the readers treat it."""
-    values: dict[str, Any] = {}
-    for key in KEYS:
-        if key in settings:
-            try:
-                one = MessagingSettings.model_validate({key: settings[key]})
-            except ValidationError:
-                one = MessagingSettings()
-        else:
-            one = MessagingSettings()
-        values[key] = one.model_dump()[key]
-    return values
+    """Every messaging setting as it applies, stored values over defaults."""
+    return MessagingSettings.model_construct(**{k: value(settings, k) for k in KEYS}).model_dump()
 
 
 def apply(settings: dict[str, Any], changes: Mapping[str, Any]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.common import messaging_settings
+
 
 @dataclass(frozen=True, slots=True)
 class Quota:
@@ -32,7 +34,7 @@ def quota_for(edition: str) -> Quota:
 
 
 def has_member_addon(settings: Mapping[str, object]) -> bool:
-    return settings.get(GROUP_MEMBER_ADDON) is True
+    return bool(messaging_settings.value(settings, GROUP_MEMBER_ADDON))
 
 
 def members_per_group(edition: str, addon: bool) -> int:

@@ -11,20 +11,20 @@ When a new login exceeds its slot, the oldest sessions in that slot are kicked (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from services.common import messaging_settings
+
 MOBILE = frozenset({"Android", "iPhone", "iPad"})
-DEFAULT_MODE = 4
-DEFAULT_PER_PLATFORM = 3
-DEFAULT_WEB = 10
+_DEFAULT = messaging_settings.DEFAULTS.login
 
 
 @dataclass(frozen=True, slots=True)
 class LoginPolicy:
-    mode: int = DEFAULT_MODE
-    per_platform: int = DEFAULT_PER_PLATFORM
-    web: int = DEFAULT_WEB
+    mode: int = _DEFAULT.mode
+    per_platform: int = _DEFAULT.per_platform
+    web: int = _DEFAULT.web
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,22 +34,10 @@ class Session:
     login_ms: int
 
 
-def policy_from_settings(settings: dict[str, object]) -> LoginPolicy:
-    """App.settings["login"] = {"mode": 1..4, "per_platform": n, "web": n}; anything missing or
-    invalid keeps Tencent's multi-platform defaults."""
-    raw = settings.get("login")
-    if not isinstance(raw, dict):
-        return LoginPolicy()
-    mode = raw.get("mode", DEFAULT_MODE)
-    per_platform = raw.get("per_platform", DEFAULT_PER_PLATFORM)
-    web = raw.get("web", DEFAULT_WEB)
-    return LoginPolicy(
-        mode=mode if isinstance(mode, int) and 1 <= mode <= 4 else DEFAULT_MODE,
-        per_platform=per_platform
-        if isinstance(per_platform, int) and 1 <= per_platform <= 3
-        else DEFAULT_PER_PLATFORM,
-        web=web if isinstance(web, int) and 1 <= web <= 10 else DEFAULT_WEB,
-    )
+def policy_from_settings(settings: Mapping[str, object]) -> LoginPolicy:
+    """The messaging setting `login`: Tencent's multi-platform defaults unless set."""
+    login = messaging_settings.value(settings, "login")
+    return LoginPolicy(mode=login.mode, per_platform=login.per_platform, web=login.web)
 
 
 def slot(policy: LoginPolicy, platform: str) -> tuple[str, int]:

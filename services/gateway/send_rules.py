@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from services.common import messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
 from services.common.store.groups import Group
@@ -13,10 +14,6 @@ from services.common.store.ports import App, Stores
 from services.gateway.auth import Authenticator
 from services.gateway.group_send import check_group_send
 from services.gateway.relations import are_friends, is_blocked
-
-# App.settings flags (Tencent console switches).
-FRIEND_CHECK = "c2c_friend_check"
-BLOCKLIST_ERROR = "blocklist_send_error"
 
 
 async def check_c2c(stores: Stores, auth: Authenticator, app: App, inbound: InboundMessage) -> None:
@@ -29,12 +26,12 @@ async def check_c2c(stores: Stores, auth: Authenticator, app: App, inbound: Inbo
         raise TidingsError(ErrorCode.MSG_SENDER_MUTED, "the sender is muted for C2C messages")
     if auth.is_admin(app, sender):
         return
-    if app.settings.get(FRIEND_CHECK) and not await are_friends(
+    if messaging_settings.value(app.settings, "c2c_friend_check") and not await are_friends(
         stores, sdkappid, sender, to, both=False
     ):
         raise TidingsError(ErrorCode.MSG_NOT_FRIENDS, f"{to!r} is not on the sender's friend list")
     if await is_blocked(stores, sdkappid, sender, to):
-        if app.settings.get(BLOCKLIST_ERROR):
+        if messaging_settings.value(app.settings, "blocklist_send_error"):
             raise TidingsError(ErrorCode.MSG_BLOCKED_BY_PEER, f"{to!r} has blocked the sender")
         inbound.silent = True
 

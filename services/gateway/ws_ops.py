@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from services.common import conversation
+from services.common import conversation, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
@@ -42,19 +42,14 @@ from services.gateway.receipts import GroupReceipts, Notice, notify
 from services.gateway.sessions import Connection
 from services.gateway.ws_events import WsEvents
 
-DEFAULT_RECALL_WINDOW_S = 120
-MAX_RECALL_WINDOW_S = 7 * 86400
 MAX_CONVERSATIONS = 500
 DEFAULT_CONVERSATIONS = 100
 MAX_PRESENCE_USERS = 500
 
 
 def recall_window_s(app: App) -> int:
-    """App.settings["recall_window_s"]: 2 minutes by default, at most 7 days (SPEC §4)."""
-    raw = app.settings.get("recall_window_s", DEFAULT_RECALL_WINDOW_S)
-    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_RECALL_WINDOW_S:
-        return raw
-    return DEFAULT_RECALL_WINDOW_S
+    """The messaging setting `recall_window_s`: 2 minutes by default, at most 7 days."""
+    return int(messaging_settings.value(app.settings, "recall_window_s"))
 
 
 def recall_refusal(

@@ -83,7 +83,7 @@ def _app(**settings: object) -> App:
 
 
 @pytest.mark.parametrize(
-    ("setting", "rate"), [(None, 1), (1, 1), (3, 3), (5, 5), (9, 5), (0, 1), ("2", 1), (True, 1)]
+    ("setting", "rate"), [(None, 1), (1, 1), (3, 3), (5, 5), (9, 1), (0, 1), ("2", 2), ("x", 1)]
 )
 def test_avchatroom_rate_is_one_a_second_by_default_and_at_most_five(
     setting: object, rate: int
