@@ -3,8 +3,8 @@ Pure functions, no I/O."""
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -76,10 +76,14 @@ def parse_send(
     if text is not None:
         body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]
     elements = parse_msg_body(body, max_body, ErrorCode.BODY_TOO_LARGE, ErrorCode.WS_BAD_FRAME)
+    client_msg_id = field(frame, "client_msg_id", str, required=False)
     random = field(frame, "random", int, required=False)
     if random is None:
-        random = uuid.uuid4().int & 0xFFFFFFFF
-    client_msg_id = field(frame, "client_msg_id", str, required=False) or f"r{random}"
+        random = secrets.randbits(32)
+        # Nothing to retry with: a unique id, not the 32-bit random, which two of a sender's
+        # messages in a day could share (the second would be taken for a retry and dropped).
+        client_msg_id = client_msg_id or f"u{secrets.token_hex(8)}"
+    client_msg_id = client_msg_id or f"r{random}"
     return InboundMessage(
         schema_version=1,
         sdkappid=sdkappid,

@@ -7,6 +7,7 @@ call, by a failed produce, or by the sweeper when the send timeout passes.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,9 @@ class Publisher:
         self._grpc_addr = grpc_addr
         self._timeout = timeout_s
         self._pending: dict[str, tuple[float, OutcomeCallback]] = {}
+        # Request ids: unique in this process (outcomes come back to it), and across restarts.
+        self._id_prefix = uuid.uuid4().hex[:12]
+        self._ids = itertools.count()
         self.accepting = True
 
     @property
@@ -48,7 +52,7 @@ class Publisher:
         self, inbound: InboundMessage, on_done: OutcomeCallback, conn_id: str = ""
     ) -> None:
         """Produce in call order (which keeps a client's sends in order) and register on_done."""
-        request_id = uuid.uuid4().hex
+        request_id = f"{self._id_prefix}{next(self._ids):x}"
         inbound.origin.CopyFrom(
             Origin(
                 node_id=self._node_id,

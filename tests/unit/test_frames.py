@@ -34,6 +34,16 @@ def test_send_frame_becomes_an_inbound_message() -> None:
     ]
 
 
+def test_a_send_without_ids_is_never_taken_for_a_retry() -> None:
+    def ids(frame: dict[str, object]) -> str:
+        return frames.parse_send(frame, 1, "alice", "Web", 1024).client_msg_id
+
+    bare = {"op": "send", "to": "bob", "text": "hi"}
+    assert len({ids(bare) for _ in range(1000)}) == 1000
+    # A client that gives only Tencent's random retries with it.
+    assert ids({**bare, "random": 7}) == ids({**bare, "random": 7}) == "r7"
+
+
 def test_send_needs_exactly_one_target() -> None:
     with pytest.raises(TidingsError):
         frames.parse_send({"op": "send", "text": "x"}, 1, "a", "Web", 100)
