@@ -262,6 +262,11 @@ class Ingest:
             results[i] = res
         return results
 
+    async def drain(self) -> None:
+        """Let the outcome notices still in flight reach their gateways (on shutdown)."""
+        if self._completing:
+            await asyncio.wait(self._completing)
+
     async def _notify(self, outcomes: dict[str, list[gateway_pb2.Outcome]]) -> None:
         if not outcomes:
             return

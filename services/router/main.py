@@ -82,6 +82,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await c.stop()
     await feed.stop()
     await asyncio.gather(*tasks, feeding)
+    await ingest.drain()
     for c in consumers:
         await c.close()
     await feed.close()
