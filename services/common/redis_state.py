@@ -40,15 +40,6 @@ end
 return 1
 """
 
-# KEYS[1] = recall claim of one target message, ARGV[1] = the claiming request, ARGV[2] = ttl.
-# Returns nil when the claim is new, else the request that holds it.
-CLAIM_LUA = """
-local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-return false
-"""
-
 
 def counter_key(sdkappid: int, conversation: str) -> str:
     return f"seq:{{{sdkappid}:{conversation}}}"
@@ -103,9 +94,7 @@ def parse_assign_reply(reply: Sequence[object]) -> SeqResult:
     status = _STATUS[int(reply[0])]  # type: ignore[call-overload]
     if status == "needs_seed":
         return SeqResult(status)
-    raw = reply[1]
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    seq, t, random, state = text.split(":")
+    seq, t, random, state = text(reply[1]).split(":")
     return SeqResult(status, int(seq), int(t), int(random), state == "1")
 
 
@@ -145,7 +134,6 @@ class SeqAllocator:
         self._ttl = dedupe_ttl_s
         self._assign = _Script(client, ASSIGN_LUA)
         self._published = _Script(client, PUBLISHED_LUA)
-        self._claim = _Script(client, CLAIM_LUA)
 
     async def known(self, requests: Sequence[SeqRequest]) -> list[bool]:
         """Whether each send already has a seq (a retry of an accepted message)."""
@@ -194,16 +182,18 @@ class SeqAllocator:
         im.messages, so a second recall read the archive too early to be refused there."""
         if not claims:
             return []
-        replies = await self._claim.run_many(
-            [
-                (
-                    [recall_claim_key(c.sdkappid, c.conversation, c.target_seq)],
-                    [c.request_id, self._ttl],
+        async with self._client.pipeline(transaction=False) as pipe:
+            for c in claims:
+                # SET NX GET: the holder's request id, or None when this request took the claim.
+                pipe.set(
+                    recall_claim_key(c.sdkappid, c.conversation, c.target_seq),
+                    c.request_id,
+                    nx=True,
+                    get=True,
+                    ex=self._ttl,
                 )
-                for c in claims
-            ]
-        )
-        return [r is None or _text(r) == c.request_id for r, c in zip(replies, claims, strict=True)]
+            holders = await pipe.execute()
+        return [h is None or text(h) == c.request_id for h, c in zip(holders, claims, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,13 +252,14 @@ class SessionRegistry:
                 pipe.hgetall(session_key(sdkappid, user))
             replies = await pipe.execute()
         return [
-            {_text(k): _parse_session(_text(v)) for k, v in reply.items()} if reply else {}
+            {text(k): _parse_session(text(v)) for k, v in reply.items()} if reply else {}
             for reply in replies
         ]
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def text(value: object) -> str:
+    """A reply value as str, whether the client decodes replies or not."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # redis-py's default pool raises "Too many connections" past 100 at once, which a login storm

@@ -25,7 +25,7 @@ from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
-from services.common.redis_state import SessionRegistry
+from services.common.redis_state import SessionRegistry, text
 from services.common.store.groups import Group
 from services.gateway.group_rules import AVCHATROOM, COMMUNITY
 
@@ -64,8 +64,7 @@ def readers_key(sdkappid: int, group_id: str, seq: int) -> str:
 
 def parse_entry(entry: object) -> tuple[int, str]:
     """An index entry, "seq|sender", as (seq, sender)."""
-    text = entry.decode() if isinstance(entry, bytes) else str(entry)
-    seq, _, sender = text.partition("|")
+    seq, _, sender = text(entry).partition("|")
     return int(seq), sender
 
 
@@ -119,7 +118,7 @@ class GroupReceipts:
 
     async def readers(self, sdkappid: int, group_id: str, seq: int) -> set[str]:
         members = await self._redis.smembers(readers_key(sdkappid, group_id, seq))
-        return {m.decode() if isinstance(m, bytes) else m for m in members}
+        return {text(m) for m in members}
 
 
 @dataclass(frozen=True, slots=True)

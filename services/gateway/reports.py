@@ -21,6 +21,7 @@ from services.common import conversation
 from services.common.app_settings import Rate
 from services.common.errors import ErrorCode, TidingsError
 from services.common.msgbody import msg_body_json
+from services.common.redis_state import text
 from services.common.store.ports import Stores
 from services.common.store.reports import Report, new_report_id
 from services.gateway.archive import Archive
@@ -110,8 +111,7 @@ class Reports:
         key = claim_key(conn.sdkappid, conn.user, conv, seq)
         first = await self._redis.set(key, report.report_id, nx=True, ex=CLAIM_TTL_S, get=True)
         if first is not None:
-            first_id = first.decode() if isinstance(first, bytes) else str(first)
-            return {"op": "report", "code": 0, "report_id": first_id, "duplicate": True}
+            return {"op": "report", "code": 0, "report_id": text(first), "duplicate": True}
         try:
             await self._stores.reports.add(report)
         except Exception:

@@ -432,10 +432,11 @@ class Client:
                 continue
             for item in listed:
                 conv = item["conversation"]
-                order = self._orders.setdefault(conv, ConversationOrder())
-                if not order.started:
+                order = self._orders.get(conv)
+                if order is None or not order.started:
                     if item["last_seq"] <= item["read_seq"]:
                         continue
+                    order = self._orders.setdefault(conv, ConversationOrder())
                     for ready in order.skip_to(item["read_seq"] + 1):
                         self._inbox.put_nowait(ready)
                 if order.last_seq < item["last_seq"]:
