@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from services.callback.after import Dispatcher
 from services.callback.groups import GroupTypes
 from services.callback.rules_body import appkey, chat_type, facts, post_send_body, rule_target
+from services.common import keys
 from services.common.app_cache import AppCache
 from services.common.bus import Record
 from services.common.callback_config import CallbackConfig
@@ -47,8 +48,10 @@ def is_new_message(m: Message) -> bool:
 
 
 def rule_event_id(m: Message, rule: str, offline_user: str | None) -> str:
-    base = f"{m.sdkappid}:{m.conversation}:{m.seq}:rule:{rule}"
-    return base if offline_user is None else f"{base}:{offline_user}"
+    # The rule name and the user are escaped: a rule named "a:b" and rule "a" for user "b"
+    # must not share an id, or the app server would drop one as a duplicate.
+    base = f"{m.sdkappid}:{m.conversation}:{m.seq}:rule:{keys.escape(rule)}"
+    return base if offline_user is None else f"{base}:{keys.escape(offline_user)}"
 
 
 class PostSendRules:

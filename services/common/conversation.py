@@ -1,23 +1,40 @@
-"""Conversation ids: the Kafka key and the seq scope of every message."""
+"""Conversation ids: the Kafka key and the seq scope of every message.
+
+A conversation id is a key of escaped parts (services/common/keys.py), so no two pairs of
+users, and no user pair and group, share one, whatever characters the ids hold."""
 
 from __future__ import annotations
+
+from services.common import keys
+
+C2C = "c2c"
+GROUP = "group"
 
 
 def c2c(a: str, b: str) -> str:
     lo, hi = (a, b) if a <= b else (b, a)
-    return f"c2c:{lo}:{hi}"
+    return keys.join(C2C, lo, hi)
 
 
 def group(group_id: str) -> str:
-    return f"group:{group_id}"
+    return keys.join(GROUP, group_id)
+
+
+def parts(conversation: str) -> list[str]:
+    """The kind and the ids of a conversation id: [c2c, lo, hi] or [group, id]."""
+    return keys.split(conversation)
 
 
 def peer_of(conversation: str, user: str) -> str:
-    """The other party of a C2C conversation."""
-    pair = conversation.removeprefix("c2c:")
-    if pair.startswith(user + ":"):
-        return pair[len(user) + 1 :]
-    return pair[: -(len(user) + 1)]
+    """The other party of a C2C conversation of `user`."""
+    _, lo, hi = parts(conversation)
+    return hi if lo == user else lo
+
+
+def group_of(conversation: str) -> str | None:
+    """The group id of a group conversation, None for C2C."""
+    found = parts(conversation)
+    return found[1] if found[0] == GROUP else None
 
 
 def kafka_key(sdkappid: int, conversation: str) -> bytes:

@@ -13,6 +13,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
+from services.common import keys
+
 # KEYS[1] = conversation counter, KEYS[2] = dedupe entry.
 # ARGV[1] = dedupe ttl (s), ARGV[2] = seed ("" when unknown), ARGV[3] = server time (ms),
 # ARGV[4] = msg random. Returns {status, value}: status 1 = newly assigned, 0 = duplicate,
@@ -42,19 +44,19 @@ return 1
 
 
 def counter_key(sdkappid: int, conversation: str) -> str:
-    return f"seq:{{{sdkappid}:{conversation}}}"
+    return keys.redis_key("seq", sdkappid, conversation)
 
 
 def dedupe_key(sdkappid: int, conversation: str, sender: str, client_msg_id: str) -> str:
-    return f"dd:{{{sdkappid}:{conversation}}}:{sender}:{client_msg_id}"
+    return keys.redis_key("dd", sdkappid, conversation, sender, client_msg_id)
 
 
 def recall_claim_key(sdkappid: int, conversation: str, target_seq: int) -> str:
-    return f"rc:{{{sdkappid}:{conversation}}}:{target_seq}"
+    return keys.redis_key("rc", sdkappid, conversation, target_seq)
 
 
 def session_key(sdkappid: int, user: str) -> str:
-    return f"sess:{{{sdkappid}:{user}}}"
+    return keys.redis_key("sess", sdkappid, keys.escape(user))
 
 
 @dataclass(frozen=True, slots=True)

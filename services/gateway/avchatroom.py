@@ -8,7 +8,7 @@ Redis, so the bound holds however many gateway nodes the group's members send th
 
 from __future__ import annotations
 
-from services.common import messaging_settings
+from services.common import keys, messaging_settings
 from services.common.app_settings import Rate
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.ports import App
@@ -22,7 +22,7 @@ def msg_rate(app: App) -> Rate:
 
 async def check_msg_rate(limiter: RateLimiter, app: App, group_id: str) -> None:
     rate = msg_rate(app)
-    if not await limiter.take(app.sdkappid, f"avchatroom:{group_id}", rate):
+    if not await limiter.take(app.sdkappid, keys.join("avchatroom", group_id), rate):
         raise TidingsError(
             ErrorCode.GROUP_RATE_LIMITED,
             f"this live group takes at most {rate.limit} message(s) a second",

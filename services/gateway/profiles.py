@@ -10,8 +10,8 @@ from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.profiles import FOREVER, ProfileValue
+from services.gateway import ids
 
-MAX_USER_ID_BYTES = 32
 MAX_VALUE_BYTES = 500
 MAX_CUSTOM_TAGS = 20
 UINT32_MAX = 0xFFFFFFFF
@@ -69,11 +69,10 @@ _CUSTOM = _text()
 
 
 def user_id(value: Any, field: str, code: ErrorCode) -> str:
-    if not isinstance(value, str) or not value:
-        raise TidingsError(code, f"{field} must be a non-empty string")
-    if len(value.encode()) > MAX_USER_ID_BYTES:
-        raise TidingsError(code, f"{field} {value!r} is longer than {MAX_USER_ID_BYTES} bytes")
-    return value
+    problem = ids.user_id_problem(value)
+    if problem is not None:
+        raise TidingsError(code, f"{field} {value!r} {problem}")
+    return str(value)
 
 
 def user_list(raw: Any, field: str, limit: int, code: ErrorCode) -> list[str]:
@@ -129,7 +128,7 @@ def import_entry(item: dict[str, Any], code: ErrorCode) -> ImportEntry:
 @dataclass(frozen=True, slots=True)
 class ImportRequest:
     entries: list[ImportEntry]
-    # Ids that cannot be imported (empty, or longer than 32 bytes): reported in FailAccounts.
+    # Ids that cannot be imported (see ids.user_id_problem): reported in FailAccounts.
     rejected: list[str]
 
 
@@ -156,7 +155,7 @@ def multi_import(body: dict[str, Any], limit: int, code: ErrorCode) -> ImportReq
             raw_id = item
         if not isinstance(raw_id, str):
             raise TidingsError(code, f"each {field} user id must be a string")
-        if not raw_id or len(raw_id.encode()) > MAX_USER_ID_BYTES:
+        if ids.user_id_problem(raw_id) is not None:
             rejected.append(raw_id)
             continue
         # A repeated id: the last entry wins, as a second import of it would.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import orjson
 import redis.asyncio as aioredis
 
+from services.common import conversation, keys
 from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
@@ -55,11 +56,11 @@ def receipt_refusal(group: Group, member_count: int) -> TidingsError | None:
 
 
 def index_key(sdkappid: int, group_id: str) -> str:
-    return f"rcpt:{sdkappid}:{group_id}"
+    return keys.redis_key("rcpt", sdkappid, conversation.group(group_id))
 
 
 def readers_key(sdkappid: int, group_id: str, seq: int) -> str:
-    return f"rcpt:{sdkappid}:{group_id}:{seq}"
+    return keys.redis_key("rcptr", sdkappid, conversation.group(group_id), seq)
 
 
 def parse_entry(entry: object) -> tuple[int, str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from services.common import conversation
+from services.common import conversation, keys
 from services.common.app_settings import Rate
 from services.common.errors import ErrorCode, TidingsError
 from services.common.msgbody import msg_body_json
@@ -38,7 +38,7 @@ CLAIM_TTL_S = 90 * 86400
 
 
 def claim_key(sdkappid: int, reporter: str, conv: str, seq: int) -> str:
-    return f"report:{{{sdkappid}:{conv}}}:{seq}:{reporter}"
+    return keys.redis_key("report", sdkappid, conv, seq, reporter)
 
 
 def parse_report(frame: dict[str, Any], user: str) -> tuple[str, str | None, int, str, str]:
@@ -76,7 +76,7 @@ class Reports:
 
     async def report(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id, seq, category, reason = parse_report(frame, conn.user)
-        if not await self._limiter.take(conn.sdkappid, f"report:{conn.user}", REPORT_RATE):
+        if not await self._limiter.take(conn.sdkappid, keys.join("report", conn.user), REPORT_RATE):
             raise TidingsError(
                 ErrorCode.SENDER_THROTTLED,
                 f"reporting too fast: {REPORT_RATE.limit} reports per {REPORT_RATE.per_s} s",

@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.sns import BlockEntry, CustomValue, Friend
+from services.gateway import ids
 
 BAD = ErrorCode.SNS_INVALID_PARAM
 
 # "单次请求的 To_Account 数不得超过1000" (friend_check, black_list_check, friend_delete...).
 MAX_ACCOUNTS_PER_REQUEST = 1000
-MAX_USER_ID_BYTES = 32
+MAX_USER_ID_BYTES = ids.MAX_USER_ID_BYTES
 MAX_REMARK_BYTES = 96
 MAX_GROUP_NAME_BYTES = 30
 MAX_GROUPS = 32

@@ -3,7 +3,7 @@ default, is refused. Held in Redis, so it holds across gateway nodes."""
 
 from __future__ import annotations
 
-from services.common import app_settings, messaging_settings
+from services.common import app_settings, keys, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.ports import App
 from services.gateway.ratelimit import RateLimiter
@@ -17,7 +17,7 @@ def send_rate(app: App) -> app_settings.Rate:
 
 async def check_send_rate(limiter: RateLimiter, app: App, sender: str, group: bool) -> None:
     rate = send_rate(app)
-    if await limiter.take(app.sdkappid, f"send:{sender}", rate):
+    if await limiter.take(app.sdkappid, keys.join("send", sender), rate):
         return
     code = ErrorCode.GROUP_RATE_LIMITED if group else ErrorCode.SENDER_THROTTLED
     raise TidingsError(

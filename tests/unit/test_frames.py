@@ -1,6 +1,5 @@
 import pytest
 
-from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
 from services.gateway import frames
 from services.gateway.msgbody import msg_body_json, parse_msg_body
@@ -60,9 +59,3 @@ def test_body_limit_and_element_types() -> None:
         with pytest.raises(TidingsError):
             parse_msg_body(bad, 100, ErrorCode.BODY_TOO_LARGE, ErrorCode.WS_BAD_FRAME)
 
-
-def test_conversation_ids() -> None:
-    assert conversation.c2c("b", "a") == conversation.c2c("a", "b") == "c2c:a:b"
-    assert conversation.peer_of("c2c:a:b", "a") == "b"
-    assert conversation.peer_of("c2c:a:b", "b") == "a"
-    assert conversation.peer_of("c2c:x:y:z", "x:y") == "z"

@@ -525,20 +525,12 @@ class Client:
 
     def _target(self, conversation: str) -> dict[str, str]:
         """A conversation id as the protocol names it: the peer, or the group."""
-        if conversation.startswith(GROUP_PREFIX):
-            return {"group": conversation.removeprefix(GROUP_PREFIX)}
-        return {"peer": _peer(conversation, self.user_id)}
+        kind, *ids = frames.conversation_parts(conversation)
+        if kind == "group":
+            return {"group": ids[0]}
+        lo, hi = ids
+        return {"peer": hi if lo == self.user_id else lo}
 
     def _offer_quiet(self, conv: str, seq: int, msg: Message | None) -> None:
         for ready in self._orders[conv].offer(seq, msg):
             self._inbox.put_nowait(ready)
-
-
-def _peer(conversation: str, user: str) -> str:
-    pair = conversation.removeprefix("c2c:")
-    if pair.startswith(user + ":"):
-        return pair[len(user) + 1 :]
-    return pair[: -(len(user) + 1)]
-
-
-GROUP_PREFIX = "group:"

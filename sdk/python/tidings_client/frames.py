@@ -4,6 +4,7 @@ fields are a Struct of the JSON frame's other fields). Both give the same dict."
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from google.protobuf.json_format import MessageToDict
@@ -46,3 +47,9 @@ def decode(raw: str | bytes, encoding: str) -> dict[str, Any]:
     out["op"] = frame.op
     out["id"] = frame.id if frame.HasField("id") else None
     return out
+
+
+def conversation_parts(conversation: str) -> list[str]:
+    """A conversation id's kind and ids: ["c2c", lo, hi] or ["group", id]. Ids are joined with
+    `:` after percent-encoding `%`, `:`, `{` and `}` in each (docs/PROTOCOL.md)."""
+    return [unquote(part) for part in conversation.split(":")]
