@@ -111,11 +111,20 @@ async def admin_api(
         return await http.request(method, path, **kwargs)
 
 
+class NotYet(AssertionError):
+    """What `eventually` raises when its check never passed in time."""
+
+
 async def eventually(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
-    """Poll an async check until it returns a truthy value."""
+    """Poll an async check until it returns a truthy value, and return that value. Raises
+    NotYet with the last value when `timeout` passes first, so a bare `await eventually(...)`
+    fails the test. Only for what is asynchronous by design (a delivery, a callback reaching an
+    app server, a process restarting), never to wait for history after an ack."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
+        if result:
             return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise NotYet(f"still {result!r} after {timeout} s")
         await asyncio.sleep(interval)

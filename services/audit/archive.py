@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 
 from services.common.app_cache import AppCache
-from services.common.bus import Record
+from services.common.bus import Poison, Record, decode
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import (
@@ -28,6 +28,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     MESSAGE_KIND_SYSTEM_NOTIFICATION,
     Message,
 )
+from services.common.recent import Watermarks, apply_action, deleted_by_sender
 from services.common.retention import retention_seconds
 from services.common.store.conversations import C2C, ConversationStore, LastMessage
 from services.common.store.groups import GroupStore
@@ -64,35 +65,6 @@ def group_activity(stored: Sequence[Message]) -> dict[tuple[int, str], tuple[int
     return out
 
 
-def apply_action(stored: Message, action: Message) -> Message:
-    """The stored message after a recall or an edit."""
-    out = Message()
-    out.CopyFrom(stored)
-    if action.kind == MESSAGE_KIND_RECALL:
-        out.recalled = True
-    elif action.kind == MESSAGE_KIND_MODIFY:
-        del out.elements[:]
-        out.elements.extend(action.elements)
-        out.cloud_custom_data = action.cloud_custom_data
-        out.modified_at_ms = action.server_time_ms
-    return out
-
-
-def deleted_by_sender(window: Sequence[Message], sender: str) -> list[Message]:
-    """The sender's messages in `window` not deleted yet, flagged deleted with their body gone:
-    the seq stays (seqs are contiguous), the content does not."""
-    out: list[Message] = []
-    for m in window:
-        if m.sender == sender and not m.deleted:
-            gone = Message()
-            gone.CopyFrom(m)
-            gone.deleted = True
-            del gone.elements[:]
-            gone.cloud_custom_data = ""
-            out.append(gone)
-    return out
-
-
 def ttl_left(retention_s: int, server_time_ms: int, now_s: int) -> int:
     """What a stored message has left of its retention (at least 1 s): a rewrite must not
     extend it."""
@@ -106,14 +78,16 @@ class Archiver:
         conversations: ConversationStore,
         groups: GroupStore,
         apps: AppCache,
+        watermarks: Watermarks,
     ) -> None:
         self._messages = messages
         self._conversations = conversations
         self._groups = groups
         self._apps = apps
+        self._watermarks = watermarks
 
-    async def handle(self, records: Sequence[Record]) -> None:
-        decoded = [Message.FromString(r.value) for r in records]
+    async def handle(self, records: Sequence[Record]) -> list[Poison]:
+        decoded, poison = decode(records, Message)
         run: list[Message] = []
         # New messages, archived or online only: they move their group's activity.
         new: list[Message] = []
@@ -134,6 +108,7 @@ class Archiver:
                 run.append(m)
                 new.append(m)
         await self._append(run)
+        await self._archived(new)
         await asyncio.gather(
             *(
                 self._groups.record_messages(sdkappid, group_id, time_s, next_seq)
@@ -145,6 +120,24 @@ class Archiver:
             STAGE_MESSAGES.labels("archive", str(m.sdkappid), "ok").inc()
             if m.received_at_ms:
                 STAGE_LATENCY.labels("archive").observe(max(0.0, now_ms - m.received_at_ms) / 1000)
+        return poison
+
+    async def _archived(self, stored: list[Message]) -> None:
+        """Let the recent tails drop what the archive now holds. Best effort: a tail that is
+        not told keeps its messages longer, up to its cap."""
+        highest: dict[tuple[int, str], int] = {}
+        for m in stored:
+            if not m.online_only:
+                key = (m.sdkappid, m.conversation)
+                highest[key] = max(highest.get(key, 0), m.seq)
+        if not highest:
+            return
+        try:
+            await self._watermarks.archived(highest)
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.warning(
+                "archived watermark not updated", conversations=len(highest), error=str(exc)
+            )
 
     async def _retention(self, sdkappid: int) -> int:
         app = await self._apps.get(sdkappid)

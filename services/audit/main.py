@@ -13,6 +13,8 @@ from services.common.config import Settings
 from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import GrpcServer
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
+from services.common.recent import TailReader, Watermarks
+from services.common.redis_state import connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 
@@ -25,7 +27,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     feed = ConfigFeed(settings, "audit")
     feed.on(APP, apps.on_app_change)
     await feed.start()
-    archiver = Archiver(stores.messages, stores.conversations, stores.groups, apps)
+    redis = connect(settings.redis_url)
+    archiver = Archiver(
+        stores.messages,
+        stores.conversations,
+        stores.groups,
+        apps,
+        Watermarks(redis, settings.recent_tail_keep),
+    )
     consumer = BatchConsumer(
         settings, ConsumerSpec("audit.archive", topics.MESSAGES, archiver.handle), producer
     )
@@ -33,7 +42,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     server = GrpcServer(settings.bind_host, settings.grpc_port)
     server.add(
         lambda s: history_pb2_grpc.add_HistoryServiceServicer_to_server(
-            HistoryServicer(stores.messages), s
+            HistoryServicer(stores.messages, TailReader(redis)), s
         ),
         [history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name],
     )
@@ -48,6 +57,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await feed.close()
     await server.stop()
     await producer.stop()
+    await redis.aclose()
     await stores.close()
 
 

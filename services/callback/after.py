@@ -3,10 +3,11 @@ Group.CallbackAfterSendMsg for new messages, C2C.CallbackAfterMsgWithDraw and
 Group.CallbackAfterRecallMsg for recalls. (Those of im.events are in events.py, and share the
 delivery path here.)
 
-`Dispatcher` tries each callback a few times inline, within a small time budget, so a slow app
-server never holds a partition of im.messages (or im.events) for long; what still fails goes to
-im.callbacks.retry. `RetryWorker` (group "callback.retry") tries those again when
-each is due, with a longer backoff, and moves a callback that used up its tries to
+`AfterSend` plans the callbacks of one decoded message (services/callback/consumer.py reads the
+records). `Dispatcher` tries each callback a few times inline, within a small time budget, so a
+slow app server never holds a partition of im.messages (or im.events, im.push) for long; what
+still fails goes to im.callbacks.retry. `RetryWorker` (group "callback.retry") tries those again
+when each is due, with a longer backoff, and moves a callback that used up its tries to
 im.callbacks.dlq, from which an operator replays it (services/common/callback_replay.py).
 
 Every body carries `TidingsEventId` (app:conversation:seq:command), the same on every try and
@@ -18,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from aiokafka import AIOKafkaProducer
@@ -37,7 +39,7 @@ from services.callback.retry import Breaker, retry_delay_s
 from services.callback.rules_body import rule_target, signed
 from services.common import topics
 from services.common.app_cache import AppCache
-from services.common.bus import Record, send_all
+from services.common.bus import Poison, Record, send_all
 from services.common.callback_config import (
     C2C_AFTER_SEND,
     GROUP_AFTER_SEND,
@@ -58,6 +60,9 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     SOURCE_REST,
     Message,
 )
+
+if TYPE_CHECKING:
+    from services.callback.interest import AppView
 
 log = get_logger(__name__)
 
@@ -82,6 +87,8 @@ _COMMANDS = {
     (MESSAGE_KIND_RECALL, CHAT_TYPE_C2C): C2C_WITHDRAW,
     (MESSAGE_KIND_RECALL, CHAT_TYPE_GROUP): GROUP_RECALL,
 }
+# The after-callbacks of im.messages records.
+MESSAGE_COMMANDS = frozenset(_COMMANDS.values())
 
 
 def after_command(m: Message) -> str | None:
@@ -174,6 +181,22 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class Tally:
+    """The callback outcomes of one batch, counted into tidings_callback_requests_total once
+    per app, command and outcome (labels() costs more than the count itself)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[int, str, str]] = Counter()
+
+    def add(self, sdkappid: int, command: str, outcome: str, n: int = 1) -> None:
+        self._counts[(sdkappid, command, outcome)] += n
+
+    def flush(self) -> None:
+        for (sdkappid, command, outcome), n in self._counts.items():
+            CALLBACK_REQUESTS.labels(str(sdkappid), command, outcome).inc(n)
+        self._counts.clear()
+
+
 class Deliverer:
     """One try of one delivery, with its metrics and the per-app breaker."""
 
@@ -201,9 +224,10 @@ class Deliverer:
         rule = rules_of(app).post_send_rule(d.rule) if app else None
         return rule_target(rule) if rule is not None and rule.enabled else None
 
-    async def post(self, d: Delivery, config: CallbackConfig, timeout_s: float) -> None:
+    async def post(
+        self, d: Delivery, config: CallbackConfig, timeout_s: float, tally: Tally
+    ) -> None:
         req = Request(d.sdkappid, d.command, d.body, d.client_ip, d.platform)
-        app = str(d.sdkappid)
         try:
             if d.rule:
                 await self._poster.post_plain(
@@ -212,11 +236,11 @@ class Deliverer:
             else:
                 await self._poster.post(config, req, timeout_s)
         except CallbackFailure as failure:
-            CALLBACK_REQUESTS.labels(app, d.command, failure.outcome).inc()
+            tally.add(d.sdkappid, d.command, failure.outcome)
             self.breaker.record(d.sdkappid, ok=False, now=time.monotonic())
             d.error = failure.detail
             raise
-        CALLBACK_REQUESTS.labels(app, d.command, "delivered").inc()
+        tally.add(d.sdkappid, d.command, "delivered")
         self.breaker.record(d.sdkappid, ok=True, now=time.monotonic())
 
 
@@ -230,29 +254,33 @@ class Dispatcher:
         self._producer = producer
         self._retry_base_s = retry_base_s
 
-    async def config(self, sdkappid: int, command: str) -> CallbackConfig | None:
-        return await self._deliverer.config(sdkappid, command)
-
     async def dispatch(self, work: Sequence[tuple[Delivery, CallbackConfig]]) -> None:
+        """Try every delivery of `work` inline; put those that failed on the retry topic.
+        Raises only when that produce fails (an outage: the batch is retried)."""
         if not work:
             return
-        delivered = await asyncio.gather(
-            *(self._deliverer.limited(self._inline(d, c)) for d, c in work)
-        )
-        failed = [d for (d, _), ok in zip(work, delivered, strict=True) if not ok]
-        if not failed:
-            return
-        now = _now_ms()
-        for d in failed:
-            d.next_attempt_ms = now + int(
-                retry_delay_s(1, self._retry_base_s, random.random()) * 1000
+        tally = Tally()
+        try:
+            delivered = await asyncio.gather(
+                *(self._deliverer.limited(self._inline(d, c, tally)) for d, c in work)
             )
-            CALLBACK_REQUESTS.labels(str(d.sdkappid), d.command, "retried").inc()
-        await send_all(
-            self._producer, topics.CALLBACKS_RETRY.name, [(d.key, d.encode()) for d in failed]
-        )
+            failed = [d for (d, _), ok in zip(work, delivered, strict=True) if not ok]
+            if not failed:
+                return
+            now = _now_ms()
+            for d in failed:
+                d.next_attempt_ms = now + int(
+                    retry_delay_s(1, self._retry_base_s, random.random()) * 1000
+                )
+            await send_all(
+                self._producer, topics.CALLBACKS_RETRY.name, [(d.key, d.encode()) for d in failed]
+            )
+            for d in failed:
+                tally.add(d.sdkappid, d.command, "retried")
+        finally:
+            tally.flush()
 
-    async def _inline(self, d: Delivery, config: CallbackConfig) -> bool:
+    async def _inline(self, d: Delivery, config: CallbackConfig, tally: Tally) -> bool:
         if not self._deliverer.breaker.allows(d.sdkappid, time.monotonic()):
             d.error = "the app server failed repeatedly just now; queued for retry"
             return False
@@ -268,15 +296,17 @@ class Dispatcher:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise CallbackFailure("timeout", "the inline retry budget is spent")
-                    await self._deliverer.post(d, config, min(config.timeout_s, remaining))
+                    await self._deliverer.post(d, config, min(config.timeout_s, remaining), tally)
         except CallbackFailure:
             return False
         return True
 
 
-class AfterConsumer:
-    def __init__(self, dispatcher: Dispatcher, groups: GroupTypes, unread: UnreadCount) -> None:
-        self._dispatcher = dispatcher
+class AfterSend:
+    """The Tencent after-callbacks of im.messages records: what to deliver for one message of
+    an app (services/callback/consumer.py reads and decodes the records)."""
+
+    def __init__(self, groups: GroupTypes, unread: UnreadCount) -> None:
         self._groups = groups
         self._unread = unread
 
@@ -288,34 +318,26 @@ class AfterConsumer:
             log.warning("unread count failed", app=sdkappid, user=user, error=err.details())
             return 0
 
-    async def handle(self, records: Sequence[Record]) -> None:
-        work: list[tuple[Delivery, CallbackConfig]] = []
-        for record in records:
-            m = Message.FromString(record.value or b"")
-            command = after_command(m)
-            config = await self._dispatcher.config(m.sdkappid, command) if command else None
-            if command is None or config is None:
-                continue
-            group_type = (
-                await self._groups.type_of(m.sdkappid, m.group_id)
-                if m.chat_type == CHAT_TYPE_GROUP
-                else ""
-            )
-            delivery = Delivery(
-                sdkappid=m.sdkappid,
-                event_id=event_id(m, command),
-                command=command,
-                body=message_body(
-                    m,
-                    command,
-                    group_type,
-                    await self._unread_of(m.sdkappid, m.to_user) if command == C2C_WITHDRAW else 0,
-                ),
-                client_ip=m.client_ip,
-                platform="RESTAPI" if m.source == SOURCE_REST else m.platform,
-            )
-            work.append((delivery, config))
-        await self._dispatcher.dispatch(work)
+    async def plan(self, m: Message, view: AppView) -> list[tuple[Delivery, CallbackConfig]]:
+        command = after_command(m)
+        config = view.callback(command) if command else None
+        if command is None or config is None:
+            return []
+        group_type = (
+            await self._groups.type_of(m.sdkappid, m.group_id)
+            if m.chat_type == CHAT_TYPE_GROUP
+            else ""
+        )
+        unread = await self._unread_of(m.sdkappid, m.to_user) if command == C2C_WITHDRAW else 0
+        delivery = Delivery(
+            sdkappid=m.sdkappid,
+            event_id=event_id(m, command),
+            command=command,
+            body=message_body(m, command, group_type, unread),
+            client_ip=m.client_ip,
+            platform="RESTAPI" if m.source == SOURCE_REST else m.platform,
+        )
+        return [(delivery, config)]
 
 
 class RetryWorker:
@@ -333,16 +355,15 @@ class RetryWorker:
         self._base_s = base_s
         self._stop = stop
 
-    async def handle(self, records: Sequence[Record]) -> None:
+    async def handle(self, records: Sequence[Record]) -> list[Poison]:
         pending: list[Delivery] = []
+        poison: list[Poison] = []
         for record in records:
             try:
                 pending.append(Delivery.decode(record.value))
             except ValueError as err:
                 # Nothing could ever deliver it; keeping it would only block the topic.
-                log.error(
-                    "unreadable callback retry record skipped", offset=record.offset, error=str(err)
-                )
+                poison.append(Poison(record, f"unreadable callback retry record: {err}"))
         while pending:
             now = _now_ms()
             due = [d for d in pending if d.next_attempt_ms <= now]
@@ -351,25 +372,35 @@ class RetryWorker:
                 if await self._stopping(wait_s):
                     # Shutting down: hand the rest back to the topic as they are.
                     await self._produce(topics.CALLBACKS_RETRY.name, pending)
-                    return
+                    return poison
                 continue
             pending = [d for d in pending if d.next_attempt_ms > now]
-            delivered = await asyncio.gather(*(self._deliverer.limited(self._try(d)) for d in due))
-            await self._settle([d for d, ok in zip(due, delivered, strict=True) if not ok])
+            # Counted once per round of tries (the batch waits between rounds).
+            tally = Tally()
+            try:
+                delivered = await asyncio.gather(
+                    *(self._deliverer.limited(self._try(d, tally)) for d in due)
+                )
+                await self._settle(
+                    [d for d, ok in zip(due, delivered, strict=True) if not ok], tally
+                )
+            finally:
+                tally.flush()
+        return poison
 
-    async def _try(self, d: Delivery) -> bool:
+    async def _try(self, d: Delivery, tally: Tally) -> bool:
         # The app's configuration now: a URL changed since the first try applies at once.
         config = await self._deliverer.target(d)
         if config is None:
             log.info("callback no longer enabled; not retried", app=d.sdkappid, event_id=d.event_id)
             return True
         try:
-            await self._deliverer.post(d, config, config.timeout_s)
+            await self._deliverer.post(d, config, config.timeout_s, tally)
         except CallbackFailure:
             return False
         return True
 
-    async def _settle(self, failed: list[Delivery]) -> None:
+    async def _settle(self, failed: list[Delivery], tally: Tally) -> None:
         now = _now_ms()
         again: list[Delivery] = []
         dead: list[Delivery] = []
@@ -378,7 +409,6 @@ class RetryWorker:
             if d.attempts >= self._attempts:
                 d.failed_at_ms = now
                 dead.append(d)
-                CALLBACK_REQUESTS.labels(str(d.sdkappid), d.command, "dlq").inc()
                 log.error(
                     "callback dead-lettered",
                     app=d.sdkappid,
@@ -390,9 +420,12 @@ class RetryWorker:
                 delay_s = retry_delay_s(d.attempts + 1, self._base_s, random.random())
                 d.next_attempt_ms = now + int(delay_s * 1000)
                 again.append(d)
-                CALLBACK_REQUESTS.labels(str(d.sdkappid), d.command, "retried").inc()
         await self._produce(topics.CALLBACKS_RETRY.name, again)
         await self._produce(topics.CALLBACKS_DLQ.name, dead)
+        for d in again:
+            tally.add(d.sdkappid, d.command, "retried")
+        for d in dead:
+            tally.add(d.sdkappid, d.command, "dlq")
         if dead:
             DLQ_RECORDS.labels(RETRY_GROUP, topics.CALLBACKS_RETRY.name).inc(len(dead))
 

@@ -1,7 +1,7 @@
 """After-callbacks of im.events (group, relationship, profile, state and read facts): which
 command each one is, and its body, field by field as in Tencent's callback reference. The
-builders are pure; `EventConsumer` (group "callback.events")
-hands what it builds to the same delivery path as the after-send callbacks (inline tries,
+builders are pure; the callback service's consumer of im.events (services/callback/consumer.py)
+hands what they build to the same delivery path as the after-send callbacks (inline tries,
 im.callbacks.retry, the DLQ), with TidingsEventId app:event id:command.
 
 Gateways put the facts on im.events with Tencent's field names already (services/common/
@@ -12,19 +12,13 @@ jobs) are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.callback.after import EVENT_ID_FIELD, Dispatcher
+from services.callback.after import EVENT_ID_FIELD
 from services.common import events
-from services.common.bus import Record
-from services.common.callback_config import CallbackConfig
 from services.common.callback_records import Delivery
-from services.common.logging import get_logger
 from services.common.pb.tidings.v1.envelope_pb2 import Event
-
-log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +81,10 @@ SHAPES: dict[str, Shape] = {
 }
 
 
+# The after-callbacks of im.events records.
+EVENT_COMMANDS = frozenset(shape.command for shape in SHAPES.values())
+
+
 def event_command(event: Event) -> str | None:
     shape = SHAPES.get(event.kind)
     return shape.command if shape else None
@@ -112,33 +110,15 @@ def event_body(event: Event) -> dict[str, Any]:
     }
 
 
-class EventConsumer:
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self._dispatcher = dispatcher
-
-    async def handle(self, records: Sequence[Record]) -> None:
-        work: list[tuple[Delivery, CallbackConfig]] = []
-        for record in records:
-            event = Event.FromString(record.value or b"")
-            command = event_command(event)
-            if command is None:
-                continue
-            config = await self._dispatcher.config(event.sdkappid, command)
-            if config is None:
-                continue
-            try:
-                body = event_body(event)
-            except ValueError as err:
-                # No try could ever deliver it; keeping it would only block the partition.
-                log.error("unusable event skipped", offset=record.offset, error=str(err))
-                continue
-            delivery = Delivery(
-                sdkappid=event.sdkappid,
-                event_id=event_delivery_id(event, command),
-                command=command,
-                body=body,
-                client_ip=event.client_ip,
-                platform=event.platform,
-            )
-            work.append((delivery, config))
-        await self._dispatcher.dispatch(work)
+def event_delivery(event: Event) -> Delivery:
+    """The after-callback of `event` for an app that enabled its command. Raises ValueError
+    when the event lacks a field its command requires: no try could ever deliver it."""
+    command = SHAPES[event.kind].command
+    return Delivery(
+        sdkappid=event.sdkappid,
+        event_id=event_delivery_id(event, command),
+        command=command,
+        body=event_body(event),
+        client_ip=event.client_ip,
+        platform=event.platform,
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from services.callback.after import RETRY_GROUP, AfterConsumer, Deliverer, Dispatcher, RetryWorker
-from services.callback.events import EventConsumer
+from services.callback.after import RETRY_GROUP, AfterSend, Deliverer, Dispatcher, RetryWorker
+from services.callback.consumer import GROUP, PREDECESSORS, TOPICS, CallbackConsumer
 from services.callback.groups import GroupTypes
+from services.callback.offsets import adopt_offsets
 from services.callback.poster import Poster
 from services.callback.retry import Breaker
-from services.callback.rules_post import CHAT_GROUP, OFFLINE_GROUP, PostSendRules
+from services.callback.rules_post import PostSendRules
 from services.callback.rules_pre import RulesBeforeSender
 from services.callback.server import CallbackServicer
 from services.common import topics
@@ -20,6 +21,8 @@ from services.common.config import Settings
 from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import Channels, GrpcServer
 from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc, history_pb2_grpc
+from services.common.recent import TailReader
+from services.common.redis_state import connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.common.unread import c2c_unread_total
@@ -54,13 +57,12 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     # The history service counts unread messages for C2C.CallbackAfterMsgWithDraw.
     channels = Channels()
     history = history_pb2_grpc.HistoryServiceStub(channels.get(settings.history_addr))
-    after = AfterConsumer(
-        dispatcher,
-        groups,
-        lambda sdkappid, user: c2c_unread_total(stores, history, sdkappid, user),
+    redis = connect(settings.redis_url)
+    tails = TailReader(redis)
+    after = AfterSend(
+        groups, lambda sdkappid, user: c2c_unread_total(stores, tails, history, sdkappid, user)
     )
-    event_callbacks = EventConsumer(dispatcher)
-    post_rules = PostSendRules(apps, groups, dispatcher)
+    reader = CallbackConsumer(apps, after, PostSendRules(groups), dispatcher)
     retry = RetryWorker(
         deliverer,
         producer,
@@ -68,13 +70,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         settings.callback_retry_base_s,
         stop,
     )
+    # Two consumers, each a broker fetch loop even when idle (docs/ARCHITECTURE.md,
+    # "Callbacks"): one of im.messages, im.events and im.push; and the retry topic's, whose
+    # handler sleeps until its records are due and so cannot share a batch with the others.
     specs = [
-        ConsumerSpec("callback.after", topics.MESSAGES, after.handle, background=True),
-        ConsumerSpec("callback.events", topics.EVENTS, event_callbacks.handle, background=True),
+        ConsumerSpec(GROUP, TOPICS[0], reader.handle, background=True, extra_topics=TOPICS[1:]),
         ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle, background=True),
-        ConsumerSpec(CHAT_GROUP, topics.MESSAGES, post_rules.handle_messages, background=True),
-        ConsumerSpec(OFFLINE_GROUP, topics.PUSH, post_rules.handle_push, background=True),
     ]
+    await adopt_offsets(settings, GROUP, PREDECESSORS)
     consumers = [BatchConsumer(settings, spec, producer) for spec in specs]
     await feed.start()
     for consumer in consumers:
@@ -96,6 +99,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await producer.stop()
     await poster.close()
     await channels.close()
+    await redis.aclose()
     await stores.close()
 
 

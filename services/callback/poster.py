@@ -4,7 +4,9 @@ Every request is bounded by one deadline (resolution, connect, send and answer t
 goes to an address checked by the SSRF guard: the host is resolved here, every address it has
 must be allowed, and the connection is pinned to the checked address (Host header and TLS SNI
 keep the name), so a DNS answer that changes between the check and the connect cannot redirect
-it. Redirects are not followed and proxy variables are ignored, for the same reason.
+it. Redirects are not followed and proxy variables are ignored, for the same reason. An IP
+literal is read as the configuration check read it (`host_address`, `canonical_url`), so the
+address checked when the URL was stored is the one connected to.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ import httpx
 import orjson
 
 from services.callback.signing import callback_url, query_params
-from services.common.callback_config import CallbackConfig, ip_allowed
+from services.common.callback_config import (
+    CallbackConfig,
+    canonical_url,
+    host_address,
+    ip_allowed,
+)
 from services.common.metrics import CALLBACK_LATENCY
 
 # An app server's answer is a small JSON object (a rewritten body is at most 12 KB).
@@ -99,7 +106,7 @@ class Poster:
             CALLBACK_LATENCY.labels(label).observe(time.perf_counter() - started)
 
     async def _post(self, base: str, params: list[tuple[str, str]], body: dict[str, Any]) -> bytes:
-        url = httpx.URL(base)
+        url = httpx.URL(canonical_url(base))
         pinned, extensions = await self._pin(url)
         headers = {**_HEADERS, "Host": url.netloc.decode("ascii")}
         async with self._client.stream(
@@ -123,14 +130,12 @@ class Poster:
     async def _pin(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, Any]]:
         """The URL with its host replaced by a checked address, and the TLS name to send."""
         host = url.raw_host.decode("ascii")
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
+        literal = host_address(host)
         if literal is not None:
             if not ip_allowed(literal, self._allow_private):
                 raise CallbackFailure("failed", f"address {host} is not allowed")
-            return url, {}
+            # Connect to the address as checked, whatever spelling the URL used.
+            return url.copy_with(host=str(literal)), {}
         port = url.port or (443 if url.scheme == "https" else 80)
         address = await self._resolve(host, port)
         extensions: dict[str, Any] = {"sni_hostname": host} if url.scheme == "https" else {}

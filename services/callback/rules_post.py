@@ -1,6 +1,7 @@
-"""Easemob-style post-send rules: consumers of im.messages (stream `chat`) and im.push (stream
-`offline`) that hand their callbacks to the after-callbacks' Dispatcher, so they share its
-inline tries, im.callbacks.retry, the DLQ and its replay.
+"""Easemob-style post-send rules, on the callback service's consumers of im.messages (stream
+`chat`) and im.push (stream `offline`, services/callback/consumer.py): their callbacks go to the
+after-callbacks' Dispatcher, so they share its inline tries, im.callbacks.retry, the DLQ and its
+replay.
 
 - chat: every new message (not imports, not recalls) that passes a rule's filters, with
   eventType "chat"; `to` is the C2C peer or the group.
@@ -13,17 +14,12 @@ on the retry topic and TidingsEventId in the body, the same on every try.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from services.callback.after import Dispatcher
 from services.callback.groups import GroupTypes
+from services.callback.interest import AppView
 from services.callback.rules_body import appkey, chat_type, facts, post_send_body, rule_target
 from services.common import keys
-from services.common.app_cache import AppCache
-from services.common.bus import Record
 from services.common.callback_config import CallbackConfig
 from services.common.callback_records import Delivery
-from services.common.callback_rules import rules_of
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
@@ -31,12 +27,9 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     MESSAGE_KIND_UNSPECIFIED,
     SOURCE_REST,
     Message,
-    PushJob,
 )
 
 POST_SEND_LABEL = "Easemob.PostSend"
-CHAT_GROUP = "callback.rules.chat"
-OFFLINE_GROUP = "callback.rules.offline"
 
 
 def is_new_message(m: Message) -> bool:
@@ -55,33 +48,21 @@ def rule_event_id(m: Message, rule: str, offline_user: str | None) -> str:
 
 
 class PostSendRules:
-    def __init__(self, apps: AppCache, groups: GroupTypes, dispatcher: Dispatcher) -> None:
-        self._apps = apps
+    """What an app's post-send rules deliver for one message (services/callback/consumer.py
+    reads and decodes the records)."""
+
+    def __init__(self, groups: GroupTypes) -> None:
         self._groups = groups
-        self._dispatcher = dispatcher
 
-    async def handle_messages(self, records: Sequence[Record]) -> None:
-        work: list[tuple[Delivery, CallbackConfig]] = []
-        for record in records:
-            work.extend(await self._plan(Message.FromString(record.value or b""), None))
-        await self._dispatcher.dispatch(work)
-
-    async def handle_push(self, records: Sequence[Record]) -> None:
-        work: list[tuple[Delivery, CallbackConfig]] = []
-        for record in records:
-            job = PushJob.FromString(record.value or b"")
-            work.extend(await self._plan(job.message, job.user))
-        await self._dispatcher.dispatch(work)
-
-    async def _plan(
-        self, m: Message, offline_user: str | None
+    async def plan(
+        self, m: Message, view: AppView, offline_user: str | None
     ) -> list[tuple[Delivery, CallbackConfig]]:
+        """The deliveries of `m` in the chat stream (`offline_user` None) or to one offline
+        member in the offline stream."""
         if not is_new_message(m):
             return []
-        app = await self._apps.get(m.sdkappid)
-        stream = "chat" if offline_user is None else "offline"
-        rules = [r for r in rules_of(app).post_send if r.stream == stream] if app else []
-        if app is None or not rules:
+        rules = view.rules("chat" if offline_user is None else "offline")
+        if not rules:
             return []
         to_user = offline_user if offline_user is not None else m.to_user
         matching = [r for r in rules if r.matches(facts(m, to_user))]
@@ -93,7 +74,7 @@ class PostSendRules:
             else ""
         )
         chat = chat_type(m.chat_type, group_type)
-        key = appkey(app)
+        key = appkey(view.app)
         work: list[tuple[Delivery, CallbackConfig]] = []
         for rule in matching:
             eid = rule_event_id(m, rule.name, offline_user)

@@ -14,6 +14,7 @@ import typer
 from services.common import callback_config
 from services.common.callback_replay import replay_dlq
 from services.common.config import get_settings
+from services.common.dlq_replay import replay_topic
 from services.common.logging import setup_logging
 from services.common.store.factory import open_stores
 from services.common.store.ports import App
@@ -82,13 +83,29 @@ def callback_show(app_id: int = typer.Option(..., "--app")) -> None:
     typer.echo(json.dumps(asyncio.run(_apply(app_id, lambda app, _: callback_config.view(app)))))
 
 
-def replay_dlq_cmd(app_id: int = typer.Option(..., "--app")) -> None:
-    """Put an app's dead-lettered after-callbacks back on im.callbacks.retry (needs
-    TIDINGS_KAFKA_BOOTSTRAP); the callback service posts them again."""
+def replay_dlq_cmd(
+    topic: str | None = typer.Option(
+        None, "--topic", help="put <topic>.dlq's poison records back on <topic>"
+    ),
+    app_id: int | None = typer.Option(
+        None, "--app", help="put this app's dead-lettered after-callbacks back on the retry topic"
+    ),
+) -> None:
+    """Replay a dead-letter topic (needs TIDINGS_KAFKA_BOOTSTRAP). With --topic T: the records
+    of T.dlq go back on T, as they were (fix what made them poison first). With --app: that
+    app's dead-lettered after-callbacks go back on im.callbacks.retry, and the callback service
+    posts them again."""
+    if (topic is None) == (app_id is None):
+        raise typer.BadParameter("give exactly one of --topic or --app")
     # stdout carries the JSON result only; warnings go to stderr.
     setup_logging("tidings-cli", "console", "warning")
+    settings = get_settings()
     try:
-        result = asyncio.run(replay_dlq(get_settings(), app_id))
+        if topic is not None:
+            replayed = asyncio.run(replay_topic(settings, topic))
+            typer.echo(json.dumps(dataclasses.asdict(replayed)))
+        else:
+            result = asyncio.run(replay_dlq(settings, app_id or 0))
+            typer.echo(json.dumps(dataclasses.asdict(result)))
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
-    typer.echo(json.dumps(dataclasses.asdict(result)))

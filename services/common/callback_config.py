@@ -8,17 +8,20 @@ refuses it.
 The SSRF guard lives here too: a callback URL may not point at loopback, link-local (which holds
 the cloud metadata address 169.254.169.254), private or other non-public addresses unless the
 operator allows them (TIDINGS_CALLBACK_ALLOW_PRIVATE). The URL is checked when it is set, and
-every address its host resolves to is checked again before each request.
+every address its host resolves to is checked again before each request. An IP literal is read
+as the resolver reads it (`host_address`), so 0x7f000001, 2130706433, 127.1 and 0177.0.0.1 are
+all 127.0.0.1, both here and in the poster.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from services.common.store.ports import App
 
@@ -75,6 +78,9 @@ FailPolicy: TypeAlias = Literal["open", "closed"]
 IpAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _FIELDS = frozenset({"url", "token", "commands", "timeout_s", "fail_policy"})
+# One part of an IPv4 address as glibc's inet_aton (and so getaddrinfo) reads it: decimal,
+# 0-octal or 0x-hex.
+_INET_ATON_PART = re.compile(r"0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +117,55 @@ def ip_allowed(ip: IpAddress, allow_private: bool) -> bool:
     return allow_private or ip.is_global
 
 
-def _host_allowed(host: str, allow_private: bool) -> bool:
+def host_address(host: str) -> IpAddress | None:
+    """The address a URL's host (without brackets) names when it is an IP literal, or None for
+    a name. Read as the resolver and the HTTP client will read it: IDNA dots and full-width
+    digits folded, one trailing dot dropped, and IPv4 in glibc inet_aton's forms (127.1,
+    0x7f000001, 2130706433, 0177.0.0.1)."""
     try:
-        ip = ipaddress.ip_address(host)
+        # The IDNA codec folds what an HTTP client folds before resolving (127。0。0。1).
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return None  # no client can send this name either
+    host = host.lower().removesuffix(".")
+    try:
+        return ipaddress.ip_address(host)
     except ValueError:
+        return _inet_aton(host)
+
+
+def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
+    """glibc's inet_aton: 1-4 parts, the last filling the bytes left (127.1 is 127.0.0.1,
+    2130706433 too); None when `host` is no such address (1.2.3.4.5, 08.1: a name)."""
+    parts = host.split(".")
+    if len(parts) > 4 or not all(_INET_ATON_PART.fullmatch(p) for p in parts):
+        return None
+    values = [int(p, 16) if p.startswith("0x") else int(p, 8 if p[0] == "0" else 10) for p in parts]
+    *leading, last = values
+    if any(v > 0xFF for v in leading) or last >= 1 << (8 * (5 - len(values))):
+        return None
+    return ipaddress.IPv4Address(sum(v << (8 * (3 - i)) for i, v in enumerate(leading)) + last)
+
+
+def canonical_url(url: str) -> str:
+    """The URL with an IPv4 literal host written as a dotted quad (http://127.1/ ->
+    http://127.0.0.1/), so that the HTTP client connects to the address that was checked
+    (httpx refuses 0177.0.0.1 and would hand 0x7f000001 to the resolver). IPv6 literals are
+    left alone: httpx parses them as ipaddress does."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    address = host_address(host) if host and ":" not in host else None
+    if address is None or str(address) == host:
+        return url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    _, colon, port = hostport.partition(":")
+    netloc = f"{userinfo}{at}{address}{colon}{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _host_allowed(host: str, allow_private: bool) -> bool:
+    ip = host_address(host)
+    if ip is None:
         # A name: only the obvious local ones are refused here; what it resolves to is checked
         # before every request.
         name = host.rstrip(".").lower()

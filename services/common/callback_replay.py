@@ -9,22 +9,17 @@ another's deliveries. Shared by `tidings replay-dlq` and the admin API.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from services.common import topics
-from services.common.bus import make_producer, send_all
+from services.common.bus import Record, make_producer, send_all
 from services.common.callback_records import Delivery
 from services.common.config import Settings
+from services.common.dlq_replay import read_to_end
 from services.common.logging import get_logger
 
 log = get_logger(__name__)
-
-# One replay reads for at most this long; what is left waits for the next one.
-MAX_READ_S = 60.0
-_IDLE_POLLS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,61 +45,31 @@ def fresh(d: Delivery) -> Delivery:
 
 
 async def replay_dlq(settings: Settings, sdkappid: int) -> ReplayResult:
-    if not settings.kafka_bootstrap:
-        raise ValueError("no Kafka to read from: set TIDINGS_KAFKA_BOOTSTRAP")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"callback.replay.{sdkappid}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=200,
-    )
+    mine: list[Delivery] = []
+
+    def take(records: Sequence[Record]) -> None:
+        for record in records:
+            try:
+                d = Delivery.decode(record.value)
+            except ValueError as err:
+                log.error("unreadable dead letter skipped", offset=record.offset, error=str(err))
+                continue
+            if d.sdkappid == sdkappid:
+                mine.append(fresh(d))
+
     producer = make_producer(settings)
-    await consumer.start()
-    await producer.start()
-    try:
-        name = topics.CALLBACKS_DLQ.name
-        await consumer.topics()
-        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
-        consumer.assign(partitions)
-        mine: list[Delivery] = []
-        scanned = 0
-        idle = 0
-        deadline = time.monotonic() + MAX_READ_S
-        complete = False
-        while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            records = [r for rs in batches.values() for r in rs]
-            scanned += len(records)
-            for record in records:
-                try:
-                    d = Delivery.decode(record.value)
-                except ValueError as err:
-                    log.error(
-                        "unreadable dead letter skipped", offset=record.offset, error=str(err)
-                    )
-                    continue
-                if d.sdkappid == sdkappid:
-                    mine.append(fresh(d))
-            idle = 0 if records else idle + 1
-            # Tansu's ListOffsets(latest) is unreliable, so the end is the fetch high watermark
-            # (or, for a topic never written to, polls that bring nothing).
-            if await _at_end(consumer, partitions) or idle >= _IDLE_POLLS:
-                complete = True
-                break
-        await send_all(producer, topics.CALLBACKS_RETRY.name, [(d.key, d.encode()) for d in mine])
-        # Committed only once the deliveries are back on the retry topic: at least once.
-        await consumer.commit()
-    finally:
-        await producer.stop()
-        await consumer.stop()
+
+    async def put_back() -> None:
+        await producer.start()
+        try:
+            await send_all(
+                producer, topics.CALLBACKS_RETRY.name, [(d.key, d.encode()) for d in mine]
+            )
+        finally:
+            await producer.stop()
+
+    scanned, complete = await read_to_end(
+        settings, f"callback.replay.{sdkappid}", topics.CALLBACKS_DLQ.name, take, put_back
+    )
     log.info("dead letters replayed", app=sdkappid, replayed=len(mine), scanned=scanned)
     return ReplayResult(sdkappid, len(mine), scanned, complete)
-
-
-async def _at_end(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> bool:
-    for tp in partitions:
-        high = consumer.highwater(tp)
-        if high is None or await consumer.position(tp) < high:
-            return False
-    return True

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Consumers off the send path (callbacks, push) poll less often: an idle consumer at 5 ms
     # asks the broker 200 times a second. Tansu answers early when data comes, ~17 ms at 100.
     kafka_background_fetch_max_wait_ms: int = 100
+    # An idle consumer's fetch wait doubles up to this, so a stack at rest does not ask the
+    # broker hundreds of times a second for nothing; records flowing bring it back at once.
+    kafka_idle_fetch_max_wait_ms: int = 250
     kafka_max_batch: int = 500
     # "group": Kafka consumer groups (production). "static": this instance owns the partitions
     # p with p % instance_count == instance_index, with offsets still committed under the group id.
@@ -45,10 +48,19 @@ class Settings(BaseSettings):
     kafka_commit_interval_ms: int = 200
     instance_index: int = 0
     instance_count: int = 1
-    # Tries before a poison record goes to <topic>.dlq.
-    consumer_max_attempts: int = 5
+    # More dead letters than this within the window halt the consumer and alert: a bug that
+    # makes every record poison must not drain a topic into its DLQ.
+    dlq_burst_limit: int = Field(default=100, ge=1)
+    dlq_burst_window_s: float = Field(default=60.0, gt=0)
 
     redis_url: str = ""
+    # Recent history in Redis (services/common/recent.py): per conversation, every message
+    # not archived yet (at most `cap`) and the last `keep` archived; per user, the latest
+    # `user_index_size` C2C conversations. Both expire `ttl_s` after their last message.
+    recent_tail_keep: int = Field(default=20, ge=0)
+    recent_tail_cap: int = Field(default=2000, ge=1)
+    recent_ttl_s: int = Field(default=3600, ge=60)
+    recent_user_index_size: int = Field(default=100, ge=1)
 
     store: Literal["sqlite", "cassandra"] = "sqlite"
     cassandra_hosts: str = ""
@@ -71,6 +83,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = 12 * 1024
     max_http_body_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 64 * 1024
+    # Frames one WebSocket connection may send: a token bucket of ws_frame_burst, refilled at
+    # ws_max_frames_per_s; past it the client gets 4430 and is disconnected. People send a few
+    # frames a second; the SDK's catch-up after a reconnect sends one sync per conversation it
+    # knows (a conversations page holds 500) at once, hence the burst. A flood is cut within
+    # a fifth of a second at 5,000 frames/s.
+    ws_max_frames_per_s: float = Field(default=200, gt=0)
+    ws_frame_burst: int = Field(default=1000, ge=1)
+    # Deliveries and pushes queued for a client that does not read them fast enough, in
+    # estimated bytes (also at most 10,000 messages): past either the client is cut off (4008)
+    # and catches up with sync on reconnect. 1 MiB holds ~80 messages of the 12 KB maximum or
+    # thousands of usual ones, seconds of a slow mobile link, and bounds a stalled client's
+    # cost to about twice that (the queue, and the frame being written).
+    ws_outbox_max_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
 
     # all_member_push: messages a push instance publishes per second, so a push to every
     # account never starves normal traffic (SPEC §6).

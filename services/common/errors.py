@@ -150,6 +150,9 @@ class ErrorCode(IntEnum):
     # A client sends faster than the app's per-sender rate (SPEC §4 throttle; 2 msg/s by
     # default). Group sends answer Tencent's 10023 instead.
     SENDER_THROTTLED = 4429
+    # A connection sends frames faster than the gateway takes from one client
+    # (TIDINGS_WS_MAX_FRAMES_PER_S, with a burst); it is then disconnected.
+    WS_FRAME_RATE = 4430
     # Kicked by a newer login (Tencent's 6208 semantics).
     KICKED_OFFLINE = 6208
 
@@ -185,6 +188,7 @@ _INFO: dict[ErrorCode, str] = {
     ErrorCode.WS_UNKNOWN_OP: "unknown op",
     ErrorCode.WS_NOT_LOGGED_IN: "log in first",
     ErrorCode.WS_FRAME_TOO_LARGE: "frame too large",
+    ErrorCode.WS_FRAME_RATE: "too many frames a second",
     ErrorCode.KICKED_OFFLINE: "kicked offline by another login",
 }
 

@@ -46,6 +46,17 @@ CONSUMER_RECORDS = Counter(
 DLQ_RECORDS = Counter(
     "tidings_dlq_records_total", "Records sent to a dead-letter topic", ["group", "topic"]
 )
+CONSUMER_RETRIES = Counter(
+    "tidings_consumer_retries_total",
+    "Batches a consumer retried after an outage (outcome failed), and retries that then "
+    "succeeded (outcome recovered)",
+    ["group", "outcome"],
+)
+CONSUMER_HALTED = Gauge(
+    "tidings_consumer_halted",
+    "1 when a consumer stopped after a burst of dead letters (an operator must act)",
+    ["group"],
+)
 CONNECTIONS = Gauge("tidings_ws_connections", "Open client WebSocket sessions", ["node"])
 REST_REQUESTS = Counter(
     "tidings_rest_requests_total", "REST v4 requests", ["app", "command", "error_code"]

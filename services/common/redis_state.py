@@ -1,12 +1,13 @@
-"""Hot, rebuildable state in Redis: seq counters with dedupe, and session locations.
+"""Hot, rebuildable state in Redis: session locations, and the helpers every Redis user
+shares (scripts, the connection pool). Seqs, dedupe and recent history are in recent.py.
 
-Keys put the app and conversation in one hash tag, so every key a script touches lives in
-one Redis Cluster slot.
+Keys put the app and the conversation or user in one hash tag, so every key a script touches
+lives in one Redis Cluster slot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,187 +16,55 @@ from redis.exceptions import NoScriptError
 
 from services.common import keys
 
-# KEYS[1] = conversation counter, KEYS[2] = dedupe entry.
-# ARGV[1] = dedupe ttl (s), ARGV[2] = seed ("" when unknown), ARGV[3] = server time (ms),
-# ARGV[4] = msg random. Returns {status, value}: status 1 = newly assigned, 0 = duplicate,
-# -1 = counter needs a seed. The value is "seq:time_ms:random:state", where state 1 means the
-# message is in im.messages; a duplicate gets the original's seq, time and random (its MsgKey).
-ASSIGN_LUA = """
-local d = redis.call('GET', KEYS[2])
-if d then return {0, d} end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[2] == '' then return {-1, ''} end
-  redis.call('SET', KEYS[1], ARGV[2], 'NX')
-end
-local seq = redis.call('INCR', KEYS[1])
-local v = seq .. ':' .. ARGV[3] .. ':' .. ARGV[4] .. ':0'
-redis.call('SET', KEYS[2], v, 'EX', tonumber(ARGV[1]))
-return {1, v}
-"""
-
-# Mark a dedupe entry as published, keeping its ttl.
-PUBLISHED_LUA = """
-local d = redis.call('GET', KEYS[1])
-if d and string.sub(d, -2) == ':0' then
-  redis.call('SET', KEYS[1], string.sub(d, 1, -2) .. '1', 'KEEPTTL')
-end
-return 1
-"""
-
-
-def counter_key(sdkappid: int, conversation: str) -> str:
-    return keys.redis_key("seq", sdkappid, conversation)
-
-
-def dedupe_key(sdkappid: int, conversation: str, sender: str, client_msg_id: str) -> str:
-    return keys.redis_key("dd", sdkappid, conversation, sender, client_msg_id)
-
-
-def recall_claim_key(sdkappid: int, conversation: str, target_seq: int) -> str:
-    return keys.redis_key("rc", sdkappid, conversation, target_seq)
-
 
 def session_key(sdkappid: int, user: str) -> str:
     return keys.redis_key("sess", sdkappid, keys.escape(user))
-
-
-@dataclass(frozen=True, slots=True)
-class SeqRequest:
-    sdkappid: int
-    conversation: str
-    sender: str
-    client_msg_id: str
-    server_time_ms: int
-    msg_random: int = 0
-    # Counter seed used when the counter is missing (after a Redis loss); None if unknown.
-    seed: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SeqResult:
-    # "new", "duplicate" or "needs_seed".
-    status: str
-    seq: int = 0
-    server_time_ms: int = 0
-    msg_random: int = 0
-    published: bool = False
-
-
-_STATUS = {1: "new", 0: "duplicate", -1: "needs_seed"}
-
-
-@dataclass(frozen=True, slots=True)
-class RecallClaim:
-    sdkappid: int
-    conversation: str
-    target_seq: int
-    request_id: str
-
-
-def parse_assign_reply(reply: Sequence[object]) -> SeqResult:
-    status = _STATUS[int(reply[0])]  # type: ignore[call-overload]
-    if status == "needs_seed":
-        return SeqResult(status)
-    seq, t, random, state = text(reply[1]).split(":")
-    return SeqResult(status, int(seq), int(t), int(random), state == "1")
 
 
 ScriptArg = str | int | float | bytes
 ScriptCall = tuple[Sequence[str], Sequence[ScriptArg]]
 
 
-class _Script:
-    """EVALSHA in a pipeline, reloading the script if the server lost it (restart, failover)."""
+class Script:
+    """A Lua script run by EVALSHA, alone or queued into a larger pipeline. A pipeline that
+    fails because the server lost the script (restart, failover) is run again after
+    reloading: every script here is safe to run twice."""
 
     def __init__(self, client: aioredis.Redis, source: str) -> None:
         self._client = client
         self._source = source
         self._sha = ""
 
+    async def load(self, force: bool = False) -> None:
+        if force or not self._sha:
+            self._sha = await self._client.script_load(self._source)
+
+    def queue(self, pipe: Any, keys: Sequence[str], args: Sequence[ScriptArg]) -> None:
+        pipe.evalsha(self._sha, len(keys), *keys, *args)
+
     async def run_many(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        if not self._sha:
-            self._sha = await self._client.script_load(self._source)
-        try:
-            return await self._pipeline(calls)
-        except NoScriptError:
-            self._sha = await self._client.script_load(self._source)
-            return await self._pipeline(calls)
+        async def run() -> list[Any]:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for keys, args in calls:
+                    self.queue(pipe, keys, args)
+                replies: list[Any] = await pipe.execute()
+                return replies
 
-    async def _pipeline(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        async with self._client.pipeline(transaction=False) as pipe:
-            for keys, args in calls:
-                pipe.evalsha(self._sha, len(keys), *keys, *args)
-            return await pipe.execute()
+        replies: list[Any] = await with_scripts([self], run)
+        return replies
 
 
-class SeqAllocator:
-    """Assigns per-conversation seqs idempotently: one pipeline round trip per batch."""
-
-    def __init__(self, client: aioredis.Redis, dedupe_ttl_s: int) -> None:
-        self._client = client
-        self._ttl = dedupe_ttl_s
-        self._assign = _Script(client, ASSIGN_LUA)
-        self._published = _Script(client, PUBLISHED_LUA)
-
-    async def known(self, requests: Sequence[SeqRequest]) -> list[bool]:
-        """Whether each send already has a seq (a retry of an accepted message)."""
-        if not requests:
-            return []
-        async with self._client.pipeline(transaction=False) as pipe:
-            for r in requests:
-                pipe.exists(dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id))
-            return [bool(n) for n in await pipe.execute()]
-
-    async def assign(self, requests: Sequence[SeqRequest]) -> list[SeqResult]:
-        if not requests:
-            return []
-        replies = await self._assign.run_many(
-            [
-                (
-                    [
-                        counter_key(r.sdkappid, r.conversation),
-                        dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id),
-                    ],
-                    [
-                        self._ttl,
-                        "" if r.seed is None else r.seed,
-                        r.server_time_ms,
-                        r.msg_random,
-                    ],
-                )
-                for r in requests
-            ]
-        )
-        return [parse_assign_reply(reply) for reply in replies]
-
-    async def mark_published(self, requests: Sequence[SeqRequest]) -> None:
-        if requests:
-            await self._published.run_many(
-                [
-                    ([dedupe_key(r.sdkappid, r.conversation, r.sender, r.client_msg_id)], [])
-                    for r in requests
-                ]
-            )
-
-    async def claim_recalls(self, claims: Sequence[RecallClaim]) -> list[bool]:
-        """Whether each request may recall its target: the first request to claim a message
-        wins, and the same request (a redelivery after a crash) still holds its claim. The
-        archive marks the message recalled only after the recall passes through
-        im.messages, so a second recall read the archive too early to be refused there."""
-        if not claims:
-            return []
-        async with self._client.pipeline(transaction=False) as pipe:
-            for c in claims:
-                # SET NX GET: the holder's request id, or None when this request took the claim.
-                pipe.set(
-                    recall_claim_key(c.sdkappid, c.conversation, c.target_seq),
-                    c.request_id,
-                    nx=True,
-                    get=True,
-                    ex=self._ttl,
-                )
-            holders = await pipe.execute()
-        return [h is None or text(h) == c.request_id for h, c in zip(holders, claims, strict=True)]
+async def with_scripts(scripts: Sequence[Script], run: Callable[[], Awaitable[Any]]) -> Any:
+    """`run()` (a pipeline using `scripts`), loading them first and once more if the server
+    lost them."""
+    for script in scripts:
+        await script.load()
+    try:
+        return await run()
+    except NoScriptError:
+        for script in scripts:
+            await script.load(force=True)
+        return await run()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ class Topic:
 
     @property
     def dlq(self) -> str:
-        return f"{self.name}.dlq"
+        return dlq_of(self.name)
 
 
 INBOUND = Topic("im.inbound", key="conversation")
@@ -39,3 +39,8 @@ ALL: tuple[Topic, ...] = (
 # Topics whose consumers send poison records to <topic>.dlq (the callback service's retry
 # consumer too: a record it cannot handle must not stall the retry topic).
 WITH_DLQ: tuple[Topic, ...] = (INBOUND, MESSAGES, EVENTS, PUSH, CALLBACKS_RETRY)
+
+
+def dlq_of(topic: str) -> str:
+    """The dead-letter topic of a topic named `topic`."""
+    return f"{topic}.dlq"

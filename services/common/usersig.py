@@ -20,6 +20,11 @@ from dataclasses import dataclass
 from services.common.errors import ErrorCode, TidingsError
 
 DEFAULT_EXPIRE_S = 180 * 86400
+# A real UserSig is a few hundred characters (a user buffer adds its base64). The bounds are
+# checked before any work: login frames and REST query strings come from unauthenticated
+# callers, and an unbounded inflate lets one small frame allocate megabytes on the event loop.
+MAX_USERSIG_CHARS = 4096
+MAX_INFLATED_BYTES = 4096
 _TO_URLSAFE = str.maketrans("+/=", "*-_")
 _FROM_URLSAFE = str.maketrans("*-_", "+/=")
 
@@ -69,13 +74,27 @@ class SigClaims:
     userbuf: str | None = None
 
 
+def _inflate(raw: bytes) -> bytes:
+    """The zlib stream `raw`, refused (zlib.error) when it would inflate past the bound or is
+    cut short."""
+    inflater = zlib.decompressobj()
+    doc = inflater.decompress(raw, MAX_INFLATED_BYTES)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise zlib.error(f"not a complete zlib stream of at most {MAX_INFLATED_BYTES} bytes")
+    return doc
+
+
 def decode(usersig: str) -> tuple[SigClaims, str]:
     """Parse a UserSig without checking it: its claims and its signature."""
     if not usersig:
         raise TidingsError(ErrorCode.SIG_EMPTY)
+    if len(usersig) > MAX_USERSIG_CHARS:
+        raise TidingsError(
+            ErrorCode.SIG_UNPARSABLE, f"usersig is longer than {MAX_USERSIG_CHARS} characters"
+        )
     try:
         raw = base64.b64decode(usersig.translate(_FROM_URLSAFE), validate=False)
-        doc = json.loads(zlib.decompress(raw))
+        doc = json.loads(_inflate(raw))
         claims = SigClaims(
             identifier=str(doc["TLS.identifier"]),
             sdkappid=int(doc["TLS.sdkappid"]),

@@ -3,6 +3,7 @@ Pure functions, no I/O."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
@@ -17,11 +18,15 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     SOURCE_WS,
     InboundMessage,
 )
+from services.gateway.bounds import SDKAPPID, STORED_U64, UINT32, IntRange, checked_int
 from services.gateway.msgbody import parse_msg_body
 
 PROTOCOL_VERSION = 1
 PATHS = ("/v1",)
 PLATFORMS = ("Android", "iPhone", "iPad", "Windows", "Mac", "Linux", "Web")
+# A client's own message ids: no ':', which every id the server makes up holds ("rest:...",
+# "import:..."), so a client cannot pick the dedupe key of a send it did not make.
+CLIENT_MSG_ID = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 
 def parse_frame(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
@@ -42,19 +47,38 @@ def error_frame(request_id: Any, code: ErrorCode | int, message: str) -> dict[st
     return {"op": "error", "id": request_id, "code": int(code), "message": message}
 
 
-def field(frame: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+def field(
+    frame: dict[str, Any], name: str, kind: type[str] | type[bool], required: bool = True
+) -> Any:
+    """A string or boolean field; integers go through integer(), which knows their range."""
     value = frame.get(name)
     if value is None:
         if required:
             raise TidingsError(ErrorCode.WS_BAD_FRAME, f"missing field {name!r}")
         return None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    if not isinstance(value, kind):
         raise TidingsError(ErrorCode.WS_BAD_FRAME, f"field {name!r} must be {kind.__name__}")
     return value
 
 
+def integer(frame: dict[str, Any], name: str, within: IntRange) -> int:
+    """A required integer field in its range (bounds.py)."""
+    value = optional_integer(frame, name, within)
+    if value is None:
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, f"missing field {name!r}")
+    return value
+
+
+def optional_integer(frame: dict[str, Any], name: str, within: IntRange) -> int | None:
+    """An integer field in its range, or None when it is absent (or null)."""
+    value = frame.get(name)
+    if value is None:
+        return None
+    return checked_int(value, f"field {name!r}", within, ErrorCode.WS_BAD_FRAME)
+
+
 def parse_login(frame: dict[str, Any]) -> tuple[int, str, str, str]:
-    sdkappid = field(frame, "sdkappid", int)
+    sdkappid = integer(frame, "sdkappid", SDKAPPID)
     identifier = field(frame, "identifier", str)
     sig = field(frame, "usersig", str)
     platform = field(frame, "platform", str, required=False) or "Web"
@@ -77,7 +101,12 @@ def parse_send(
         body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]
     elements = parse_msg_body(body, max_body, ErrorCode.BODY_TOO_LARGE, ErrorCode.WS_BAD_FRAME)
     client_msg_id = field(frame, "client_msg_id", str, required=False)
-    random = field(frame, "random", int, required=False)
+    if client_msg_id is not None and not CLIENT_MSG_ID.fullmatch(client_msg_id):
+        raise TidingsError(
+            ErrorCode.WS_BAD_FRAME,
+            "client_msg_id must be 1 to 64 of the characters A-Z a-z 0-9 . _ ~ -",
+        )
+    random = optional_integer(frame, "random", UINT32)
     if random is None:
         random = secrets.randbits(32)
         # Nothing to retry with: a unique id, not the 32-bit random, which two of a sender's
@@ -110,8 +139,9 @@ def parse_sync(frame: dict[str, Any], user: str) -> tuple[str, str | None, int, 
     group = field(frame, "group", str, required=False)
     if (peer is None) == (group is None):
         raise TidingsError(ErrorCode.WS_BAD_FRAME, "sync needs exactly one of 'peer' or 'group'")
-    after_seq = field(frame, "after_seq", int, required=False) or 0
-    limit = field(frame, "limit", int, required=False) or 0
+    after_seq = optional_integer(frame, "after_seq", STORED_U64) or 0
+    # Any page size is taken; history serves at most 500 a page (docs/PROTOCOL.md).
+    limit = optional_integer(frame, "limit", UINT32) or 0
     if group is not None:
         return conversation.group(group), group, after_seq, limit
     return conversation.c2c(user, peer), None, after_seq, limit

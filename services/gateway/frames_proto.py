@@ -25,10 +25,16 @@ def encoding_of(path: str) -> str | None:
     return asked if asked in ENCODINGS else None
 
 
+# The integers a JSON frame can hold (orjson reads larger ones as floats, and cannot write them).
+_JSON_INTS = range(-(2**63), 2**64)
+
+
 def _integral(value: Any) -> Any:
     """Struct numbers are doubles; the protocol's numbers are integers (ids, seqs, times), so
-    integral doubles come back as ints, inside lists and objects too."""
-    if isinstance(value, float) and value.is_integer():
+    integral doubles come back as ints, inside lists and objects too. Only within 64 bits, as
+    in a JSON frame: 1e300 stays a float, refused where an integer is due, and a MsgBody that
+    holds one is still written back out as JSON."""
+    if isinstance(value, float) and value.is_integer() and int(value) in _JSON_INTS:
         return int(value)
     if isinstance(value, dict):
         return {k: _integral(v) for k, v in value.items()}

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1.envelope_pb2 import MsgElement
+from services.gateway.bounds import UINT32, checked_int
 from services.gateway.group_rules import AVCHATROOM, MEETING, check_account_count
 from services.gateway.msgbody import content_crc, parse_msg_body
 
@@ -55,8 +56,9 @@ def parse_import_list(raw: Any, max_body_bytes: int) -> list[ImportItem]:
         sender = entry.get("From_Account")
         if not isinstance(sender, str) or not sender:
             raise TidingsError(BAD, f"MsgList[{i}].From_Account must be a non-empty string")
-        send_time = _unsigned(entry.get("SendTime"), f"MsgList[{i}].SendTime")
-        random = _unsigned(entry.get("Random", 0), f"MsgList[{i}].Random")
+        # Unix seconds and a random: Tencent's 32-bit unsigned integers.
+        send_time = checked_int(entry.get("SendTime"), f"MsgList[{i}].SendTime", UINT32, BAD)
+        random = checked_int(entry.get("Random", 0), f"MsgList[{i}].Random", UINT32, BAD)
         try:
             elements = parse_msg_body(
                 entry.get("MsgBody"), max_body_bytes, ErrorCode.BODY_TOO_LARGE, BAD
@@ -68,13 +70,6 @@ def parse_import_list(raw: Any, max_body_bytes: int) -> list[ImportItem]:
             continue
         items.append(ImportItem(sender, send_time, random, elements))
     return items
-
-
-def _unsigned(value: Any, name: str) -> int:
-    """A 32-bit unsigned integer: Unix seconds, or a random."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
-        raise TidingsError(BAD, f"{name} must be a 32-bit unsigned integer")
-    return value
 
 
 def import_checks(

@@ -13,15 +13,15 @@ from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
 from services.common.quotas import members_per_group
+from services.common.store.groups import AVCHATROOM as AVCHATROOM
+from services.common.store.groups import COMMUNITY as COMMUNITY
+from services.common.store.groups import MEETING as MEETING
+from services.common.store.groups import PUBLIC as PUBLIC
+from services.common.store.groups import WORK as WORK
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 
 # Group types: the current names, and the old names Tencent still accepts.
-WORK = "Work"
-PUBLIC = "Public"
-MEETING = "Meeting"
-AVCHATROOM = "AVChatRoom"
-COMMUNITY = "Community"
 GROUP_TYPES = (WORK, PUBLIC, MEETING, AVCHATROOM, COMMUNITY)
 _TYPE_NAMES = {**{t: t for t in GROUP_TYPES}, "Private": WORK, "ChatRoom": MEETING}
 

@@ -16,6 +16,9 @@ from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
 from services.gateway.sessions import LocalSessions
 
+# The field names and punctuation of a message's JSON (message_json) beyond its protobuf bytes.
+MESSAGE_JSON_OVERHEAD = 256
+
 
 class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     def __init__(self, local: LocalSessions, publisher: Publisher) -> None:
@@ -31,7 +34,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         delivered: Counter[int] = Counter()
         # Fan-out sends a group message once per member: encode it once, and count metrics
         # per app rather than per delivery (labels() costs more than the delivery itself).
-        encoded: dict[bytes, dict[str, Any]] = {}
+        # Each also gets its size for the outbox limit: its protobuf bytes, at hand already,
+        # plus the JSON field names the client frame adds.
+        encoded: dict[bytes, tuple[dict[str, Any], int]] = {}
         latency = STAGE_LATENCY.labels("deliver")
         now_ms = time.time() * 1000
         for d in request.deliveries:
@@ -43,13 +48,14 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
                 continue
             m = d.message
             key = m.SerializeToString(deterministic=True)
-            payload = encoded.get(key)
-            if payload is None:
-                payload = encoded[key] = message_json(m)
+            found = encoded.get(key)
+            if found is None:
+                found = encoded[key] = (message_json(m), len(key) + MESSAGE_JSON_OVERHEAD)
                 if m.received_at_ms:
                     latency.observe(max(0.0, now_ms - m.received_at_ms) / 1000)
+            payload, size = found
             for conn in conns:
-                conn.deliver(payload)
+                conn.deliver(payload, size)
             delivered[d.sdkappid] += 1
         for sdkappid, count in delivered.items():
             STAGE_MESSAGES.labels("deliver", str(sdkappid), "ok").inc(count)
@@ -71,7 +77,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
             if conns:
                 frame = orjson.loads(n.frame_json)
                 for conn in conns:
-                    conn.reply(frame)
+                    conn.notify(frame)
                 delivered += 1
         return gateway_pb2.NotifyReply(delivered=delivered)
 

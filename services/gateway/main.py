@@ -17,6 +17,7 @@ from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import Channels, GrpcServer
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc, history_pb2_grpc
+from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry, connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
@@ -26,6 +27,7 @@ from services.gateway.admin.base import AdminDeps
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.grpc_service import GatewayServicer
+from services.gateway.http_limits import HttpLimits
 from services.gateway.openapi_routes import install_openapi
 from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
@@ -54,6 +56,8 @@ def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> Fas
     # Message reports read history and recall through the publisher, as REST does.
     app.include_router(admin_reports.build_router(admin, deps))
     install_openapi(app, SERVICES)
+    # Outside every route: the token and the body size are checked before a body is read.
+    app.add_middleware(HttpLimits, settings=deps.settings)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -135,7 +139,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         stores=stores,
         publisher=publisher,
         history=history,
-        archive=Archive(history, redis),
+        archive=Archive(history),
+        tails=TailReader(redis),
         sessions=registry,
         channels=channels,
         limiter=limiter,

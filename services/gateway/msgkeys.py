@@ -13,6 +13,7 @@ from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.gateway.archive import Archive
+from services.gateway.bounds import STORED_U64, UINT32, parse_decimal
 
 # How far around the key's second a batch copy's server time can fall.
 _SEARCH_WINDOW_S = 2
@@ -26,10 +27,17 @@ class MsgKey:
 
 
 def parse_msg_key(key: str, code: ErrorCode) -> MsgKey:
+    """A key's parts, each in the range of what it names: a 32-bit random, a stored seq and
+    Unix seconds (the router writes them so; anything else names no message)."""
     parts = key.split("_")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3:
         raise TidingsError(code, f"MsgKey {key!r} is not a MsgKey returned by this API")
-    return MsgKey(int(parts[0]), int(parts[1]), int(parts[2]))
+    random, seq, time_s = parts
+    return MsgKey(
+        parse_decimal(random, "MsgKey's random", UINT32, code),
+        parse_decimal(seq, "MsgKey's seq", STORED_U64, code),
+        parse_decimal(time_s, "MsgKey's time", UINT32, code),
+    )
 
 
 async def find_by_msg_key(

@@ -11,10 +11,10 @@ from typing import Any
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.profiles import FOREVER, ProfileValue
 from services.gateway import ids
+from services.gateway.bounds import UINT32_MAX
 
 MAX_VALUE_BYTES = 500
 MAX_CUSTOM_TAGS = 20
-UINT32_MAX = 0xFFFFFFFF
 
 NICK = "Tag_Profile_IM_Nick"
 IMAGE = "Tag_Profile_IM_Image"

@@ -25,7 +25,9 @@ from services.common.redis_state import text
 from services.common.store.ports import Stores
 from services.common.store.reports import Report, new_report_id
 from services.gateway.archive import Archive
+from services.gateway.bounds import MSG_SEQ
 from services.gateway.frames import field as frame_field
+from services.gateway.frames import integer as frame_integer
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.sessions import Connection
 
@@ -47,9 +49,7 @@ def parse_report(frame: dict[str, Any], user: str) -> tuple[str, str | None, int
     group = frame_field(frame, "group", str, required=False)
     if (peer is None) == (group is None) or not (peer or group):
         raise TidingsError(ErrorCode.WS_BAD_FRAME, "name exactly one of 'peer' or 'group'")
-    seq = frame_field(frame, "seq", int)
-    if seq < 1:
-        raise TidingsError(ErrorCode.WS_BAD_FRAME, "'seq' must be a message's seq (1 or more)")
+    seq = frame_integer(frame, "seq", MSG_SEQ)
     reason = frame_field(frame, "reason", str).strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
         raise TidingsError(

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.sns import BlockEntry, CustomValue, Friend
 from services.gateway import ids
+from services.gateway.bounds import STORED_U64, checked_int
 
 BAD = ErrorCode.SNS_INVALID_PARAM
 
@@ -137,12 +138,12 @@ def string_list(value: Any, name: str, *, maximum: int) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def non_negative_int(value: Any, name: str, default: int = 0) -> int:
+def stored_int(value: Any, name: str, default: int = 0) -> int:
+    """A friend's integer field (AddTime, RemarkTime, an integer custom value): Tencent's
+    uint64, as far as the store's signed 64 bits hold it."""
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TidingsError(BAD, f"{name} must be a non-negative integer")
-    return value
+    return checked_int(value, name, STORED_U64, BAD)
 
 
 # ---- standard and custom friend fields -------------------------------------------------------
@@ -191,9 +192,11 @@ def custom_field(tag: Any, value: Any) -> tuple[str, CustomValue]:
     if not _CUSTOM_NAME.fullmatch(tag.removeprefix(CUSTOM_TAG_PREFIX)):
         raise TidingsError(BAD, f"{tag}: the name after the prefix must be 1 to 8 English letters")
     # Tencent documents string values and its own friend_import example sends 0: take both.
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return tag, stored_int(value, f"{tag}: Value")
+    if not isinstance(value, str):
         raise TidingsError(BAD, f"{tag}: Value must be a string or an integer")
-    if isinstance(value, str) and _too_long(value, MAX_CUSTOM_VALUE_BYTES):
+    if _too_long(value, MAX_CUSTOM_VALUE_BYTES):
         raise TidingsError(BAD, f"{tag}: Value is longer than {MAX_CUSTOM_VALUE_BYTES} bytes")
     return tag, value
 

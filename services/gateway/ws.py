@@ -7,6 +7,7 @@ otherwise); frames of both decode to the same dict, so every op has one code pat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -24,6 +25,7 @@ from services.common.logging import get_logger
 from services.common.metrics import CONNECTIONS, STAGE_LATENCY
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
+from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
 from services.common.store.ports import Stores
 from services.gateway import avchatroom, frames, frames_proto, send_rules
@@ -31,6 +33,7 @@ from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import BeforeEvents
 from services.gateway.events import EventEmitter
+from services.gateway.frame_budget import FrameBudget
 from services.gateway.group_rules import AVCHATROOM
 from services.gateway.kicks import kick_connections
 from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
@@ -39,7 +42,13 @@ from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.receipts import GroupReceipts, receipt_refusal
 from services.gateway.reports import Reports
-from services.gateway.sessions import Connection, LocalSessions, json_text
+from services.gateway.sessions import (
+    CLOSE_FLUSH_S,
+    Connection,
+    LocalSessions,
+    close_within,
+    json_text,
+)
 from services.gateway.throttle import check_send_rate
 from services.gateway.ws_events import WsEvents
 from services.gateway.ws_ops import WsOps, sees_history_before_join
@@ -47,6 +56,8 @@ from services.gateway.ws_ops import WsOps, sees_history_before_join
 log = get_logger(__name__)
 
 MAX_LOGIN_ATTEMPTS = 3
+# Policy violation: the client broke the frame rate (error frame 4430 says so first).
+FRAME_RATE_CLOSE = 1008
 
 
 class WsEndpoint:
@@ -82,11 +93,20 @@ class WsEndpoint:
             BeforeEvents(channels, settings.callback_addr),
             stores,
             history,
+            TailReader(redis),
             auth,
         )
-        archive = Archive(history, redis)
+        archive = Archive(history)
         self._ops = WsOps(
-            stores, history, archive, publisher, registry, channels, self._receipts, self._events
+            stores,
+            history,
+            archive,
+            TailReader(redis),
+            publisher,
+            registry,
+            channels,
+            self._receipts,
+            self._events,
         )
         self._reports = Reports(stores, archive, limiter, redis)
 
@@ -113,8 +133,12 @@ class WsEndpoint:
         )
         encode = frames_proto.encode_frame if proto else json_text
         max_bytes = self._settings.ws_max_frame_bytes
+        budget = FrameBudget(self._settings.ws_max_frames_per_s, self._settings.ws_frame_burst)
         try:
             async for raw in ws:
+                if not budget.take():
+                    await self._cut_off_flood(ws, conn, encode)
+                    return
                 request_id: Any = None
                 try:
                     frame = (
@@ -184,6 +208,8 @@ class WsEndpoint:
                         conn.reply(reply)
                     else:
                         await self._send_now(ws, encode, reply)
+                if conn is not None:
+                    await conn.wait_for_room()
         except ConnectionClosed:
             pass
         finally:
@@ -191,6 +217,31 @@ class WsEndpoint:
                 await self._logout(conn)
             if writer is not None:
                 writer.cancel()
+
+    async def _cut_off_flood(
+        self,
+        ws: ServerConnection,
+        conn: Connection | None,
+        encode: Callable[[dict[str, Any]], str | bytes],
+    ) -> None:
+        """Tell a client over its frame rate why, and disconnect it."""
+        per_s, burst = self._settings.ws_max_frames_per_s, self._settings.ws_frame_burst
+        log.warning(
+            "ws frame rate exceeded",
+            app=conn.sdkappid if conn else None,
+            user=conn.user if conn else None,
+        )
+        frame = frames.error_frame(
+            None,
+            ErrorCode.WS_FRAME_RATE,
+            f"more than {per_s:g} frames a second (bursts of {burst}); reconnect and slow down",
+        )
+        if conn is not None:
+            await conn.close_after(frame, FRAME_RATE_CLOSE, "frame rate")
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._send_now(ws, encode, frame), CLOSE_FLUSH_S)
+        await close_within(ws, FRAME_RATE_CLOSE, "frame rate")
 
     async def _op(self, conn: Connection, op: str, frame: dict[str, Any]) -> dict[str, Any]:
         if op == "recall":
@@ -235,7 +286,9 @@ class WsEndpoint:
             [Session(cid, s.platform, s.login_ms) for cid, s in existing.items()],
             platform,
         )
-        conn = Connection(ws, sdkappid, identifier, platform, encode)
+        conn = Connection(
+            ws, sdkappid, identifier, platform, encode, self._settings.ws_outbox_max_bytes
+        )
         self._local.add(conn)
         await self._registry.add(
             sdkappid,

@@ -15,6 +15,7 @@ import time
 from services.common import events
 from services.common.callback_config import config_of
 from services.common.pb.tidings.v1 import history_pb2_grpc
+from services.common.recent import TailReader
 from services.common.store.groups import Group
 from services.common.store.ports import Stores
 from services.common.unread import c2c_unread
@@ -38,12 +39,14 @@ class WsEvents:
         before: BeforeEvents,
         stores: Stores,
         history: history_pb2_grpc.HistoryServiceStub,
+        tails: TailReader,
         auth: Authenticator,
     ) -> None:
         self._emitter = emitter
         self._before = before
         self._stores = stores
         self._history = history
+        self._tails = tails
         self._auth = auth
 
     def _emit(self, conn: Connection, kind: str, entity: str, payload: dict[str, object]) -> None:
@@ -120,7 +123,9 @@ class WsEvents:
         config = config_of(await self._auth.app(conn.sdkappid))
         if config is None or not config.enabled(READ_REPORT):
             return
-        _, counts = await c2c_unread(self._stores, self._history, conn.sdkappid, conn.user)
+        _, counts = await c2c_unread(
+            self._stores, self._tails, self._history, conn.sdkappid, conn.user
+        )
         self._emit(
             conn,
             events.C2C_READ,

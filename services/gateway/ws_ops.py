@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from services.common import conversation, messaging_settings
+from services.common import conversation, conversation_list, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
@@ -20,12 +20,16 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     InboundMessage,
     Message,
 )
+from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
-from services.common.store.conversations import C2C, GROUP, ConversationState
+from services.common.store.conversations import C2C, ConversationState
 from services.common.store.groups import Group, Member
 from services.common.store.ports import App, Stores
 from services.gateway.archive import Archive
+from services.gateway.bounds import MSG_SEQ, STORED_U64, UINT32
 from services.gateway.frames import field as frame_field
+from services.gateway.frames import integer as frame_integer
+from services.gateway.frames import optional_integer as frame_optional_integer
 from services.gateway.group_rules import (
     ADMIN,
     AVCHATROOM,
@@ -123,6 +127,7 @@ class WsOps:
         stores: Stores,
         history: history_pb2_grpc.HistoryServiceStub,
         archive: Archive,
+        tails: TailReader,
         publisher: Publisher,
         registry: SessionRegistry,
         channels: Channels,
@@ -132,6 +137,7 @@ class WsOps:
         self._stores = stores
         self._history = history
         self._archive = archive
+        self._tails = tails
         self._publisher = publisher
         self._registry = registry
         self._channels = channels
@@ -140,7 +146,7 @@ class WsOps:
 
     async def recall(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id = _target_conversation(frame, conn.user)
-        seq = frame_field(frame, "seq", int)
+        seq = frame_integer(frame, "seq", MSG_SEQ)
         got = await self._archive.get(conn.sdkappid, conv, [seq])
         if not got:
             raise TidingsError(ErrorCode.MSG_NOT_FOUND, "the message does not exist")
@@ -178,51 +184,14 @@ class WsOps:
             raise TidingsError(outcome.error_code, outcome.error_info)
         return {"op": "recall", "code": 0, "conversation": conv, "seq": seq}
 
-    async def _group_states(self, sdkappid: int, user: str) -> list[ConversationState]:
-        """The user's group conversations: one per joined group with messages (AVChatRoom has
-        no history, so no conversation), at the group's newest seq, with the user's read mark
-        and deletion from the conversation store. Audit keeps no per-member rows for groups, so
-        a 6,000-member group's message costs one group write, not 6,000."""
-        joined = [
-            j.group_id
-            for j in await self._stores.groups.joined_groups(sdkappid, user)
-            if j.group_type != AVCHATROOM
-        ]
-        if not joined:
-            return []
-        groups = await self._stores.groups.get_groups(sdkappid, joined)
-        convs = [conversation.group(g) for g in groups]
-        marks = await self._stores.conversations.get(sdkappid, user, convs)
-        out = []
-        for g in groups.values():
-            conv = conversation.group(g.group_id)
-            mark = marks.get(conv)
-            out.append(
-                ConversationState(
-                    user=user,
-                    conversation=conv,
-                    kind=GROUP,
-                    peer=g.group_id,
-                    last_seq=g.next_msg_seq - 1,
-                    last_time_ms=g.last_msg_time * 1000,
-                    read_seq=mark.read_seq if mark else 0,
-                    hidden_seq=mark.hidden_seq if mark else 0,
-                    pinned_at_ms=mark.pinned_at_ms if mark else 0,
-                )
-            )
-        return out
-
     async def conversations(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
-        limit = frame_field(frame, "limit", int, required=False) or DEFAULT_CONVERSATIONS
+        limit = frame_optional_integer(frame, "limit", UINT32) or DEFAULT_CONVERSATIONS
         limit = max(1, min(limit, MAX_CONVERSATIONS))
-        c2c_states = [
-            s
-            for s in await self._stores.conversations.list_for_user(conn.sdkappid, conn.user)
-            if s.kind == C2C
-        ]
-        group_states = await self._group_states(conn.sdkappid, conn.user)
+        everything = await conversation_list.user_states(
+            self._stores, self._tails, conn.sdkappid, conn.user
+        )
         states = sorted(
-            (s for s in c2c_states + group_states if s.visible),
+            (s for s in everything if s.visible),
             key=lambda s: s.last_time_ms,
             reverse=True,
         )[:limit]
@@ -294,9 +263,8 @@ class WsOps:
         devices get a `read_mark`, the C2C peer a `receipt`, and in a group the senders of
         messages that asked for receipts a `receipt` with their new read count."""
         conv, group_id = _target_conversation(frame, conn.user)
-        seq = frame_field(frame, "seq", int)
-        if seq < 0:
-            raise TidingsError(ErrorCode.WS_BAD_FRAME, "'seq' must not be negative")
+        # 0 (nothing read) is a mark too: it answers the current one.
+        seq = frame_integer(frame, "seq", STORED_U64)
         sdkappid, user = conn.sdkappid, conn.user
         if group_id is not None:
             await self._require_member(sdkappid, group_id, user)
@@ -338,7 +306,7 @@ class WsOps:
         """Who has and has not read a group message that asked for receipts (Tencent's
         get_group_msg_receipt_detail): members who joined after it count as not read."""
         group_id = frame_field(frame, "group", str)
-        seq = frame_field(frame, "seq", int)
+        seq = frame_integer(frame, "seq", MSG_SEQ)
         sdkappid = conn.sdkappid
         await self._require_member(sdkappid, group_id, conn.user)
         sender = await self._receipts.sender_of(sdkappid, group_id, seq)

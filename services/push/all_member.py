@@ -18,10 +18,11 @@ from collections.abc import Mapping, Sequence
 
 import orjson
 from aiokafka import AIOKafkaProducer
+from google.protobuf.message import DecodeError
 
 from services.common import conversation, topics
 from services.common.allpush import EVENT_KIND, AllMemberPushJob, decode_job, matches
-from services.common.bus import Record, send_all
+from services.common.bus import Poison, Record, send_all
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import (
@@ -43,18 +44,26 @@ PROGRESS_EVERY_S = 10.0
 NO_SYNC = 2
 
 
-def jobs_in(records: Sequence[Record]) -> list[AllMemberPushJob]:
-    """The all_member_push jobs of a batch; other event kinds are not this consumer's."""
+def jobs_in(records: Sequence[Record]) -> tuple[list[AllMemberPushJob], list[Poison]]:
+    """The all_member_push jobs of a batch, and the records that cannot be one; other event
+    kinds are not this consumer's."""
     jobs: list[AllMemberPushJob] = []
+    poison: list[Poison] = []
     for record in records:
-        event = Event.FromString(record.value or b"")
-        if event.kind != EVENT_KIND:
+        try:
+            event = Event.FromString(record.value or b"")
+            if event.kind != EVENT_KIND:
+                continue
+            job = decode_job(event.payload_json)
+        except (DecodeError, ValueError, KeyError, TypeError) as exc:
+            poison.append(Poison(record, f"unusable all_member_push job: {exc}"))
             continue
-        job = decode_job(event.payload_json)
         if job.sdkappid != event.sdkappid:
-            raise ValueError(f"job of app {job.sdkappid} in an event of app {event.sdkappid}")
+            reason = f"job of app {job.sdkappid} in an event of app {event.sdkappid}"
+            poison.append(Poison(record, reason))
+            continue
         jobs.append(job)
-    return jobs
+    return jobs, poison
 
 
 def job_elements(job: AllMemberPushJob) -> list[MsgElement]:
@@ -114,12 +123,12 @@ class AllMemberPush:
         self._chunk = chunk_size(rate)
         self._page_size = page_size
 
-    async def handle(self, records: Sequence[Record]) -> None:
-        # Decoded first: a malformed record fails the batch before anything is sent.
-        jobs = jobs_in(records)
+    async def handle(self, records: Sequence[Record]) -> list[Poison]:
+        jobs, poison = jobs_in(records)
         async with asyncio.TaskGroup() as group:
             for job in jobs:
                 group.create_task(self._run(job))
+        return poison
 
     async def _run(self, job: AllMemberPushJob) -> None:
         started = time.monotonic()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 
 from services.common import topics
-from services.common.bus import Record, send_all
+from services.common.bus import Poison, Record, decode, send_all
 from services.common.cache import ExpiringCache
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
@@ -129,8 +129,8 @@ class Fanout:
         self._channels = channels
         self._members = members
 
-    async def handle(self, records: Sequence[Record]) -> None:
-        messages = [Message.FromString(r.value) for r in records]
+    async def handle(self, records: Sequence[Record]) -> list[Poison]:
+        messages, poison = decode(records, Message)
         targets: list[tuple[Message, Recipient]] = []
         for m in messages:
             if m.chat_type == CHAT_TYPE_C2C:
@@ -177,6 +177,7 @@ class Fanout:
             STAGE_MESSAGES.labels("fanout", str(m.sdkappid), "ok").inc()
             if m.received_at_ms:
                 STAGE_LATENCY.labels("fanout").observe(max(0.0, now_ms - m.received_at_ms) / 1000)
+        return poison
 
     async def _deliver(self, addr: str, batch: list[gateway_pb2.Delivery]) -> None:
         stub = gateway_pb2_grpc.GatewayServiceStub(self._channels.get(addr))

@@ -6,7 +6,14 @@ import asyncio
 
 from services.common import topics
 from services.common.app_cache import AppCache
-from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
+from services.common.bus import (
+    BatchConsumer,
+    BatchProducer,
+    Consumer,
+    ConsumerSpec,
+    DeadLetters,
+    make_producer,
+)
 from services.common.config import Settings
 from services.common.config_feed import APP, DIRTY_WORDS, ConfigFeed
 from services.common.grpc_util import Channels, GrpcServer
@@ -17,12 +24,14 @@ from services.common.pb.tidings.v1 import (
     history_pb2_grpc,
 )
 from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
-from services.common.redis_state import SeqAllocator, SessionRegistry, connect
+from services.common.recent import TailSettings
+from services.common.redis_state import SessionRegistry, connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.router.fanout import Fanout, MemberCache
 from services.router.ingest import Ingest
 from services.router.moderator import Moderator, WordFilters, builtin_words
+from services.router.sequencer import Sequencer
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
@@ -53,38 +62,36 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         )
         return reply
 
+    inbound = Consumer(settings, "router.ingest", [topics.INBOUND])
     ingest = Ingest(
-        SeqAllocator(redis, settings.dedupe_ttl_s),
-        producer,
+        inbound,
+        DeadLetters(settings, "router.ingest", producer),
+        Sequencer(redis, settings.dedupe_ttl_s, TailSettings.of(settings)),
+        BatchProducer(producer),
         channels,
         max_seq,
         Moderator(apps, words, before_send),
+        settings.kafka_max_batch,
     )
     fanout = Fanout(SessionRegistry(redis), producer, channels, MemberCache(stores.groups))
-    consumers = [
-        BatchConsumer(
-            settings, ConsumerSpec("router.ingest", topics.INBOUND, ingest.handle), producer
-        ),
-        BatchConsumer(
-            settings, ConsumerSpec("router.fanout", topics.MESSAGES, fanout.handle), producer
-        ),
-    ]
+    fanning = BatchConsumer(
+        settings, ConsumerSpec("router.fanout", topics.MESSAGES, fanout.handle), producer
+    )
     await feed.start()
-    for c in consumers:
-        await c.start()
+    await inbound.start()
+    await fanning.start()
     server = GrpcServer(settings.bind_host, settings.grpc_port)
     await server.start()
-    tasks = [asyncio.create_task(c.run()) for c in consumers]
+    tasks = [asyncio.create_task(ingest.run()), asyncio.create_task(fanning.run())]
     feeding = asyncio.create_task(feed.run())
     await stop.wait()
     await server.set_serving(False)
-    for c in consumers:
-        await c.stop()
+    await ingest.stop()
+    await fanning.stop()
     await feed.stop()
     await asyncio.gather(*tasks, feeding)
-    await ingest.drain()
-    for c in consumers:
-        await c.close()
+    await inbound.close()
+    await fanning.close()
     await feed.close()
     await server.stop()
     await producer.stop()

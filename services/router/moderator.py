@@ -1,16 +1,14 @@
 """Moderation in ingest, with its I/O: each app's compiled word filter, and the before-send
 callback over gRPC. The decisions themselves are in moderation.py.
 
-A batch's callbacks run concurrently, each with the app's callback timeout (plus a small
-margin for the gRPC hop) as its deadline, so a batch, and the partition behind it, is held no
-longer than the slowest app's timeout.
+Each callback runs on its own, with the app's callback timeout (plus a small margin for the
+gRPC hop) as its deadline; ingest holds only that message's conversation meanwhile.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from services.common.app_cache import AppCache
@@ -96,40 +94,60 @@ class WordFilters:
         return self._builtin[action]
 
 
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A message waiting for its app's before-send callback."""
+
+    message: InboundMessage
+    config: CallbackConfig
+
+
+def _accepted(d: Decision | Ask) -> bool:
+    return isinstance(d, Decision) and d.ruling is Ruling.ACCEPT
+
+
 class Moderator:
     def __init__(self, apps: AppCache, words: WordFilters, before_send: BeforeSendCall) -> None:
         self._apps = apps
         self._words = words
         self._before_send = before_send
 
-    async def moderate(
+    async def prepare(
         self, messages: Sequence[InboundMessage], is_retry: RetryCheck
-    ) -> list[Decision]:
-        """Decide messages (needs_moderation): words first, then the callback, which so sees
-        the masked text. A retry of an accepted message keeps its first ruling (its outcome is
-        the original's seq): it is not refused again, nor sent to the app server twice. Only
-        those two cases ask Redis, so most batches make no extra round trip."""
-        decisions = [screen(m, await self._words.get(m.sdkappid)) for m in messages]
-        asks: list[tuple[int, CallbackConfig]] = []
-        for i, decision in enumerate(decisions):
+    ) -> list[Decision | Ask]:
+        """Decide what can be decided now (needs_moderation messages): the words, and whether
+        the app wants a before-send callback, which then comes back as an `Ask` for `ask`
+        (so it sees the masked text). A retry of an accepted message keeps its first ruling
+        (its outcome is the original's seq): it is not refused again, nor sent to the app
+        server twice. Only those two cases ask Redis, so most batches make no extra trip."""
+        decided = [screen(m, await self._words.get(m.sdkappid)) for m in messages]
+        out: list[Decision | Ask] = list(decided)
+        for i, decision in enumerate(decided):
             if decision.ruling is Ruling.ACCEPT:
                 config = await self._callback(decision.message)
                 if config is not None:
-                    asks.append((i, config))
-        check = [i for i, d in enumerate(decisions) if d.ruling is not Ruling.ACCEPT]
-        check += [i for i, _ in asks]
+                    out[i] = Ask(decision.message, config)
+        check = [i for i, d in enumerate(out) if not _accepted(d)]
         if check:
             seen = await is_retry([messages[i] for i in check])
-            retries = {i for i, s in zip(check, seen, strict=True) if s}
-            for i in retries:
-                decisions[i] = accept(messages[i])
-            asks = [(i, config) for i, config in asks if i not in retries]
-        answers = await asyncio.gather(
-            *(self._ask(decisions[i].message, config) for i, config in asks)
-        )
-        for (i, _), answer in zip(asks, answers, strict=True):
-            decisions[i] = answer
-        return decisions
+            for i, retry in zip(check, seen, strict=True):
+                if retry:
+                    out[i] = accept(messages[i])
+        return out
+
+    async def ask(self, pending: Ask) -> Decision:
+        msg, config = pending.message, pending.config
+        try:
+            reply = await self._before_send(msg, config.timeout_s + CALL_MARGIN_S)
+        except Exception as err:  # noqa: BLE001 - unreachable, deadline, anything: fail policy
+            log.warning(
+                "callback service unavailable",
+                app=msg.sdkappid,
+                policy=config.fail_policy,
+                error=str(err),
+            )
+            return on_unreachable(msg, config.fail_policy, type(err).__name__)
+        return apply_reply(msg, reply)
 
     async def _callback(self, msg: InboundMessage) -> CallbackConfig | None:
         """The app's callback configuration when it wants this before-send callback: checked
@@ -149,16 +167,3 @@ class Moderator:
         if tencent is None:
             return CallbackConfig(url="", timeout_s=rules_s)
         return replace(tencent, timeout_s=tencent.timeout_s + rules_s)
-
-    async def _ask(self, msg: InboundMessage, config: CallbackConfig) -> Decision:
-        try:
-            reply = await self._before_send(msg, config.timeout_s + CALL_MARGIN_S)
-        except Exception as err:  # noqa: BLE001 - unreachable, deadline, anything: fail policy
-            log.warning(
-                "callback service unavailable",
-                app=msg.sdkappid,
-                policy=config.fail_policy,
-                error=str(err),
-            )
-            return on_unreachable(msg, config.fail_policy, type(err).__name__)
-        return apply_reply(msg, reply)

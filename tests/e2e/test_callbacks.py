@@ -19,7 +19,7 @@ import grpc
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common import topics
 from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc
@@ -277,6 +277,66 @@ async def test_after_send_callbacks_for_messages_sent_over_rest(
         "MsgSeq": posted["MsgSeq"],
         "Random": 5,
     }
+
+
+def service_metric(stack: Stack, name: str, **labels: str) -> float:
+    """The sum of the callback service's `name` series that carry `labels`."""
+    text_ = httpx.get(f"http://127.0.0.1:{stack.ports['callback'].metrics}/metrics").text
+    wanted = [f'{k}="{v}"' for k, v in labels.items()]
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text_.splitlines()
+        if line.startswith(name + "{") and all(w in line for w in wanted)
+    )
+
+
+async def test_records_of_an_app_with_nothing_configured_are_not_decoded(
+    stack: Stack, server: AppServer
+) -> None:
+    """The callback service reads the app from each im.messages key and skips the records of
+    apps with nothing configured before decoding them: undecodable bytes under such an app's
+    key are skipped, the same bytes under an app with a callback are poison. (The router and
+    audit dead-letter both: they read every record.)"""
+    quiet, loud = await new_app(stack), await new_app(stack)
+    await loud.import_accounts("alice", "bob")
+    await quiet.import_accounts("alice", "bob")
+    await configure(loud, server.url, token=TOKEN, commands=[C2C_AFTER])
+    group, stage = "callback.main", "callback.messages"
+    dead_before = service_metric(
+        stack, "tidings_dlq_records_total", group=group, topic=topics.MESSAGES.name
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        for a in (quiet, loud):
+            await producer.send_and_wait(
+                topics.MESSAGES.name,
+                key=f"{a.sdkappid}:c2c:alice:bob".encode(),
+                value=b"\x7f\xff\xff",  # no protobuf: wire type 7 does not exist
+            )
+    finally:
+        await producer.stop()
+    # And a real message of each: the quiet one's is skipped too, the loud one's delivered.
+    await send_c2c(quiet, "alice", "bob", "nobody listens")
+    await send_c2c(loud, "alice", "bob", "someone listens")
+    await arrived(server, C2C_AFTER, loud.sdkappid)
+
+    def count(a: AppUnderTest, outcome: str) -> float:
+        return service_metric(
+            stack, "tidings_stage_messages_total", stage=stage, app=str(a.sdkappid), outcome=outcome
+        )
+
+    async def settled() -> bool:
+        return count(loud, "poison") == 1 and count(quiet, "skipped") == 2
+
+    assert await eventually(settled, timeout=30)
+    assert (count(loud, "read"), count(loud, "skipped")) == (1, 0)
+    assert (count(quiet, "read"), count(quiet, "poison")) == (0, 0)
+    dead = service_metric(
+        stack, "tidings_dlq_records_total", group=group, topic=topics.MESSAGES.name
+    )
+    assert dead - dead_before == 1
+    assert server.of(C2C_AFTER, quiet.sdkappid) == []
 
 
 async def test_after_send_retried_while_the_app_server_is_down(

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiokafka.partitioner import murmur2
 
+from services.common import conversation
+from services.common.bus import partition_for
 from services.common.conversation import kafka_key
 from services.common.stack import Stack
 from tests.callback_app_server import AppServer, answer
@@ -117,13 +118,6 @@ async def group_texts(app: AppUnderTest, group_id: str) -> list[str]:
     return sorted(body_text(m["MsgBody"]) for m in r["RspMsgList"] if not m["IsPlaceMsg"])
 
 
-async def settle(check: Callable[[], Awaitable[Any]], expected: Any, timeout: float = 20) -> None:
-    async def same() -> bool:
-        return bool(await check() == expected)
-
-    assert await eventually(same, timeout=timeout), await check()
-
-
 async def test_reject_drop_rewrite_and_pass_through_over_ws_and_rest(
     app: AppUnderTest,
     server: AppServer,  # noqa: F811
@@ -182,8 +176,9 @@ async def test_reject_drop_rewrite_and_pass_through_over_ws_and_rest(
         assert (group_got.group, group_got.seq) == (group_id, 1)
         assert body_text(group_got.elements) == "[redacted]"
 
-        await settle(lambda: roam_texts(app), ["[redacted]", "[redacted]"])
-        await settle(lambda: group_texts(app, group_id), ["[redacted]", "[redacted]"])
+        # Acked, so readable: no waiting for the archive.
+        assert await roam_texts(app) == ["[redacted]", "[redacted]"]
+        assert await group_texts(app, group_id) == ["[redacted]", "[redacted]"]
         # A drop after messages still takes no seq.
         server.behaviour = answer(2)
         assert (await alice.send(to="bob", text="drop me too")).seq == 0
@@ -216,14 +211,14 @@ async def test_a_retry_of_a_refused_send_is_decided_again_and_an_accepted_one_de
         await alice.close()
 
 
-def same_partition_conversation(stack: Stack, sdkappid: int, of_app: int, target: str) -> str:
-    """A C2C conversation of `sdkappid` on the partition of `of_app`'s `target` (aiokafka's
-    default partitioner)."""
-    want = (murmur2(kafka_key(of_app, target)) & 0x7FFFFFFF) % stack.partitions
+def same_partition_pair(stack: Stack, sdkappid: int, of_app: int, target: str) -> tuple[str, str]:
+    """Two users of `sdkappid` whose C2C conversation is on the partition of `of_app`'s
+    `target` (Kafka's default partitioner)."""
+    want = partition_for(kafka_key(of_app, target), stack.partitions)
     for i in range(1000):
-        conversation = f"c2c:carol{i}:dave{i}"
-        if (murmur2(kafka_key(sdkappid, conversation)) & 0x7FFFFFFF) % stack.partitions == want:
-            return conversation
+        pair = (f"carol{i}", f"dave{i}")
+        if partition_for(kafka_key(sdkappid, conversation.c2c(*pair)), stack.partitions) == want:
+            return pair
     raise AssertionError("no conversation on that partition")
 
 
@@ -233,63 +228,46 @@ async def timed(call: Awaitable[Any]) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
-async def test_an_app_server_that_never_answers_holds_the_partition_only_for_the_timeout(
+async def test_an_app_server_that_never_answers_holds_only_its_own_conversation(
     app: AppUnderTest,
     server: AppServer,  # noqa: F811
 ) -> None:
-    timeout_s = 1.0
-    # Generous: the machine is shared, and a batch also waits for Redis, Kafka and the gateway.
-    margin_s = 4.0
+    """While app A's before-send callback hangs until its timeout, app B's sends on the same
+    partition go on (issue 10: a conversation waits only for itself). The bound is generous
+    (the machine is shared); the measured figure is in docs/BENCHMARKS.md."""
+    timeout_s = 2.0
     await app.import_accounts("alice", "bob")
     server.behaviour = lambda _: None
     await configure(app, server.url, token=TOKEN, commands="all", timeout_s=timeout_s)
-
-    # A message of another app (no callbacks) on the same partition, sent while the first one
-    # waits for the app server: it is in the same batch or the next one, so it is held too, but
-    # no longer than the timeout.
     neighbour_app = await new_app(app.stack)
-    conversation = same_partition_conversation(
-        app.stack, neighbour_app.sdkappid, app.sdkappid, "c2c:alice:bob"
+    peer_a, peer_b = same_partition_pair(
+        app.stack, neighbour_app.sdkappid, app.sdkappid, conversation.c2c("alice", "bob")
     )
-    peer_a, peer_b = conversation.removeprefix("c2c:").split(":")
     await neighbour_app.import_accounts(peer_a, peer_b)
+    await rest_c2c(neighbour_app, "warm", peer_a, peer_b)
 
-    baseline = [(await timed(rest_c2c(neighbour_app, "warm", peer_a, peer_b)))[1] for _ in range(3)]
-
-    async def neighbour() -> tuple[Any, float]:
-        await asyncio.sleep(0.2)
-        return await timed(rest_c2c(neighbour_app, "neighbour", sender=peer_a, to=peer_b))
-
-    (held, held_s), (other, other_s) = await asyncio.gather(
-        timed(rest_c2c(app, "fail open")), neighbour()
-    )
-    assert held["ErrorCode"] == 0, held
-    assert other["ErrorCode"] == 0, other
-    assert timeout_s * 0.8 < held_s < timeout_s + margin_s, held_s
-    assert other_s < timeout_s + margin_s, other_s
-    assert other_s > timeout_s * 0.5, f"not held: {other_s}"
-    await settle(lambda: roam_texts(app), ["fail open"])
+    held = asyncio.create_task(timed(rest_c2c(app, "fail open")))
+    await eventually(lambda: _asked(server.of(C2C_BEFORE)), timeout=10)
+    latencies = []
+    while not held.done():
+        reply, took = await timed(rest_c2c(neighbour_app, "neighbour", sender=peer_a, to=peer_b))
+        assert reply["ErrorCode"] == 0, reply
+        latencies.append(took)
+    (reply, held_s) = await held
+    assert reply["ErrorCode"] == 0, reply
+    assert timeout_s * 0.8 < held_s < timeout_s + 4.0, held_s
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+    assert len(latencies) >= 5 and p99 < 1.0, latencies
+    assert await roam_texts(app) == ["fail open"]
     print(
-        f"\nfail-open: held {held_s:.3f} s; neighbour on the same partition {other_s:.3f} s;"
-        f" a send with no callback {min(baseline):.3f} s"
+        f"\nfail-open send held {held_s:.3f} s; meanwhile {len(latencies)} sends of another app "
+        f"on the same partition: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
     )
 
-    await configure(
-        app, server.url, token=TOKEN, commands="all", timeout_s=timeout_s, fail_policy="closed"
-    )
-    refused, refused_s = await timed(rest_c2c(app, "fail closed"))
-    assert refused["ErrorCode"] == UNAVAILABLE, refused
-    assert timeout_s * 0.8 < refused_s < timeout_s + margin_s, refused_s
-    alice = await app.connect("alice")
-    try:
-        started = time.monotonic()
-        code, _ = await ws_error(alice.send(to="bob", text="fail closed"))
-        ws_s = time.monotonic() - started
-        assert code == UNAVAILABLE
-        assert ws_s < timeout_s + margin_s, ws_s
-    finally:
-        await alice.close()
-    print(f"fail-closed: refused after {refused_s:.3f} s (REST), {ws_s:.3f} s (WebSocket)")
+
+async def _asked(hits: list[Any]) -> bool:
+    return bool(hits)
 
 
 async def dirty_words(app: AppUnderTest, command: str, *words: str) -> None:
@@ -312,7 +290,7 @@ async def within(seconds: float, check: Callable[[], Awaitable[bool]]) -> float:
 async def test_sensitive_words_block_mask_and_reload_without_restart(
     app: AppUnderTest,
 ) -> None:
-    await app.import_accounts("alice", "bob")
+    await app.import_accounts("alice", "bob", "carol")
     group_id = await make_group(app)
     r = await admin(app.stack, "GET", f"/apps/{app.sdkappid}/sensitive-words")
     assert r.json() == {"builtin": "mask", "custom": "block"}
@@ -322,11 +300,13 @@ async def test_sensitive_words_block_mask_and_reload_without_restart(
     assert r.status_code == 422
 
     # Custom words block (80001) once the routers have them: through im.config, no restart.
-    assert (await rest_c2c(app, "a ForbiddenWord here"))["ErrorCode"] == 0
+    # Probes go to carol: bob's client below must see only what the test sends him.
+    assert (await rest_c2c(app, "a ForbiddenWord here", to="carol"))["ErrorCode"] == 0
     await dirty_words(app, "add", "forbiddenword", "违禁词")
 
     async def blocked() -> bool:
-        return bool((await rest_c2c(app, "a FORBIDDENWORD here"))["ErrorCode"] == DIRTY)
+        reply = await rest_c2c(app, "a FORBIDDENWORD here", to="carol")
+        return bool(reply["ErrorCode"] == DIRTY)
 
     reload_s = await within(10, blocked)
     print(f"\ndirty word add applied after {reload_s:.2f} s")

@@ -292,15 +292,13 @@ async def test_runner_pages_filters_and_publishes_paced() -> None:
     assert stores.pages == 2 * 5
 
 
-async def test_runner_refuses_a_malformed_job_before_sending() -> None:
+async def test_a_malformed_job_is_poison_and_the_rest_runs() -> None:
     stores, producer = FakeStores(["a"]), FakeProducer()
     bad = Event(schema_version=1, sdkappid=APP, kind="all_member_push", payload_json=b"{}")
-    with pytest.raises(KeyError):
-        await _runner(stores, producer, rate=100).handle(
-            [_record(job_event(_job())), _record(bad, 1)]
-        )
-    assert producer.sent == []
     foreign = job_event(_job())
     foreign.sdkappid = APP + 1
-    with pytest.raises(ValueError, match="app"):
-        await _runner(stores, producer, rate=100).handle([_record(foreign)])
+    records = [_record(job_event(_job())), _record(bad, 1), _record(foreign, 2)]
+    poison = await _runner(stores, producer, rate=100).handle(records)
+    assert [p.record.offset for p in poison] == [1, 2]
+    assert "app" in poison[1].reason
+    assert len(producer.sent) == 1

@@ -512,7 +512,11 @@ async def asked_deadlines(
     async def is_retry(messages: Sequence[InboundMessage]) -> list[bool]:
         return [retry] * len(messages)
 
-    decisions = await Moderator(apps, filters, before_send).moderate([msg], is_retry)
+    moderator = Moderator(apps, filters, before_send)
+    decisions = [
+        d if isinstance(d, Decision) else await moderator.ask(d)
+        for d in await moderator.prepare([msg], is_retry)
+    ]
     return deadlines, decisions
 
 

@@ -59,3 +59,17 @@ def test_body_limit_and_element_types() -> None:
         with pytest.raises(TidingsError):
             parse_msg_body(bad, 100, ErrorCode.BODY_TOO_LARGE, ErrorCode.WS_BAD_FRAME)
 
+
+def test_a_client_cannot_pick_a_server_made_message_id() -> None:
+    """Ids the server makes up hold ':' (REST sends are "rest:..."); a client's may not, so a
+    user cannot take the dedupe key of an app server's future send as a retry of its own."""
+    ok = frames.parse_send(
+        {"op": "send", "to": "b", "text": "x", "client_msg_id": "a.b_c~d-1"}, 1, "a", "Web", 100
+    )
+    assert ok.client_msg_id == "a.b_c~d-1"
+    for bad in ("rest:0:5:1234", "", "x" * 65, "spa ce"):
+        with pytest.raises(TidingsError) as err:
+            frames.parse_send(
+                {"op": "send", "to": "b", "text": "x", "client_msg_id": bad}, 1, "a", "Web", 100
+            )
+        assert err.value.code == ErrorCode.WS_BAD_FRAME

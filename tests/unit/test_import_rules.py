@@ -55,6 +55,8 @@ def test_pure_logic_modules_do_no_io() -> None:
         ROOT / "services/common/quotas.py",
         ROOT / "services/gateway/frames.py",
         ROOT / "services/gateway/frames_proto.py",
+        ROOT / "services/gateway/bounds.py",
+        ROOT / "services/gateway/frame_budget.py",
         ROOT / "services/gateway/msgbody.py",
         ROOT / "services/common/msgbody.py",
         ROOT / "services/common/callback_config.py",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common import conversation, keys, redis_state
+from services.common import conversation, keys, recent, redis_state
 from services.gateway import receipts, reports
 from services.gateway.ids import MAX_USER_ID_BYTES, user_id_problem
 from tidings_client.frames import conversation_parts
@@ -37,8 +37,8 @@ def test_c2c_conversations_are_unambiguous(p: tuple[str, str], q: tuple[str, str
     # And so is every key scoped by a conversation.
     app = 1400000001
     assert (
-        redis_state.counter_key(app, conversation.c2c(*p))
-        == redis_state.counter_key(app, conversation.c2c(*q))
+        recent.counter_key(app, conversation.c2c(*p))
+        == recent.counter_key(app, conversation.c2c(*q))
     ) == same_pair
 
 
@@ -86,13 +86,13 @@ def test_redis_keys_from_ids_are_unambiguous(
         assert (f_a == f_b) == equal, (f_a, f_b)
 
     same(
-        redis_state.dedupe_key(app, conv_a, sa, ca),
-        redis_state.dedupe_key(app, conv_b, sb, cb),
+        recent.dedupe_key(app, conv_a, sa, ca),
+        recent.dedupe_key(app, conv_b, sb, cb),
         same_conv and sa == sb and ca == cb,
     )
     same(
-        redis_state.recall_claim_key(app, conv_a, na),
-        redis_state.recall_claim_key(app, conv_b, nb),
+        recent.recall_claim_key(app, conv_a, na),
+        recent.recall_claim_key(app, conv_b, nb),
         same_conv and na == nb,
     )
     same(redis_state.session_key(app, sa), redis_state.session_key(app, sb), sa == sb)
@@ -123,7 +123,7 @@ def test_join_splits_back(parts: list[str]) -> None:
 
 def test_redis_keys_keep_their_hash_tag() -> None:
     """Braces in ids are escaped, so the slot is chosen by the whole {app:scope}."""
-    key = redis_state.counter_key(1, conversation.c2c("a}", "{b"))
+    key = recent.counter_key(1, conversation.c2c("a}", "{b"))
     tag = key[key.index("{") + 1 : key.index("}")]
     assert tag == f"1:{conversation.c2c('a}', '{b')}"
 

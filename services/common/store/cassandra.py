@@ -33,7 +33,7 @@ from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
 from services.common.store.cassandra_reports import CassandraReportStore
 from services.common.store.cassandra_sns import CassandraSnsStore
 from services.common.store.codec import app_to_doc, doc_to_app
-from services.common.store.ports import Account, App
+from services.common.store.ports import Account, App, countable
 from services.common.store.profiles import CachedNoSpeakingStore
 
 # deploy/cassandra/schema.cql is this text rendered for keyspace `tidings`, replication 1.
@@ -419,14 +419,13 @@ def _decode(rows: list[Any]) -> list[Message]:
 
 
 def _message_row(m: Message) -> tuple[object, ...]:
-    countable = not (m.silent or m.recalled or m.deleted)
     return (
         m.sdkappid,
         m.conversation,
         m.seq,
         m.server_time_ms,
         m.sender,
-        countable,
+        countable(m),
         m.SerializeToString(),
     )
 
@@ -473,7 +472,7 @@ class CassandraMessageStore:
         )
         self._unread = cql.prepare(
             "SELECT sender, countable FROM messages WHERE sdkappid = ? AND conversation = ?"
-            " AND seq > ?"
+            " AND seq > ? AND seq < ?"
         )
 
     async def _insert(self, ttl_s: int) -> PreparedStatement:
@@ -506,12 +505,14 @@ class CassandraMessageStore:
         await asyncio.gather(*(self._cql.execute(insert, _message_row(m)) for m in messages))
 
     async def count_unread(
-        self, sdkappid: int, conversation: str, after_seq: int, reader: str
+        self, sdkappid: int, conversation: str, after_seq: int, reader: str, before_seq: int = 0
     ) -> int:
         # Counted in Python: `sender != ?` is not a CQL restriction. The scan is bounded by the
         # unread window of one partition.
-        rows = await self._cql.execute(self._unread, (sdkappid, conversation, after_seq))
-        return sum(1 for sender, countable in rows if countable and sender != reader)
+        rows = await self._cql.execute(
+            self._unread, (sdkappid, conversation, after_seq, before_seq or 2**63 - 1)
+        )
+        return sum(1 for sender, can_count in rows if can_count and sender != reader)
 
     async def _advance_head(self, sdkappid: int, conversation: str, seq: int) -> None:
         await self._cql.execute(self._head_add, (sdkappid, conversation, seq))

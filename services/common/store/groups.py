@@ -18,6 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# Group types: the current names (gateway/group_rules.py also takes Tencent's old names).
+WORK = "Work"
+PUBLIC = "Public"
+MEETING = "Meeting"
+AVCHATROOM = "AVChatRoom"
+COMMUNITY = "Community"
+
 MEMBER_ROLE = "Member"
 DEFAULT_MSG_FLAG = "AcceptAndNotify"
 

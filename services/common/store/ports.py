@@ -108,10 +108,15 @@ class MessageStore(Protocol):
         time each has left; an adapter that keeps its own expiry may ignore it."""
 
     async def count_unread(
-        self, sdkappid: int, conversation: str, after_seq: int, reader: str
+        self, sdkappid: int, conversation: str, after_seq: int, reader: str, before_seq: int = 0
     ) -> int:
-        """Messages after after_seq that `reader` did not send, not silent, recalled or
-        deleted."""
+        """Messages after after_seq (and before before_seq, 0: no bound) that `reader` did not
+        send and that are `countable`."""
+
+
+def countable(m: Message) -> bool:
+    """Whether a message can count as unread: not silent, recalled or deleted."""
+    return not (m.silent or m.recalled or m.deleted)
 
 
 class Stores(Protocol):

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
-from services.common.store.ports import Account, App
+from services.common.store.ports import Account, App, countable
 from services.common.store.profiles import CachedNoSpeakingStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
 from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
@@ -206,10 +206,6 @@ class SqliteDirectoryStore:
         return [r[0] for r in rows]
 
 
-def _countable(m: Message) -> int:
-    return 0 if m.silent or m.recalled or m.deleted else 1
-
-
 def _decode(rows: list[tuple[bytes]]) -> list[Message]:
     return [Message.FromString(r[0]) for r in rows]
 
@@ -227,7 +223,7 @@ class SqliteMessageStore:
                 m.server_time_ms,
                 m.server_time_ms + ttl_s * 1000,
                 m.sender,
-                _countable(m),
+                int(countable(m)),
                 m.SerializeToString(),
             )
             for m in messages
@@ -247,7 +243,7 @@ class SqliteMessageStore:
 
     async def rewrite(self, messages: Sequence[Message], ttl_s: int) -> None:
         rows = [
-            (_countable(m), m.SerializeToString(), m.sdkappid, m.conversation, m.seq)
+            (int(countable(m)), m.SerializeToString(), m.sdkappid, m.conversation, m.seq)
             for m in messages
         ]
 
@@ -263,14 +259,14 @@ class SqliteMessageStore:
         await self._db.run(write)
 
     async def count_unread(
-        self, sdkappid: int, conversation: str, after_seq: int, reader: str
+        self, sdkappid: int, conversation: str, after_seq: int, reader: str, before_seq: int = 0
     ) -> int:
         now = _now_ms()
         row = await self._db.run(
             lambda c: c.execute(
                 "SELECT count(*) FROM messages WHERE sdkappid = ? AND conversation = ?"
-                " AND seq > ? AND sender != ? AND countable = 1 AND expire_at_ms > ?",
-                (sdkappid, conversation, after_seq, reader, now),
+                " AND seq > ? AND seq < ? AND sender != ? AND countable = 1 AND expire_at_ms > ?",
+                (sdkappid, conversation, after_seq, before_seq or 2**63 - 1, reader, now),
             ).fetchone()
         )
         return int(row[0])

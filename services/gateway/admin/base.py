@@ -106,13 +106,21 @@ def operator_check(
     async def check(
         credentials: HTTPAuthorizationCredentials | None = Security(bearer),  # noqa: B008
     ) -> None:
-        token = settings.admin_token
-        if not token:
-            raise AdminError(
-                401, "admin_disabled", "the admin API is disabled: set TIDINGS_ADMIN_TOKEN"
-            )
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise AdminError(401, "unauthorized", "a valid operator bearer token is required")
+        refused = token_refusal(settings, credentials.credentials if credentials else "")
+        if refused is not None:
+            raise refused
 
     return check
+
+
+def token_refusal(settings: Settings, given: str) -> AdminError | None:
+    """Why `given` does not open the admin API, or None when it is the operator token. Shared
+    by operator_check and the HTTP middleware that checks it before any body is read."""
+    token = settings.admin_token
+    if not token:
+        return AdminError(
+            401, "admin_disabled", "the admin API is disabled: set TIDINGS_ADMIN_TOKEN"
+        )
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return AdminError(401, "unauthorized", "a valid operator bearer token is required")
+    return None

@@ -16,6 +16,7 @@ from services.common.errors import ErrorCode, TidingsError
 from services.common.logging import get_logger
 from services.common.metrics import REST_LATENCY, REST_REQUESTS
 from services.gateway import ipwhitelist
+from services.gateway.bounds import SDKAPPID, parse_decimal
 from services.gateway.rest_v4 import (
     all_member_push,
     group_messages,
@@ -84,19 +85,10 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-# SDKAppIDs are 10-digit integers (1400000000 and up).
-MAX_SDKAPPID_DIGITS = 10
-
-
 def _sdkappid(value: str | None) -> int:
     if not value:
         raise TidingsError(ErrorCode.REST_SDKAPPID_REQUIRED, "sdkappid is required in the url")
-    if not value.isdigit() or len(value) > MAX_SDKAPPID_DIGITS:
-        raise TidingsError(
-            ErrorCode.REST_SDKAPPID_REQUIRED,
-            f"sdkappid must be an integer of at most {MAX_SDKAPPID_DIGITS} digits",
-        )
-    return int(value)
+    return parse_decimal(value, "sdkappid", SDKAPPID, ErrorCode.REST_SDKAPPID_REQUIRED)
 
 
 def build_router(deps: RestDeps) -> APIRouter:

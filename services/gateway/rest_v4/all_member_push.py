@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from services.common import allpush, topics
 from services.common.bus import send_all
 from services.common.errors import ErrorCode, TidingsError
+from services.gateway.bounds import UINT32, IntRange, parse_decimal
 from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.push_rules import MAX_TAG_BYTES, MAX_VALUE_BYTES, parse_condition
 from services.gateway.rest_v4 import fields
@@ -47,6 +48,7 @@ from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 MALFORMED = ErrorCode.OPENIM_JSON
 MAX_ATTRS = 10
+ATTR_NUMBERS = IntRange(0, MAX_ATTRS - 1)
 MAX_NAME_BYTES = 50
 MAX_ACCOUNTS = 100
 MAX_TAGS_PER_REQUEST = 10
@@ -113,12 +115,9 @@ def _with_errors(reply: Reply, errors: list[Reply]) -> Reply:
     return reply
 
 
-def _attr_number(key: object) -> int:
-    if not isinstance(key, str) or not key.isdigit() or not 0 <= int(key) < MAX_ATTRS:
-        raise TidingsError(
-            ErrorCode.PUSH_ATTR_INVALID, f'attribute number {key!r} must be "0" to "9"'
-        )
-    return int(key)
+def _attr_number(key: str) -> int:
+    """An AttrNames key ("0" to "9"; JSON object keys are strings)."""
+    return parse_decimal(key, "attribute number", ATTR_NUMBERS, ErrorCode.PUSH_ATTR_INVALID)
 
 
 async def _number_by_name(ctx: RestContext) -> dict[str, int]:
@@ -276,15 +275,14 @@ async def im_remove_all_tags(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def im_push(ctx: RestContext, body: dict[str, Any]) -> Reply:
     sender = fields.text(body, "From_Account", code=MALFORMED, required=False) or ctx.identifier
     msg_random = fields.integer(
-        body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, minimum=0, maximum=0xFFFFFFFF
+        body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, within=UINT32
     )
     fields.integer(
         body,
         "MsgLifeTime",
         code=ErrorCode.PUSH_LIFETIME_INVALID,
+        within=IntRange(0, MAX_LIFETIME_S),
         required=False,
-        minimum=0,
-        maximum=MAX_LIFETIME_S,
     )
     offline = fields.raw(body, "OfflinePushInfo")
     if offline is not None and not isinstance(offline, dict):

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from services.common.config import Settings
 from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2_grpc
+from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
 from services.common.store.ports import App, Stores
 from services.gateway.archive import Archive
@@ -26,8 +27,10 @@ class RestDeps:
     stores: Stores
     publisher: Publisher
     history: history_pb2_grpc.HistoryServiceStub
-    # The same, waiting briefly for just-sent messages that are not archived yet.
+    # Specific messages by seq (recall, withdraw, reports).
     archive: Archive
+    # Recent history in Redis: conversation lists as of the last ack.
+    tails: TailReader
     # Where users are connected (querystate, kick) and channels to the gateway nodes.
     sessions: SessionRegistry
     channels: Channels

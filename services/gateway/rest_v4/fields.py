@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
+from services.gateway.bounds import IntRange, checked_int
 
 _MISSING = object()
 
@@ -42,21 +43,27 @@ def integer(
     body: dict[str, Any],
     *names: str,
     code: ErrorCode,
+    within: IntRange,
     required: bool = True,
     default: int = 0,
-    minimum: int | None = None,
-    maximum: int | None = None,
 ) -> int:
-    value = _lookup(body, names)
-    if value is _MISSING or value is None:
+    """An integer field in its range (bounds.py): every integer a command reads has one."""
+    value = optional_integer(body, *names, code=code, within=within)
+    if value is None:
         if required:
             raise TidingsError(code, f"{names[0]} is required")
         return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TidingsError(code, f"{names[0]} must be an integer")
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise TidingsError(code, f"{names[0]} must be in [{minimum}, {maximum}]")
     return value
+
+
+def optional_integer(
+    body: dict[str, Any], *names: str, code: ErrorCode, within: IntRange
+) -> int | None:
+    """An integer field in its range, or None when it is absent (or null)."""
+    value = _lookup(body, names)
+    if value is _MISSING or value is None:
+        return None
+    return checked_int(value, names[0], within, code)
 
 
 def raw(body: dict[str, Any], *names: str) -> Any:

@@ -32,6 +32,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.store.groups import Group
+from services.gateway.bounds import FLAG, MSG_SEQ, STORED_U64, UINT32, UINT32_MAX, IntRange
 from services.gateway.group_msg_rules import (
     import_checks,
     keeps_unread_counts,
@@ -45,6 +46,8 @@ from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 MAX_GET = 20
+# Any count is taken; a reply holds at most MAX_GET messages (Tencent's 20).
+REQ_MSG_NUMBER = IntRange(1, UINT32_MAX)
 MAX_RECALL = 10
 
 
@@ -112,7 +115,7 @@ async def _message_count(ctx: RestContext, group_id: str) -> int:
 async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _group(ctx, body)
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
-    random = fields.integer(body, "Random", code=BAD, minimum=0, maximum=0xFFFFFFFF)
+    random = fields.integer(body, "Random", code=BAD, within=UINT32)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
@@ -148,7 +151,7 @@ async def import_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "AVChatRoom groups keep no history")
     # RecentContactFlag asks Tencent to update conversation lists; group conversations are not
     # in the conversation index, so it is only checked.
-    fields.integer(body, "RecentContactFlag", code=BAD, required=False, minimum=0, maximum=1)
+    fields.integer(body, "RecentContactFlag", code=BAD, within=FLAG, required=False)
     items = parse_import_list(fields.raw(body, "MsgList"), ctx.deps.settings.max_body_bytes)
     auth = ctx.deps.auth
     missing = await auth.missing_accounts(
@@ -225,11 +228,11 @@ async def group_msg_get_simple(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _group(ctx, body)
     if group.group_type == AVCHATROOM:
         raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "AVChatRoom groups keep no history")
-    count = fields.integer(body, "ReqMsgNumber", code=BAD, minimum=1)
+    count = fields.integer(body, "ReqMsgNumber", code=BAD, within=REQ_MSG_NUMBER)
     count = min(count, MAX_GET)
     conv = conversation.group(group.group_id)
     sdkappid = ctx.app.sdkappid
-    top = fields.integer(body, "ReqMsgSeq", code=BAD, required=False, minimum=0)
+    top = fields.integer(body, "ReqMsgSeq", code=BAD, within=STORED_U64, required=False)
     if not top:
         top = await _message_count(ctx, group.group_id)
     seqs = list(range(top, max(0, top - count), -1))
@@ -252,7 +255,7 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
     if len(items) > MAX_RECALL:
         raise TidingsError(BAD, f"at most {MAX_RECALL} MsgSeq a request")
     seqs = [
-        fields.integer(i, "MsgSeq", code=BAD, minimum=1) if isinstance(i, dict) else -1
+        fields.integer(i, "MsgSeq", code=BAD, within=MSG_SEQ) if isinstance(i, dict) else -1
         for i in items
     ]
     if -1 in seqs:
@@ -297,7 +300,7 @@ async def delete_group_msg_by_sender(ctx: RestContext, body: dict[str, Any]) -> 
 async def set_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _group(ctx, body)
     user = fields.text(body, "Member_Account", code=BAD)
-    requested = fields.integer(body, "UnreadMsgNum", code=BAD, minimum=0, maximum=0xFFFFFFFF)
+    requested = fields.integer(body, "UnreadMsgNum", code=BAD, within=UINT32)
     if not keeps_unread_counts(group.group_type):
         return {}
     sdkappid = ctx.app.sdkappid

@@ -37,6 +37,7 @@ from services.gateway.before_events import (
     refused_members,
     wants,
 )
+from services.gateway.bounds import FLAG, STORED_U64, UINT32, IntRange
 from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
@@ -48,6 +49,8 @@ _ID_ATTEMPTS = 5
 _SESSION_BATCH = 500
 
 _MUTE_TIME = ("ShutUpTime", "MuteTime")
+# 0 lifts a mute; PERMANENT_MUTE mutes for good.
+MUTE_SECONDS = IntRange(0, rules.PERMANENT_MUTE)
 _MUTE_ALL = ("ShutUpAllMember", "MuteAllMember")
 
 
@@ -58,12 +61,8 @@ def _now() -> int:
 # --- request fields ---------------------------------------------------------------------
 
 
-def _optional_int(
-    body: dict[str, Any], *names: str, minimum: int | None = None, maximum: int | None = None
-) -> int | None:
-    if fields.raw(body, *names) is None:
-        return None
-    return fields.integer(body, *names, code=BAD, minimum=minimum, maximum=maximum)
+def _optional_int(body: dict[str, Any], *names: str, within: IntRange) -> int | None:
+    return fields.optional_integer(body, *names, code=BAD, within=within)
 
 
 def _optional_text(body: dict[str, Any], *names: str, max_len: int | None = None) -> str | None:
@@ -73,7 +72,7 @@ def _optional_text(body: dict[str, Any], *names: str, max_len: int | None = None
 
 
 def _flag(body: dict[str, Any], name: str) -> bool:
-    return fields.integer(body, name, code=BAD, required=False, minimum=0, maximum=1) == 1
+    return fields.integer(body, name, code=BAD, within=FLAG, required=False) == 1
 
 
 def _accounts(body: dict[str, Any], *names: str, limit: int) -> list[str]:
@@ -292,7 +291,7 @@ def _profile_from(body: dict[str, Any], edition: str, addon: bool, create_time: 
         max_members=rules.resolve_max_members(
             group_type,
             edition,
-            _optional_int(body, "MaxMemberCount", "MaxMemberNum"),
+            _optional_int(body, "MaxMemberCount", "MaxMemberNum", within=UINT32),
             addon=addon,
         ),
         apply_join_option=rules.resolve_apply_join_option(
@@ -409,7 +408,7 @@ async def _before_create(ctx: RestContext, group: Group, members: Sequence[Membe
 
 async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     now = _now()
-    create_time = _optional_int(body, "CreateTime", minimum=0, maximum=now)
+    create_time = _optional_int(body, "CreateTime", within=IntRange(0, now))
     group = _profile_from(
         body, ctx.app.edition, has_member_addon(ctx.app.settings), create_time or now
     )
@@ -423,9 +422,10 @@ async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def get_appid_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    limit = _optional_int(body, "Limit", minimum=1, maximum=rules.MAX_APP_GROUP_PAGE)
+    limit = _optional_int(body, "Limit", within=IntRange(1, rules.MAX_APP_GROUP_PAGE))
     limit = limit or rules.MAX_APP_GROUP_PAGE
-    after = _optional_int(body, "Next", minimum=0) or 0
+    # Next is the last group's list key (creation time in microseconds), stored as int64.
+    after = _optional_int(body, "Next", within=STORED_U64) or 0
     group_type = _group_type_filter(body)
     store = ctx.deps.stores.groups
     sdkappid = ctx.app.sdkappid
@@ -545,7 +545,7 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
     group.introduction = group.introduction if introduction is None else introduction
     group.notification = group.notification if notification is None else notification
     group.face_url = group.face_url if face_url is None else face_url
-    max_members = _optional_int(body, "MaxMemberNum", "MaxMemberCount")
+    max_members = _optional_int(body, "MaxMemberNum", "MaxMemberCount", within=UINT32)
     # Tencent ignores MaxMemberNum for AVChatRoom groups, which have no limit.
     if max_members is not None and rules.has_member_list(group.group_type):
         current = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
@@ -740,8 +740,8 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     now = _now()
     members: list[Member] = []
     for entry in entries:
-        join_time = _optional_int(entry, "JoinTime", minimum=group.create_time, maximum=now)
-        unread = _optional_int(entry, "UnreadMsgNum", minimum=0) or 0
+        join_time = _optional_int(entry, "JoinTime", within=IntRange(group.create_time, now))
+        unread = _optional_int(entry, "UnreadMsgNum", within=UINT32) or 0
         member = _initial_member(entry, now if join_time is None else join_time, "Role")
         member.unread_msg_num = unread
         members.append(member)
@@ -797,7 +797,7 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
         member.msg_flag = msg_flag
     name_card = _optional_text(body, "NameCard", max_len=rules.NAME_CARD_MAX_BYTES)
     member.name_card = member.name_card if name_card is None else name_card
-    mute_seconds = _optional_int(body, *_MUTE_TIME, minimum=0, maximum=rules.PERMANENT_MUTE)
+    mute_seconds = _optional_int(body, *_MUTE_TIME, within=MUTE_SECONDS)
     if mute_seconds is not None:
         rules.require_mutable_members(group.group_type)
         member.mute_until = rules.mute_until(_now(), mute_seconds)
@@ -816,8 +816,8 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
 
 async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _load_group(ctx, body)
-    limit = _optional_int(body, "Limit", minimum=0, maximum=rules.MAX_MEMBER_PAGE) or None
-    offset = _optional_int(body, "Offset", minimum=0) or 0
+    limit = _optional_int(body, "Limit", within=IntRange(0, rules.MAX_MEMBER_PAGE)) or None
+    offset = _optional_int(body, "Offset", within=UINT32) or 0
     info_names = _name_list(body, "MemberInfoFilter")
     role_filter = _name_list(body, "MemberRoleFilter")
     defined_keys = _name_list(body, "AppDefinedDataFilter_GroupMember")
@@ -856,8 +856,8 @@ async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply
 
 async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
     user = fields.text(body, "Member_Account", code=BAD)
-    limit = _optional_int(body, "Limit", minimum=0) or None
-    offset = _optional_int(body, "Offset", minimum=0) or 0
+    limit = _optional_int(body, "Limit", within=UINT32) or None
+    offset = _optional_int(body, "Offset", within=UINT32) or 0
     group_type = _group_type_filter(body)
     with_huge = _flag(body, "WithHugeGroups")
     with_no_active = _flag(body, "WithNoActiveGroups")
@@ -937,7 +937,7 @@ async def get_online_member_num(ctx: RestContext, body: dict[str, Any]) -> Reply
 async def forbid_send_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await _load_group(ctx, body)
     users = _accounts(body, "Members_Account", limit=rules.MAX_MUTE_ACCOUNTS)
-    seconds = fields.integer(body, *_MUTE_TIME, code=BAD, minimum=0, maximum=rules.PERMANENT_MUTE)
+    seconds = fields.integer(body, *_MUTE_TIME, code=BAD, within=MUTE_SECONDS)
     rules.require_mutable_members(group.group_type)
     members = await _require_members(ctx, group, users)
     until = rules.mute_until(_now(), seconds)

@@ -11,6 +11,7 @@ from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
 from services.gateway import profiles
+from services.gateway.bounds import UINT32
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.im_open_login_svc import existing_users
@@ -32,15 +33,8 @@ async def _account(ctx: RestContext, body: dict[str, Any], field: str) -> str:
 
 
 def _seconds(body: dict[str, Any], field: str) -> int | None:
-    if fields.raw(body, field) is None:
-        return None
-    return fields.integer(
-        body,
-        field,
-        code=ErrorCode.NOSPEAKING_JSON,
-        minimum=0,
-        maximum=profiles.NO_SPEAKING_FOREVER_S,
-    )
+    # Seconds, up to NO_SPEAKING_FOREVER_S (4294967295, "forever"): Tencent's 32-bit unsigned.
+    return fields.optional_integer(body, field, code=ErrorCode.NOSPEAKING_JSON, within=UINT32)
 
 
 async def setnospeaking(ctx: RestContext, body: dict[str, Any]) -> Reply:

@@ -10,12 +10,18 @@ from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import CHAT_TYPE_C2C, SOURCE_REST, InboundMessage
+from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
 from services.gateway.msgbody import msg_body_json, parse_msg_body
+from services.gateway.msgkeys import parse_msg_key
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
 MAX_ROAM_COUNT = 100
+# Any count is taken; a page holds at most MAX_ROAM_COUNT messages.
+MAX_CNT = IntRange(1, UINT32_MAX)
+# Tencent: 1 also puts the message on the sender's devices and roaming, 2 does not.
+SYNC_OTHER_MACHINE = IntRange(1, 2)
 
 
 def _outcome_error(code: int, info: str) -> TidingsError:
@@ -24,13 +30,13 @@ def _outcome_error(code: int, info: str) -> TidingsError:
 
 
 async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    sync = fields.integer(body, "SyncOtherMachine", code=BAD, required=False, default=2)
+    sync = fields.integer(
+        body, "SyncOtherMachine", code=BAD, within=SYNC_OTHER_MACHINE, required=False, default=2
+    )
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     to = fields.text(body, "To_Account", code=ErrorCode.OPENIM_NO_TO_ACCOUNT)
-    random = fields.integer(
-        body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, minimum=0, maximum=0xFFFFFFFF
-    )
-    msg_seq = fields.integer(body, "MsgSeq", code=BAD, required=False)
+    random = fields.integer(body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, within=UINT32)
+    msg_seq = fields.integer(body, "MsgSeq", code=BAD, within=UINT32, required=False)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
     raw_body = fields.raw(body, "MsgBody")
     elements = parse_msg_body(
@@ -78,18 +84,15 @@ async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 def _seq_of_msg_key(key: str) -> int:
     """Our MsgKey is random_seq_time; continuation resumes before that seq."""
-    parts = key.split("_")
-    if len(parts) != 3 or not parts[1].isdigit():
-        raise TidingsError(BAD, "LastMsgKey is not a MsgKey returned by this API")
-    return int(parts[1])
+    return parse_msg_key(key, BAD).seq
 
 
 async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     operator = fields.text(body, "Operator_Account", "From_Account", code=BAD)
     peer = fields.text(body, "Peer_Account", "To_Account", code=BAD)
-    max_cnt = fields.integer(body, "MaxCnt", code=BAD, minimum=1)
-    min_time = fields.integer(body, "MinTime", code=BAD, minimum=0)
-    max_time = fields.integer(body, "MaxTime", code=BAD, minimum=0)
+    max_cnt = fields.integer(body, "MaxCnt", code=BAD, within=MAX_CNT)
+    min_time = fields.integer(body, "MinTime", code=BAD, within=UINT32)
+    max_time = fields.integer(body, "MaxTime", code=BAD, within=UINT32)
     last_key = fields.text(body, "LastMsgKey", code=BAD, required=False)
     if min_time > max_time:
         raise TidingsError(BAD, "MinTime must not be after MaxTime")

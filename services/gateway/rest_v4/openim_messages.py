@@ -25,14 +25,18 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.store.conversations import ConversationState
 from services.common.unread import c2c_unread
+from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
 from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.rest_v4.openim import SYNC_OTHER_MACHINE
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
 MAX_BATCH = 500
+# Unix seconds of an imported message: Tencent's 32-bit unsigned, and not 0.
+MSG_TIMESTAMP = IntRange(1, UINT32_MAX)
 MAX_UNREAD_PEERS = 10
 IMPORT_HISTORY = 2
 IMPORT_REALTIME = 5
@@ -84,7 +88,9 @@ async def _require_accounts(ctx: RestContext, sender: str, to: str) -> None:
 
 
 async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    sync = fields.integer(body, "SyncOtherMachine", code=BAD, required=False, default=2)
+    sync = fields.integer(
+        body, "SyncOtherMachine", code=BAD, within=SYNC_OTHER_MACHINE, required=False, default=2
+    )
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     targets = fields.raw(body, "To_Account")
     if not isinstance(targets, list) or not targets:
@@ -93,10 +99,8 @@ async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         raise TidingsError(ErrorCode.OPENIM_NO_TO_ACCOUNT, "To_Account must hold UserID strings")
     if len(targets) > MAX_BATCH:
         raise TidingsError(ErrorCode.OPENIM_BATCH_TOO_LARGE, f"at most {MAX_BATCH} To_Account")
-    random = fields.integer(
-        body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, minimum=0, maximum=0xFFFFFFFF
-    )
-    msg_seq = fields.integer(body, "MsgSeq", code=BAD, required=False)
+    random = fields.integer(body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, within=UINT32)
+    msg_seq = fields.integer(body, "MsgSeq", code=BAD, within=UINT32, required=False)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
@@ -143,16 +147,14 @@ async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def importmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    mode = fields.integer(body, "SyncFromOldSystem", code=BAD)
+    mode = fields.integer(body, "SyncFromOldSystem", code=BAD, within=UINT32)
     if mode not in (IMPORT_HISTORY, IMPORT_REALTIME):
         raise TidingsError(BAD, "SyncFromOldSystem must be 2 (history) or 5 (realtime)")
     sender = fields.text(body, "From_Account", code=ErrorCode.OPENIM_NO_FROM_ACCOUNT)
     to = fields.text(body, "To_Account", code=ErrorCode.OPENIM_NO_TO_ACCOUNT)
-    msg_seq = fields.integer(body, "MsgSeq", code=BAD, required=False)
-    random = fields.integer(
-        body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, minimum=0, maximum=0xFFFFFFFF
-    )
-    timestamp = fields.integer(body, "MsgTimeStamp", code=BAD, minimum=1)
+    msg_seq = fields.integer(body, "MsgSeq", code=BAD, within=UINT32, required=False)
+    random = fields.integer(body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, within=UINT32)
+    timestamp = fields.integer(body, "MsgTimeStamp", code=BAD, within=MSG_TIMESTAMP)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
@@ -259,10 +261,10 @@ async def _read_seq_at(ctx: RestContext, conv: str, read_time_s: int | None) -> 
 async def admin_set_msg_read(ctx: RestContext, body: dict[str, Any]) -> Reply:
     reporter = fields.text(body, "Report_Account", code=BAD)
     peer = fields.text(body, "Peer_Account", code=BAD)
-    read_time = fields.integer(body, "MsgReadTime", code=BAD, required=False, default=-1)
+    read_time = fields.optional_integer(body, "MsgReadTime", code=BAD, within=UINT32)
     await _require_accounts(ctx, reporter, peer)
     conv = conversation.c2c(reporter, peer)
-    seq = await _read_seq_at(ctx, conv, None if read_time < 0 else read_time)
+    seq = await _read_seq_at(ctx, conv, read_time)
     await ctx.deps.stores.conversations.set_read(ctx.app.sdkappid, reporter, conv, seq)
     _, counts = await _c2c_unread(ctx, reporter)
     # The read mark lives in the conversation store, not on a topic: its event goes to
@@ -274,7 +276,7 @@ async def admin_set_msg_read(ctx: RestContext, body: dict[str, Any]) -> Reply:
         {
             "Report_Account": reporter,
             "Peer_Account": peer,
-            "LastReadTime": int(time.time()) if read_time < 0 else read_time,
+            "LastReadTime": int(time.time()) if read_time is None else read_time,
             "UnreadMsgNum": sum(counts),
         },
     )
@@ -282,7 +284,9 @@ async def admin_set_msg_read(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def _c2c_unread(ctx: RestContext, user: str) -> tuple[list[ConversationState], list[int]]:
-    return await c2c_unread(ctx.deps.stores, ctx.deps.history, ctx.app.sdkappid, user)
+    return await c2c_unread(
+        ctx.deps.stores, ctx.deps.tails, ctx.deps.history, ctx.app.sdkappid, user
+    )
 
 
 async def get_c2c_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Reply:

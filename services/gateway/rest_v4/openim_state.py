@@ -6,6 +6,7 @@ from typing import Any
 
 from services.common.errors import ErrorCode
 from services.gateway import profiles
+from services.gateway.bounds import FLAG
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.im_open_login_svc import existing_users
@@ -16,9 +17,7 @@ MAX_ACCOUNTS = 500
 
 async def querystate(ctx: RestContext, body: dict[str, Any]) -> Reply:
     users = profiles.user_list(fields.raw(body, "To_Account"), "To_Account", MAX_ACCOUNTS, BAD)
-    need_detail = (
-        fields.integer(body, "IsNeedDetail", code=BAD, required=False, minimum=0, maximum=1) == 1
-    )
+    need_detail = fields.integer(body, "IsNeedDetail", code=BAD, within=FLAG, required=False) == 1
     existing = await existing_users(ctx, users)
     known = [u for u in users if u in existing]
     sessions = await ctx.deps.sessions.lookup([(ctx.app.sdkappid, u) for u in known])

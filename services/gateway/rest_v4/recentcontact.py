@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common import conversation
+from services.common import conversation, conversation_list
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.conversations import C2C, GROUP, ConversationState
+from services.gateway.bounds import FLAG, UINT32
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
@@ -40,14 +41,20 @@ def page_of(
 
 async def get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
     user = fields.text(body, "From_Account", code=BAD)
-    start = fields.integer(body, "StartIndex", code=BAD, required=False, minimum=0)
-    top_start = fields.integer(body, "TopStartIndex", code=BAD, required=False, minimum=0)
-    assist = fields.integer(body, "AssistFlags", code=BAD, required=False)
-    fields.integer(body, "TimeStamp", code=BAD, required=False)
-    fields.integer(body, "TopTimeStamp", code=BAD, required=False)
+    start = fields.integer(body, "StartIndex", code=BAD, within=UINT32, required=False)
+    top_start = fields.integer(body, "TopStartIndex", code=BAD, within=UINT32, required=False)
+    assist = fields.integer(body, "AssistFlags", code=BAD, within=UINT32, required=False)
+    fields.integer(body, "TimeStamp", code=BAD, within=UINT32, required=False)
+    fields.integer(body, "TopTimeStamp", code=BAD, within=UINT32, required=False)
     if await ctx.deps.auth.missing_accounts(ctx.app.sdkappid, [user]):
         raise TidingsError(ErrorCode.MSG_ACCOUNT_INVALID, f"From_Account {user!r} not found")
-    states = await ctx.deps.stores.conversations.list_for_user(ctx.app.sdkappid, user)
+    states = sorted(
+        await conversation_list.user_states(
+            ctx.deps.stores, ctx.deps.tails, ctx.app.sdkappid, user
+        ),
+        key=lambda s: s.last_time_ms,
+        reverse=True,
+    )
     pinned, normal = page_of(states, start, assist)
     pinned = pinned[top_start:] if top_start else pinned
     total_normal = sum(1 for s in states if s.visible and not (assist & PINNED and s.pinned_at_ms))
@@ -65,7 +72,7 @@ async def get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     user = fields.text(body, "From_Account", code=BAD)
-    kind = fields.integer(body, "Type", code=BAD)
+    kind = fields.integer(body, "Type", code=BAD, within=UINT32)
     if kind == C2C:
         peer = fields.text(body, "To_Account", code=BAD)
         conv = conversation.c2c(user, peer)
@@ -76,7 +83,7 @@ async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
         raise TidingsError(BAD, "Type must be 1 (C2C) or 2 (group)")
     # ClearRamble=1 also clears this user's roaming copy in Tencent; here history is shared per
     # conversation, so the conversation is hidden from the list and its unread count cleared.
-    fields.integer(body, "ClearRamble", code=BAD, required=False)
+    fields.integer(body, "ClearRamble", code=BAD, within=FLAG, required=False)
     store = ctx.deps.stores.conversations
     sdkappid = ctx.app.sdkappid
     current = (await store.get(sdkappid, user, [conv])).get(conv)

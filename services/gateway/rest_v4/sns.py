@@ -19,11 +19,14 @@ from services.common.store.ports import Stores
 from services.common.store.sns import BlockEntry, Friend, Pendency, SnsMeta
 from services.gateway import sns_rules as rules
 from services.gateway.before_events import PREV_FRIEND_ADD, ask_rest, friend_refusals
+from services.gateway.bounds import FLAG, STORED_U64, UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.SNS_INVALID_PARAM
+# Any page size is taken: a page is the blocklist's rest at most.
+MAX_LIMITED = IntRange(1, UINT32_MAX)
 ALLOW_TYPE_TAG = "Tag_Profile_IM_AllowType"
 NICK_TAG = "Tag_Profile_IM_Nick"
 IMAGE_TAG = "Tag_Profile_IM_Image"
@@ -46,6 +49,11 @@ def profile_allow_type_reader(stores: Stores) -> AllowTypeReader:
         return value if isinstance(value, str) else None
 
     return read
+
+
+def _sequence(body: dict[str, Any], name: str) -> int:
+    """A change sequence the caller saw last (0: none); ours are stored as int64."""
+    return fields.integer(body, name, code=BAD, within=STORED_U64, required=False)
 
 
 def _owner(body: dict[str, Any]) -> str:
@@ -136,9 +144,7 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
         )
         == rules.ADD_TYPE_BOTH
     )
-    forced = (
-        fields.integer(body, "ForceAddFlags", code=BAD, required=False, minimum=0, maximum=1) == 1
-    )
+    forced = fields.integer(body, "ForceAddFlags", code=BAD, within=FLAG, required=False) == 1
     await _require_account(ctx, owner)
     refusals = await _before_friend_add(ctx, owner, requests, both, forced)
 
@@ -288,15 +294,13 @@ def _import_request(owner: str, item: dict[str, Any], now: int) -> Friend:
         owner=owner,
         peer=fields.text(item, "To_Account", code=BAD, max_len=rules.MAX_USER_ID_BYTES),
         remark=remark,
-        remark_time=rules.non_negative_int(
-            item.get("RemarkTime"), "RemarkTime", now if remark else 0
-        ),
+        remark_time=rules.stored_int(item.get("RemarkTime"), "RemarkTime", now if remark else 0),
         groups=rules.group_names(group_value, "GroupName") if group_value is not None else (),
         add_source=rules.add_source(item.get("AddSource")),
         add_wording=rules.bounded_text(
             item.get("AddWording"), "AddWording", rules.MAX_WORDING_BYTES
         ),
-        add_time=rules.non_negative_int(item.get("AddTime"), "AddTime") or now,
+        add_time=rules.stored_int(item.get("AddTime"), "AddTime") or now,
         custom=rules.custom_fields(item.get("CustomItem"), "CustomItem"),
     )
 
@@ -512,9 +516,9 @@ async def friend_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 async def friend_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
-    start = fields.integer(body, "StartIndex", code=BAD, minimum=0)
-    seen_standard = fields.integer(body, "StandardSequence", code=BAD, required=False, minimum=0)
-    seen_custom = fields.integer(body, "CustomSequence", code=BAD, required=False, minimum=0)
+    start = fields.integer(body, "StartIndex", code=BAD, within=UINT32)
+    seen_standard = _sequence(body, "StandardSequence")
+    seen_custom = _sequence(body, "CustomSequence")
     await _require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
@@ -676,10 +680,10 @@ async def black_list_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 async def black_list_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
-    start = fields.integer(body, "StartIndex", code=BAD, minimum=0)
-    max_limited = fields.integer(body, "MaxLimited", code=BAD, minimum=1)
+    start = fields.integer(body, "StartIndex", code=BAD, within=UINT32)
+    max_limited = fields.integer(body, "MaxLimited", code=BAD, within=MAX_LIMITED)
     # LastSequence only tells what the caller saw last; every page is served whatever it is.
-    fields.integer(body, "LastSequence", code=BAD, required=False, minimum=0)
+    _sequence(body, "LastSequence")
     await _require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns

@@ -1,0 +1,100 @@
+"""A user's conversations, as of the last ack.
+
+The conversation store is written by audit, a moment after a message is acked; the recent
+index and tails in Redis (services/common/recent.py) are written by ingest before the ack. A
+list reads the store and brings each conversation up to date from Redis: a C2C conversation
+audit has not written yet appears, and a newer last message moves a conversation up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from services.common import conversation
+from services.common.recent import TailReader
+from services.common.store.conversations import C2C, GROUP, ConversationState
+from services.common.store.groups import AVCHATROOM
+from services.common.store.ports import Stores
+
+
+def brought_up_to_date(
+    states: Sequence[ConversationState], heads: dict[str, tuple[int, int]]
+) -> list[ConversationState]:
+    """Each state with the newer of its own last message and the tail's head (seq, time)."""
+    out: list[ConversationState] = []
+    for s in states:
+        head = heads.get(s.conversation)
+        if head is not None and head[0] > s.last_seq:
+            s = replace(s, last_seq=head[0], last_time_ms=head[1])
+        out.append(s)
+    return out
+
+
+async def c2c_states(
+    stores: Stores, tails: TailReader, sdkappid: int, user: str
+) -> list[ConversationState]:
+    """The user's C2C conversations, including those audit has not written yet."""
+    stored = {
+        s.conversation: s
+        for s in await stores.conversations.list_for_user(sdkappid, user)
+        if s.kind == C2C
+    }
+    recent = [conv for conv, _ in await tails.recent_conversations(sdkappid, user)]
+    for conv in recent:
+        if conv not in stored:
+            peer = conversation.peer_of(conv, user)
+            stored[conv] = ConversationState(user, conv, C2C, peer, 0, 0)
+    return await refreshed(tails, sdkappid, list(stored.values()))
+
+
+async def group_states(stores: Stores, sdkappid: int, user: str) -> list[ConversationState]:
+    """The user's group conversations: one per joined group (AVChatRoom has no history, so no
+    conversation), at the group's newest archived seq, with the user's read mark and deletion
+    from the conversation store. Audit keeps no per-member rows for groups, so a 6,000-member
+    group's message costs one group write, not 6,000."""
+    joined = [
+        j.group_id
+        for j in await stores.groups.joined_groups(sdkappid, user)
+        if j.group_type != AVCHATROOM
+    ]
+    if not joined:
+        return []
+    groups = await stores.groups.get_groups(sdkappid, joined)
+    marks = await stores.conversations.get(sdkappid, user, [conversation.group(g) for g in groups])
+    out = []
+    for g in groups.values():
+        conv = conversation.group(g.group_id)
+        mark = marks.get(conv)
+        out.append(
+            ConversationState(
+                user=user,
+                conversation=conv,
+                kind=GROUP,
+                peer=g.group_id,
+                last_seq=g.next_msg_seq - 1,
+                last_time_ms=g.last_msg_time * 1000,
+                read_seq=mark.read_seq if mark else 0,
+                hidden_seq=mark.hidden_seq if mark else 0,
+                pinned_at_ms=mark.pinned_at_ms if mark else 0,
+            )
+        )
+    return out
+
+
+async def user_states(
+    stores: Stores, tails: TailReader, sdkappid: int, user: str
+) -> list[ConversationState]:
+    """Every conversation of the user, C2C and group, as of the last ack."""
+    groups = await refreshed(tails, sdkappid, await group_states(stores, sdkappid, user))
+    return await c2c_states(stores, tails, sdkappid, user) + groups
+
+
+async def refreshed(
+    tails: TailReader, sdkappid: int, states: Sequence[ConversationState]
+) -> list[ConversationState]:
+    """`states` with their last message brought up to date from the tails."""
+    heads = await tails.heads(sdkappid, [s.conversation for s in states])
+    return brought_up_to_date(
+        states, {conv: (m.seq, m.server_time_ms) for conv, m in heads.items()}
+    )
