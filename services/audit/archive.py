@@ -11,12 +11,13 @@ and each group's last message time and next seq move forward, once per group per
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 
+from google.protobuf.message import DecodeError
+
 from services.common.app_cache import AppCache
-from services.common.bus import Poison, Record, decode
+from services.common.bus import Poison, Record
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import (
@@ -30,9 +31,8 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.common.recent import Watermarks, apply_action, deleted_by_sender
 from services.common.retention import retention_seconds
-from services.common.store.conversations import C2C, ConversationStore, LastMessage
-from services.common.store.groups import GroupStore
-from services.common.store.ports import MessageStore
+from services.common.store.conversations import C2C, LastMessage
+from services.common.store.ports import ArchiveBatch, MessageStore, Received
 
 log = get_logger(__name__)
 
@@ -75,52 +75,56 @@ class Archiver:
     def __init__(
         self,
         messages: MessageStore,
-        conversations: ConversationStore,
-        groups: GroupStore,
         apps: AppCache,
         watermarks: Watermarks,
     ) -> None:
         self._messages = messages
-        self._conversations = conversations
-        self._groups = groups
         self._apps = apps
         self._watermarks = watermarks
 
     async def handle(self, records: Sequence[Record]) -> list[Poison]:
-        decoded, poison = decode(records, Message)
-        run: list[Message] = []
-        # New messages, archived or online only: they move their group's activity.
-        new: list[Message] = []
-        for m in decoded:
+        received: list[tuple[Message, bytes]] = []
+        poison: list[Poison] = []
+        for r in records:
+            try:
+                received.append((Message.FromString(r.value or b""), r.value or b""))
+            except DecodeError as exc:
+                poison.append(Poison(r, f"undecodable Message: {exc}"))
+        # A run of new messages is one write; a recall, an edit or a delete-by-sender between
+        # runs is applied in its place, after the messages before it are stored.
+        run: list[tuple[Message, bytes]] = []
+        for m, raw in received:
             if m.kind == MESSAGE_KIND_SYSTEM_NOTIFICATION:
                 continue
-            if m.online_only:
-                new.append(m)
-                continue
             if m.kind in (MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY, MESSAGE_KIND_DELETE_BY_SENDER):
-                await self._append(run)
+                await self._write(run)
                 run = []
                 if m.kind == MESSAGE_KIND_DELETE_BY_SENDER:
                     await self._delete_by_sender(m)
                 else:
                     await self._act(m)
             else:
-                run.append(m)
-                new.append(m)
-        await self._append(run)
-        await self._archived(new)
-        await asyncio.gather(
-            *(
-                self._groups.record_messages(sdkappid, group_id, time_s, next_seq)
-                for (sdkappid, group_id), (time_s, next_seq) in group_activity(new).items()
+                run.append((m, raw))
+        await self._write(run)
+        _count([m for m, _ in received])
+        return poison
+
+    async def _write(self, run: list[tuple[Message, bytes]]) -> None:
+        """One transaction: the messages that history keeps (as the bytes they came as), both
+        parties' conversation list entries, and each group's activity (online-only messages
+        move it too, though nothing of them is stored). Then the tails may shrink."""
+        if not run:
+            return
+        stored = [(m, raw) for m, raw in run if not m.online_only]
+        retention = {app: await self._retention(app) for app in {m.sdkappid for m, _ in stored}}
+        await self._messages.archive(
+            ArchiveBatch(
+                messages=[Received(m, raw, retention[m.sdkappid]) for m, raw in stored],
+                last=[(m.sdkappid, entry) for m, _ in stored for entry in last_messages(m)],
+                group_activity=group_activity([m for m, _ in run]),
             )
         )
-        now_ms = time.time() * 1000
-        for m in decoded:
-            STAGE_MESSAGES.labels("archive", str(m.sdkappid), "ok").inc()
-            if m.received_at_ms:
-                STAGE_LATENCY.labels("archive").observe(max(0.0, now_ms - m.received_at_ms) / 1000)
-        return poison
+        await self._archived([m for m, _ in stored])
 
     async def _archived(self, stored: list[Message]) -> None:
         """Let the recent tails drop what the archive now holds. Best effort: a tail that is
@@ -142,18 +146,6 @@ class Archiver:
     async def _retention(self, sdkappid: int) -> int:
         app = await self._apps.get(sdkappid)
         return retention_seconds(app.edition if app else "Developer")
-
-    async def _append(self, run: list[Message]) -> None:
-        if not run:
-            return
-        by_app: dict[int, list[Message]] = {}
-        for m in run:
-            by_app.setdefault(m.sdkappid, []).append(m)
-        for sdkappid, batch in by_app.items():
-            await self._messages.append(batch, ttl_s=await self._retention(sdkappid))
-            await self._conversations.record_last(
-                sdkappid, [entry for m in batch for entry in last_messages(m)]
-            )
 
     async def _act(self, action: Message) -> None:
         found = await self._messages.get(action.sdkappid, action.conversation, [action.seq])
@@ -190,3 +182,16 @@ class Archiver:
         await self._messages.rewrite(
             targets, ttl_s=ttl_left(retention, oldest_ms, int(time.time()))
         )
+
+
+def _count(messages: Sequence[Message]) -> None:
+    """Metrics once per batch and app, not per message."""
+    by_app: dict[int, int] = {}
+    now_ms = time.time() * 1000
+    latency = STAGE_LATENCY.labels("archive")
+    for m in messages:
+        by_app[m.sdkappid] = by_app.get(m.sdkappid, 0) + 1
+        if m.received_at_ms:
+            latency.observe(max(0.0, now_ms - m.received_at_ms) / 1000)
+    for app, n in by_app.items():
+        STAGE_MESSAGES.labels("archive", str(app), "ok").inc(n)

@@ -30,8 +30,6 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     redis = connect(settings.redis_url)
     archiver = Archiver(
         stores.messages,
-        stores.conversations,
-        stores.groups,
         apps,
         Watermarks(redis, settings.recent_tail_keep),
     )

@@ -228,6 +228,15 @@ class Stack:
     def kill(self, name: str) -> None:
         self.children[name].kill()
 
+    def stop_redis(self) -> None:
+        """An outage of the embedded Valkey (its append-only file keeps the data)."""
+        self.children.pop("valkey").stop()
+
+    def start_redis(self) -> None:
+        """Valkey again, on the same port and data."""
+        port = int(self.redis_url.rsplit(":", 1)[1].split("/")[0])
+        self.children["valkey"] = start_valkey(port, self.data_dir / "valkey", self.log_dir)
+
     def restart(self, name: str) -> None:
         self.children[name].stop()
         self.start_service(name)

@@ -51,14 +51,18 @@ async def test_kill_9_router_mid_run(chaos_stack: Stack) -> None:
 
     receiver = asyncio.create_task(receive())
     try:
-        sends = [
-            asyncio.create_task(send_until_acked(kim, "lee", f"k{i}", f"kill-test-{i}"))
-            for i in range(N)
-        ]
-        await eventually(lambda: _at_least(received, N // 4), timeout=60, interval=0.01)
-        await asyncio.to_thread(chaos_stack.kill, "router")
-        in_flight_at_kill = sum(not t.done() for t in sends)
-        await asyncio.sleep(1.0)
+        # Paced, so that the kill lands mid-run: the pipeline acks a burst of a thousand
+        # faster than the test could kill anything.
+        sends: list[asyncio.Task[Ack]] = []
+        for i in range(N):
+            sends.append(
+                asyncio.create_task(send_until_acked(kim, "lee", f"k{i}", f"kill-test-{i}"))
+            )
+            if i == N // 4:
+                await eventually(lambda: _at_least(received, N // 8), timeout=60, interval=0.01)
+                await asyncio.to_thread(chaos_stack.kill, "router")
+                in_flight_at_kill = sum(not t.done() for t in sends)
+            await asyncio.sleep(0.004)
         await asyncio.to_thread(chaos_stack.restart, "router")
         acks = await asyncio.gather(*sends)
         await eventually(lambda: _at_least(received, N), timeout=60)

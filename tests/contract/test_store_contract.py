@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message, MsgElement
-from services.common.store.ports import Account, App, AppKey, Stores
+from services.common.store.conversations import C2C, LastMessage
+from services.common.store.groups import Group
+from services.common.store.ports import Account, App, AppKey, ArchiveBatch, Received, Stores
 
 APP_A = 1400000101
 APP_B = 1400000102
@@ -132,3 +134,41 @@ async def test_list_accounts_pages_in_user_order(stores: Stores) -> None:
     await stores.directory.delete_accounts(APP_A, ["u03"])
     assert await stores.directory.list_accounts(APP_A, "", 10) == ["u01", "u02", "u04", "u05"]
     assert await stores.directory.list_accounts(APP_B, "", 10) == ["u00", "u06"]
+
+
+async def test_archive_writes_messages_as_received_lists_and_group_activity(
+    stores: Stores,
+) -> None:
+    """Audit's one write per run of messages: the bytes stored are those received, each
+    party's conversation list moves, and a group's activity only grows; a replay is
+    harmless."""
+    conv = "c2c:alice:bob"
+    msgs = [_msg(APP_A, conv, s) for s in (1, 2)]
+    raw = [m.SerializeToString() for m in msgs]
+    await stores.groups.create_group(APP_A, Group(group_id="g1", group_type="Public", name="g"), [])
+    batch = ArchiveBatch(
+        messages=[Received(m, r, 3600) for m, r in zip(msgs, raw, strict=True)],
+        last=[
+            (APP_A, LastMessage("alice", conv, C2C, "bob", 2, msgs[1].server_time_ms)),
+            (APP_A, LastMessage("bob", conv, C2C, "alice", 2, msgs[1].server_time_ms)),
+        ],
+        group_activity={(APP_A, "g1"): (1_700_000_000, 5)},
+    )
+    await stores.messages.archive(batch)
+    await stores.messages.archive(batch)
+    got = await stores.messages.after(APP_A, conv, 0, 10)
+    assert [m.SerializeToString() for m in got] == raw
+    listed = await stores.conversations.list_for_user(APP_A, "bob")
+    assert [(s.conversation, s.last_seq) for s in listed] == [(conv, 2)]
+    older = ArchiveBatch(messages=[], last=[], group_activity={(APP_A, "g1"): (1, 2)})
+    await stores.messages.archive(older)
+    group = (await stores.groups.get_groups(APP_A, ["g1"]))["g1"]
+    assert (group.last_msg_time, group.next_msg_seq) == (1_700_000_000, 5)
+
+
+async def test_unread_counts_within_bounds(stores: Stores) -> None:
+    conv = "c2c:alice:bob"
+    await stores.messages.append([_msg(APP_A, conv, s) for s in range(1, 7)], ttl_s=3600)
+    assert await stores.messages.count_unread(APP_A, conv, 1, "bob") == 5
+    assert await stores.messages.count_unread(APP_A, conv, 1, "bob", before_seq=4) == 2
+    assert await stores.messages.count_unread(APP_A, conv, 1, "alice") == 0

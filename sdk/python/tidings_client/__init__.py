@@ -1,6 +1,7 @@
-"""Tidings Python client SDK."""
+"""Tidings Python client SDK (sdk/python/README.md)."""
 
 from tidings_client.client import (
+    CONNECTION_LOST,
     Ack,
     Client,
     Message,
@@ -11,6 +12,7 @@ from tidings_client.client import (
 )
 
 __all__ = [
+    "CONNECTION_LOST",
     "Ack",
     "Client",
     "Message",

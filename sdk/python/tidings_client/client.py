@@ -12,20 +12,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from tidings_client import frames
 from tidings_client.ordering import ConversationOrder
 
-GAP_WAIT_S = 0.3
-# Asks again for a gap that history did not hold yet.
-FILL_RETRY_S = (1.0, 2.0)
+# History's largest page (docs/PROTOCOL.md, sync): the SDK always asks for it.
 SYNC_PAGE = 500
-# When the catch-up after a (re)connect reads the conversation list (seconds after the login).
-CATCH_UP_DELAYS_S = (0.0, 1.0, 3.0)
+# The conversation list's largest page: a catch-up reads this many conversations.
+CONVERSATION_LIST_MAX = 500
+# Conversations a catch-up syncs at the same time.
+CATCH_UP_CONCURRENCY = 16
+# The code of TidingsClientError when the connection went away before the reply came.
+CONNECTION_LOST = -1
 
 
 class TidingsClientError(Exception):
+    """A refusal from the server (`code` is the protocol's error code), or CONNECTION_LOST
+    (-1) when the connection closed before the reply came."""
+
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -134,6 +139,9 @@ class ReadMembers:
 
 
 class Client:
+    """One user's session: log in, send, receive each message once and in order per
+    conversation, catch up on what came while away, reconnect. See sdk/python/README.md."""
+
     def __init__(
         self,
         ws_url: str | Sequence[str],
@@ -165,11 +173,18 @@ class Client:
         self._changes: asyncio.Queue[Message] = asyncio.Queue()
         self._receipts: asyncio.Queue[Receipt] = asyncio.Queue()
         self._read_marks: asyncio.Queue[ReadMark] = asyncio.Queue()
+        # Per conversation: what was shown, and what waits for a missing seq.
         self._orders: dict[str, ConversationOrder[Message]] = {}
-        self._own_ids: set[str] = set()
+        # One sync of a conversation at a time (a gap fill, or a catch-up's).
+        self._fill_locks: dict[str, asyncio.Lock] = {}
         self._gap_tasks: dict[str, asyncio.Task[None]] = {}
+        self._own_ids: set[str] = set()
+        # Until a catch-up has read the conversation list, a conversation this client has not
+        # started waits: the list says where it starts (the user's read mark).
+        self._holding = True
+        self._catch_up_lock = asyncio.Lock()
+        self._catch_up_task: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._catch_up: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
         # Set when the server pushed this session out (a newer login, or the app admin):
@@ -180,26 +195,48 @@ class Client:
     def ws_url(self) -> str:
         return self._urls[self._url_index]
 
-    async def connect(self) -> None:
-        """Log in. A client connecting again after close() catches up as after a reconnect."""
+    async def connect(self, catch_up: bool = True) -> None:
+        """Log in, then catch up (see `sync()` with no arguments): when this returns, every
+        message that came while this client was away is queued on `messages()`. For a new
+        client, that is what the user has not read yet; for one that was connected before
+        (after `close()`), what came after what it showed.
+
+        `catch_up=False` only logs in: pushes of conversations this client already shows
+        come at once, and those of other conversations wait until the next catch-up (`sync()`
+        or a reconnect), which says where they start.
+
+        Raises TidingsClientError for a refused login (70001 expired UserSig, 70013 wrong
+        identifier, ...), OSError when the gateway cannot be reached, and what the catch-up
+        raises (the session then stays logged in: `sync()` tries again)."""
         self._closing = False
+        # What came while away is not known yet: new conversations wait for the list.
+        self._holding = True
         await self._open()
         self._reader = asyncio.get_running_loop().create_task(self._read_forever())
-        if self._orders:
-            self._start_catch_up()
+        if not catch_up:
+            return
+        try:
+            await self._catch_up()
+        except TidingsClientError as e:
+            # Connection lost during the catch-up: a reconnect catches up again.
+            if e.code != CONNECTION_LOST or not self.reconnect:
+                raise
 
     async def close(self) -> None:
+        """Log out and stop. What was shown is kept: `connect()` again catches up from there."""
         self._closing = True
         if self._ws is not None:
             await self._ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        for task in self._gap_tasks.values():
-            task.cancel()
-        if self._catch_up is not None:
-            self._catch_up.cancel()
+        tasks = [self._reader, self._catch_up_task, *self._gap_tasks.values()]
+        for task in tasks:
+            if task is not None:
+                task.cancel()
+        for task in tasks:
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._gap_tasks.clear()
+        self._catch_up_task = None
 
     async def send(
         self,
@@ -238,21 +275,39 @@ class Client:
             duplicate=reply.get("duplicate", False),
         )
         # Seq 0: the app server dropped the message; nothing was stored, no seq was taken.
+        # An ack fills its seq but starts no sync: the peer's messages before it may still be
+        # on their way (acks and pushes take different paths), and the next push shows a gap.
         if ack.seq:
-            self._offer(ack.conversation, ack.seq, None)
+            self._deliver(self._order(ack.conversation).offer(ack.seq, None))
         return ack
 
     async def sync(
         self,
         peer: str | None = None,
-        after_seq: int = 0,
-        limit: int = 100,
+        after_seq: int | None = None,
+        limit: int | None = None,
         group: str | None = None,
     ) -> list[Message]:
-        """Messages of the conversation with `peer` (or of `group`) after `after_seq`, oldest
-        first."""
+        """With `peer` (or `group`): a page of that conversation's history after `after_seq`
+        (0 by default), oldest first, at most `limit` messages (100 by default, 500 at most).
+        It only reads: nothing goes to `messages()`.
+
+        With no arguments: catch up every conversation. Reads the conversation list and syncs
+        each conversation whose newest seq is past what this client showed (for one it never
+        showed: past the user's read mark), page after page; every message found goes to
+        `messages()`, once and in order, and the list of them is returned (the same messages,
+        per conversation in seq order; a push that arrives meanwhile and continues a
+        conversation goes to `messages()` only). Handle them from one place, not both."""
+        if peer is None and group is None:
+            if after_seq is not None or limit is not None:
+                raise ValueError("after_seq and limit need a peer or a group")
+            return await self._catch_up()
+        if peer is not None and group is not None:
+            raise ValueError("sync takes a peer or a group, not both")
         target = {"peer": peer} if group is None else {"group": group}
-        reply = await self.request({"op": "sync", **target, "after_seq": after_seq, "limit": limit})
+        reply = await self.request(
+            {"op": "sync", **target, "after_seq": after_seq or 0, "limit": limit or 100}
+        )
         return [Message.from_json(m) for m in reply["messages"]]
 
     async def mark_read(self, conversation: str, seq: int) -> int:
@@ -324,7 +379,8 @@ class Client:
         return {p["user"]: p["status"] for p in reply["presence"]}
 
     async def messages(self) -> AsyncIterator[Message]:
-        """Messages from others (and from this user's other devices), each once, in seq order."""
+        """Messages from others (and from this user's other devices), each once, in seq order
+        per conversation: pushes, gap fills and catch-ups all come out here."""
         while True:
             yield await self._inbox.get()
 
@@ -345,6 +401,9 @@ class Client:
             yield await self._changes.get()
 
     async def request(self, frame: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        """Send one frame and return its reply. Waits up to `timeout` for a connection (during
+        a reconnect) and as long again for the reply (TimeoutError). Raises TidingsClientError
+        for an error reply, or CONNECTION_LOST when the connection closes first."""
         await asyncio.wait_for(self._connected.wait(), timeout)
         request_id = next(self._ids)
         frame["id"] = request_id
@@ -352,7 +411,10 @@ class Client:
         self._waiting[request_id] = fut
         try:
             assert self._ws is not None
-            await self._ws.send(frames.encode(frame, self.encoding))
+            try:
+                await self._ws.send(frames.encode(frame, self.encoding))
+            except ConnectionClosed as e:
+                raise TidingsClientError(CONNECTION_LOST, "connection lost") from e
             reply = await asyncio.wait_for(fut, timeout)
         finally:
             self._waiting.pop(request_id, None)
@@ -391,56 +453,99 @@ class Client:
             except ConnectionClosed:
                 pass
             self._connected.clear()
+            # Until the reconnect's catch-up reads the list, new conversations wait for it.
+            self._holding = True
             for fut in self._waiting.values():
                 if not fut.done():
-                    fut.set_exception(TidingsClientError(-1, "connection lost"))
+                    fut.set_exception(TidingsClientError(CONNECTION_LOST, "connection lost"))
             if self._closing or not self.reconnect or self.kicked is not None:
                 return
             await self._reconnect()
 
     async def _reconnect(self) -> None:
+        # Backoff between attempts to reach a gateway (not a wait for history).
         delay = 0.2
         while not self._closing:
             self._url_index = (self._url_index + 1) % len(self._urls)
             try:
                 await self._open()
-            except (OSError, ConnectionClosed, TidingsClientError):
+            except (OSError, TimeoutError, WebSocketException, TidingsClientError):
+                # Unreachable, a handshake cut short, or a refused login: try again.
                 await asyncio.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            self._start_catch_up()
+            # Its own task: it makes requests, whose replies this reader task has to read.
+            if self._catch_up_task is not None:
+                self._catch_up_task.cancel()
+            self._catch_up_task = asyncio.get_running_loop().create_task(self._catch_up_quietly())
             return
 
-    def _start_catch_up(self) -> None:
-        # Its own task: it makes requests, whose replies the reader task has to read.
-        self._catch_up = asyncio.get_running_loop().create_task(self._fetch_missed())
+    async def _catch_up_quietly(self) -> None:
+        # A failed catch-up after a reconnect is retried by the next reconnect or sync().
+        with contextlib.suppress(TidingsClientError, TimeoutError):
+            await self._catch_up()
 
-    async def _fetch_missed(self) -> None:
-        """Offline messages: everything after what was shown, per known conversation, and
-        everything after the read mark in conversations that began while this client was away.
-
-        A message is acked once it is in the log of record; history and the conversation list
-        are written from there a moment later. So the list is read again a little later, and a
-        conversation whose last seq is beyond what was shown is filled again."""
-        for conv in list(self._orders):
-            self._schedule_fill(conv, wait=0.0)
-        for delay in CATCH_UP_DELAYS_S:
-            await asyncio.sleep(delay)
+    async def _catch_up(self) -> list[Message]:
+        """Everything this client has not shown: per conversation of the list whose last seq
+        is past what was shown (for one never shown: past the user's read mark), a sync from
+        there. An ack means readable, so what the list names, sync returns: no waiting."""
+        async with self._catch_up_lock:
+            self._holding = True
             try:
-                listed = await self.conversations(limit=500)
-            except TidingsClientError:
-                continue
+                listed = await self.conversations(limit=CONVERSATION_LIST_MAX)
+            except TidingsClientError as e:
+                if e.code != CONNECTION_LOST:
+                    # Refused: show what waits from its first message rather than hold it.
+                    self._stop_holding(set())
+                raise
+            released: list[Message] = []
+            todo: list[tuple[str, int]] = []
+            names = set()
+            # Nothing below awaits until `_stop_holding`: each listed conversation starts at
+            # the read mark before a push could start it later.
             for item in listed:
-                conv = item["conversation"]
-                order = self._orders.get(conv)
-                if order is None or not order.started:
-                    if item["last_seq"] <= item["read_seq"]:
-                        continue
-                    order = self._orders.setdefault(conv, ConversationOrder())
-                    for ready in order.skip_to(item["read_seq"] + 1):
-                        self._inbox.put_nowait(ready)
-                if order.last_seq < item["last_seq"]:
-                    self._schedule_fill(conv, wait=0.0)
+                conv: str = item["conversation"]
+                names.add(conv)
+                order = self._order(conv)
+                if not order.started:
+                    released += self._deliver(order.start(int(item["read_seq"]) + 1))
+                if int(item["last_seq"]) > order.last_seq or order.has_gap:
+                    todo.append((conv, int(item["last_seq"])))
+            released += self._stop_holding(names)
+            truncated = len(listed) >= CONVERSATION_LIST_MAX
+            for conv, order in self._orders.items():
+                # Beyond a full list, every known conversation is synced (one page if nothing
+                # is new); a gap left by a failed fill is filled.
+                if conv not in names and order.started and (truncated or order.has_gap):
+                    todo.append((conv, order.last_seq + 1))
+            limit = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
+
+            async def fill(conv: str, upto: int) -> list[Message]:
+                async with limit:
+                    try:
+                        return await self._fill(conv, upto)
+                    except TidingsClientError as e:
+                        # Refused (e.g. 10007: no longer in the group): the others go on.
+                        if e.code == CONNECTION_LOST:
+                            raise
+                        return []
+
+            for part in await asyncio.gather(*(fill(conv, upto) for conv, upto in todo)):
+                released += part
+            return released
+
+    def _stop_holding(self, listed: set[str]) -> list[Message]:
+        """The list was read: a held conversation it does not name began after it was read
+        (or is beyond the list), so it starts at its first pushed message."""
+        self._holding = False
+        released: list[Message] = []
+        for conv, order in self._orders.items():
+            first = order.first_held_item
+            if conv not in listed and not order.started and first is not None:
+                released += self._deliver(order.start(first))
+                if order.has_gap:
+                    self._fill_gap(conv)
+        return released
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         op = frame.get("op")
@@ -460,68 +565,98 @@ class Client:
                 msg = Message.from_json(m)
                 if msg.kind != "message":
                     self._changes.put_nowait(msg)
-                    continue
-                own = msg.client_msg_id in self._own_ids and msg.sender == self.user_id
-                self._offer(msg.conversation, msg.seq, None if own else msg)
+                else:
+                    self._on_push(msg)
             return
         fut = self._waiting.get(frame.get("id", -1))
         if fut is not None and not fut.done():
             fut.set_result(frame)
 
-    def _offer(self, conv: str, seq: int, msg: Message | None) -> None:
-        order = self._orders.setdefault(conv, ConversationOrder())
-        for ready in order.offer(seq, msg):
-            self._inbox.put_nowait(ready)
+    def _on_push(self, msg: Message) -> None:
+        order = self._order(msg.conversation)
+        if not order.started and not self._holding:
+            # A conversation that began after the list was read: it starts here.
+            self._deliver(order.start(msg.seq))
+        if msg.online_only:
+            # Live only (AVChatRoom): history never holds it, nor the seqs this client missed.
+            self._deliver(order.settle(msg.seq - 1))
+        self._deliver(order.offer(msg.seq, self._shown(msg)))
         if order.has_gap:
-            self._schedule_fill(conv, wait=GAP_WAIT_S)
+            # Seq N+1 came while N did not: N is readable now, so sync it at once.
+            self._fill_gap(msg.conversation)
 
-    def _schedule_fill(self, conv: str, wait: float) -> None:
+    def _fill_gap(self, conv: str) -> None:
+        """Fill `conv`'s gap in a task of its own; a gap found while one runs is filled by it."""
         task = self._gap_tasks.get(conv)
         if task is None or task.done():
-            self._gap_tasks[conv] = asyncio.get_running_loop().create_task(self._fill(conv, wait))
+            self._gap_tasks[conv] = asyncio.get_running_loop().create_task(self._fill_quietly(conv))
 
-    async def _fill(self, conv: str, wait: float) -> None:
-        """A seq is missing: give it a moment to arrive, then fetch it from history. History is
-        written a moment after delivery, so a gap it does not hold yet is asked for again; only
-        a gap that history has moved past (or that outlasts the retries) is given up on."""
+    async def _fill_quietly(self, conv: str) -> None:
+        # Connection lost: the reconnect's catch-up fills the gap. Refused, or no reply: the
+        # next push into the gap asks again.
+        with contextlib.suppress(TidingsClientError, TimeoutError):
+            await self._fill(conv, 0)
+
+    async def _fill(self, conv: str, upto: int) -> list[Message]:
+        """Sync `conv` from the last shown seq until it is shown up to `upto` and has no gap,
+        or until history has nothing more for this user. Returns what it showed."""
         order = self._orders[conv]
-        if not order.started:
-            # Only our own sends so far: the conversation list says where it starts.
-            return
-        for attempt, delay in enumerate((wait, *FILL_RETRY_S)):
-            await asyncio.sleep(delay)
-            if delay and not order.has_gap:
-                return
-            newest = await self._sync_into(conv, order)
-            if newest is None or not order.has_gap:
-                return
-            if newest >= min(order.buffered) or attempt == len(FILL_RETRY_S):
-                break
-        # What history does not hold is gone (expired or never stored): move past it.
-        for ready in order.skip_to(min(order.buffered)):
-            self._inbox.put_nowait(ready)
+        released: list[Message] = []
+        async with self._fill_locks.setdefault(conv, asyncio.Lock()):
+            while order.started and order.last_seq < max(upto, order.highest):
+                before = order.last_seq
+                released += await self._sync_round(conv, order)
+                if order.last_seq == before:
+                    break
+        return released
 
-    async def _sync_into(self, conv: str, order: ConversationOrder[Message]) -> int | None:
-        """Offer everything history holds after what was shown; the newest seq it returned
-        (0 for none), or None when the sync was refused."""
+    async def _sync_round(self, conv: str, order: ConversationOrder[Message]) -> list[Message]:
+        """Sync from the last shown seq, page after page until history says `complete`.
+
+        A seq that a page covered but did not return is not for this user (expired, or sent
+        before they joined the group): the order moves past it. Everything up to the newest
+        seq known when the round began came by push or ack, so it is readable: a complete
+        sync settles up to there."""
+        # Pushed or acked seqs are readable (docs/PROTOCOL.md): a complete sync has them all.
+        known = order.highest
         target = self._target(conv)
-        newest = 0
+        released: list[Message] = []
         while True:
-            try:
-                page = await self.sync(
-                    target.get("peer"),
-                    after_seq=order.last_seq,
-                    limit=SYNC_PAGE,
-                    group=target.get("group"),
-                )
-            except TidingsClientError:
-                return None
+            after = order.last_seq
+            reply = await self.request(
+                {"op": "sync", **target, "after_seq": after, "limit": SYNC_PAGE}
+            )
+            page = [Message.from_json(m) for m in reply["messages"]]
             for m in page:
-                own = m.client_msg_id in self._own_ids and m.sender == self.user_id
-                self._offer_quiet(conv, m.seq, None if own else m)
-                newest = max(newest, m.seq)
-            if len(page) < SYNC_PAGE:
-                return newest
+                if m.kind == "message":
+                    released += self._deliver(order.offer(m.seq, self._shown(m)))
+            complete = bool(reply.get("complete", True))
+            covered = max((m.seq for m in page), default=after)
+            if complete:
+                covered = max(covered, known)
+            elif not page:
+                # A full page of rows this user may not see (a group's messages from before
+                # they joined): history read SYNC_PAGE seqs after `after`.
+                covered = after + SYNC_PAGE
+            released += self._deliver(order.settle(covered))
+            if complete:
+                return released
+
+    def _order(self, conv: str) -> ConversationOrder[Message]:
+        order = self._orders.get(conv)
+        if order is None:
+            order = self._orders[conv] = ConversationOrder()
+        return order
+
+    def _shown(self, msg: Message) -> Message | None:
+        """None for one of this client's own sends: it fills its seq but is not shown."""
+        own = msg.client_msg_id in self._own_ids and msg.sender == self.user_id
+        return None if own else msg
+
+    def _deliver(self, ready: list[Message]) -> list[Message]:
+        for m in ready:
+            self._inbox.put_nowait(m)
+        return ready
 
     def _target(self, conversation: str) -> dict[str, str]:
         """A conversation id as the protocol names it: the peer, or the group."""
@@ -530,7 +665,3 @@ class Client:
             return {"group": ids[0]}
         lo, hi = ids
         return {"peer": hi if lo == self.user_id else lo}
-
-    def _offer_quiet(self, conv: str, seq: int, msg: Message | None) -> None:
-        for ready in self._orders[conv].offer(seq, msg):
-            self._inbox.put_nowait(ready)

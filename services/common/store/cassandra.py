@@ -33,7 +33,8 @@ from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
 from services.common.store.cassandra_reports import CassandraReportStore
 from services.common.store.cassandra_sns import CassandraSnsStore
 from services.common.store.codec import app_to_doc, doc_to_app
-from services.common.store.ports import Account, App, countable
+from services.common.store.conversations import LastMessage
+from services.common.store.ports import Account, App, ArchiveBatch, countable
 from services.common.store.profiles import CachedNoSpeakingStore
 
 # deploy/cassandra/schema.cql is this text rendered for keyspace `tidings`, replication 1.
@@ -418,7 +419,7 @@ def _decode(rows: list[Any]) -> list[Message]:
     return [Message.FromString(r[0]) for r in rows]
 
 
-def _message_row(m: Message) -> tuple[object, ...]:
+def _message_row(m: Message, raw: bytes | None = None) -> tuple[object, ...]:
     return (
         m.sdkappid,
         m.conversation,
@@ -426,13 +427,20 @@ def _message_row(m: Message) -> tuple[object, ...]:
         m.server_time_ms,
         m.sender,
         countable(m),
-        m.SerializeToString(),
+        m.SerializeToString() if raw is None else raw,
     )
 
 
 class CassandraMessageStore:
-    def __init__(self, cql: CassandraSession) -> None:
+    def __init__(
+        self,
+        cql: CassandraSession,
+        conversations: CassandraConversationStore,
+        groups: CassandraGroupStore,
+    ) -> None:
         self._cql = cql
+        self._conversations = conversations
+        self._groups = groups
         self._inserts: dict[int, PreparedStatement] = {}
         self._after = cql.prepare(
             "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
@@ -482,6 +490,38 @@ class CassandraMessageStore:
             self._inserts[ttl_s] = statement
         return statement
 
+    async def archive(self, batch: ArchiveBatch) -> None:
+        """Cassandra has no transaction across partitions: the writes go out together, and
+        each is idempotent, so a batch replayed after a failure comes out the same."""
+        for r in batch.messages:
+            if r.ttl_s <= 0:
+                raise ValueError(f"ttl_s must be positive, got {r.ttl_s}")
+        inserts = {ttl: await self._insert(ttl) for ttl in {r.ttl_s for r in batch.messages}}
+        await asyncio.gather(
+            *(
+                self._cql.execute(inserts[r.ttl_s], _message_row(r.message, r.raw))
+                for r in batch.messages
+            )
+        )
+        await self._advance_heads([r.message for r in batch.messages])
+        by_app: dict[int, list[LastMessage]] = {}
+        for app, entry in batch.last:
+            by_app.setdefault(app, []).append(entry)
+        await asyncio.gather(
+            *(self._conversations.record_last(app, entries) for app, entries in by_app.items()),
+            *(
+                self._groups.record_messages(app, group, t, seq)
+                for (app, group), (t, seq) in batch.group_activity.items()
+            ),
+        )
+
+    async def _advance_heads(self, messages: Sequence[Message]) -> None:
+        heads: dict[tuple[int, str], int] = {}
+        for m in messages:
+            key = (m.sdkappid, m.conversation)
+            heads[key] = max(heads.get(key, 0), m.seq)
+        await asyncio.gather(*(self._advance_head(a, c, seq) for (a, c), seq in heads.items()))
+
     async def append(self, messages: Sequence[Message], ttl_s: int) -> None:
         if ttl_s <= 0:
             # CQL reads TTL 0 as "never expires".
@@ -490,11 +530,7 @@ class CassandraMessageStore:
             return
         insert = await self._insert(ttl_s)
         await asyncio.gather(*(self._cql.execute(insert, _message_row(m)) for m in messages))
-        heads: dict[tuple[int, str], int] = {}
-        for m in messages:
-            key = (m.sdkappid, m.conversation)
-            heads[key] = max(heads.get(key, 0), m.seq)
-        await asyncio.gather(*(self._advance_head(a, c, seq) for (a, c), seq in heads.items()))
+        await self._advance_heads(messages)
 
     async def rewrite(self, messages: Sequence[Message], ttl_s: int) -> None:
         # An INSERT of the same key overwrites the row; ttl_s is the time the message has left,
@@ -592,13 +628,13 @@ class CassandraStores:
         cql = CassandraSession(session)
         self.apps = CassandraAppStore(cql)
         self.directory = CassandraDirectoryStore(cql)
-        self.messages = CassandraMessageStore(cql)
         self.groups = CassandraGroupStore(cql)
+        self.conversations = CassandraConversationStore(cql)
+        self.messages = CassandraMessageStore(cql, self.conversations, self.groups)
         self.profiles = CassandraProfileStore(cql)
         self.no_speaking = CachedNoSpeakingStore(CassandraNoSpeakingStore(cql))
         self.push_attrs = CassandraPushAttrStore(cql)
         self.dirty_words = CassandraDirtyWordStore(cql)
-        self.conversations = CassandraConversationStore(cql)
         self.sns = CassandraSnsStore(cql)
         self.reports = CassandraReportStore(cql)
 

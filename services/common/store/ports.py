@@ -5,12 +5,12 @@ Every method takes the SDKAppID: no port reads across apps.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
-from services.common.store.conversations import ConversationStore
+from services.common.store.conversations import ConversationStore, LastMessage
 from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.groups import GroupStore
 from services.common.store.profiles import NoSpeakingStore, ProfileStore
@@ -67,9 +67,33 @@ class DirectoryStore(Protocol):
         """UserIDs greater than after_user ("" for the first page), ascending, at most limit."""
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message to archive: decoded, the bytes it came as (stored as they are), and how long
+    the app keeps it."""
+
+    message: Message
+    raw: bytes
+    ttl_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveBatch:
+    """What audit writes for a run of new messages: the messages, each party's conversation
+    list entry, and each group's activity ((app, group) -> (last time s, next seq))."""
+
+    messages: Sequence[Received]
+    last: Sequence[tuple[int, LastMessage]]
+    group_activity: Mapping[tuple[int, str], tuple[int, int]]
+
+
 class MessageStore(Protocol):
     async def append(self, messages: Sequence[Message], ttl_s: int) -> None:
         """Store messages; idempotent by (sdkappid, conversation, seq)."""
+
+    async def archive(self, batch: ArchiveBatch) -> None:
+        """Write a batch as one transaction where the adapter has them (SQLite); each write is
+        idempotent, so a replay of the batch is harmless either way."""
 
     async def after(
         self, sdkappid: int, conversation: str, after_seq: int, limit: int

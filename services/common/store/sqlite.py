@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
-from services.common.store.ports import Account, App, countable
+from services.common.store.ports import Account, App, ArchiveBatch, Received, countable
 from services.common.store.profiles import CachedNoSpeakingStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
 from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
@@ -85,17 +85,24 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# How long a write waits for another process's write lock before it fails (and the caller's
+# retry takes over). Writes take milliseconds; a lock held longer is an outage.
+BUSY_TIMEOUT_S = 5.0
+
+
 class SqliteDb:
     """A connection owned by one thread; every call runs there."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        self._conn: sqlite3.Connection = self._executor.submit(self._open, path).result()
+        self._conn: sqlite3.Connection = self._executor.submit(
+            self._open, path, busy_timeout_s
+        ).result()
 
     @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    def _open(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_s)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
@@ -210,34 +217,62 @@ def _decode(rows: list[tuple[bytes]]) -> list[Message]:
     return [Message.FromString(r[0]) for r in rows]
 
 
+def _message_rows(received: Sequence[Received]) -> list[tuple[object, ...]]:
+    return [
+        (
+            r.message.sdkappid,
+            r.message.conversation,
+            r.message.seq,
+            r.message.server_time_ms,
+            r.message.server_time_ms + r.ttl_s * 1000,
+            r.message.sender,
+            int(countable(r.message)),
+            r.raw,
+        )
+        for r in received
+    ]
+
+
+_INSERT_MESSAGE = (
+    "INSERT OR IGNORE INTO messages"
+    " (sdkappid, conversation, seq, time_ms, expire_at_ms, sender, countable, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 class SqliteMessageStore:
-    def __init__(self, db: SqliteDb) -> None:
+    def __init__(
+        self,
+        db: SqliteDb,
+        conversations: SqliteConversationStore,
+        groups: SqliteGroupStore,
+    ) -> None:
         self._db = db
+        self._conversations = conversations
+        self._groups = groups
+
+    async def archive(self, batch: ArchiveBatch) -> None:
+        rows = _message_rows(batch.messages)
+
+        def write(c: sqlite3.Connection) -> None:
+            self._conversations.ensure_schema(c)
+            self._groups.ensure_schema(c)
+            c.execute("BEGIN")
+            # Commits on success, rolls back if a statement fails: nothing half written.
+            with c:
+                c.executemany(_INSERT_MESSAGE, rows)
+                self._conversations.record_last_rows(c, batch.last)
+                self._groups.record_messages_rows(c, batch.group_activity)
+
+        await self._db.run(write)
 
     async def append(self, messages: Sequence[Message], ttl_s: int) -> None:
-        rows = [
-            (
-                m.sdkappid,
-                m.conversation,
-                m.seq,
-                m.server_time_ms,
-                m.server_time_ms + ttl_s * 1000,
-                m.sender,
-                int(countable(m)),
-                m.SerializeToString(),
-            )
-            for m in messages
-        ]
+        rows = _message_rows([Received(m, m.SerializeToString(), ttl_s) for m in messages])
 
         def write(c: sqlite3.Connection) -> None:
             c.execute("BEGIN")
-            c.executemany(
-                "INSERT OR IGNORE INTO messages"
-                " (sdkappid, conversation, seq, time_ms, expire_at_ms, sender, countable, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            c.execute("COMMIT")
+            with c:
+                c.executemany(_INSERT_MESSAGE, rows)
 
         await self._db.run(write)
 
@@ -355,13 +390,13 @@ class SqliteStores:
         self._db = SqliteDb(path)
         self.apps = SqliteAppStore(self._db)
         self.directory = SqliteDirectoryStore(self._db)
-        self.messages = SqliteMessageStore(self._db)
         self.groups = SqliteGroupStore(self._db)
+        self.conversations = SqliteConversationStore(self._db)
+        self.messages = SqliteMessageStore(self._db, self.conversations, self.groups)
         self.profiles = SqliteProfileStore(self._db)
         self.no_speaking = CachedNoSpeakingStore(SqliteNoSpeakingStore(self._db))
         self.push_attrs = SqlitePushAttrStore(self._db)
         self.dirty_words = SqliteDirtyWordStore(self._db)
-        self.conversations = SqliteConversationStore(self._db)
         self.sns = SqliteSnsStore(self._db)
         self.reports = SqliteReportStore(self._db)
 

@@ -88,12 +88,27 @@ class SqliteConversationStore:
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def with_schema(c: sqlite3.Connection) -> T:
-            if not self._schema_ready:
-                c.executescript(_SCHEMA)
-                self._schema_ready = True
+            self.ensure_schema(c)
             return fn(c)
 
         return await self._db.run(with_schema)
+
+    def ensure_schema(self, c: sqlite3.Connection) -> None:
+        """On the db thread, before a statement of this store inside another's transaction."""
+        if not self._schema_ready:
+            c.executescript(_SCHEMA)
+            self._schema_ready = True
+
+    @staticmethod
+    def record_last_rows(c: sqlite3.Connection, entries: Sequence[tuple[int, LastMessage]]) -> None:
+        """record_last's statement for (app, entry) pairs, in the caller's transaction."""
+        c.executemany(
+            _RECORD_LAST,
+            [
+                (app, e.user, e.conversation, e.kind, e.peer, e.last_seq, e.last_time_ms)
+                for app, e in entries
+            ],
+        )
 
     async def _upsert(self, sql: str, row: tuple[int, str, str, int]) -> None:
         await self._run(lambda c: c.execute(sql, row))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from services.common.store.groups import (
@@ -174,6 +174,13 @@ def _to_member(r: Sequence[Any]) -> Member:
     )
 
 
+# max() in the statement: never backwards, whatever order the writes land in.
+_RECORD_MESSAGES = (
+    "UPDATE group_profiles SET last_msg_time = max(last_msg_time, ?),"
+    " next_msg_seq = max(next_msg_seq, ?) WHERE sdkappid = ? AND group_id = ?"
+)
+
+
 class SqliteGroupStore:
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
@@ -183,12 +190,26 @@ class SqliteGroupStore:
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def with_schema(c: sqlite3.Connection) -> T:
-            if not self._schema_ready:
-                c.executescript(_SCHEMA)
-                self._schema_ready = True
+            self.ensure_schema(c)
             return fn(c)
 
         return await self._db.run(with_schema)
+
+    def ensure_schema(self, c: sqlite3.Connection) -> None:
+        """On the db thread, before a statement of this store inside another's transaction."""
+        if not self._schema_ready:
+            c.executescript(_SCHEMA)
+            self._schema_ready = True
+
+    @staticmethod
+    def record_messages_rows(
+        c: sqlite3.Connection, activity: Mapping[tuple[int, str], tuple[int, int]]
+    ) -> None:
+        """record_messages for many groups, in the caller's transaction."""
+        c.executemany(
+            _RECORD_MESSAGES,
+            [(t, seq, app, group) for (app, group), (t, seq) in activity.items()],
+        )
 
     async def create_group(self, sdkappid: int, group: Group, members: Sequence[Member]) -> bool:
         if not group.list_key:
@@ -417,13 +438,8 @@ class SqliteGroupStore:
     async def record_messages(
         self, sdkappid: int, group_id: str, last_msg_time: int, next_msg_seq: int
     ) -> None:
-        # max() in the statement: never backwards, whatever order the writes land in.
         await self._run(
-            lambda c: c.execute(
-                "UPDATE group_profiles SET last_msg_time = max(last_msg_time, ?),"
-                " next_msg_seq = max(next_msg_seq, ?) WHERE sdkappid = ? AND group_id = ?",
-                (last_msg_time, next_msg_seq, sdkappid, group_id),
-            )
+            lambda c: c.execute(_RECORD_MESSAGES, (last_msg_time, next_msg_seq, sdkappid, group_id))
         )
 
     async def set_unread_msg_num(
