@@ -12,7 +12,7 @@ import pytest
 import TLSSigAPIv2
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest, eventually
+from tests.conftest import AppUnderTest
 from tidings_client import Client, TidingsClientError
 
 pytestmark = pytest.mark.stack
@@ -89,7 +89,7 @@ async def test_tencent_signed_rest_flow_c2c_and_group(app: AppUnderTest) -> None
         )
         return r if r["MsgCnt"] == 1 else None
 
-    roam = await eventually(roamed)
+    roam = await roamed()
     assert roam["MsgList"][0]["MsgKey"] == sent["MsgKey"]
 
     created = await call(
@@ -123,7 +123,7 @@ async def test_tencent_signed_rest_flow_c2c_and_group(app: AppUnderTest) -> None
         ok = r["RspMsgList"] and r["RspMsgList"][0]["IsPlaceMsg"] == 0
         return r if ok else None
 
-    got = await eventually(fetched)
+    got = await fetched()
     first = got["RspMsgList"][0]
     assert first["MsgSeq"] == posted["MsgSeq"]
     assert (first["From_Account"], first["MsgRandom"]) == ("ann", 8912345)
@@ -215,7 +215,7 @@ async def test_group_msg_recall_results(app: AppUnderTest) -> None:
         )
         return bool(r["RspMsgList"][0]["IsPlaceMsg"] == 0)
 
-    assert await eventually(lambda: archived_seq(seq))
+    assert await archived_seq(seq)
     reply = await app.rest(
         "group_open_http_svc",
         "group_msg_recall",
@@ -234,7 +234,7 @@ async def test_group_msg_recall_results(app: AppUnderTest) -> None:
         )
         return bool(r["RspMsgList"][0]["IsPlaceMsg"] == 1)
 
-    assert await eventually(placeholder)
+    assert await placeholder()
     again = await app.rest(
         "group_open_http_svc",
         "group_msg_recall",
@@ -249,7 +249,7 @@ async def test_group_msg_recall_results(app: AppUnderTest) -> None:
         "send_group_msg",
         {"GroupId": group_id, "Random": 2, "MsgBody": text("take back twice")},
     )
-    assert await eventually(lambda: archived_seq(twice["MsgSeq"]))
+    assert await archived_seq(twice["MsgSeq"])
     racing = await asyncio.gather(
         *(
             app.rest(

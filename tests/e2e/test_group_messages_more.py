@@ -224,7 +224,7 @@ async def test_delete_group_msg_by_sender_empties_their_history(app: AppUnderTes
         got = await history(app, group_id)
         return got if [m["IsPlaceMsg"] for m in got] == [1, 0, 1] else None
 
-    got = await eventually(deleted)
+    got = await deleted()
     assert got is not None and got[1]["From_Account"] == "db" and got[1]["MsgBody"] == text("m1")
     # A member's sync still has the seqs, but not their content.
     member = Client(app.stack.ws_url, app.sdkappid, "db", app.sig("db"))

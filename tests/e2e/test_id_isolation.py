@@ -8,7 +8,7 @@ import time
 import pytest
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest, eventually
+from tests.conftest import AppUnderTest
 
 pytestmark = pytest.mark.stack
 
@@ -46,7 +46,7 @@ async def test_ids_with_colons_do_not_share_a_conversation(app: AppUnderTest) ->
     async def readable_by_its_parties() -> bool:
         return len(await _roam(app, "cx", "cy:cz")) == 1
 
-    await eventually(readable_by_its_parties)
+    assert await readable_by_its_parties()
     assert [m["MsgBody"][0]["MsgContent"]["Text"] for m in await _roam(app, "cy:cz", "cx")] == [
         "private"
     ]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest, eventually
+from tests.conftest import AppUnderTest
 from tests.e2e.test_group_messages import make_group
 from tidings_client import Client, Message, TidingsClientError
 
@@ -36,9 +36,8 @@ async def unread_of(c: Client, conversation: str) -> int | None:
 async def unread_becomes(
     c: Client, conversation: str, want: int, last_seq: int | None = None
 ) -> dict[str, Any] | None:
-    """The conversation's list item once it shows `want` unread (and `last_seq` as its last
-    message). The list is eventually consistent: unread counts come from the archive, a group's
-    last seq from the group row, and audit writes them one after the other."""
+    """The conversation's list item if it shows `want` unread (and `last_seq` as its last
+    message). The list is current as of the last ack: no waiting."""
 
     async def check() -> dict[str, Any] | None:
         for item in await c.conversations():
@@ -49,7 +48,7 @@ async def unread_becomes(
                 return item
         return None
 
-    found: dict[str, Any] | None = await eventually(check, timeout=WAIT_S)
+    found: dict[str, Any] | None = await check()
     return found
 
 

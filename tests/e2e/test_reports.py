@@ -12,7 +12,7 @@ import pytest
 from services.common.errors import ErrorCode
 from services.common.stack import Stack
 from services.gateway.reports import REPORT_RATE
-from tests.conftest import AppUnderTest, eventually, new_app
+from tests.conftest import AppUnderTest, new_app
 from tests.e2e.test_callbacks import admin
 from tidings_client import Client, TidingsClientError
 
@@ -109,7 +109,7 @@ async def test_report_list_and_resolve(app: AppUnderTest) -> None:
             (msg,) = await alice.sync(peer="bob", after_seq=spam.seq - 1, limit=1)
             return msg.recalled
 
-        assert await eventually(recalled, timeout=30)
+        assert await recalled()
         await resolve(app, second_id, status="dismissed")
         assert (await reports(app, status="pending"))["reports"] == []
         assert [r["report_id"] for r in (await reports(app, status="dismissed"))["reports"]] == [

@@ -54,7 +54,7 @@ async def roam(app: AppUnderTest, a: str, b: str, count: int) -> list[dict[str, 
         assert reply["ErrorCode"] == 0, reply
         return reply["MsgList"] if reply["MsgCnt"] == count else None
 
-    got = await eventually(fetch)
+    got = await fetch()
     assert got is not None, f"roam of {a}/{b} never reached {count} messages"
     return got  # type: ignore[no-any-return]
 
@@ -122,7 +122,7 @@ async def test_recall_marks_the_message_and_tells_online_clients(app: AppUnderTe
         msgs = await roam(app, "ron", "sue", 1)
         return bool(msgs[0]["MsgFlagBits"] == 8)
 
-    assert await eventually(recalled)
+    assert await recalled()
     again = await app.rest(
         "openim",
         "admin_msgwithdraw",
@@ -164,7 +164,7 @@ async def test_modify_c2c_msg_replaces_the_body(app: AppUnderTest) -> None:
         msgs = await roam(app, "ted", "uma", 1)
         return bool(msgs[0]["MsgBody"] == body("final") and msgs[0]["CloudCustomData"] == "edited")
 
-    assert await eventually(modified)
+    assert await modified()
     nothing = await app.rest(
         "openim",
         "modify_c2c_msg",
@@ -204,7 +204,7 @@ async def test_importmsg_history_and_realtime(app: AppUnderTest) -> None:
         r = await app.rest("openim", "get_c2c_unread_msg_num", {"To_Account": "wes"})
         return bool(r["AllC2CUnreadMsgNum"] == 1)
 
-    assert await eventually(unread_is_one), "a history import is not unread; a realtime one is"
+    assert await unread_is_one(), "a history import is not unread; a realtime one is"
     bad = await app.rest("openim", "importmsg", {**history, "SyncFromOldSystem": 3})
     assert bad["ErrorCode"] == ErrorCode.OPENIM_JSON_FIELDS
 
@@ -228,7 +228,7 @@ async def test_unread_counts_and_read_marks(app: AppUnderTest) -> None:
     async def counts_are(total: int) -> bool:
         return bool((await unread())["AllC2CUnreadMsgNum"] == total)
 
-    assert await eventually(lambda: counts_are(4))
+    assert await counts_are(4)
     reply = await unread()
     assert reply["C2CUnreadMsgNumList"] == [
         {"Peer_Account": "xia", "C2CUnreadMsgNum": 3},
@@ -238,7 +238,7 @@ async def test_unread_counts_and_read_marks(app: AppUnderTest) -> None:
         "openim", "admin_set_msg_read", {"Report_Account": "yan", "Peer_Account": "xia"}
     )
     assert read["ErrorCode"] == 0
-    assert await eventually(lambda: counts_are(1))
+    assert await counts_are(1)
     too_many = await app.rest(
         "openim",
         "get_c2c_unread_msg_num",
@@ -267,7 +267,7 @@ async def test_recentcontact_list_and_delete(app: AppUnderTest) -> None:
         assert r["ErrorCode"] == 0, r
         return r["SessionItem"] if len(r["SessionItem"]) == n else None
 
-    items = await eventually(lambda: listed(2))
+    items = await listed(2)
     assert [(i["Type"], i["To_Account"], i["TopFlag"]) for i in items] == [
         (1, "cal", 0),
         (1, "bea", 0),

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest, eventually, new_app
+from tests.conftest import AppUnderTest, new_app
 from tidings_client import Client, TidingsClientError
 
 pytestmark = pytest.mark.stack
@@ -80,7 +80,7 @@ async def test_blocked_sender_is_told_sent_but_nothing_arrives(app: AppUnderTest
         r = await app.rest("openim", "get_c2c_unread_msg_num", {"To_Account": "victim"})
         return bool(r["AllC2CUnreadMsgNum"] == 0)
 
-    assert await eventually(unread_zero)
+    assert await unread_zero()
 
 
 async def test_blocklist_error_when_switched_on(stack) -> None:  # type: ignore[no-untyped-def]

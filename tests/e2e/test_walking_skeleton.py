@@ -12,7 +12,7 @@ import pytest
 from services.common import conversation
 from services.common.errors import ErrorCode
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
-from tests.conftest import AppUnderTest, eventually
+from tests.conftest import AppUnderTest
 from tidings_client import Ack, Client, Message, TidingsClientError
 
 SEND_ATTEMPTS = 5
@@ -84,7 +84,7 @@ async def test_rest_send_then_roam(app: AppUnderTest) -> None:
         )
         return reply if reply["MsgCnt"] == 1 else None
 
-    reply = await eventually(roam)
+    reply = await roam()
     assert reply is not None
     msg = reply["MsgList"][0]  # type: ignore[index]
     assert msg["MsgKey"] == sent["MsgKey"]
@@ -145,7 +145,7 @@ async def test_two_clients_exchange_2000_messages(app: AppUnderTest) -> None:
     async def all_archived() -> bool:
         return await archived(app, conv) == list(range(1, 2 * n + 1))
 
-    assert await eventually(all_archived, timeout=60)
+    assert await all_archived()
 
 
 async def test_same_client_msg_id_twice_is_one_message(app: AppUnderTest) -> None:
@@ -168,7 +168,7 @@ async def test_same_client_msg_id_twice_is_one_message(app: AppUnderTest) -> Non
     assert after.seq == 2
     assert [m.seq for m in got] == [1, 2]
     conv = conversation.c2c("cat", "dan")
-    assert await eventually(lambda: _seqs_are(app, conv, [1, 2]))
+    assert await _seqs_are(app, conv, [1, 2])
 
 
 async def _seqs_are(app: AppUnderTest, conv: str, want: list[int]) -> bool:
@@ -191,7 +191,7 @@ async def test_offline_recipient_syncs_on_connect(app: AppUnderTest) -> None:
             got = await fay.sync("eve")
             return got if len(got) == 5 else []
 
-        got = await eventually(synced)
+        got = await synced()
     finally:
         await fay.close()
     assert [m.seq for m in got] == [a.seq for a in acks]

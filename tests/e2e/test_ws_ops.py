@@ -97,7 +97,7 @@ async def test_conversations_presence_and_delete(app: AppUnderTest, encoding: st
             ok = len(items) == 2 and {i["unread"] for i in items} == {3, 1}
             return items if ok else None
 
-        items = await eventually(listed)
+        items = await listed()
         assert items[0]["peer"] == "cc"
         assert items[0]["last_message"]["elements"][0]["MsgContent"]["Text"] == "from c"
         assert items[1]["peer"] == "cb"
