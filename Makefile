@@ -37,8 +37,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy services sdk/python/tidings_client
 
+## Benchmarks (docs/BENCHMARKS.md): each prints every process's CPU per message, the broker
+## included, and the load generator's own. BENCH_ARGS go to c2c (e.g. BENCH_ARGS=--saturate).
+## The ejabberd peer in the same run: $(PY) -m tests.bench.peers --shape c2c|group.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m tests.bench.c2c
+	$(PY) -m tests.bench.c2c $(BENCH_ARGS)
 	$(PY) -m tests.bench.group
 	$(PY) -m tests.bench.rest_sendmsg
 	$(PY) -m tests.bench.words

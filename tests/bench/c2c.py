@@ -1,198 +1,174 @@
-"""C2C benchmark: sustained throughput and end-to-end latency through the whole pipeline,
-beside the broker's own floor for the same number of hops, measured in the same run.
+"""1:1 benchmark: CPU per message of every process of the stack, the broker included, and the
+latency through the whole pipeline beside the broker's own floor, in one run.
 
-    make bench            # or: python -m tests.bench.c2c --rates 500 1000 2000 --seconds 10
+    make bench     # or: python -m tests.bench.c2c --rates 500 1000 2000 5000 --seconds 10
+    python -m tests.bench.c2c --rates 2000 --saturate      # then search the saturation rate
 
-The pipeline has two broker hops (im.inbound, im.messages) plus gRPC and Redis; the floor is a
-produce -> consume -> produce -> consume relay at the same rate with the same client settings.
-Figures are printed as a Markdown table for docs/BENCHMARKS.md. Nothing here passes or fails.
+- The stack is started with services.common.stack.Stack, with the per-sender and per-connection
+  limits lifted. First its CPU at rest (no clients) is sampled for --rest-seconds.
+- Load: --pairs sender/receiver pairs of light clients (raw protocol frames over picows, not the
+  SDK) in --procs processes, open loop, paced to the offered rate in total. Latency is the
+  receive time minus the send time carried in the message's text (one monotonic clock).
+- CPU per message: utime+stime from /proc/<pid>/stat of each stack process and of each
+  generator process, sampled at the edges of the measured window, divided by the messages
+  delivered inside it.
+- Floor: two broker hops at the same rate with the services' producer and consumer settings.
+- Before each run the stack is let go idle (--quiesce), so one run's backlog is not measured in
+  the next.
+
+Figures are Markdown for docs/BENCHMARKS.md. Nothing here passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import tempfile
-import time
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from hdrh.histogram import HdrHistogram
-
-from services.common.bus import make_producer
-from services.common.config import Settings
 from services.common.stack import Stack
-from tests.conftest import new_app
-from tidings_client import Client
+from tests.bench.loadgen import report, shapes
+from tests.bench.loadgen.floor import FloorRun, two_hops
+from tests.bench.loadgen.options import C2COptions, add_c2c, add_common, c2c_options, run
+from tests.bench.loadgen.pool import Pool
+from tests.bench.loadgen.procstat import Watched
+from tests.bench.loadgen.stackctl import (
+    LOAD_GENERATOR_ENV,
+    new_bench_app,
+    running_stack,
+    watched,
+)
+from tests.bench.loadgen.worker import Target
 
-PAIRS = 20
-WARMUP_S = 3.0
+__all__ = ["LOAD_GENERATOR_ENV", "C2CResults", "tidings_c2c"]
+
+SETTLE_S = 3.0  # after start: consumers join and the first idle fetches settle
+FloorAt = Callable[[float], Awaitable[FloorRun]]
 
 
-def hist() -> HdrHistogram:
-    return HdrHistogram(1, 60_000_000, 3)  # microseconds
+@dataclass
+class C2CResults:
+    rest: shapes.Cpu | None = None
+    runs: list[shapes.C2CRun] = field(default_factory=list)
+    floors: dict[float, FloorRun] = field(default_factory=dict)
+    saturation: shapes.C2CRun | None = None
+
+    def summary(self, name: str) -> str:
+        rows = [report.C2C_SUMMARY_HEAD]
+        for r in self.runs:
+            f = self.floors.get(r.offered)
+            rows.append(report.c2c_summary_row(name, r, (f.p(50), f.p(99)) if f else None))
+        if self.saturation is not None:
+            rows.append(report.c2c_summary_row(f"{name}, saturation", self.saturation))
+        return "\n".join(rows)
 
 
-def row(name: str, rate: int, achieved: float, h: HdrHistogram, failed: int = 0) -> str:
-    p = [h.get_value_at_percentile(q) / 1000 for q in (50, 99, 99.9)]
+async def c2c_runs(
+    pool: Pool,
+    server: Watched,
+    per_worker: list[list[tuple[str, str]]],
+    opts: C2COptions,
+    name: str,
+    results: C2CResults,
+    idle: float,
+    floor_at: FloorAt | None = None,
+) -> None:
+    """The offered rates, then the saturation search, printing each run as it ends. Before
+    each run the server is let go idle (`idle`: its CPU share, of one core, when it is)."""
+
+    async def settle() -> None:
+        waited = await shapes.quiesce(server, idle, opts.quiesce)
+        if waited > 2:
+            print(f"(waited {waited:.0f} s for the server to go idle)\n", flush=True)
+
+    async def at(rate: float, seconds: float) -> shapes.C2CRun:
+        await settle()
+        return await shapes.c2c(pool, server, per_worker, rate, seconds, opts.warmup, opts.drain)
+
+    for rate in opts.rates:
+        if floor_at is not None:
+            await settle()
+            floor = await floor_at(rate)
+            results.floors[rate] = floor
+            print(floor_line(floor), flush=True)
+        r = await at(rate, opts.seconds)
+        results.runs.append(r)
+        print_run(name, r)
+    if opts.saturate:
+
+        async def sat(rate: float) -> shapes.C2CRun:
+            return await at(rate, opts.sat_seconds)
+
+        def show(r: shapes.C2CRun) -> None:
+            print(f"saturation search: {report.c2c_heading(name, r)}", flush=True)
+
+        results.saturation = await shapes.saturate(
+            sat, opts.sat_start, opts.sat_factor, opts.sat_limit, show
+        )
+        print(f"\nsaturation: at most {results.saturation.delivered:,.0f} msg/s delivered\n")
+
+
+def floor_line(f: FloorRun) -> str:
+    n = round(f.delivered * f.seconds)
     return (
-        f"| {name} | {rate} | {achieved:,.0f} | {p[0]:.1f} | {p[1]:.1f} | {p[2]:.1f} | {failed} |"
+        f"**broker floor, 2 hops, {f.offered:,.0f} msg/s**: delivered {f.delivered:,.0f} msg/s; "
+        f"p50 {f.p(50):.1f} ms, p99 {f.p(99):.1f} ms, p99.9 {f.p(99.9):.1f} ms; broker "
+        f"{report.per_msg_us(f.broker_cpu_s, n):,.0f} µs/msg, the floor's Python clients "
+        f"{report.per_msg_us(f.client_cpu_s, n):,.0f} µs/msg\n"
     )
 
 
-async def broker_floor(bootstrap: str, rate: int, seconds: float) -> tuple[float, HdrHistogram]:
-    """Two hops at `rate` msg/s: produce to A, relay A -> B, consume B."""
-    settings = Settings(kafka_bootstrap=bootstrap)
-    suffix = f"{rate}-{time.monotonic_ns()}"
-    a, b = f"bench.a.{suffix}", f"bench.b.{suffix}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(a, 2, 1), NewTopic(b, 2, 1)])
-    await admin.close()
-    producer = make_producer(settings)
-    await producer.start()
+def print_run(name: str, r: shapes.C2CRun) -> None:
+    print(report.c2c_heading(name, r), "\n", flush=True)
+    print(report.cpu_table(r.cpu, r.delivered_in_window), "\n", flush=True)
 
-    def consumer(topic: str) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-            enable_auto_commit=False,
+
+async def tidings_c2c(opts: C2COptions, with_floor: bool) -> C2CResults:
+    results = C2CResults()
+    async with running_stack(opts.gateways, opts.keep) as stack:
+        app = await new_bench_app(stack)
+        pairs = shapes.make_pairs(opts.pairs)
+        await app.import_accounts([u for p in pairs for u in p])
+        server = watched(stack)
+        await asyncio.sleep(SETTLE_S)
+        results.rest = await shapes.at_rest(None, server, opts.rest_seconds)
+        print(f"**Tidings at rest** ({opts.rest_seconds:.0f} s, no clients):\n")
+        print(report.rest_table(results.rest), "\n", flush=True)
+        target = Target("tidings", tuple(stack.ws_urls), app.sdkappid, app.key, ws=opts.ws)
+        async with Pool(opts.procs) as pool:
+            per_worker = await shapes.login_pairs(pool, target, pairs)
+            floor = floor_runner(stack, opts) if with_floor else None
+            idle = shapes.idle_share(results.rest)
+            await c2c_runs(pool, server, per_worker, opts, "Tidings", results, idle, floor)
+    return results
+
+
+def floor_runner(stack: Stack, opts: C2COptions) -> FloorAt:
+    broker = Watched({"tansu": stack.children["kafka"].proc.pid})
+
+    async def at(rate: float) -> FloorRun:
+        return await two_hops(
+            stack.settings(), broker, rate, opts.seconds, opts.warmup, stack.partitions
         )
 
-    relay_in, sink = consumer(a), consumer(b)
-    await relay_in.start()
-    await sink.start()
-    h = hist()
-    total = int(rate * seconds)
-    received = 0
-
-    async def relay() -> None:
-        while True:
-            batch = await relay_in.getmany(timeout_ms=100)
-            futures = [
-                await producer.send(b, key=r.key, value=r.value)
-                for records in batch.values()
-                for r in records
-            ]
-            if futures:
-                await asyncio.gather(*futures)
-
-    async def drain() -> None:
-        nonlocal received
-        while received < total:
-            batch = await sink.getmany(timeout_ms=100)
-            now = time.perf_counter_ns()
-            for records in batch.values():
-                for r in records:
-                    h.record_value(max(1, (now - int(r.value)) // 1000))
-                    received += 1
-
-    relay_task = asyncio.create_task(relay())
-    drain_task = asyncio.create_task(drain())
-    started = time.perf_counter()
-    for i in range(total):
-        await producer.send(a, key=str(i % 64).encode(), value=str(time.perf_counter_ns()).encode())
-        lag = started + (i + 1) / rate - time.perf_counter()
-        if lag > 0:
-            await asyncio.sleep(lag)
-    await asyncio.wait_for(drain_task, 120)
-    achieved = total / (time.perf_counter() - started)
-    relay_task.cancel()
-    await relay_in.stop()
-    await sink.stop()
-    await producer.stop()
-    return achieved, h
+    return at
 
 
-async def pipeline(
-    stack: Stack, rate: int, seconds: float, warmup: float = WARMUP_S
-) -> tuple[float, HdrHistogram, int]:
-    """PAIRS sender/receiver pairs over WebSocket, paced to `rate` msg/s in total. The first
-    `warmup` seconds are sent but not measured: logins, their catch-up reads and the first
-    consumer fetches would otherwise count as steady-state latency."""
-    app = await new_app(stack)
-    users = [f"s{i}" for i in range(PAIRS)] + [f"r{i}" for i in range(PAIRS)]
-    for u in users:
-        await app.import_accounts(u)
-    clients = {u: Client(stack.ws_url, app.sdkappid, u, app.sig(u)) for u in users}
-    await asyncio.gather(*(c.connect() for c in clients.values()))
-    h = hist()
-    warm = int(rate * warmup) // PAIRS * PAIRS
-    total = warm + int(rate * seconds) // PAIRS * PAIRS
-    received = measured = 0
-    measure_from_ns = 0
-
-    async def receive(c: Client) -> None:
-        nonlocal received, measured
-        async for m in c.messages():
-            sent_ns = int(m.text)
-            if measure_from_ns and sent_ns >= measure_from_ns:
-                h.record_value(max(1, (time.perf_counter_ns() - sent_ns) // 1000))
-                measured += 1
-            received += 1
-
-    receivers = [asyncio.create_task(receive(clients[f"r{i}"])) for i in range(PAIRS)]
-    pending: list[asyncio.Task[object]] = []
-    started = time.perf_counter()
-    measure_started = started
-    for i in range(total):
-        if i == warm:
-            measure_started = time.perf_counter()
-            measure_from_ns = time.perf_counter_ns()
-        pair = i % PAIRS
-        pending.append(
-            asyncio.create_task(
-                clients[f"s{pair}"].send(to=f"r{pair}", text=str(time.perf_counter_ns()))
-            )
-        )
-        lag = started + (i + 1) / rate - time.perf_counter()
-        if lag > 0:
-            await asyncio.sleep(lag)
-    results = await asyncio.gather(*pending, return_exceptions=True)
-    failed = sum(isinstance(r, BaseException) for r in results)
-    # Every acknowledged message is delivered; wait for those, however long it takes.
-    target = total - failed
-    deadline = time.monotonic() + 120
-    while received < target and time.monotonic() < deadline:  # noqa: ASYNC110 - a poll
-        await asyncio.sleep(0.05)
-    achieved = measured / (time.perf_counter() - measure_started)
-    for t in receivers:
-        t.cancel()
-    await asyncio.gather(*(c.close() for c in clients.values()))
-    return achieved, h, failed
-
-
-async def main(rates: list[int], seconds: float) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(data_dir=Path(tmp))
-        await asyncio.to_thread(stack.start)
-        try:
-            print(
-                f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_version()}"
-            )
-            print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-            print(
-                "| path | offered msg/s | delivered msg/s | p50 ms | p99 ms | p99.9 ms "
-                "| failed sends |"
-            )
-            print("|---|---|---|---|---|---|---|")
-            for rate in rates:
-                achieved, h = await broker_floor(stack.kafka_bootstrap, rate, seconds)
-                print(row("broker floor, 2 hops", rate, achieved, h), flush=True)
-                achieved, h, failed = await pipeline(stack, rate, seconds)
-                print(row("pipeline, WS to WS", rate, achieved, h, failed), flush=True)
-        finally:
-            await asyncio.to_thread(stack.stop)
+async def main(opts: C2COptions) -> None:
+    print(report.machine(), "\n", flush=True)
+    print(
+        f"load: {opts.pairs} pairs over {opts.procs} generator processes ({opts.ws}), "
+        f"{opts.gateways} gateway(s); {opts.seconds:.0f} s measured after {opts.warmup:.0f} s "
+        "of warm-up\n",
+        flush=True,
+    )
+    results = await tidings_c2c(opts, opts.floor)
+    print("### summary\n")
+    print(results.summary("Tidings"))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rates", type=int, nargs="+", default=[500, 1000, 2000, 3000])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    args = parser.parse_args()
-    asyncio.run(main(args.rates, args.seconds))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common(parser, gateways=1)
+    add_c2c(parser)
+    run(main(c2c_options(parser.parse_args())))

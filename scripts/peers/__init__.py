@@ -1,0 +1,1 @@
+"""Peer servers run beside Tidings in the benchmarks (tests/bench/peers.py)."""
