@@ -4,6 +4,7 @@ each test gets its own app (SDKAppID), so tests never see each other's data."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,22 @@ class AppUnderTest:
             )
         assert r.status_code == 200
         return r.json()  # type: ignore[no-any-return]
+
+    async def roam(self, a: str, b: str, max_cnt: int = 100) -> list[dict[str, Any]]:
+        """admin_getroammsg of the conversation of `a` and `b`, newest first, up to now."""
+        reply = await self.rest(
+            "openim",
+            "admin_getroammsg",
+            {
+                "Operator_Account": a,
+                "Peer_Account": b,
+                "MaxCnt": max_cnt,
+                "MinTime": 0,
+                "MaxTime": int(time.time()) + 1,
+            },
+        )
+        assert reply["ErrorCode"] == 0, reply
+        return reply["MsgList"]  # type: ignore[no-any-return]
 
     async def connect(self, user: str, encoding: str = "json", platform: str = "Android") -> Client:
         """An SDK client of this app, logged in as `user`."""

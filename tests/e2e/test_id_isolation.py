@@ -3,30 +3,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from services.common.errors import ErrorCode
 from tests.conftest import AppUnderTest
 
 pytestmark = pytest.mark.stack
-
-
-async def _roam(app: AppUnderTest, a: str, b: str) -> list[dict]:  # type: ignore[type-arg]
-    reply = await app.rest(
-        "openim",
-        "admin_getroammsg",
-        {
-            "Operator_Account": a,
-            "Peer_Account": b,
-            "MaxCnt": 100,
-            "MinTime": 0,
-            "MaxTime": int(time.time()) + 1,
-        },
-    )
-    assert reply["ErrorCode"] == 0, reply
-    return reply["MsgList"]  # type: ignore[no-any-return]
 
 
 async def test_ids_with_colons_do_not_share_a_conversation(app: AppUnderTest) -> None:
@@ -44,16 +26,16 @@ async def test_ids_with_colons_do_not_share_a_conversation(app: AppUnderTest) ->
     assert sent["ErrorCode"] == 0, sent
 
     async def readable_by_its_parties() -> bool:
-        return len(await _roam(app, "cx", "cy:cz")) == 1
+        return len(await app.roam("cx", "cy:cz")) == 1
 
     assert await readable_by_its_parties()
-    assert [m["MsgBody"][0]["MsgContent"]["Text"] for m in await _roam(app, "cy:cz", "cx")] == [
+    assert [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam("cy:cz", "cx")] == [
         "private"
     ]
 
     # The other pair, whose ids joined with `:` read the same, sees nothing.
-    assert await _roam(app, "cx:cy", "cz") == []
-    assert await _roam(app, "cz", "cx:cy") == []
+    assert await app.roam("cx:cy", "cz") == []
+    assert await app.roam("cz", "cx:cy") == []
     intruder = await app.connect("cx:cy")
     try:
         assert await intruder.sync(peer="cz") == []

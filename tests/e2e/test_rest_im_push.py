@@ -4,7 +4,6 @@ and the push service delivers one C2C message to each selected account, once."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -24,22 +23,6 @@ def body(text: str) -> list[dict[str, Any]]:
     return [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]
 
 
-async def roam(app: AppUnderTest, a: str, b: str) -> list[dict[str, Any]]:
-    reply = await app.rest(
-        "openim",
-        "admin_getroammsg",
-        {
-            "Operator_Account": a,
-            "Peer_Account": b,
-            "MaxCnt": 100,
-            "MinTime": 0,
-            "MaxTime": int(time.time()) + 1,
-        },
-    )
-    assert reply["ErrorCode"] == 0, reply
-    return reply["MsgList"]  # type: ignore[no-any-return]
-
-
 async def push(app: AppUnderTest, request: dict[str, Any]) -> str:
     reply = await app.rest(SVC, "im_push", request)
     assert reply["ErrorCode"] == 0 and reply["ActionStatus"] == "OK", reply
@@ -52,7 +35,7 @@ async def received(app: AppUnderTest, sender: str, users: tuple[str, ...]) -> di
 
     async def fetch() -> dict[str, list[str]] | None:
         got = {
-            u: [m["MsgBody"][0]["MsgContent"]["Text"] for m in await roam(app, sender, u)]
+            u: [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam(sender, u)]
             for u in USERS
         }
         return got if all(got[u] for u in users) else None
@@ -96,14 +79,14 @@ async def test_im_push_by_tags_reaches_exactly_the_selected_accounts_once(
     await asyncio.sleep(1.0)
 
     for user in USERS:
-        texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await roam(app, ADMIN, user)]
+        texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam(ADMIN, user)]
         expected = ["marker", "hi, vip"] if user in ("a1", "a2", "a3") else ["marker"]
         assert texts == expected, (user, texts, got)
-    first = (await roam(app, ADMIN, "a1"))[-1]
+    first = (await app.roam(ADMIN, "a1"))[-1]
     assert first["From_Account"] == ADMIN and first["To_Account"] == "a1"
     assert first["MsgRandom"] == 214
     for user in USERS:
-        assert await roam(other, ADMIN, user) == []
+        assert await other.roam(ADMIN, user) == []
 
 
 async def test_im_push_by_attributes_from_an_account(app: AppUnderTest) -> None:
@@ -133,11 +116,11 @@ async def test_im_push_by_attributes_from_an_account(app: AppUnderTest) -> None:
     got = await received(app, "notice", USERS)
     await asyncio.sleep(1.0)
     for user in USERS:
-        texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await roam(app, "notice", user)]
+        texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam("notice", user)]
         expected = ["to all", "by attribute"] if user in ("a1", "a2", "a3") else ["to all"]
         assert texts == expected, (user, texts, got)
     # The sender is one of the app's accounts, but not a target of its own push.
-    assert await roam(app, "notice", "notice") == []
+    assert await app.roam("notice", "notice") == []
 
 
 @pytest.mark.parametrize(
@@ -173,4 +156,4 @@ async def test_im_push_errors(app: AppUnderTest, change: dict[str, Any], code: E
     assert reply["ErrorCode"] == code, reply
     assert reply["ActionStatus"] == "FAIL" and reply["ErrorInfo"] and "TaskId" not in reply
     await asyncio.sleep(0.5)
-    assert await roam(app, ADMIN, "a1") == []
+    assert await app.roam(ADMIN, "a1") == []

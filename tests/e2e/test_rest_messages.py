@@ -39,24 +39,9 @@ async def send(app: AppUnderTest, frm: str, to: str, text: str, random: int) -> 
 
 
 async def roam(app: AppUnderTest, a: str, b: str, count: int) -> list[dict[str, Any]]:
-    async def fetch() -> list[dict[str, Any]] | None:
-        reply = await app.rest(
-            "openim",
-            "admin_getroammsg",
-            {
-                "Operator_Account": a,
-                "Peer_Account": b,
-                "MaxCnt": 100,
-                "MinTime": 0,
-                "MaxTime": int(time.time()) + 1,
-            },
-        )
-        assert reply["ErrorCode"] == 0, reply
-        return reply["MsgList"] if reply["MsgCnt"] == count else None
-
-    got = await fetch()
-    assert got is not None, f"roam of {a}/{b} never reached {count} messages"
-    return got  # type: ignore[no-any-return]
+    msgs = await app.roam(a, b)
+    assert len(msgs) == count, msgs
+    return msgs
 
 
 async def test_batchsendmsg_reports_unknown_recipients_and_sends_the_rest(

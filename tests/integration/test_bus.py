@@ -6,8 +6,7 @@ the consumer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 
@@ -25,27 +24,13 @@ from services.common.bus import (
 )
 from services.common.config import Settings
 from services.common.dlq_replay import replay_topic
-from services.common.embedded import ChildProcess, free_port, start_broker
 from services.common.pb.tidings.v1.envelope_pb2 import DeadLetter
 from tests.conftest import eventually
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    child: ChildProcess = start_broker(port, Path(tmp_path_factory.mktemp("broker")))
-    yield f"127.0.0.1:{port}"
-    child.stop()
+from tests.integration.conftest import settings_for as base_settings
 
 
 def settings_for(bootstrap: str) -> Settings:
-    return Settings(
-        kafka_bootstrap=bootstrap,
-        kafka_partitions=2,
-        kafka_assignment="static",
-        dlq_burst_limit=3,
-        kafka_commit_interval_ms=0,
-    )
+    return base_settings(bootstrap, dlq_burst_limit=3)
 
 
 async def run_until(consumer: BatchConsumer, done: asyncio.Event) -> None:

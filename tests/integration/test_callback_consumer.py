@@ -7,10 +7,7 @@ starts from its predecessors' committed offsets."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -31,9 +28,7 @@ from services.common.bus import (
 )
 from services.common.callback_config import C2C_AFTER_SEND
 from services.common.callback_records import Delivery
-from services.common.config import Settings
 from services.common.conversation import kafka_key
-from services.common.embedded import ChildProcess, free_port, start_broker
 from services.common.pb.tidings.v1.envelope_pb2 import DeadLetter, PushJob
 from tests.callback_fakes import (
     GARBAGE,
@@ -45,26 +40,10 @@ from tests.callback_fakes import (
     no_unread,
 )
 from tests.conftest import eventually
+from tests.integration.conftest import settings_for
 
 QUIET, LOUD = 1400000101, 1400000102
 PARTITIONS = 2
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    child: ChildProcess = start_broker(port, Path(tmp_path_factory.mktemp("broker")))
-    yield f"127.0.0.1:{port}"
-    child.stop()
-
-
-def settings_for(bootstrap: str) -> Settings:
-    return Settings(
-        kafka_bootstrap=bootstrap,
-        kafka_partitions=PARTITIONS,
-        kafka_assignment="static",
-        kafka_commit_interval_ms=0,
-    )
 
 
 def reader() -> tuple[CallbackConsumer, Dispatched]:
