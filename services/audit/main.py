@@ -34,7 +34,16 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         Watermarks(redis, settings.recent_tail_keep),
     )
     consumer = BatchConsumer(
-        settings, ConsumerSpec("audit.archive", topics.MESSAGES, archiver.handle), producer
+        settings,
+        ConsumerSpec(
+            "audit.archive",
+            topics.MESSAGES,
+            archiver.handle,
+            # Off the ack path (readers see the recent tail until the archive has a message),
+            # so it polls like a background consumer: fewer, larger batches and broker fetches.
+            background=True,
+        ),
+        producer,
     )
     await consumer.start()
     server = GrpcServer(settings.bind_host, settings.grpc_port)

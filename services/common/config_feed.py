@@ -13,6 +13,10 @@ whitelist, word-list actions) and `dirty_words` (the app's custom sensitive word
 The CLI writes the store directly and may run with no broker, so it publishes nothing: its
 changes apply when `AppCache` entries expire (its TTL stays as the fallback), and the router's
 word filters are rebuilt after at most their own max age.
+
+A service may have the same consumer follow other topics (`follow`): the gateway reads
+im.events with it, for its directory's invalidations, so each gateway has one background
+consumer, not two. A followed topic is read from its end, not from the beginning.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ RETRY_S = 1.0
 
 # A listener gets the app and the section's new value (JSON).
 Listener = Callable[[int, bytes], None]
+# A followed topic's listener gets each record's value; a gap listener is called when reading
+# failed (records may have been missed: drop whatever they would have invalidated).
+RecordListener = Callable[[bytes | None], None]
+GapListener = Callable[[], None]
 
 
 def config_key(sdkappid: int, section: str) -> bytes:
@@ -108,19 +116,22 @@ class ConfigState:
 
 
 class ConfigFeed:
-    def __init__(self, settings: Settings, name: str) -> None:
+    def __init__(self, settings: Settings, name: str, fetch_max_wait_ms: int = 500) -> None:
         self._settings = settings
         self._name = name
         self._state = ConfigState()
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._followed: dict[str, tuple[topics.Topic, RecordListener]] = {}
+        self._gap_listeners: list[GapListener] = []
         self._stopping = asyncio.Event()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            # Changes are rare: a long poll costs nothing and still delivers within half a second.
-            fetch_max_wait_ms=500,
+            # Changes are rare: a long poll costs nothing and still delivers within half a second
+            # (a service that follows im.events asks for less, its own reads wait on it).
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
 
     def on(self, section: str, listener: Listener) -> None:
@@ -128,17 +139,37 @@ class ConfigFeed:
             raise ValueError(f"unknown im.config section {section!r}")
         self._listeners[section].append(listener)
 
+    def follow(
+        self, topic: topics.Topic, listener: RecordListener, on_gap: GapListener | None = None
+    ) -> None:
+        """Also read `topic`, every partition, from its end on: `listener` gets each record's
+        value, in order within a partition. Call before start."""
+        self._followed[topic.name] = (topic, listener)
+        if on_gap is not None:
+            self._gap_listeners.append(on_gap)
+
+    def _partitions(self, topic: topics.Topic) -> list[TopicPartition]:
+        found = self._consumer.partitions_for_topic(topic.name)
+        partitions = sorted(found) if found else range(topic.partitions or 1)
+        return [TopicPartition(topic.name, p) for p in partitions]
+
     async def start(self) -> None:
         await self._consumer.start()
         await self._consumer.topics()
-        name = topics.CONFIG.name
-        found = self._consumer.partitions_for_topic(name)
-        partitions = sorted(found) if found else range(topics.CONFIG.partitions or 1)
-        assigned = [TopicPartition(name, p) for p in partitions]
-        self._consumer.assign(assigned)
+        config = self._partitions(topics.CONFIG)
+        followed = [tp for t, _ in self._followed.values() for tp in self._partitions(t)]
+        self._consumer.assign(config + followed)
         # Earliest, never latest (Tansu answers ListOffsets(latest) wrongly): the whole compacted
         # topic is small, and replaying it only drops caches that are still empty.
-        await self._consumer.seek_to_beginning(*assigned)
+        await self._consumer.seek_to_beginning(*config)
+        if followed:
+            # A followed topic from its end: what came before start changes nothing cached yet.
+            # Here Tansu's wrong "latest" is acceptable: it replays the tail of the last batch,
+            # which only repeats a few invalidations. The positions are resolved now, so every
+            # record produced after start is read.
+            await self._consumer.seek_to_end(*followed)
+            for tp in followed:
+                await self._consumer.position(tp)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -148,11 +179,29 @@ class ConfigFeed:
                 # A broker hiccup must not end the feed: without it, changes would wait for the
                 # readers' TTL fallbacks until the next restart.
                 log.warning("im.config read failed; retrying", feed=self._name, error=str(err))
+                self._gap()
                 await asyncio.sleep(RETRY_S)
                 continue
-            for records in batches.values():
+            for tp, records in batches.items():
+                if tp.topic == topics.CONFIG.name:
+                    for record in records:
+                        self._apply(record.value)
+                    continue
+                if tp.topic not in self._followed:
+                    continue
+                listener = self._followed[tp.topic][1]
                 for record in records:
-                    self._apply(record.value)
+                    try:
+                        listener(record.value)
+                    except Exception:  # one record must not stop the feed
+                        log.exception("feed listener failed", feed=self._name, topic=tp.topic)
+
+    def _gap(self) -> None:
+        for listener in self._gap_listeners:
+            try:
+                listener()
+            except Exception:  # one listener must not stop the others, nor the feed
+                log.exception("feed gap listener failed", feed=self._name)
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -35,17 +35,21 @@ async def c2c_states(
     stores: Stores, tails: TailReader, sdkappid: int, user: str
 ) -> list[ConversationState]:
     """The user's C2C conversations, including those audit has not written yet."""
-    stored = {
-        s.conversation: s
-        for s in await stores.conversations.list_for_user(sdkappid, user)
-        if s.kind == C2C
-    }
-    recent = [conv for conv, _ in await tails.recent_conversations(sdkappid, user)]
-    for conv in recent:
-        if conv not in stored:
-            peer = conversation.peer_of(conv, user)
-            stored[conv] = ConversationState(user, conv, C2C, peer, 0, 0)
-    return await refreshed(tails, sdkappid, list(stored.values()))
+    rows = {s.conversation: s for s in await stores.conversations.list_for_user(sdkappid, user)}
+    c2c = {conv: s for conv, s in rows.items() if s.kind == C2C}
+    for conv, _ in await tails.recent_conversations(sdkappid, user):
+        if conv in c2c:
+            continue
+        peer = conversation.peer_of(conv, user)
+        # A read mark, a deletion or a pin may be written before audit's first row for the
+        # conversation: that row has no kind yet, and its marks must not be lost.
+        early = rows.get(conv)
+        c2c[conv] = (
+            replace(early, kind=C2C, peer=peer)
+            if early is not None
+            else ConversationState(user, conv, C2C, peer, 0, 0)
+        )
+    return await refreshed(tails, sdkappid, list(c2c.values()))
 
 
 async def group_states(stores: Stores, sdkappid: int, user: str) -> list[ConversationState]:

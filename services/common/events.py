@@ -6,6 +6,11 @@ Tencent's callback names (GroupId, PairList, ProfileItem...), so a consumer that
 callback body only picks and checks fields. Its key is app:entity (the group ID, the user), so
 one group's or one user's events stay in order. Consumers skip the kinds that are not theirs
 (push reads only all_member_push jobs).
+
+KINDS are the facts Tencent has an after-callback for. DIRECTORY_KINDS are the other changes a
+client send is checked against (accounts, global no-speaking, imported friends, group records
+and member rows): no callback, but every gateway drops what it cached about them
+(services/gateway/directory.py), as it does for the KINDS that touch the same records.
 """
 
 from __future__ import annotations
@@ -35,6 +40,16 @@ PROFILE_SET = "profile.set"
 STATE_CHANGED = "state.changed"
 C2C_READ = "c2c.read"
 
+ACCOUNTS_IMPORTED = "account.imported"
+ACCOUNTS_DELETED = "account.deleted"
+NO_SPEAKING_SET = "account.no_speaking_set"
+FRIENDS_IMPORTED = "sns.friends_imported"
+GROUP_IMPORTED = "group.imported"
+GROUP_MODIFIED = "group.modified"
+GROUP_MEMBERS_IMPORTED = "group.members_imported"
+GROUP_MEMBERS_MUTED = "group.members_muted"
+GROUP_MEMBER_ROLE_CHANGED = "group.member_role_changed"
+
 KINDS: tuple[str, ...] = (
     GROUP_CREATED,
     GROUP_DESTROYED,
@@ -50,6 +65,19 @@ KINDS: tuple[str, ...] = (
     STATE_CHANGED,
     C2C_READ,
 )
+
+DIRECTORY_KINDS: tuple[str, ...] = (
+    ACCOUNTS_IMPORTED,
+    ACCOUNTS_DELETED,
+    NO_SPEAKING_SET,
+    FRIENDS_IMPORTED,
+    GROUP_IMPORTED,
+    GROUP_MODIFIED,
+    GROUP_MEMBERS_IMPORTED,
+    GROUP_MEMBERS_MUTED,
+    GROUP_MEMBER_ROLE_CHANGED,
+)
+_ALL_KINDS = frozenset(KINDS + DIRECTORY_KINDS)
 
 # Tencent's JoinType and ExitType values.
 JOIN_INVITED = "Invited"
@@ -68,6 +96,10 @@ REASON_LINK_CLOSE = "LinkClose"
 
 def members(users: list[str]) -> list[dict[str, str]]:
     return [{"Member_Account": u} for u in users]
+
+
+def accounts(users: list[str]) -> list[dict[str, str]]:
+    return [{"UserID": u} for u in users]
 
 
 def pairs(owner: str, peers: list[str]) -> list[dict[str, str]]:
@@ -91,7 +123,7 @@ def new_event(
     platform: str = "",
     now_ms: int | None = None,
 ) -> Event:
-    if kind not in KINDS:
+    if kind not in _ALL_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     return Event(
         schema_version=SCHEMA_VERSION,

@@ -1,4 +1,10 @@
-"""Who is calling: UserSig verification against the app's keys, admin checks, accounts."""
+"""Who is calling and what they may do: UserSig verification against the app's keys, admin
+checks, accounts, and the rules a client's send passes (send_rules.py).
+
+Accounts are looked up in the gateway's directory (directory.py): cached, found or not, and
+dropped when an account is imported or deleted (im.events), so a deleted account can neither
+log in nor be sent to once the delete has returned.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,16 @@ import time
 from services.common import usersig
 from services.common.app_cache import AppCache
 from services.common.errors import ErrorCode, TidingsError
-from services.common.store.ports import App, DirectoryStore
+from services.common.store.ports import App
+from services.gateway.directory import Directory
+from services.gateway.send_rules import SendRules
 
 
 class Authenticator:
-    def __init__(self, apps: AppCache, directory: DirectoryStore, account_ttl_s: float = 60.0):
+    def __init__(self, apps: AppCache, directory: Directory) -> None:
         self._apps = apps
-        self._directory = directory
-        self._ttl = account_ttl_s
-        # Positive lookups only: a just-imported account is found on the next read.
-        self._known: dict[tuple[int, str], float] = {}
+        self.directory = directory
+        self.rules = SendRules(directory)
 
     async def app(self, sdkappid: int) -> App:
         app = await self._apps.get(sdkappid)
@@ -36,15 +42,7 @@ class Authenticator:
         return identifier in app.admins
 
     async def missing_accounts(self, sdkappid: int, users: list[str]) -> list[str]:
-        now = time.monotonic()
-        unknown = [u for u in users if self._known.get((sdkappid, u), 0.0) < now]
-        if not unknown:
-            return []
-        found = await self._directory.get_accounts(sdkappid, unknown)
-        for u in found:
-            self._known[(sdkappid, u)] = now + self._ttl
-        return [u for u in unknown if u not in found]
+        return await self.directory.missing_accounts(sdkappid, users)
 
     def forget(self, sdkappid: int, users: list[str]) -> None:
-        for u in users:
-            self._known.pop((sdkappid, u), None)
+        self.directory.forget_accounts(sdkappid, users)

@@ -4,12 +4,16 @@ them true.
 The action has happened by then, so a failed produce does not fail it: it is logged and
 counted (the callback it would have caused is lost, which Tencent's own after-callbacks also
 allow). Calls from the WebSocket path do not wait for the broker (`emit_soon`).
+
+Before it is produced, an event is applied in this process (`observe_local`: the gateway's
+directory drops what it cached about the change), so the request that made the change answers
+only once this node's next send sees it; other gateways see it when their feed reads it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
@@ -19,6 +23,7 @@ from services.common.bus import send_all
 from services.common.errors import ErrorCode
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_MESSAGES
+from services.common.pb.tidings.v1.envelope_pb2 import Event
 
 if TYPE_CHECKING:
     # Only a type here: rest_v4 imports this module.
@@ -31,6 +36,22 @@ REST_PLATFORM = "RESTAPI"
 # (grpc_service.Kick: 4000 + the kick's error code mod 1000).
 NORMAL_CLOSURE = 1000
 KICKED_CLOSURE = 4000 + int(ErrorCode.KICKED_OFFLINE) % 1000
+
+# What this process does with its own events before producing them (the directory's
+# invalidation); registered once at start-up (gateway main).
+_local_observers: list[Callable[[Event], object]] = []
+
+
+def observe_local(observer: Callable[[Event], object]) -> None:
+    _local_observers.append(observer)
+
+
+def _apply_locally(event: Event) -> None:
+    for observer in _local_observers:
+        try:
+            observer(event)
+        except Exception:  # the action stands; the observer's own max age applies
+            log.exception("local event observer failed", kind=event.kind)
 
 
 def state_payload(
@@ -70,17 +91,8 @@ class EventEmitter:
         platform: str = REST_PLATFORM,
     ) -> None:
         event = events.new_event(sdkappid, kind, payload, client_ip=client_ip, platform=platform)
-        try:
-            await send_all(
-                self._producer,
-                topics.EVENTS.name,
-                [(events.event_key(sdkappid, entity), event.SerializeToString())],
-            )
-        except Exception as exc:  # noqa: BLE001 - the action is done; see the module doc
-            STAGE_MESSAGES.labels("event", str(sdkappid), "lost").inc()
-            log.error("event not produced", app=sdkappid, kind=kind, error=str(exc))
-            return
-        STAGE_MESSAGES.labels("event", str(sdkappid), "produced").inc()
+        _apply_locally(event)
+        await self._produce(event, entity)
 
     def emit_soon(
         self,
@@ -92,11 +104,25 @@ class EventEmitter:
         client_ip: str = "",
         platform: str = "",
     ) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self.emit(sdkappid, kind, entity, payload, client_ip=client_ip, platform=platform)
-        )
+        event = events.new_event(sdkappid, kind, payload, client_ip=client_ip, platform=platform)
+        _apply_locally(event)
+        task = asyncio.get_running_loop().create_task(self._produce(event, entity))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _produce(self, event: Event, entity: str) -> None:
+        sdkappid, kind = event.sdkappid, event.kind
+        try:
+            await send_all(
+                self._producer,
+                topics.EVENTS.name,
+                [(events.event_key(sdkappid, entity), event.SerializeToString())],
+            )
+        except Exception as exc:  # noqa: BLE001 - the action is done; see the module doc
+            STAGE_MESSAGES.labels("event", str(sdkappid), "lost").inc()
+            log.error("event not produced", app=sdkappid, kind=kind, error=str(exc))
+            return
+        STAGE_MESSAGES.labels("event", str(sdkappid), "produced").inc()
 
 
 async def emit_rest(ctx: RestContext, kind: str, entity: str, payload: Mapping[str, Any]) -> None:

@@ -5,19 +5,111 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import grpc
 import orjson
 
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
+from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
-from services.gateway.sessions import LocalSessions
+from services.gateway.sessions import Encoded, LocalSessions, Prepared
 
 # The field names and punctuation of a message's JSON (message_json) beyond its protobuf bytes.
 MESSAGE_JSON_OVERHEAD = 256
+
+
+class Target(Protocol):
+    """What routing needs of a connection (sessions.Connection)."""
+
+    @property
+    def conn_id(self) -> str: ...
+
+    @property
+    def encoder(self) -> Callable[[dict[str, Any]], Encoded]: ...
+
+
+C = TypeVar("C", bound=Target)
+
+
+@dataclass(slots=True)
+class Routed:
+    """Who gets what of one Deliver call."""
+
+    # Each connection, with the indexes of the messages it gets, in order.
+    per_conn: dict[Any, list[int]] = field(default_factory=dict)
+    # (user, message) with no connection here but the skipped ones.
+    missed: int = 0
+    # (user, message) that reached a connection, per app.
+    delivered: Counter[int] = field(default_factory=Counter)
+
+
+def route(
+    deliveries: Sequence[gateway_pb2.Delivery],
+    connections: Callable[[int, str], Collection[C]],
+) -> Routed:
+    """Each local connection of each recipient, with the messages it gets; the sender's own
+    connection skipped. Pure: `connections` is the node's table."""
+    out = Routed()
+    per_conn = out.per_conn
+    for i, d in enumerate(deliveries):
+        skip = frozenset(d.skip_conn_ids)
+        sdkappid = d.sdkappid
+        reached = 0
+        for user in d.users:
+            hit = False
+            for conn in connections(sdkappid, user):
+                if skip and conn.conn_id in skip:
+                    continue
+                got = per_conn.get(conn)
+                if got is None:
+                    per_conn[conn] = [i]
+                else:
+                    got.append(i)
+                hit = True
+            reached += hit
+        out.missed += len(d.users) - reached
+        if reached:
+            out.delivered[sdkappid] += reached
+    return out
+
+
+@dataclass(slots=True)
+class Shared:
+    """One `msg` frame encoded once, and the connections that are sent those same bytes."""
+
+    frame: Prepared
+    count: int
+    conns: list[Any]
+
+
+def share(
+    per_conn: dict[C, list[int]], payloads: Sequence[dict[str, Any]]
+) -> tuple[list[Shared], list[tuple[C, list[int]]]]:
+    """Connections grouped by (the messages they get, their encoding). A group of two or more
+    gets one frame, encoded once; a connection alone with its messages gets them queued as
+    messages, which its writer coalesces with whatever else it has pending."""
+    groups: dict[tuple[tuple[int, ...], Callable[[dict[str, Any]], Encoded]], list[C]] = {}
+    for conn, indexes in per_conn.items():
+        key = (tuple(indexes), conn.encoder)
+        found = groups.get(key)
+        if found is None:
+            groups[key] = [conn]
+        else:
+            found.append(conn)
+    shared: list[Shared] = []
+    alone: list[tuple[C, list[int]]] = []
+    for (kept, encoder), conns in groups.items():
+        if len(conns) == 1:
+            alone.append((conns[0], list(kept)))
+            continue
+        frame = Prepared.of(encoder({"op": "msg", "msgs": [payloads[i] for i in kept]}))
+        shared.append(Shared(frame, len(kept), conns))
+    return shared, alone
 
 
 class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
@@ -30,36 +122,34 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     async def Deliver(
         self, request: gateway_pb2.DeliverRequest, context: grpc.aio.ServicerContext
     ) -> gateway_pb2.DeliverReply:
-        missed = 0
-        delivered: Counter[int] = Counter()
-        # Fan-out sends a group message once per member: encode it once, and count metrics
-        # per app rather than per delivery (labels() costs more than the delivery itself).
-        # Each also gets its size for the outbox limit: its protobuf bytes, at hand already,
-        # plus the JSON field names the client frame adds.
-        encoded: dict[bytes, tuple[dict[str, Any], int]] = {}
-        latency = STAGE_LATENCY.labels("deliver")
-        now_ms = time.time() * 1000
-        for d in request.deliveries:
-            conns = [
-                c for c in self._local.of(d.sdkappid, d.user) if c.conn_id not in d.skip_conn_ids
-            ]
-            if not conns:
-                missed += 1
-                continue
-            m = d.message
-            key = m.SerializeToString(deterministic=True)
-            found = encoded.get(key)
-            if found is None:
-                found = encoded[key] = (message_json(m), len(key) + MESSAGE_JSON_OVERHEAD)
+        """Each message of the batch once: decoded once, its client JSON built once; a frame
+        that many connections get is encoded once and the same bytes queued to each. Metrics
+        are counted per app, once per call (labels() costs more than a delivery)."""
+        deliveries = request.messages
+        routed = route(deliveries, self._local.connections)
+        if routed.per_conn:
+            latency = STAGE_LATENCY.labels("deliver")
+            now_ms = time.time() * 1000
+            payloads: list[dict[str, Any]] = []
+            # Each message's size for the outbox limit: its protobuf bytes, at hand already,
+            # plus the JSON field names the client frame adds.
+            sizes: list[int] = []
+            for d in deliveries:
+                m = Message.FromString(d.message)
+                payloads.append(message_json(m))
+                sizes.append(len(d.message) + MESSAGE_JSON_OVERHEAD)
                 if m.received_at_ms:
                     latency.observe(max(0.0, now_ms - m.received_at_ms) / 1000)
-            payload, size = found
-            for conn in conns:
-                conn.deliver(payload, size)
-            delivered[d.sdkappid] += 1
-        for sdkappid, count in delivered.items():
+            shared, alone = share(routed.per_conn, payloads)
+            for s in shared:
+                for conn in s.conns:
+                    conn.deliver_frame(s.frame, s.count)
+            for conn, indexes in alone:
+                for i in indexes:
+                    conn.deliver(payloads[i], sizes[i])
+        for sdkappid, count in routed.delivered.items():
             STAGE_MESSAGES.labels("deliver", str(sdkappid), "ok").inc(count)
-        return gateway_pb2.DeliverReply(delivered=delivered.total(), missed=missed)
+        return gateway_pb2.DeliverReply(delivered=routed.delivered.total(), missed=routed.missed)
 
     async def Complete(
         self, request: gateway_pb2.CompleteRequest, context: grpc.aio.ServicerContext

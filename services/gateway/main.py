@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from websockets.asyncio.server import serve
 
+from services.common import topics
 from services.common.app_cache import AppCache
 from services.common.bus import make_producer
 from services.common.config import Settings
@@ -17,6 +18,7 @@ from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import Channels, GrpcServer
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc, history_pb2_grpc
+from services.common.presence import NodePresence
 from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry, connect
 from services.common.runtime import run_service
@@ -26,6 +28,8 @@ from services.gateway.admin import reports as admin_reports
 from services.gateway.admin.base import AdminDeps
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
+from services.gateway.directory import Directory
+from services.gateway.events import observe_local
 from services.gateway.grpc_service import GatewayServicer
 from services.gateway.http_limits import HttpLimits
 from services.gateway.openapi_routes import install_openapi
@@ -89,13 +93,26 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     producer = make_producer(settings)
     await producer.start()
     node_addr = f"{settings.advertise_host}:{settings.grpc_port}"
-    publisher = Publisher(producer, settings.node_id, node_addr, settings.send_timeout_s)
+    publisher = Publisher(
+        producer,
+        settings.node_id,
+        node_addr,
+        settings.send_timeout_s,
+        linger_s=settings.kafka_linger_ms / 1000,
+    )
     app_cache = AppCache(stores.apps)
-    feed = ConfigFeed(settings, "gateway")
+    # The send checks' directory: invalidated by this process's own events at once, and by
+    # every gateway's from im.events (the one background consumer, with im.config).
+    directory = Directory(stores)
+    observe_local(directory.apply_local)
+    feed = ConfigFeed(settings, "gateway", settings.kafka_background_fetch_max_wait_ms)
     feed.on(APP, app_cache.on_app_change)
+    feed.follow(topics.EVENTS, directory.apply_record, on_gap=directory.clear)
     await feed.start()
-    auth = Authenticator(app_cache, stores.directory)
+    auth = Authenticator(app_cache, directory)
     local = LocalSessions()
+    presence = NodePresence(redis, node_addr, local, refresh_s=SESSION_TOUCH_S)
+    local.watch(presence)
     registry = SessionRegistry(redis)
     history = history_pb2_grpc.HistoryServiceStub(channels.get(settings.history_addr))
 
@@ -163,6 +180,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         asyncio.create_task(http.serve()),
         asyncio.create_task(publisher.sweep_forever()),
         asyncio.create_task(touch_sessions(local, registry)),
+        asyncio.create_task(presence.run()),
         asyncio.create_task(feed.run()),
     ]
     await stop.wait()
@@ -172,6 +190,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await publisher.drain(settings.send_timeout_s)
     ws_server.close()
     await ws_server.wait_closed()
+    await presence.close()
     http.should_exit = True
     await background[0]
     await feed.stop()

@@ -28,13 +28,12 @@ from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
 from services.common.store.ports import Stores
-from services.gateway import avchatroom, frames, frames_proto, send_rules
+from services.gateway import frames, frames_proto
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import BeforeEvents
 from services.gateway.events import EventEmitter
 from services.gateway.frame_budget import FrameBudget
-from services.gateway.group_rules import AVCHATROOM
 from services.gateway.kicks import kick_connections
 from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
 from services.gateway.msgbody import message_json
@@ -49,7 +48,6 @@ from services.gateway.sessions import (
     close_within,
     json_text,
 )
-from services.gateway.throttle import check_send_rate
 from services.gateway.ws_events import WsEvents
 from services.gateway.ws_ops import WsOps, sees_history_before_join
 
@@ -289,7 +287,6 @@ class WsEndpoint:
         conn = Connection(
             ws, sdkappid, identifier, platform, encode, self._settings.ws_outbox_max_bytes
         )
-        self._local.add(conn)
         await self._registry.add(
             sdkappid,
             identifier,
@@ -298,6 +295,10 @@ class WsEndpoint:
             platform,
             login_ms=int(time.time() * 1000),
         )
+        # Only once registered: a login that fails leaves no connection here for the presence
+        # index to keep listing (nothing would log it out).
+        self._local.add(conn)
+        await self._local.announced(conn)
         CONNECTIONS.labels(self._settings.node_id).inc()
         self._events.login(conn, [existing[cid].platform for cid in evicted])
         if evicted:
@@ -329,13 +330,12 @@ class WsEndpoint:
         )
         app = await self._auth.app(conn.sdkappid)
         is_group = bool(inbound.group_id)
-        await check_send_rate(self._limiter, app, conn.user, group=is_group)
+        # Answered from this gateway's memory: its throttle buckets and its directory cache.
+        rules = self._auth.rules
+        rules.throttle(app, conn.user, group=is_group)
         tracks_receipts = False
         if is_group:
-            group = await send_rules.check_group(self._stores, self._auth, app, inbound)
-            if group.group_type == AVCHATROOM:
-                await avchatroom.check_msg_rate(self._limiter, app, group.group_id)
-                inbound.online_only = True
+            group = await rules.check_group(app, inbound)
             if inbound.need_read_receipt:
                 count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
                 refusal = receipt_refusal(group, count)
@@ -343,7 +343,7 @@ class WsEndpoint:
                     raise refusal
                 tracks_receipts = True
         else:
-            await send_rules.check_c2c(self._stores, self._auth, app, inbound)
+            await rules.check_c2c(app, inbound)
         received_ms = inbound.received_at_ms
 
         def on_done(outcome: Outcome) -> None:

@@ -24,8 +24,9 @@ from services.common.pb.tidings.v1 import (
     history_pb2_grpc,
 )
 from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
+from services.common.presence import PresenceIndex
 from services.common.recent import TailSettings
-from services.common.redis_state import SessionRegistry, connect
+from services.common.redis_state import connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.router.fanout import Fanout, MemberCache
@@ -73,7 +74,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         Moderator(apps, words, before_send),
         settings.kafka_max_batch,
     )
-    fanout = Fanout(SessionRegistry(redis), producer, channels, MemberCache(stores.groups))
+    fanout = Fanout(
+        PresenceIndex(redis), BatchProducer(producer), channels, MemberCache(stores.groups)
+    )
     fanning = BatchConsumer(
         settings, ConsumerSpec("router.fanout", topics.MESSAGES, fanout.handle), producer
     )

@@ -587,9 +587,10 @@ async def test_global_no_speaking(app: AppUnderTest) -> None:
         assert reply["C2CmsgNospeakingTime"] == 0 and reply["GroupmsgNospeakingTime"] > 7000
         assert (await ws_send(ws, 3, "peer"))["op"] == "ack"
 
-        # A mute with a time runs out by itself.
+        # A mute with a time runs out by itself. Deadlines are whole seconds, so a 2 s mute
+        # lasts at least 1 s (a 1 s one could end before the next send, at a second boundary).
         await app.rest(
-            "openconfigsvr", "setnospeaking", {"Set_Account": "lumotuwe", "C2CmsgNospeakingTime": 1}
+            "openconfigsvr", "setnospeaking", {"Set_Account": "lumotuwe", "C2CmsgNospeakingTime": 2}
         )
         assert (await ws_send(ws, 4, "peer"))["code"] == 20012
         await asyncio.sleep(2.1)

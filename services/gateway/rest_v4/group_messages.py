@@ -113,7 +113,11 @@ async def _message_count(ctx: RestContext, group_id: str) -> int:
 
 
 async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _group(ctx, body)
+    # The group and the sender's membership from the gateway's directory, as client sends.
+    group_id = fields.text(body, "GroupId", code=BAD)
+    group = await ctx.deps.auth.directory.group(ctx.app.sdkappid, group_id)
+    if group is None:
+        raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist")
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     random = fields.integer(body, "Random", code=BAD, within=UINT32)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
@@ -123,14 +127,8 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         ErrorCode.BODY_TOO_LARGE,
         BAD,
     )
-    sdkappid = ctx.app.sdkappid
-    if not ctx.deps.auth.is_admin(ctx.app, sender):
-        # The app admin may name any member as the sender; REST sends skip mutes (Tencent).
-        found = await ctx.deps.stores.groups.get_members(sdkappid, group.group_id, [sender])
-        if not found:
-            raise TidingsError(
-                ErrorCode.GROUP_NO_PERMISSION, f"From_Account {sender!r} is not a member"
-            )
+    # The app admin may name any member as the sender; REST sends skip mutes (Tencent).
+    await ctx.deps.auth.rules.check_rest_group_sender(ctx.app, group, sender)
     inbound = _group_inbound(ctx, group.group_id, sender)
     inbound.msg_random = random
     inbound.client_msg_id = f"rest:{random}:{content_crc(elements)}"

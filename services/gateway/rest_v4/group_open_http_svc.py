@@ -415,6 +415,13 @@ async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     rules.require_member_list(group.group_type, "import_group")
     members = _with_owner(group, [], group.create_time)
     await _store_new_group(ctx, group, members)
+    # No callback (Tencent has none for imports); gateways may have cached "no such group".
+    await emit_rest(
+        ctx,
+        events.GROUP_IMPORTED,
+        group.group_id,
+        {"GroupId": group.group_id, "Type": group.group_type},
+    )
     return _created_reply(group)
 
 
@@ -599,6 +606,18 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
                 **changed,
             },
         )
+    else:
+        # Not a callback fact, but a change the send checks read (ShutUpAllMember).
+        await emit_rest(
+            ctx,
+            events.GROUP_MODIFIED,
+            group.group_id,
+            {
+                "GroupId": group.group_id,
+                "Type": group.group_type,
+                "Operator_Account": ctx.identifier,
+            },
+        )
     return {}
 
 
@@ -642,7 +661,39 @@ async def change_group_owner(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group.info_seq += 1
     group.last_info_time = _now()
     await store.save_group(sdkappid, group)
+    await _roles_changed(ctx, group, changed)
     return {}
+
+
+async def _roles_changed(ctx: RestContext, group: Group, members: Sequence[Member]) -> None:
+    await emit_rest(
+        ctx,
+        events.GROUP_MEMBER_ROLE_CHANGED,
+        group.group_id,
+        {
+            "GroupId": group.group_id,
+            "Type": group.group_type,
+            "Operator_Account": ctx.identifier,
+            "MemberList": [{"Member_Account": m.user_id, "Role": m.role} for m in members],
+        },
+    )
+
+
+async def _mutes_changed(
+    ctx: RestContext, group: Group, members: Sequence[Member], seconds: int
+) -> None:
+    await emit_rest(
+        ctx,
+        events.GROUP_MEMBERS_MUTED,
+        group.group_id,
+        {
+            "GroupId": group.group_id,
+            "Type": group.group_type,
+            "Operator_Account": ctx.identifier,
+            "MuteTime": seconds,
+            "MemberList": events.members([m.user_id for m in members]),
+        },
+    )
 
 
 # --- members ----------------------------------------------------------------------------
@@ -746,6 +797,19 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
         member.unread_msg_num = unread
         members.append(member)
     results = await _admit(ctx, group, members)
+    imported = [u for u, r in results.items() if r == 1]
+    if imported:
+        # No callback (Tencent has none for imports); the send checks read member rows.
+        await emit_rest(
+            ctx,
+            events.GROUP_MEMBERS_IMPORTED,
+            group.group_id,
+            {
+                "GroupId": group.group_id,
+                "Type": group.group_type,
+                "MemberList": events.members(imported),
+            },
+        )
     return {"MemberList": [{"Member_Account": u, "Result": r} for u, r in results.items()]}
 
 
@@ -811,6 +875,10 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
         member.app_defined, changes, "AppMemberDefinedData", rules.MAX_MEMBER_FIELDS
     )
     await ctx.deps.stores.groups.put_members(ctx.app.sdkappid, group.group_id, [member])
+    if role is not None:
+        await _roles_changed(ctx, group, [member])
+    if mute_seconds is not None:
+        await _mutes_changed(ctx, group, [member], mute_seconds)
     return {}
 
 
@@ -946,6 +1014,7 @@ async def forbid_send_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     await ctx.deps.stores.groups.put_members(
         ctx.app.sdkappid, group.group_id, list(members.values())
     )
+    await _mutes_changed(ctx, group, list(members.values()), seconds)
     return {}
 
 

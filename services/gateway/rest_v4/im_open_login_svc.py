@@ -8,11 +8,13 @@ from typing import Any
 
 import grpc
 
+from services.common import events
 from services.common.errors import ErrorCode, TidingsError
 from services.common.logging import get_logger
 from services.common.quotas import quota_for
 from services.common.store.ports import Account
 from services.gateway import profiles
+from services.gateway.events import emit_rest
 from services.gateway.kicks import kick_connections
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDeps
@@ -57,6 +59,12 @@ async def _import(ctx: RestContext, entries: Sequence[profiles.ImportEntry]) -> 
         face_url = old.face_url if e.face_url is None else e.face_url
         accounts.append(Account(e.user_id, nick, face_url))
     await directory.upsert_accounts(sdkappid, accounts)
+    # Gateways cache whether an account exists, "no" included: tell them it does now.
+    imported = [e.user_id for e in entries if e.user_id not in existing]
+    if imported:
+        await emit_rest(
+            ctx, events.ACCOUNTS_IMPORTED, imported[0], {"Accounts": events.accounts(imported)}
+        )
 
 
 async def account_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -117,6 +125,11 @@ async def account_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # Tencent deletes the user's data with the account.
     await stores.profiles.delete_users(sdkappid, deleted)
     await stores.no_speaking.delete_users(sdkappid, deleted)
+    if deleted:
+        # Every gateway's directory forgets them: no send reaches them, they cannot log in.
+        await emit_rest(
+            ctx, events.ACCOUNTS_DELETED, deleted[0], {"Accounts": events.accounts(deleted)}
+        )
     await asyncio.gather(*(_kick_deleted(ctx.deps, sdkappid, u) for u in deleted))
     items = []
     for user in ids:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from services.common import events
 from services.common.errors import ErrorCode, TidingsError
 from services.gateway import profiles
 from services.gateway.bounds import UINT32
+from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.im_open_login_svc import existing_users
@@ -52,6 +54,12 @@ async def setnospeaking(ctx: RestContext, body: dict[str, Any]) -> Reply:
         c2c_until=None if c2c is None else profiles.no_speaking_deadline(c2c, now),
         group_until=None if group is None else profiles.no_speaking_deadline(group, now),
     )
+    changed: dict[str, Any] = {"Set_Account": user}
+    if c2c is not None:
+        changed[C2C_TIME] = c2c
+    if group is not None:
+        changed[GROUP_TIME] = group
+    await emit_rest(ctx, events.NO_SPEAKING_SET, user, changed)
     return {}
 
 

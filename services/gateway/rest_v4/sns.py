@@ -345,6 +345,13 @@ async def friend_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
     await store.put_friends(sdkappid, writes)
     if writes:
         await _bump(ctx, owner, standard=True, custom=any(f.custom for f in writes), groups=groups)
+        # No callback (Tencent has none for imports), but the friend check reads them.
+        await emit_rest(
+            ctx,
+            events.FRIENDS_IMPORTED,
+            owner,
+            {"PairList": events.pairs(owner, [f.peer for f in writes])},
+        )
     return rules.batch_reply(results)
 
 

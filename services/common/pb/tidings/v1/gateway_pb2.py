@@ -22,38 +22,37 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from services.common.pb.tidings.v1 import envelope_pb2 as tidings_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tidings/v1/gateway.proto\x12\ntidings.v1\x1a\x19tidings/v1/envelope.proto\"g\n\x08\x44\x65livery\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x0c\n\x04user\x18\x02 \x01(\t\x12$\n\x07message\x18\x03 \x01(\x0b\x32\x13.tidings.v1.Message\x12\x15\n\rskip_conn_ids\x18\x04 \x03(\t\":\n\x0e\x44\x65liverRequest\x12(\n\ndeliveries\x18\x01 \x03(\x0b\x32\x14.tidings.v1.Delivery\"1\n\x0c\x44\x65liverReply\x12\x0e\n\x06missed\x18\x01 \x01(\r\x12\x11\n\tdelivered\x18\x02 \x01(\r\"\xb8\x01\n\x07Outcome\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nerror_code\x18\x02 \x01(\r\x12\x12\n\nerror_info\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x04\x12\x0f\n\x07msg_key\x18\x05 \x01(\t\x12\x16\n\x0eserver_time_ms\x18\x06 \x01(\x03\x12\x11\n\tduplicate\x18\x07 \x01(\x08\x12\x14\n\x0c\x63onversation\x18\x08 \x01(\t\x12\x12\n\nmsg_random\x18\t \x01(\r\"8\n\x0f\x43ompleteRequest\x12%\n\x08outcomes\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Outcome\" \n\rCompleteReply\x12\x0f\n\x07matched\x18\x01 \x01(\r\"d\n\x0bKickRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x10\n\x08\x63onn_ids\x18\x03 \x03(\t\x12\x13\n\x0breason_code\x18\x04 \x01(\r\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\x1b\n\tKickReply\x12\x0e\n\x06kicked\x18\x01 \x01(\r\"S\n\x06Notice\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x12\n\nframe_json\x18\x03 \x01(\x0c\x12\x15\n\rskip_conn_ids\x18\x04 \x03(\t\"4\n\rNotifyRequest\x12#\n\x07notices\x18\x01 \x03(\x0b\x32\x12.tidings.v1.Notice\" \n\x0bNotifyReply\x12\x11\n\tdelivered\x18\x01 \x01(\r2\x8b\x02\n\x0eGatewayService\x12?\n\x07\x44\x65liver\x12\x1a.tidings.v1.DeliverRequest\x1a\x18.tidings.v1.DeliverReply\x12\x42\n\x08\x43omplete\x12\x1b.tidings.v1.CompleteRequest\x1a\x19.tidings.v1.CompleteReply\x12\x36\n\x04Kick\x12\x17.tidings.v1.KickRequest\x1a\x15.tidings.v1.KickReply\x12<\n\x06Notify\x12\x19.tidings.v1.NotifyRequest\x1a\x17.tidings.v1.NotifyReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tidings/v1/gateway.proto\x12\ntidings.v1\"S\n\x08\x44\x65livery\x12\x0f\n\x07message\x18\x01 \x01(\x0c\x12\x10\n\x08sdkappid\x18\x02 \x01(\x04\x12\r\n\x05users\x18\x03 \x03(\t\x12\x15\n\rskip_conn_ids\x18\x04 \x03(\t\"J\n\x0e\x44\x65liverRequest\x12&\n\x08messages\x18\x02 \x03(\x0b\x32\x14.tidings.v1.DeliveryJ\x04\x08\x01\x10\x02R\ndeliveries\"1\n\x0c\x44\x65liverReply\x12\x0e\n\x06missed\x18\x01 \x01(\r\x12\x11\n\tdelivered\x18\x02 \x01(\r\"\xb8\x01\n\x07Outcome\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nerror_code\x18\x02 \x01(\r\x12\x12\n\nerror_info\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x04\x12\x0f\n\x07msg_key\x18\x05 \x01(\t\x12\x16\n\x0eserver_time_ms\x18\x06 \x01(\x03\x12\x11\n\tduplicate\x18\x07 \x01(\x08\x12\x14\n\x0c\x63onversation\x18\x08 \x01(\t\x12\x12\n\nmsg_random\x18\t \x01(\r\"8\n\x0f\x43ompleteRequest\x12%\n\x08outcomes\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Outcome\" \n\rCompleteReply\x12\x0f\n\x07matched\x18\x01 \x01(\r\"d\n\x0bKickRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x10\n\x08\x63onn_ids\x18\x03 \x03(\t\x12\x13\n\x0breason_code\x18\x04 \x01(\r\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\x1b\n\tKickReply\x12\x0e\n\x06kicked\x18\x01 \x01(\r\"S\n\x06Notice\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x12\n\nframe_json\x18\x03 \x01(\x0c\x12\x15\n\rskip_conn_ids\x18\x04 \x03(\t\"4\n\rNotifyRequest\x12#\n\x07notices\x18\x01 \x03(\x0b\x32\x12.tidings.v1.Notice\" \n\x0bNotifyReply\x12\x11\n\tdelivered\x18\x01 \x01(\r2\x8b\x02\n\x0eGatewayService\x12?\n\x07\x44\x65liver\x12\x1a.tidings.v1.DeliverRequest\x1a\x18.tidings.v1.DeliverReply\x12\x42\n\x08\x43omplete\x12\x1b.tidings.v1.CompleteRequest\x1a\x19.tidings.v1.CompleteReply\x12\x36\n\x04Kick\x12\x17.tidings.v1.KickRequest\x1a\x15.tidings.v1.KickReply\x12<\n\x06Notify\x12\x19.tidings.v1.NotifyRequest\x1a\x17.tidings.v1.NotifyReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tidings.v1.gateway_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DELIVERY']._serialized_start=67
-  _globals['_DELIVERY']._serialized_end=170
-  _globals['_DELIVERREQUEST']._serialized_start=172
-  _globals['_DELIVERREQUEST']._serialized_end=230
-  _globals['_DELIVERREPLY']._serialized_start=232
-  _globals['_DELIVERREPLY']._serialized_end=281
-  _globals['_OUTCOME']._serialized_start=284
-  _globals['_OUTCOME']._serialized_end=468
-  _globals['_COMPLETEREQUEST']._serialized_start=470
-  _globals['_COMPLETEREQUEST']._serialized_end=526
-  _globals['_COMPLETEREPLY']._serialized_start=528
-  _globals['_COMPLETEREPLY']._serialized_end=560
-  _globals['_KICKREQUEST']._serialized_start=562
-  _globals['_KICKREQUEST']._serialized_end=662
-  _globals['_KICKREPLY']._serialized_start=664
-  _globals['_KICKREPLY']._serialized_end=691
-  _globals['_NOTICE']._serialized_start=693
-  _globals['_NOTICE']._serialized_end=776
-  _globals['_NOTIFYREQUEST']._serialized_start=778
-  _globals['_NOTIFYREQUEST']._serialized_end=830
-  _globals['_NOTIFYREPLY']._serialized_start=832
-  _globals['_NOTIFYREPLY']._serialized_end=864
-  _globals['_GATEWAYSERVICE']._serialized_start=867
-  _globals['_GATEWAYSERVICE']._serialized_end=1134
+  _globals['_DELIVERY']._serialized_start=40
+  _globals['_DELIVERY']._serialized_end=123
+  _globals['_DELIVERREQUEST']._serialized_start=125
+  _globals['_DELIVERREQUEST']._serialized_end=199
+  _globals['_DELIVERREPLY']._serialized_start=201
+  _globals['_DELIVERREPLY']._serialized_end=250
+  _globals['_OUTCOME']._serialized_start=253
+  _globals['_OUTCOME']._serialized_end=437
+  _globals['_COMPLETEREQUEST']._serialized_start=439
+  _globals['_COMPLETEREQUEST']._serialized_end=495
+  _globals['_COMPLETEREPLY']._serialized_start=497
+  _globals['_COMPLETEREPLY']._serialized_end=529
+  _globals['_KICKREQUEST']._serialized_start=531
+  _globals['_KICKREQUEST']._serialized_end=631
+  _globals['_KICKREPLY']._serialized_start=633
+  _globals['_KICKREPLY']._serialized_end=660
+  _globals['_NOTICE']._serialized_start=662
+  _globals['_NOTICE']._serialized_end=745
+  _globals['_NOTIFYREQUEST']._serialized_start=747
+  _globals['_NOTIFYREQUEST']._serialized_end=799
+  _globals['_NOTIFYREPLY']._serialized_start=801
+  _globals['_NOTIFYREPLY']._serialized_end=833
+  _globals['_GATEWAYSERVICE']._serialized_start=836
+  _globals['_GATEWAYSERVICE']._serialized_end=1103
 # @@protoc_insertion_point(module_scope)

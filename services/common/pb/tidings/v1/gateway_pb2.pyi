@@ -7,7 +7,6 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
-from services.common.pb.tidings.v1 import envelope_pb2 as _envelope_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,31 +20,38 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class Delivery(_message.Message):
+    """One message for this node, and its recipients here."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
-    SDKAPPID_FIELD_NUMBER: _builtins.int
-    USER_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    SDKAPPID_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
     SKIP_CONN_IDS_FIELD_NUMBER: _builtins.int
+    message: _builtins.bytes
+    """A serialized tidings.v1.Message, the bytes exactly as read from im.messages (the router
+    does not decode and re-encode it for each node).
+    """
     sdkappid: _builtins.int
-    user: _builtins.str
     @_builtins.property
-    def message(self) -> _envelope_pb2.Message: ...
+    def users(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The recipients connected to this node (each of their connections here gets it)."""
+
     @_builtins.property
     def skip_conn_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Connection ids to skip (the sender's own connection for its echo)."""
+        """Connection ids to skip (the sender's own connection: no echo of its send)."""
 
     def __init__(
         self,
         *,
+        message: _builtins.bytes = ...,
         sdkappid: _builtins.int = ...,
-        user: _builtins.str = ...,
-        message: _envelope_pb2.Message | None = ...,
+        users: _abc.Iterable[_builtins.str] | None = ...,
         skip_conn_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "sdkappid", b"sdkappid", "skip_conn_ids", b"skip_conn_ids", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "sdkappid", b"sdkappid", "skip_conn_ids", b"skip_conn_ids", "users", b"users"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -53,19 +59,23 @@ Global___Delivery: _TypeAlias = Delivery  # noqa: Y015
 
 @_typing.final
 class DeliverRequest(_message.Message):
+    """One call per gateway node per fan-out batch: each message once, in the order of
+    im.messages, with its local recipients.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
-    DELIVERIES_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]: ...
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]: ...
     def __init__(
         self,
         *,
-        deliveries: _abc.Iterable[Global___Delivery] | None = ...,
+        messages: _abc.Iterable[Global___Delivery] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -78,8 +88,9 @@ class DeliverReply(_message.Message):
     MISSED_FIELD_NUMBER: _builtins.int
     DELIVERED_FIELD_NUMBER: _builtins.int
     missed: _builtins.int
-    """Deliveries that found no live connection here (the user left)."""
+    """Recipients (user, message) that found no live connection here (the user left)."""
     delivered: _builtins.int
+    """Recipients (user, message) queued to at least one connection."""
     def __init__(
         self,
         *,
