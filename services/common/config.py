@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     dlq_burst_window_s: float = Field(default=60.0, gt=0)
 
     redis_url: str = ""
+    # A Redis Cluster: scripts then take keys of one slot per call (ingest splits its batch).
+    redis_cluster: bool = False
     # Recent history in Redis (services/common/recent.py): per conversation, every message
     # not archived yet (at most `cap`) and the last `keep` archived; per user, the latest
     # `user_index_size` C2C conversations. Both expire `ttl_s` after their last message.

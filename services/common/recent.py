@@ -53,47 +53,79 @@ local function varint(n)
 end
 """
 
-# KEYS: counter, dedupe entry, tail, archived watermark.
-# ARGV: dedupe ttl s, seed ("" when unknown), server time ms, msg random, base message bytes,
-#       keep, cap, tail ttl s, write tail ("1"/"0").
-# Returns {status, "seq:time_ms:random:state"}: 1 new, 0 duplicate (the original's value),
-# -1 the counter needs a seed (a new conversation, or Redis lost it).
-ASSIGN_LUA = (
+# One call for a batch of ingest's work, in order: marks that messages are published, recall
+# claims, seq assignments (each with its dedupe entry and tail write), and recent-conversation
+# index updates. All of one call's keys share a Redis Cluster slot (the caller groups them by
+# slot in cluster mode; a standalone server takes the whole batch at once).
+# ARGV[1..9]: dedupe ttl s, keep, cap, tail ttl s, index size, then how many marks, claims,
+# assigns and touches. Then per claim its request id; per assign: seed ("" when unknown),
+# server time ms, msg random, base message bytes, "1" if history keeps it; per touch:
+# conversation, time ms.
+# KEYS: one per mark, one per claim, four per assign (counter, dedupe entry, tail, archived
+# watermark), one per touch.
+# Returns, flat: per claim the holder's request id ("" when this request took it); per assign
+# a status (1 new, 0 duplicate: the original's value, -1 the counter needs a seed) and
+# "seq:time_ms:random:state", where state 1 means the message is in im.messages.
+BATCH_LUA = (
     _LUA_VARINT
     + """
-local d = redis.call('GET', KEYS[2])
-if d then return {0, d} end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[2] == '' then return {-1, ''} end
-  redis.call('SET', KEYS[1], ARGV[2], 'NX')
+local ttl, keep, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tail_ttl, index_size = tonumber(ARGV[4]), tonumber(ARGV[5])
+local n_marks, n_claims = tonumber(ARGV[6]), tonumber(ARGV[7])
+local n_assigns, n_touches = tonumber(ARGV[8]), tonumber(ARGV[9])
+local k, a, out = 1, 10, {}
+for _ = 1, n_marks do
+  local d = redis.call('GET', KEYS[k])
+  if d and string.sub(d, -2) == ':0' then
+    redis.call('SET', KEYS[k], string.sub(d, 1, -2) .. '1', 'KEEPTTL')
+  end
+  k = k + 1
 end
-local seq = redis.call('INCR', KEYS[1])
-local v = seq .. ':' .. ARGV[3] .. ':' .. ARGV[4] .. ':0'
-redis.call('SET', KEYS[2], v, 'EX', tonumber(ARGV[1]))
-if ARGV[9] == '1' then
-  local t = tonumber(ARGV[3])
-  local key = ARGV[4] .. '_' .. seq .. '_' .. math.floor(t / 1000)
-  local entry = ARGV[5] .. string.char(0x28) .. varint(seq) .. string.char(0x30) .. varint(t)
-    .. string.char(0x62) .. varint(#key) .. key
-  redis.call('ZADD', KEYS[3], seq, entry)
-  local floor = math.min(tonumber(redis.call('GET', KEYS[4]) or '0'), seq - tonumber(ARGV[6]))
-  if floor > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', floor) end
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[7]) + 1))
-  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[8]))
+for _ = 1, n_claims do
+  out[#out + 1] = redis.call('SET', KEYS[k], ARGV[a], 'NX', 'GET', 'EX', ttl) or ''
+  k, a = k + 1, a + 1
 end
-return {1, v}
+for _ = 1, n_assigns do
+  local counter, dedupe, tail, mark = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local seed, t, random, base = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local in_history = ARGV[a + 4] == '1'
+  k, a = k + 4, a + 5
+  local d = redis.call('GET', dedupe)
+  if d then
+    out[#out + 1] = 0
+    out[#out + 1] = d
+  elseif redis.call('EXISTS', counter) == 0 and seed == '' then
+    out[#out + 1] = -1
+    out[#out + 1] = ''
+  else
+    if seed ~= '' then redis.call('SET', counter, seed, 'NX') end
+    local seq = redis.call('INCR', counter)
+    local v = seq .. ':' .. t .. ':' .. random .. ':0'
+    redis.call('SET', dedupe, v, 'EX', ttl)
+    if in_history then
+      local tn = tonumber(t)
+      local key = random .. '_' .. seq .. '_' .. math.floor(tn / 1000)
+      local entry = base .. string.char(0x28) .. varint(seq) .. string.char(0x30)
+        .. varint(tn) .. string.char(0x62) .. varint(#key) .. key
+      redis.call('ZADD', tail, seq, entry)
+      local floor = math.min(tonumber(redis.call('GET', mark) or '0'), seq - keep)
+      if floor > 0 then redis.call('ZREMRANGEBYSCORE', tail, '-inf', floor) end
+      redis.call('ZREMRANGEBYRANK', tail, 0, -(cap + 1))
+      redis.call('EXPIRE', tail, tail_ttl)
+    end
+    out[#out + 1] = 1
+    out[#out + 1] = v
+  end
+end
+for _ = 1, n_touches do
+  redis.call('ZADD', KEYS[k], 'GT', ARGV[a + 1], ARGV[a])
+  redis.call('ZREMRANGEBYRANK', KEYS[k], 0, -(index_size + 1))
+  redis.call('EXPIRE', KEYS[k], tail_ttl)
+  k, a = k + 1, a + 2
+end
+return out
 """
 )
-
-# Mark a dedupe entry published (its message is in im.messages), keeping its ttl: a retry
-# of a published message is answered without producing it again.
-PUBLISHED_LUA = """
-local d = redis.call('GET', KEYS[1])
-if d and string.sub(d, -2) == ':0' then
-  redis.call('SET', KEYS[1], string.sub(d, 1, -2) .. '1', 'KEEPTTL')
-end
-return 1
-"""
 
 # KEYS: archived watermark, tail. ARGV: highest archived seq, keep.
 # Raise the watermark (never lower it) and drop what the archive now holds, but the last `keep`.

@@ -32,7 +32,7 @@ from services.common.store.factory import open_stores
 from services.router.fanout import Fanout, MemberCache
 from services.router.ingest import Ingest
 from services.router.moderator import Moderator, WordFilters, builtin_words
-from services.router.sequencer import Sequencer
+from services.router.sequencer import Sequencer, cluster_slot, one_slot
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
@@ -67,7 +67,12 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     ingest = Ingest(
         inbound,
         DeadLetters(settings, "router.ingest", producer),
-        Sequencer(redis, settings.dedupe_ttl_s, TailSettings.of(settings)),
+        Sequencer(
+            redis,
+            settings.dedupe_ttl_s,
+            TailSettings.of(settings),
+            cluster_slot if settings.redis_cluster else one_slot,
+        ),
         BatchProducer(producer),
         channels,
         max_seq,

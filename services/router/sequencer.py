@@ -1,23 +1,25 @@
-"""Ingest's Redis side: one pipeline per batch.
+"""Ingest's Redis side: one script call per batch (recent.BATCH_LUA).
 
-The pipeline carries, in order: marks that the previous batch's messages are published, the
-recall claims, one assign script per new message (seq, dedupe and the recent tail, atomically
-per conversation), and the recipients' recent-conversation index. Only a batch that opens a
-conversation Redis has no counter for (new, or lost with Redis) takes a second round trip, to
-seed the counter from the history's highest seq.
+The call carries, in order: marks that the previous batch's messages are published, the recall
+claims, each new message's seq, dedupe entry and recent tail write, and the recipients'
+recent-conversation index. With Redis Cluster the batch is split into one call per slot, sent
+in one pipeline: still one round trip. Only a batch that opens a conversation Redis has no
+counter for (new, or lost with Redis) takes a second round trip, to seed the counter from the
+history's highest seq.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, cast
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, cast
 
 import redis.asyncio as aioredis
+from redis.crc import key_slot
 
 from services.common import recent
 from services.common.recent import TailSettings
-from services.common.redis_state import Script, text, with_scripts
+from services.common.redis_state import Script, ScriptArg, text
 
 Status = Literal["new", "duplicate", "needs_seed"]
 _STATUS: dict[int, Status] = {1: "new", 0: "duplicate", -1: "needs_seed"}
@@ -85,13 +87,64 @@ class BatchResult:
     assigned: list[Assigned]
 
 
+Slot = Callable[[str], int]
+
+
+def one_slot(key: str) -> int:
+    """A standalone server: the whole batch in one call."""
+    return 0
+
+
+def cluster_slot(key: str) -> int:
+    """The Redis Cluster slot of a key (its hash tag's CRC16)."""
+    return int(key_slot(key.encode()))
+
+
+@dataclass(slots=True)
+class _Call:
+    """One script call's share of a batch: its keys and arguments, and where its replies go."""
+
+    marks: list[str] = field(default_factory=list)
+    claims: list[tuple[str, str]] = field(default_factory=list)
+    assigns: list[tuple[list[str], list[ScriptArg]]] = field(default_factory=list)
+    touches: list[tuple[str, str, int]] = field(default_factory=list)
+    # Index in the batch of each claim and each assign.
+    claim_at: list[int] = field(default_factory=list)
+    assign_at: list[int] = field(default_factory=list)
+
+    def keys_and_args(self, header: Sequence[ScriptArg]) -> tuple[list[str], list[ScriptArg]]:
+        keys: list[str] = [*self.marks, *(k for k, _ in self.claims)]
+        args: list[ScriptArg] = [
+            *header,
+            len(self.marks),
+            len(self.claims),
+            len(self.assigns),
+            len(self.touches),
+            *(request for _, request in self.claims),
+        ]
+        for assign_keys, assign_args in self.assigns:
+            keys.extend(assign_keys)
+            args.extend(assign_args)
+        for key, conversation, time_ms in self.touches:
+            keys.append(key)
+            args.extend((conversation, time_ms))
+        return keys, args
+
+
 class Sequencer:
-    def __init__(self, client: aioredis.Redis, dedupe_ttl_s: int, tail: TailSettings) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        dedupe_ttl_s: int,
+        tail: TailSettings,
+        slot: Slot = one_slot,
+    ) -> None:
         self._redis = client
         self._ttl = dedupe_ttl_s
         self._tail = tail
-        self._assign = Script(client, recent.ASSIGN_LUA)
-        self._published = Script(client, recent.PUBLISHED_LUA)
+        # Standalone Redis takes a whole batch in one call; a cluster one call per slot.
+        self._slot = slot
+        self._batch = Script(client, recent.BATCH_LUA)
         self._replace = Script(client, recent.REPLACE_LUA)
 
     async def run(
@@ -102,38 +155,44 @@ class Sequencer:
         touches: Sequence[Touch],
     ) -> BatchResult:
         """The batch's one round trip. `marks` are dedupe keys of messages now in im.messages."""
+        calls: dict[int, _Call] = {}
 
-        async def run() -> list[Any]:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key in marks:
-                    self._published.queue(pipe, [key], [])
-                for c in claims:
-                    # SET NX GET: the holder's request id, or None when this request took it.
-                    pipe.set(
-                        recent.recall_claim_key(c.sdkappid, c.conversation, c.target_seq),
-                        c.request_id,
-                        nx=True,
-                        get=True,
-                        ex=self._ttl,
-                    )
-                for a in assigns:
-                    self._queue_assign(pipe, a)
-                for t in touches:
-                    key = recent.user_index_key(t.sdkappid, t.user)
-                    pipe.zadd(key, {t.conversation: t.time_ms}, gt=True)
-                    pipe.zremrangebyrank(key, 0, -(self._tail.user_index_size + 1))
-                    pipe.expire(key, self._tail.ttl_s)
-                replies: list[Any] = await pipe.execute()
-                return replies
+        def call(key: str) -> _Call:
+            return calls.setdefault(self._slot(key), _Call())
 
-        replies = await with_scripts([self._published, self._assign], run)
-        held = replies[len(marks) : len(marks) + len(claims)]
-        assigned = replies[len(marks) + len(claims) : len(marks) + len(claims) + len(assigns)]
+        for key in marks:
+            call(key).marks.append(key)
+        for i, c in enumerate(claims):
+            key = recent.recall_claim_key(c.sdkappid, c.conversation, c.target_seq)
+            call(key).claims.append((key, c.request_id))
+            call(key).claim_at.append(i)
+        for i, a in enumerate(assigns):
+            keys, args = self._assign_keys_and_args(a)
+            call(keys[0]).assigns.append((keys, args))
+            call(keys[0]).assign_at.append(i)
+        for t in touches:
+            key = recent.user_index_key(t.sdkappid, t.user)
+            call(key).touches.append((key, t.conversation, t.time_ms))
+        header = [
+            self._ttl,
+            self._tail.keep,
+            self._tail.cap,
+            self._tail.ttl_s,
+            self._tail.user_index_size,
+        ]
+        ordered = list(calls.values())
+        replies = await self._batch.run_many([c.keys_and_args(header) for c in ordered])
+        held: list[object] = [None] * len(claims)
+        assigned: list[Assigned] = [Assigned("needs_seed")] * len(assigns)
+        for part, reply in zip(ordered, replies, strict=True):
+            for n, i in enumerate(part.claim_at):
+                held[i] = reply[n]
+            base = len(part.claims)
+            for n, i in enumerate(part.assign_at):
+                assigned[i] = parse_assign_reply(reply[base + 2 * n : base + 2 * n + 2])
         return BatchResult(
-            claims=[
-                h is None or text(h) == c.request_id for h, c in zip(held, claims, strict=True)
-            ],
-            assigned=[parse_assign_reply(r) for r in assigned],
+            claims=[not h or text(h) == c.request_id for h, c in zip(held, claims, strict=True)],
+            assigned=assigned,
         )
 
     async def assign(self, assigns: Sequence[AssignRequest]) -> list[Assigned]:
@@ -173,9 +232,8 @@ class Sequencer:
         entries = await self._redis.zrange(recent.tail_key(sdkappid, conversation), 0, -1)
         return cast(list[bytes], entries)
 
-    def _queue_assign(self, pipe: Any, a: AssignRequest) -> None:
-        self._assign.queue(
-            pipe,
+    def _assign_keys_and_args(self, a: AssignRequest) -> tuple[list[str], list[ScriptArg]]:
+        return (
             [
                 recent.counter_key(a.sdkappid, a.conversation),
                 a.dedupe_key,
@@ -183,14 +241,10 @@ class Sequencer:
                 recent.watermark_key(a.sdkappid, a.conversation),
             ],
             [
-                self._ttl,
                 "" if a.seed is None else a.seed,
                 a.server_time_ms,
                 a.msg_random,
                 a.base,
-                self._tail.keep,
-                self._tail.cap,
-                self._tail.ttl_s,
                 "1" if a.in_history else "0",
             ],
         )
