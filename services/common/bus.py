@@ -330,6 +330,7 @@ class Consumer:
             # Tansu answers ListOffsets(latest) wrongly; committed offsets decide instead.
             auto_offset_reset="earliest",
             fetch_max_wait_ms=busy,
+            fetch_min_bytes=settings.kafka_fetch_min_bytes,
             max_poll_records=settings.kafka_max_batch,
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     kafka_idempotence: bool = False
     kafka_linger_ms: int = 2
     kafka_fetch_max_wait_ms: int = 5
+    # Bytes a fetch waits for (up to the fetch wait) before the broker answers. Tansu's cost
+    # follows its requests: fuller fetches mean fewer of them.
+    kafka_fetch_min_bytes: int = Field(default=1, ge=1)
     # Consumers off the send path (callbacks, push) poll less often: an idle consumer at 5 ms
     # asks the broker 200 times a second. Tansu answers early when data comes, ~17 ms at 100.
     kafka_background_fetch_max_wait_ms: int = 100
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
     ws_port: int = 0
     grpc_port: int = 0
     metrics_port: int = 0
+    # Gateway processes on this host, one per core: they share the WebSocket and HTTP ports
+    # (SO_REUSEPORT); each is a node of its own, worker i on grpc_port + i and metrics_port + i
+    # with node id "<node_id>-w<i>" (services/gateway/workers.py). `tidings up` sets the number
+    # of cores.
+    gateway_workers: int = Field(default=1, ge=1)
+    # Set by the gateway's parent process for each worker it starts (not by hand).
+    gateway_worker: int = -1
 
     # Peers, host:port.
     callback_addr: str = ""

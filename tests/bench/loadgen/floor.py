@@ -43,6 +43,7 @@ def _consumer(settings: Settings, topic: str) -> AIOKafkaConsumer:
         bootstrap_servers=settings.kafka_bootstrap,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        fetch_min_bytes=settings.kafka_fetch_min_bytes,
         enable_auto_commit=False,
     )
 
