@@ -58,6 +58,9 @@ def up(
         ws_port=preferred_port(ws_port),
         partitions=int(os.environ.get("TIDINGS_KAFKA_PARTITIONS", "2")),
         admin_token=settings.admin_token,
+        # One gateway process per core, sharing the client ports (TIDINGS_GATEWAY_WORKERS
+        # overrides it).
+        gateway_workers=int(os.environ.get("TIDINGS_GATEWAY_WORKERS", 0)) or os.cpu_count() or 1,
     )
     started = time.monotonic()
     with console.status("starting broker, valkey and the five services..."):
@@ -70,6 +73,12 @@ def up(
     console.print(f"  Kafka      {stack.kafka_bootstrap}")
     console.print(f"  Redis      {stack.redis_url}")
     for name, ports in stack.ports.items():
+        if ports.workers > 1:
+            console.print(
+                f"  {name:<9}  {ports.workers} workers: grpc :{ports.grpc}-{ports.grpc_ports[-1]}"
+                f"  metrics http://127.0.0.1:{ports.metrics}-{ports.metrics_ports[-1]}/metrics"
+            )
+            continue
         console.print(
             f"  {name:<9}  grpc :{ports.grpc}  metrics http://127.0.0.1:{ports.metrics}/metrics"
         )

@@ -102,11 +102,11 @@ class Settings(BaseSettings):
     # a fifth of a second at 5,000 frames/s.
     ws_max_frames_per_s: float = Field(default=200, gt=0)
     ws_frame_burst: int = Field(default=1000, ge=1)
-    # Deliveries and pushes queued for a client that does not read them fast enough, in
-    # estimated bytes (also at most 10,000 messages): past either the client is cut off (4008)
-    # and catches up with sync on reconnect. 1 MiB holds ~80 messages of the 12 KB maximum or
-    # thousands of usual ones, seconds of a slow mobile link, and bounds a stalled client's
-    # cost to about twice that (the queue, and the frame being written).
+    # The bytes a client's socket may have waiting in the gateway (the transport's write
+    # buffer, beyond what the kernel holds): a push that would pass it cuts the client off
+    # (4008; it catches up with sync on reconnect), replies past it stop the reading of the
+    # client until it drains (services/gateway/sessions.py). 1 MiB holds ~80 messages of the
+    # 12 KB maximum or thousands of usual ones, seconds of a slow mobile link.
     ws_outbox_max_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
 
     # all_member_push: messages a push instance publishes per second, so a push to every

@@ -102,3 +102,15 @@ async def refreshed(
     return brought_up_to_date(
         states, {conv: (m.seq, m.server_time_ms) for conv, m in heads.items()}
     )
+
+
+async def delete(stores: Stores, tails: TailReader, sdkappid: int, user: str, conv: str) -> None:
+    """Take a conversation off the user's list and clear its unread count, up to its newest
+    message as of the last ack (the tail's, when audit has not stored it yet); a newer message
+    brings it back. WebSocket `delete_conversation` and REST recentcontact/delete both do this."""
+    current = (await stores.conversations.get(sdkappid, user, [conv])).get(conv)
+    heads = await tails.heads(sdkappid, [conv])
+    last = max(current.last_seq if current else 0, heads[conv].seq if conv in heads else 0)
+    if last:
+        await stores.conversations.hide(sdkappid, user, conv, last)
+        await stores.conversations.set_read(sdkappid, user, conv, last)

@@ -79,6 +79,22 @@ DIRECTORY_KINDS: tuple[str, ...] = (
 )
 _ALL_KINDS = frozenset(KINDS + DIRECTORY_KINDS)
 
+# The kinds that change who gets a group's messages: the gateway bumps the group's membership
+# version (services/common/group_versions.py) before producing one, so before the change is
+# answered. A MsgFlag change has no event and bumps it directly. Roles, mutes, the profile and
+# the options change no delivery (fan-out reads members and MsgFlags only); a group's type
+# never changes.
+MEMBERSHIP_KINDS = frozenset(
+    {
+        GROUP_CREATED,
+        GROUP_IMPORTED,
+        GROUP_DESTROYED,
+        GROUP_MEMBERS_JOINED,
+        GROUP_MEMBERS_IMPORTED,
+        GROUP_MEMBERS_EXITED,
+    }
+)
+
 # Tencent's JoinType and ExitType values.
 JOIN_INVITED = "Invited"
 JOIN_APPLY = "Apply"

@@ -306,15 +306,26 @@ class PresenceIndex:
         self._known: dict[int, list[str]] = {}
 
     async def locate(self, wanted: Mapping[int, Collection[str]]) -> Online:
+        online, _ = await self.locate_and_get(wanted, ())
+        return online
+
+    async def locate_and_get(
+        self, wanted: Mapping[int, Collection[str]], keys: Sequence[str]
+    ) -> tuple[Online, list[Any]]:
+        """`locate`, and the values of `keys` (GET) read in its first pipeline: fan-out's other
+        reads of a batch (the groups' membership versions) share the round trip. With no users
+        wanted, the pipeline holds only the GETs."""
         apps = [(sdkappid, list(users)) for sdkappid, users in wanted.items() if users]
-        if not apps:
-            return {}
+        if not apps and not keys:
+            return {}, []
         asked = {sdkappid: Asked(users) for sdkappid, users in apps}
         now_ms = int(time.time() * 1000)
         guessed = [(sdkappid, m) for sdkappid, _ in apps for m in self._known.get(sdkappid, ())]
 
         async def first() -> list[Any]:
             async with self._client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.get(key)
                 for sdkappid, _ in apps:
                     pipe.zrangebyscore(nodes_key(sdkappid), now_ms, "+inf")
                 for sdkappid, member in guessed:
@@ -323,6 +334,9 @@ class PresenceIndex:
                 return replies
 
         replies = await with_scripts([self._members], first)
+        values, replies = replies[: len(keys)], replies[len(keys) :]
+        if not apps:
+            return {}, values
         live = {
             sdkappid: [text(m) for m in reply]
             for (sdkappid, _), reply in zip(apps, replies, strict=False)
@@ -356,7 +370,7 @@ class PresenceIndex:
             out[sdkappid] = where_online(
                 users, [(node_addr(m), found[(sdkappid, m)]) for m in live[sdkappid]]
             )
-        return out
+        return out, values
 
     def _queue(self, pipe: Any, sdkappid: int, member: str, asked: Asked) -> None:
         key = users_key(sdkappid, member)

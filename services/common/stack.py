@@ -36,10 +36,22 @@ DEMO_APP_NAME = "demo"
 
 @dataclass
 class ServicePorts:
+    """A process's ports. A gateway with several workers: worker i on grpc + i and metrics + i,
+    all of them on the same http and ws."""
+
     grpc: int
     metrics: int
     http: int = 0
     ws: int = 0
+    workers: int = 1
+
+    @property
+    def grpc_ports(self) -> list[int]:
+        return [self.grpc + i for i in range(self.workers)]
+
+    @property
+    def metrics_ports(self) -> list[int]:
+        return [self.metrics + i for i in range(self.workers)]
 
 
 @dataclass
@@ -59,6 +71,10 @@ class Stack:
     # How many processes of a service to run (scale-out tests run 2 gateways and 2 routers).
     # Routers split the partitions by instance index; gateways are independent nodes.
     instances: dict[str, int] = field(default_factory=dict)
+    # Workers of each gateway (TIDINGS_GATEWAY_WORKERS): processes sharing its WebSocket and
+    # HTTP ports, each a node of its own (services/gateway/workers.py). `tidings up` runs one
+    # per core.
+    gateway_workers: int = 1
 
     def instance_names(self, service: str | None = None) -> list[str]:
         """Process names: "router" for the first instance, then "router-1", "router-2", ..."""
@@ -87,6 +103,10 @@ class Stack:
 
     def grpc_addr(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service].grpc}"
+
+    def grpc_addrs(self, service: str) -> list[str]:
+        """Each worker's gRPC address (one, but for a gateway with several workers)."""
+        return [f"127.0.0.1:{port}" for port in self.ports[service].grpc_ports]
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -118,13 +138,21 @@ class Stack:
     def _assign_ports(self) -> None:
         taken: set[int] = {self.http_port, self.ws_port}
 
-        def pick() -> int:
-            port = free_port(exclude=taken)
-            taken.add(port)
-            return port
+        def pick(count: int = 1) -> int:
+            """The first of `count` free ports in a row."""
+            for _ in range(200):
+                first = free_port(exclude=taken)
+                block = range(first, first + count)
+                if all(p not in taken and port_is_free(p) for p in block[1:]):
+                    taken.update(block)
+                    return first
+            raise RuntimeError(f"no {count} free ports in a row")
 
         for name in self.instance_names():
-            self.ports[name] = ServicePorts(grpc=pick(), metrics=pick())
+            workers = self.gateway_workers if name.startswith("gateway") else 1
+            self.ports[name] = ServicePorts(
+                grpc=pick(workers), metrics=pick(workers), workers=workers
+            )
         for i, name in enumerate(self.instance_names("gateway")):
             gw = self.ports[name]
             gw.http = (self.http_port if i == 0 else 0) or pick()
@@ -197,6 +225,7 @@ class Stack:
             "TIDINGS_HISTORY_ADDR": self.grpc_addr("audit"),
             "TIDINGS_PUSH_ADDR": self.grpc_addr("push"),
             "TIDINGS_ADMIN_TOKEN": self.admin_token,
+            "TIDINGS_GATEWAY_WORKERS": str(ports.workers),
             # The embedded stack serves local app servers (127.0.0.1) for callbacks.
             "TIDINGS_CALLBACK_ALLOW_PRIVATE": "true",
             **self.extra_env,
@@ -218,7 +247,7 @@ class Stack:
                 raise RuntimeError(
                     f"{name} exited with {child.proc.returncode}; see {self.log_dir}/{name}.log"
                 )
-            if check_health(self.grpc_addr(name)):
+            if all(check_health(addr) for addr in self.grpc_addrs(name)):
                 if name.startswith("gateway"):
                     wait_tcp("127.0.0.1", self.ports[name].http, 10)
                 return

@@ -8,6 +8,11 @@ allow). Calls from the WebSocket path do not wait for the broker (`emit_soon`).
 Before it is produced, an event is applied in this process (`observe_local`: the gateway's
 directory drops what it cached about the change), so the request that made the change answers
 only once this node's next send sees it; other gateways see it when their feed reads it.
+
+An event of `events.MEMBERSHIP_KINDS` also bumps its group's membership version, awaited before
+it is produced (`emit`, `emit_membership_soon`), so the change answers only once fan-out will
+see it (services/common/group_versions.py). A bump that fails still produces the event (the
+change stands), then raises VersionNotBumped (10002): the caller retries.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from services.common import events, topics
 from services.common.bus import send_all
 from services.common.errors import ErrorCode
+from services.common.group_versions import GroupVersions, VersionNotBumped
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import Event
@@ -52,6 +59,41 @@ def _apply_locally(event: Event) -> None:
             observer(event)
         except Exception:  # the action stands; the observer's own max age applies
             log.exception("local event observer failed", kind=event.kind)
+
+
+# The group membership versions this process bumps; set once at start-up (gateway main). Unset
+# (an emitter built alone in a test), nothing is bumped.
+_versions: list[GroupVersions] = []
+
+
+def use_group_versions(client: aioredis.Redis) -> GroupVersions:
+    versions = GroupVersions(client)
+    _versions[:] = [versions]
+    return versions
+
+
+async def group_changed(sdkappid: int, group_id: str) -> None:
+    """Bump the group's membership version for a change that has no event of its own (a
+    member's MsgFlag); raises VersionNotBumped if it fails."""
+    for versions in _versions:
+        await versions.bump(sdkappid, group_id)
+
+
+async def group_unchanged(sdkappid: int, group_id: str) -> None:
+    """An operation that could have changed the group's members found nothing to change (a
+    retry): pay the increment this node may still owe for the group."""
+    for versions in _versions:
+        await versions.settle(sdkappid, group_id)
+
+
+async def _bump_for(event: Event, entity: str) -> VersionNotBumped | None:
+    if event.kind not in events.MEMBERSHIP_KINDS:
+        return None
+    try:
+        await group_changed(event.sdkappid, entity)
+    except VersionNotBumped as err:
+        return err
+    return None
 
 
 def state_payload(
@@ -92,7 +134,29 @@ class EventEmitter:
     ) -> None:
         event = events.new_event(sdkappid, kind, payload, client_ip=client_ip, platform=platform)
         _apply_locally(event)
+        failed = await _bump_for(event, entity)
         await self._produce(event, entity)
+        if failed is not None:
+            raise failed
+
+    async def emit_membership_soon(
+        self,
+        sdkappid: int,
+        kind: str,
+        entity: str,
+        payload: Mapping[str, Any],
+        *,
+        client_ip: str = "",
+        platform: str = "",
+    ) -> None:
+        """emit_soon for a kind of events.MEMBERSHIP_KINDS: returns once the group's version is
+        bumped, without waiting for the broker."""
+        event = events.new_event(sdkappid, kind, payload, client_ip=client_ip, platform=platform)
+        _apply_locally(event)
+        failed = await _bump_for(event, entity)
+        self._produce_soon(event, entity)
+        if failed is not None:
+            raise failed
 
     def emit_soon(
         self,
@@ -104,8 +168,13 @@ class EventEmitter:
         client_ip: str = "",
         platform: str = "",
     ) -> None:
+        if kind in events.MEMBERSHIP_KINDS:
+            raise ValueError(f"{kind} bumps a group version first: use emit_membership_soon")
         event = events.new_event(sdkappid, kind, payload, client_ip=client_ip, platform=platform)
         _apply_locally(event)
+        self._produce_soon(event, entity)
+
+    def _produce_soon(self, event: Event, entity: str) -> None:
         task = asyncio.get_running_loop().create_task(self._produce(event, entity))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
@@ -17,10 +16,7 @@ from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
-from services.gateway.sessions import Encoded, LocalSessions, Prepared
-
-# The field names and punctuation of a message's JSON (message_json) beyond its protobuf bytes.
-MESSAGE_JSON_OVERHEAD = 256
+from services.gateway.sessions import Encoding, LocalSessions, Prepared
 
 
 class Target(Protocol):
@@ -30,7 +26,7 @@ class Target(Protocol):
     def conn_id(self) -> str: ...
 
     @property
-    def encoder(self) -> Callable[[dict[str, Any]], Encoded]: ...
+    def encoding(self) -> Encoding: ...
 
 
 C = TypeVar("C", bound=Target)
@@ -91,11 +87,11 @@ def share(
     per_conn: dict[C, list[int]], payloads: Sequence[dict[str, Any]]
 ) -> tuple[list[Shared], list[tuple[C, list[int]]]]:
     """Connections grouped by (the messages they get, their encoding). A group of two or more
-    gets one frame, encoded once; a connection alone with its messages gets them queued as
-    messages, which its writer coalesces with whatever else it has pending."""
-    groups: dict[tuple[tuple[int, ...], Callable[[dict[str, Any]], Encoded]], list[C]] = {}
+    gets one frame, encoded once; a connection alone with its messages gets a frame of its
+    own (encoded by it)."""
+    groups: dict[tuple[tuple[int, ...], Encoding], list[C]] = {}
     for conn, indexes in per_conn.items():
-        key = (tuple(indexes), conn.encoder)
+        key = (tuple(indexes), conn.encoding)
         found = groups.get(key)
         if found is None:
             groups[key] = [conn]
@@ -103,11 +99,11 @@ def share(
             found.append(conn)
     shared: list[Shared] = []
     alone: list[tuple[C, list[int]]] = []
-    for (kept, encoder), conns in groups.items():
+    for (kept, encoding), conns in groups.items():
         if len(conns) == 1:
             alone.append((conns[0], list(kept)))
             continue
-        frame = Prepared.of(encoder({"op": "msg", "msgs": [payloads[i] for i in kept]}))
+        frame = Prepared.of(encoding, {"op": "msg", "msgs": [payloads[i] for i in kept]})
         shared.append(Shared(frame, len(kept), conns))
     return shared, alone
 
@@ -116,37 +112,33 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     def __init__(self, local: LocalSessions, publisher: Publisher) -> None:
         self._local = local
         self._publisher = publisher
-        # Kicked connections still flushing and closing (held so the tasks are not collected).
-        self._closing: set[asyncio.Task[None]] = set()
 
     async def Deliver(
         self, request: gateway_pb2.DeliverRequest, context: grpc.aio.ServicerContext
     ) -> gateway_pb2.DeliverReply:
         """Each message of the batch once: decoded once, its client JSON built once; a frame
-        that many connections get is encoded once and the same bytes queued to each. Metrics
-        are counted per app, once per call (labels() costs more than a delivery)."""
+        that many connections get is encoded once and the same bytes written to each socket,
+        a connection alone with its messages gets them in one frame. Written at once: nothing
+        waits for a client. Metrics are counted per app, once per call (labels() costs more
+        than a delivery)."""
         deliveries = request.messages
         routed = route(deliveries, self._local.connections)
         if routed.per_conn:
             latency = STAGE_LATENCY.labels("deliver")
             now_ms = time.time() * 1000
             payloads: list[dict[str, Any]] = []
-            # Each message's size for the outbox limit: its protobuf bytes, at hand already,
-            # plus the JSON field names the client frame adds.
-            sizes: list[int] = []
             for d in deliveries:
                 m = Message.FromString(d.message)
                 payloads.append(message_json(m))
-                sizes.append(len(d.message) + MESSAGE_JSON_OVERHEAD)
                 if m.received_at_ms:
                     latency.observe(max(0.0, now_ms - m.received_at_ms) / 1000)
             shared, alone = share(routed.per_conn, payloads)
             for s in shared:
+                frame = s.frame
                 for conn in s.conns:
-                    conn.deliver_frame(s.frame, s.count)
+                    conn.deliver_frame(frame)
             for conn, indexes in alone:
-                for i in indexes:
-                    conn.deliver(payloads[i], sizes[i])
+                conn.deliver([payloads[i] for i in indexes])
         for sdkappid, count in routed.delivered.items():
             STAGE_MESSAGES.labels("deliver", str(sdkappid), "ok").inc(count)
         return gateway_pb2.DeliverReply(delivered=routed.delivered.total(), missed=routed.missed)
@@ -184,12 +176,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
             "code": request.reason_code,
             "message": request.reason or "kicked by the app admin",
         }
-        # Each client gets its "kicked" frame before its socket closes. The reply does not wait
-        # for that: a client that does not read must not hold up the caller.
+        # Each client gets its "kicked" frame, then the close frame. Nothing waits for the client
+        # to take them: one that does not read is dropped after sessions.CLOSE_FLUSH_S.
         for conn in conns:
-            task = asyncio.get_running_loop().create_task(
-                conn.close_after(frame, 4000 + (request.reason_code % 1000), "kicked")
-            )
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            conn.close_after(frame, 4000 + (request.reason_code % 1000), "kicked")
         return gateway_pb2.KickReply(kicked=len(conns))

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import os
+import signal
+import socket
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from websockets.asyncio.server import serve
+from prometheus_client import Gauge
 
 from services.common import topics
 from services.common.app_cache import AppCache
 from services.common.bus import make_producer
-from services.common.config import Settings
+from services.common.config import Settings, get_settings
 from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import Channels, GrpcServer
-from services.common.logging import get_logger
+from services.common.logging import get_logger, setup_logging
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc, history_pb2_grpc
 from services.common.presence import NodePresence
 from services.common.recent import TailReader
@@ -29,7 +33,7 @@ from services.gateway.admin.base import AdminDeps
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.directory import Directory
-from services.gateway.events import observe_local
+from services.gateway.events import observe_local, use_group_versions
 from services.gateway.grpc_service import GatewayServicer
 from services.gateway.http_limits import HttpLimits
 from services.gateway.openapi_routes import install_openapi
@@ -38,12 +42,22 @@ from services.gateway.ratelimit import RateLimiter
 from services.gateway.rest_v4 import SERVICES, build_router
 from services.gateway.rest_v4.context import RestDeps
 from services.gateway.sessions import LocalSessions
-from services.gateway.ws import WsEndpoint
+from services.gateway.workers import supervise
+from services.gateway.ws import WsEndpoint, serve
 
 log = get_logger(__name__)
 
 SESSION_TOUCH_S = 30.0
-MAX_WS_MESSAGE = 1024 * 1024
+HTTP_BACKLOG = 2048
+# How long closing the WebSocket server waits for its last connections once every socket was
+# told to close (WsEndpoint.close_all).
+WS_CLOSE_S = 5.0
+
+TASKS = Gauge(
+    "tidings_gateway_asyncio_tasks",
+    "asyncio tasks in the gateway's event loop: a few dozen, and none per idle connection",
+    ["node"],
+)
 
 
 def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> FastAPI:
@@ -86,7 +100,40 @@ async def touch_sessions(local: LocalSessions, registry: SessionRegistry) -> Non
                 log.warning("session touch failed", error=str(exc))
 
 
+def http_socket(settings: Settings, reuse_port: bool) -> socket.socket:
+    """The HTTP port's listening socket, bound here so that the workers of one gateway can
+    share it (SO_REUSEPORT); uvicorn serves it."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        settings.bind_host, settings.http_port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.listen(HTTP_BACKLOG)
+    sock.setblocking(False)
+    return sock
+
+
+def memory_report(local: LocalSessions, endpoint: WsEndpoint) -> None:
+    """SIGUSR1: a full collection, then one line of what this process holds."""
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    log.info(
+        "memory report",
+        rss_mib=round(rss / 2**20, 1),
+        connections=len(local),
+        sockets=endpoint.sockets,
+        tasks=len(asyncio.all_tasks()),
+    )
+
+
 async def main(settings: Settings, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    # Several workers of one gateway share the client ports.
+    shared_ports = settings.gateway_workers > 1
     stores = open_stores(settings)
     redis = connect(settings.redis_url)
     channels = Channels()
@@ -105,6 +152,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     # every gateway's from im.events (the one background consumer, with im.config).
     directory = Directory(stores)
     observe_local(directory.apply_local)
+    use_group_versions(redis)
     feed = ConfigFeed(settings, "gateway", settings.kafka_background_fetch_max_wait_ms)
     feed.on(APP, app_cache.on_app_change)
     feed.follow(topics.EVENTS, directory.apply_record, on_gap=directory.clear)
@@ -139,16 +187,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         limiter,
         redis,
     )
-    ws_server = await serve(
-        endpoint.handle,
-        settings.bind_host,
-        settings.ws_port,
-        process_request=endpoint.check_path,
-        max_size=MAX_WS_MESSAGE,
-        ping_interval=20,
-        ping_timeout=20,
-        compression=None,
-    )
+    ws_server = await serve(endpoint, settings, reuse_port=shared_ports)
+    TASKS.labels(settings.node_id).set_function(lambda: len(asyncio.all_tasks(loop)))
+    loop.add_signal_handler(signal.SIGUSR1, memory_report, local, endpoint)
 
     deps = RestDeps(
         settings=settings,
@@ -166,22 +207,22 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     http = uvicorn.Server(
         uvicorn.Config(
             build_http(deps, publisher, app_cache),
-            host=settings.bind_host,
-            port=settings.http_port,
             loop="none",
             lifespan="off",
             log_level="warning",
             access_log=False,
+            backlog=HTTP_BACKLOG,
         )
     )
     # The process runtime owns the signals; uvicorn must not take them over.
     http.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     background = [
-        asyncio.create_task(http.serve()),
+        asyncio.create_task(http.serve(sockets=[http_socket(settings, shared_ports)])),
         asyncio.create_task(publisher.sweep_forever()),
         asyncio.create_task(touch_sessions(local, registry)),
         asyncio.create_task(presence.run()),
         asyncio.create_task(feed.run()),
+        asyncio.create_task(endpoint.keepalive()),
     ]
     await stop.wait()
 
@@ -189,7 +230,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await grpc_server.set_serving(False)
     await publisher.drain(settings.send_timeout_s)
     ws_server.close()
-    await ws_server.wait_closed()
+    await endpoint.close_all()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ws_server.wait_closed(), WS_CLOSE_S)
     await presence.close()
     http.should_exit = True
     await background[0]
@@ -204,5 +247,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await stores.close()
 
 
-if __name__ == "__main__":
+def run() -> None:
+    settings = get_settings()
+    if settings.gateway_workers > 1 and settings.gateway_worker < 0:
+        # The parent of the workers (services/gateway/workers.py).
+        setup_logging("gateway", settings.log_format, settings.log_level)
+        raise SystemExit(supervise(settings))
     run_service("gateway", main)
+
+
+if __name__ == "__main__":
+    run()

@@ -226,11 +226,15 @@ class Publisher:
         while True:
             await asyncio.sleep(0.5)
             now = time.monotonic()
-            for request_id, (deadline, _) in list(self._pending.items()):
-                if deadline < now:
-                    self._fail(
-                        request_id, "timed out waiting for the router; retry with the same id"
-                    )
+            # Every deadline is the submit time plus one timeout, and the dict keeps submit
+            # order: the expired ones are a prefix, so the sweep stops at the first live one.
+            expired: list[str] = []
+            for request_id, (deadline, _) in self._pending.items():
+                if deadline >= now:
+                    break
+                expired.append(request_id)
+            for request_id in expired:
+                self._fail(request_id, "timed out waiting for the router; retry with the same id")
 
     async def drain(self, timeout_s: float) -> None:
         """Stop taking sends and wait for those in flight."""

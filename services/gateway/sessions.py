@@ -1,29 +1,34 @@
 """Client connections on this gateway node.
 
-Each connection has an outbox and one writer task created at login: deliveries and acks are
-appended without awaiting the socket, and the writer coalesces what has piled up into one
-frame, so a burst costs one write and a slow client never blocks the router's Deliver call.
-A group message comes already encoded (`deliver_frame`): Deliver encodes the frame once for
-every connection that gets the same messages in the same encoding, and each writer sends
-those same bytes. Server frames are not masked, so the whole WebSocket frame (header and
-payload) is built once too and handed straight to the transport when the socket is open and
-not backed up: one write, without websockets' per-frame work. When the writer is idle with
-nothing queued, Deliver writes it at once (no task to wake); else it is queued in order and the
-writer writes it. Otherwise, and for everything else, the writer goes through websockets'
-send, which waits for a full write buffer to drain.
+A connection is a picows listener (`Connection`): picows calls it with each frame the client
+sends, and every frame the gateway sends goes straight to the socket. No task and no queue per
+connection: an idle connection is this object, picows' protocol and transport, and the
+session's entries in `LocalSessions`.
 
-What waits for the writer is bounded. Pushes (deliveries, read marks, receipts) come whether or
-not the client reads: past MAX_OUTBOX messages or the byte budget (TIDINGS_WS_OUTBOX_MAX_BYTES)
-the client is cut off, its queue freed, and it catches up with sync when it reconnects. Replies
-answer the client's own requests: past the same budget, the endpoint reads its next frame only
-once the writer has taken them (wait_for_room), so a client that asks without reading stalls
-itself rather than the gateway's memory.
+**Writes.** A reply, a notice or a delivery is encoded and handed to the transport at once
+(picows' `send`: one `send()` system call when nothing is buffered, else appended to the
+transport's buffer). Frames keep the order they were written in. A group message comes encoded
+already (`Prepared`): Deliver encodes a frame once for every connection that gets the same
+messages in the same encoding, and each connection writes those same bytes.
+
+**The bounded queue is the transport's write buffer** (what the kernel did not take). Pushes
+(deliveries, read marks, receipts) come whether or not the client reads: one that would take
+the buffer past `TIDINGS_WS_OUTBOX_MAX_BYTES` (1 MiB) cuts the client off (close 4008 "outbox
+overflow"), and it catches up with sync when it reconnects. Replies answer the client's own
+requests: they are always written, the bytes they add do not count against pushes while they
+wait in the buffer, and past the same budget (the transport's high-water mark) the connection
+stops reading the client until the buffer drains to a quarter of it, so a client that asks
+without reading stalls itself, not the gateway's memory.
+
+**Closing** sends a close frame and waits for the client's; a client that does not answer
+within CLOSE_FLUSH_S (one that does not read, say) is dropped, with whatever was buffered for
+it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
@@ -31,291 +36,327 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
-from websockets.asyncio.connection import Connection as WebSocket
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
-from websockets.protocol import State
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from services.common.logging import get_logger
+from services.gateway import frames_proto
+from services.gateway.frame_budget import FrameBudget
 
 log = get_logger(__name__)
 
-# A client that stops reading is cut off rather than buffered without bound.
-MAX_OUTBOX = 10_000
-# How long a closing connection waits for its writer to send what is queued, and then for
-# the client to take the close frame.
+# How long a closing connection waits for the client to take its close frame and answer it.
 CLOSE_FLUSH_S = 2.0
 OUTBOX_OVERFLOW_CLOSE = 4008
+ABNORMAL_CLOSE = 1006
+# A client that stops answering pings (websockets' keepalive code).
+KEEPALIVE_CLOSE = 1011
+# The largest message a client may send, fragmented or not (a frame past it closes with 1009;
+# past `ws_max_frame_bytes` and under this, the client gets error 4413 and the socket stays).
+MAX_MESSAGE_BYTES = 1024 * 1024
+# Frames a connection may have waiting behind a request in flight before it is read no more.
+MAX_PENDING = 64
 
-# A prepared frame is written straight to the transport only below this much buffered.
-DIRECT_WRITE_BELOW = 64 * 1024
-
-Encoded = str | bytes
-Encoder = Callable[[dict[str, Any]], Encoded]
+# Why a connection is not read: these requests, or its replies, are waiting.
+_PENDING, _WRITES = 1, 2
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
-    """A frame encoded once for many connections: its payload (text for JSON, binary for
-    protobuf) and the whole unmasked WebSocket frame, the same bytes for every socket."""
+class Encoding:
+    """A connection's encoding, chosen at connect: how a frame becomes bytes, and the opcode
+    those bytes go in. Connections with the same encoding can be sent the same bytes."""
 
-    payload: Encoded
-    wire: bytes
-    size: int
+    name: str
+    encode: Callable[[dict[str, Any]], bytes]
+    opcode: WSMsgType
 
-    @classmethod
-    def of(cls, payload: Encoded) -> Prepared:
-        if isinstance(payload, str):
-            data, opcode = payload.encode(), Opcode.TEXT
-        else:
-            data, opcode = payload, Opcode.BINARY
-        return cls(payload, Frame(opcode, data).serialize(mask=False), len(data))
+
+JSON = Encoding(frames_proto.JSON, orjson.dumps, WSMsgType.TEXT)
+PROTO = Encoding(frames_proto.PROTO, frames_proto.encode_frame, WSMsgType.BINARY)
 
 
 def json_text(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame).decode()
 
 
-async def close_within(ws: ServerConnection, code: int, reason: str) -> None:
-    """Close with a close frame if the client takes it within CLOSE_FLUSH_S, else drop the TCP
-    connection: websockets' close first waits for room in the write buffer, which a client that
-    does not read never makes, and the socket (with what is buffered for it) would stay."""
-    try:
-        await asyncio.wait_for(ws.close(code, reason), CLOSE_FLUSH_S)
-    except TimeoutError:
-        ws.transport.abort()
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A frame encoded once for many connections: the same payload for every socket."""
+
+    payload: bytes
+    opcode: WSMsgType
+
+    @classmethod
+    def of(cls, encoding: Encoding, frame: dict[str, Any]) -> Prepared:
+        return cls(encoding.encode(frame), encoding.opcode)
+
+    @property
+    def size(self) -> int:
+        return len(self.payload)
 
 
-class Connection:
+class Requests(Protocol):
+    """What a connection hands its client's messages to (ws.WsEndpoint)."""
+
+    def connected(self, conn: Connection) -> None: ...
+
+    def received(self, conn: Connection, payload: bytes) -> None: ...
+
+    def gone(self, conn: Connection) -> None: ...
+
+
+class Connection(WSListener):
+    """One client's socket, and once it logged in, its session (app, user, platform, conn id).
+
+    picows calls on_ws_connected, on_ws_frame for each frame and on_ws_disconnected; frames
+    with a payload go to `Requests.received` whole (fragments are joined first). The endpoint
+    keeps the order of a connection's requests with `pending` and `task`: a request that has to
+    wait runs in a task, and the frames that come meanwhile wait in `pending` behind it."""
+
     __slots__ = (
         "_closer",
-        "_closing",
-        "_cut_off",
-        "_direct",
-        "_encode",
-        "_flushed",
+        "_fragments",
         "_max_bytes",
-        "_msgs",
-        "_push_bytes",
-        "_queued",
-        "_ready",
-        "_replies",
+        "_paused",
         "_reply_bytes",
-        "_sending",
-        "_taken",
-        "_wake",
+        "_requests",
+        "_tcp",
+        "budget",
+        "closing",
         "conn_id",
+        "encoding",
+        "failed_logins",
+        "gone",
+        "logged_out",
+        "pending",
         "platform",
+        "quiet",
         "sdkappid",
+        "task",
+        "transport",
         "user",
-        "ws",
     )
+
+    transport: WSTransport
 
     def __init__(
         self,
-        ws: ServerConnection,
-        sdkappid: int,
-        user: str,
-        platform: str,
-        encode: Encoder | None = None,
-        max_bytes: int = 1024 * 1024,
+        requests: Requests,
+        encoding: Encoding,
+        max_bytes: int,
+        budget: FrameBudget,
     ) -> None:
-        self.ws = ws
-        # The connection's encoding, chosen at connect: JSON text, or protobuf binary frames.
-        self._encode = encode or json_text
+        super().__init__()
+        self._requests = requests
+        self.encoding = encoding
+        self._max_bytes = max_bytes
+        self.budget = budget
+        # The session, once logged in (conn_id is "" until then).
+        self.sdkappid = 0
+        self.user = ""
+        self.platform = ""
+        self.conn_id = ""
+        self.failed_logins = 0
+        # Requests waiting behind one in flight, and the task running them (None when idle).
+        self.pending: deque[bytes] | None = None
+        self.task: asyncio.Task[None] | None = None
+        # Keepalive sweeps since the client last sent a frame (WsEndpoint.ping_quiet).
+        self.quiet = 0
+        # Reply bytes written since the write buffer was last empty: not counted against pushes.
+        self._reply_bytes = 0
+        self._paused = 0
+        self._fragments: bytearray | None = None
+        self._closer: asyncio.TimerHandle | None = None
+        self._tcp: Any = None
+        self.closing = False
+        self.gone = False
+        self.logged_out = False
+
+    # --- picows callbacks -----------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        tcp = self._tcp = transport.underlying_transport
+        # Past the budget the transport calls pause_writing: the connection is read no more.
+        tcp.set_write_buffer_limits(high=self._max_bytes, low=self._max_bytes // 4)
+        # The upgrade's headers are read (the path, in the listener factory) and not needed
+        # again: the idle connection does not keep them.
+        transport.request.headers = _NO_HEADERS
+        if transport.response is not None:
+            transport.response.headers = _NO_HEADERS
+        self._requests.connected(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        self.quiet = 0
+        if self.closing:
+            if frame.msg_type == WSMsgType.CLOSE:
+                transport.disconnect()
+            return
+        msg_type = frame.msg_type
+        if msg_type == WSMsgType.TEXT or msg_type == WSMsgType.BINARY:
+            if frame.rsv1 or frame.rsv2 or frame.rsv3:
+                self.close(WSCloseCode.PROTOCOL_ERROR, "no extension was negotiated")
+            elif self._fragments is not None:
+                self.close(WSCloseCode.PROTOCOL_ERROR, "expected a continuation frame")
+            elif frame.fin:
+                self._requests.received(self, frame.get_payload_as_bytes())
+            else:
+                self._fragments = bytearray(frame.get_payload_as_memoryview())
+        elif msg_type == WSMsgType.CONTINUATION:
+            self._continued(frame)
+        elif msg_type == WSMsgType.CLOSE:
+            # The client closes: answer its close frame, then close the TCP connection.
+            code = frame.get_close_code()
+            transport.send_close(WSCloseCode.OK if code == WSCloseCode.NO_INFO else code)
+            self.closing = True
+            transport.disconnect()
+        # Pings are answered by picows; a pong only counts as a frame (above).
+
+    def _continued(self, frame: WSFrame) -> None:
+        parts = self._fragments
+        if parts is None:
+            self.close(WSCloseCode.PROTOCOL_ERROR, "unexpected continuation frame")
+            return
+        if len(parts) + frame.payload_size > MAX_MESSAGE_BYTES:
+            self._fragments = None
+            self.close(WSCloseCode.MESSAGE_TOO_BIG, "message too big")
+            return
+        parts += frame.get_payload_as_memoryview()
+        if frame.fin:
+            self._fragments = None
+            self._requests.received(self, bytes(parts))
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gone = self.closing = True
+        if self._closer is not None:
+            self._closer.cancel()
+            self._closer = None
+        self._requests.gone(self)
+
+    def pause_writing(self) -> None:
+        self.pause_reading(_WRITES)
+
+    def resume_writing(self) -> None:
+        self._reply_bytes = 0
+        self.resume_reading(_WRITES)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def pause_reading(self, why: int = _PENDING) -> None:
+        if not self._paused and not self.gone:
+            self._tcp.pause_reading()
+        self._paused |= why
+
+    def resume_reading(self, why: int = _PENDING) -> None:
+        if self._paused & why:
+            self._paused &= ~why
+            if not self._paused and not self.gone:
+                self._tcp.resume_reading()
+
+    # --- the session ----------------------------------------------------------------------
+
+    def log_in(self, sdkappid: int, user: str, platform: str, conn_id: str = "") -> None:
         self.sdkappid = sdkappid
         self.user = user
         self.platform = platform
-        self.conn_id = uuid.uuid4().hex
-        # Encoded replies and notices; and, in order, messages (dicts the writer batches into
-        # one frame) and frames of messages encoded already (sent as they are).
-        self._replies: deque[Encoded] = deque()
-        self._msgs: deque[dict[str, Any] | Prepared] = deque()
-        # Messages in _msgs, counting each one inside an encoded frame.
-        self._queued = 0
-        # Bytes queued and not yet taken by the writer: pushes (messages and notices) and
-        # replies, each against max_bytes.
-        self._max_bytes = max_bytes
-        self._push_bytes = 0
-        self._reply_bytes = 0
-        self._wake = asyncio.Event()
-        # Set each time the writer takes the queues, and when it stops.
-        self._taken = asyncio.Event()
-        # Set by close_after: the writer stops once the queued replies are sent.
-        self._closing = False
-        self._flushed = asyncio.Event()
-        # Set when the outbox overflowed: nothing more is queued, the socket is closing.
-        self._cut_off = False
-        self._closer: asyncio.Task[None] | None = None
-        # A real websockets connection, whose transport can take prepared frames.
-        self._direct = isinstance(ws, WebSocket)
-        # The writer has sent its first frames (the login reply), and is sending now.
-        self._ready = False
-        self._sending = False
+        self.conn_id = conn_id or uuid.uuid4().hex
 
     @property
-    def encoder(self) -> Encoder:
-        """How this connection encodes a frame: connections with the same encoder can be sent
-        the same bytes."""
-        return self._encode
+    def logged_in(self) -> bool:
+        return bool(self.conn_id)
+
+    @property
+    def ws(self) -> Connection:
+        """The socket, as the ops see it (its remote_address)."""
+        return self
+
+    @property
+    def close_code(self) -> int:
+        """The code of the client's close frame (its own, or its answer to the server's);
+        1006 when none came (the link dropped)."""
+        handshake = self.transport.close_handshake
+        if handshake is None or handshake.recv is None:
+            return ABNORMAL_CLOSE
+        return int(handshake.recv.code.value)
+
+    @property
+    def remote_address(self) -> Any:
+        tcp = self._tcp
+        return tcp.get_extra_info("peername") if tcp is not None else None
+
+    # --- writing --------------------------------------------------------------------------
 
     def reply(self, frame: dict[str, Any]) -> None:
-        """Queue the answer to one of the client's requests."""
-        if self._cut_off:
+        """The answer to one of the client's requests: written at once, never refused."""
+        if self.closing:
             return
-        encoded = self._encode(frame)
-        self._replies.append(encoded)
-        self._reply_bytes += len(encoded)
-        self._wake.set()
+        data = self.encoding.encode(frame)
+        if not self._tcp.get_write_buffer_size():
+            self._reply_bytes = 0
+        self.transport.send(self.encoding.opcode, data)
+        self._reply_bytes += len(data)
 
     def notify(self, frame: dict[str, Any]) -> None:
-        """Queue a frame the server pushes (a read mark, a receipt), counted like deliveries."""
-        if self._cut_off:
+        """A frame the server pushes (a read mark, a receipt), bounded like deliveries."""
+        if self.closing:
             return
-        encoded = self._encode(frame)
-        if self._over(len(encoded)):
-            return
-        self._replies.append(encoded)
-        self._push_bytes += len(encoded)
-        self._wake.set()
+        data = self.encoding.encode(frame)
+        if self._room(len(data)):
+            self.transport.send(self.encoding.opcode, data)
 
-    def deliver(self, message: dict[str, Any], size: int) -> None:
-        """Queue a message; `size` estimates its encoded bytes (the caller has them at hand)."""
-        if self._cut_off or self._over(size):
-            return
-        self._msgs.append(message)
-        self._queued += 1
-        self._push_bytes += size
-        self._wake.set()
+    def deliver(self, messages: list[dict[str, Any]]) -> None:
+        """One `msg` frame of these messages, encoded for this connection alone."""
+        self.notify({"op": "msg", "msgs": messages})
 
-    def deliver_frame(self, frame: Prepared, count: int) -> None:
-        """Queue a `msg` frame of `count` messages encoded already in this connection's encoding
-        (the same bytes go to many connections)."""
-        if self._cut_off or self._over(frame.size, count):
-            return
-        if self._idle() and self._writes_directly():
-            # Nothing queued before it and the writer idle: written now, without waking the
-            # writer task (3,000 wake-ups a message on a node with 3,000 members online).
-            self.ws.transport.write(frame.wire)
-            return
-        self._msgs.append(frame)
-        self._queued += count
-        self._push_bytes += frame.size
-        self._wake.set()
+    def deliver_frame(self, frame: Prepared) -> None:
+        """A `msg` frame encoded already in this connection's encoding (the same bytes go to
+        many connections)."""
+        if not self.closing and self._room(len(frame.payload)):
+            self.transport.send(frame.opcode, frame.payload)
 
-    def _over(self, size: int, count: int = 1) -> bool:
-        """Whether one more push of `size` bytes (`count` messages) overflows the outbox; if so
-        the client is cut off and what was queued for it is freed."""
-        if self._queued + count <= MAX_OUTBOX and self._push_bytes + size <= self._max_bytes:
-            return False
+    def _room(self, size: int) -> bool:
+        """Whether a push of `size` bytes fits in the write buffer's budget; if not, the client
+        is cut off."""
+        buffered = self._tcp.get_write_buffer_size()
+        if buffered + size <= self._max_bytes + self._reply_bytes:
+            return True
         log.warning(
             "outbox overflow",
             app=self.sdkappid,
             user=self.user,
-            messages=self._queued,
-            queued_bytes=self._push_bytes + self._reply_bytes,
+            buffered_bytes=buffered,
         )
-        self._cut_off = True
-        self._msgs.clear()
-        self._queued = 0
-        self._replies.clear()
-        self._push_bytes = self._reply_bytes = 0
-        self._closer = asyncio.get_running_loop().create_task(
-            close_within(self.ws, OUTBOX_OVERFLOW_CLOSE, "outbox overflow")
-        )
-        return True
+        self.close(OUTBOX_OVERFLOW_CLOSE, "outbox overflow")
+        return False
 
-    async def wait_for_room(self) -> None:
-        """Return once the queued replies are within the byte budget (or the writer stopped):
-        the endpoint reads a client's next frame only then."""
-        while self._reply_bytes > self._max_bytes and not self._flushed.is_set():
-            self._taken.clear()
-            await self._taken.wait()
-
-    async def close_after(self, frame: dict[str, Any], code: int, reason: str) -> None:
-        """Send `frame` after everything queued before it, then close the socket.
-
-        Only the writer task sends: closing at once would drop what it has not sent yet (a
-        kick's own "kicked" frame). A client that does not read is closed after CLOSE_FLUSH_S.
-        """
-        self._closing = True
+    def close_after(self, frame: dict[str, Any], code: int, reason: str) -> None:
+        """Send `frame` after everything written before it, then close (a kick's "kicked")."""
         self.reply(frame)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._flushed.wait(), CLOSE_FLUSH_S)
-        await close_within(self.ws, code, reason)
+        self.close(code, reason)
 
-    def _take(self) -> list[Encoded | Prepared]:
-        """Everything queued, as frames to send; the queues and their byte counts start over.
-        Messages keep their order: each run of queued messages becomes one frame, and frames
-        encoded already go out as they are, between them."""
-        frames: list[Encoded | Prepared] = list(self._replies)
-        self._replies.clear()
-        run: list[dict[str, Any]] = []
-        for item in self._msgs:
-            if isinstance(item, dict):
-                run.append(item)
-                continue
-            if run:
-                frames.append(self._encode({"op": "msg", "msgs": run}))
-                run = []
-            frames.append(item)
-        if run:
-            frames.append(self._encode({"op": "msg", "msgs": run}))
-        self._msgs.clear()
-        self._queued = 0
-        self._push_bytes = self._reply_bytes = 0
-        self._taken.set()
-        return frames
-
-    def _idle(self) -> bool:
-        """The writer has sent the login reply, is waiting, and has nothing queued: a frame
-        written now keeps every frame's order."""
-        return (
-            self._ready
-            and not self._sending
-            and not self._msgs
-            and not self._replies
-            and not self._closing
-            and not self._wake.is_set()
-        )
-
-    def _writes_directly(self) -> bool:
-        """Whether a prepared frame may go straight to the transport: the connection is open,
-        negotiated no extension (the gateway offers none), is not sending a fragmented message,
-        and its write buffer is not backed up (else websockets' send waits for it to drain)."""
-        if not self._direct:
-            return False
-        ws = self.ws
-        return (
-            ws.protocol.state is State.OPEN
-            and not ws.protocol.extensions
-            and ws.send_in_progress is None
-            and ws.transport.get_write_buffer_size() < DIRECT_WRITE_BELOW
-        )
-
-    async def write_loop(self) -> None:
-        try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                self._sending = True
-                for frame in self._take():
-                    if isinstance(frame, Prepared):
-                        if self._writes_directly():
-                            self.ws.transport.write(frame.wire)
-                            continue
-                        frame = frame.payload
-                    await self.ws.send(frame)
-                self._sending = False
-                self._ready = True
-                if self._closing and not self._replies:
-                    return
-        except ConnectionClosed:
+    def close(self, code: int | WSCloseCode, reason: str) -> None:
+        """Send a close frame; the TCP connection closes when the client answers it, or is
+        dropped after CLOSE_FLUSH_S. Nothing more is read or written."""
+        if self.closing:
             return
-        finally:
-            self._flushed.set()
-            self._taken.set()
+        self.closing = True
+        self.transport.send_close(WSCloseCode(code), reason.encode())
+        self._closer = asyncio.get_running_loop().call_later(CLOSE_FLUSH_S, self._drop)
+        # Requests still coming are not read any more; the client's close frame still is.
+        self.resume_reading(_PENDING | _WRITES)
+
+    def _drop(self) -> None:
+        self._closer = None
+        self.transport.disconnect(graceful=False)
+
+
+class _NoHeaders(dict[str, str]):
+    """The headers of an upgrade once read: none, shared by every connection."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        raise TypeError("read only")
+
+
+_NO_HEADERS: Any = _NoHeaders()
 
 
 class PresenceSink(Protocol):
@@ -403,3 +444,7 @@ class LocalSessions:
 
     def __len__(self) -> int:
         return sum(len(c) for c in self._by_user.values())
+
+
+# picows logs each accepted connection at INFO; the gateway's log is for what goes wrong.
+logging.getLogger("picows").setLevel(logging.WARNING)

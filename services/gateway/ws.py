@@ -2,21 +2,36 @@
 gets an error frame with a code, and the connection (and every other) keeps being served.
 
 The encoding is chosen at connect (`/v1?encoding=proto` for protobuf binary frames, JSON
-otherwise); frames of both decode to the same dict, so every op has one code path."""
+otherwise); frames of both decode to the same dict, so every op has one code path.
+
+The server is picows (tests/bench/ws_server.py measured it against websockets): a connection
+is a listener object (sessions.Connection) that picows calls with each frame, and no task runs
+per connection. A frame is handled at once, in picows' callback, as far as it can go without
+waiting (eager.py): a ping, a send whose checks are answered from memory up to the publisher's
+`submit`, a frame its parser refuses. A request that has to wait (a login, a sync, most ops, a
+send whose checks miss a cache) goes on in a task of its own, and the frames the client sends
+meanwhile wait behind it, so a connection's requests are handled one after the other in the
+order they came, as before: a client's sends are produced in that order. Replies go out as they
+are ready (a send's ack when the router has answered).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections import deque
 from http import HTTPStatus
 from typing import Any
 
 import redis.asyncio as aioredis
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
+from picows import (
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+    ws_create_server,
+)
 
 from services.common.config import Settings
 from services.common.errors import ErrorCode, TidingsError
@@ -28,7 +43,7 @@ from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
 from services.common.store.ports import Stores
-from services.gateway import frames, frames_proto
+from services.gateway import eager, frames, frames_proto
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import BeforeEvents
@@ -43,10 +58,13 @@ from services.gateway.receipts import GroupReceipts, receipt_refusal
 from services.gateway.reports import Reports
 from services.gateway.sessions import (
     CLOSE_FLUSH_S,
+    JSON,
+    KEEPALIVE_CLOSE,
+    MAX_MESSAGE_BYTES,
+    MAX_PENDING,
+    PROTO,
     Connection,
     LocalSessions,
-    close_within,
-    json_text,
 )
 from services.gateway.ws_events import WsEvents
 from services.gateway.ws_ops import WsOps, sees_history_before_join
@@ -56,6 +74,13 @@ log = get_logger(__name__)
 MAX_LOGIN_ATTEMPTS = 3
 # Policy violation: the client broke the frame rate (error frame 4430 says so first).
 FRAME_RATE_CLOSE = 1008
+# The server pings a connection it has heard nothing from for this long, and closes it when
+# nothing (not even the pong) comes within as long again.
+PING_INTERVAL_S = 20.0
+GOING_AWAY_CLOSE = 1001
+# Connections waiting to be accepted (asyncio's default is 100; a node restarted under load
+# sees thousands of clients reconnect at once).
+BACKLOG = 2048
 
 
 class WsEndpoint:
@@ -84,8 +109,13 @@ class WsEndpoint:
         self._channels = channels
         self._limiter = limiter
         self._receipts = GroupReceipts(redis)
-        # Receipt-index writes in flight (held so the tasks are not collected).
-        self._tracking: set[asyncio.Task[None]] = set()
+        # Every open socket, logged in or not (the keepalive sweep, and closing them all).
+        self._sockets: set[Connection] = set()
+        # Runs each request eagerly (made on the first, inside the event loop).
+        self._eager: eager.Eager | None = None
+        # Requests that had to wait, session removals and receipt-index writes in flight (held
+        # so the tasks are not collected, and waited for on shutdown).
+        self._tasks: set[asyncio.Task[None]] = set()
         self._events = WsEvents(
             EventEmitter(publisher.producer),
             BeforeEvents(channels, settings.callback_addr),
@@ -108,138 +138,216 @@ class WsEndpoint:
         )
         self._reports = Reports(stores, archive, limiter, redis)
 
-    @staticmethod
-    def check_path(ws: ServerConnection, request: Request) -> Response | None:
-        """The protocol version is the path: /v1, and the encoding a query parameter. Anything
-        else is refused before the upgrade."""
-        if request.path.split("?", 1)[0].rstrip("/") not in frames.PATHS:
-            return ws.respond(
-                HTTPStatus.NOT_FOUND, f"unknown protocol path; use {frames.PATHS[0]}\n"
-            )
-        if frames_proto.encoding_of(request.path) is None:
-            return ws.respond(
+    @property
+    def sockets(self) -> int:
+        return len(self._sockets)
+
+    # --- connections ----------------------------------------------------------------------
+
+    def listener(self, request: WSUpgradeRequest) -> Connection | WSUpgradeResponseWithListener:
+        """picows' listener factory. The protocol version is the path: /v1, and the encoding a
+        query parameter. Anything else is refused before the upgrade."""
+        path = request.path.decode("latin-1")
+        if path.split("?", 1)[0].rstrip("/") not in frames.PATHS:
+            return _refuse(HTTPStatus.NOT_FOUND, f"unknown protocol path; use {frames.PATHS[0]}\n")
+        encoding = frames_proto.encoding_of(path)
+        if encoding is None:
+            return _refuse(
                 HTTPStatus.BAD_REQUEST, f"encoding must be one of {frames_proto.ENCODINGS}\n"
             )
-        return None
-
-    async def handle(self, ws: ServerConnection) -> None:
-        conn: Connection | None = None
-        writer: asyncio.Task[None] | None = None
-        failed_logins = 0
-        proto = ws.request is not None and (
-            frames_proto.encoding_of(ws.request.path) == frames_proto.PROTO
+        settings = self._settings
+        return Connection(
+            self,
+            PROTO if encoding == frames_proto.PROTO else JSON,
+            settings.ws_outbox_max_bytes,
+            FrameBudget(settings.ws_max_frames_per_s, settings.ws_frame_burst),
         )
-        encode = frames_proto.encode_frame if proto else json_text
-        max_bytes = self._settings.ws_max_frame_bytes
-        budget = FrameBudget(self._settings.ws_max_frames_per_s, self._settings.ws_frame_burst)
-        try:
-            async for raw in ws:
-                if not budget.take():
-                    await self._cut_off_flood(ws, conn, encode)
-                    return
-                request_id: Any = None
-                try:
-                    frame = (
-                        frames_proto.decode_frame(
-                            raw if isinstance(raw, bytes) else raw.encode(), max_bytes
-                        )
-                        if proto
-                        else frames.parse_frame(raw, max_bytes)
-                    )
-                    request_id = frame.get("id")
-                    op = frame["op"]
-                    if op == "ping":
-                        reply: dict[str, Any] | None = {"op": "pong", "id": request_id}
-                    elif op == "login":
-                        if conn is not None:
-                            raise TidingsError(ErrorCode.WS_BAD_FRAME, "already logged in")
-                        try:
-                            conn = await self._login(ws, frame, encode)
-                        except TidingsError:
-                            failed_logins += 1
-                            if failed_logins >= MAX_LOGIN_ATTEMPTS:
-                                await self._send_now(
-                                    ws,
-                                    encode,
-                                    frames.error_frame(
-                                        request_id,
-                                        ErrorCode.WS_NOT_LOGGED_IN,
-                                        "too many failed logins",
-                                    ),
-                                )
-                                await ws.close(4401, "too many failed logins")
-                                return
-                            raise
-                        writer = asyncio.get_running_loop().create_task(conn.write_loop())
-                        reply = {
-                            "op": "login",
-                            "id": request_id,
-                            "code": 0,
-                            "conn_id": conn.conn_id,
-                            "server_time": int(time.time() * 1000),
-                            "v": frames.PROTOCOL_VERSION,
-                        }
-                    elif conn is None:
-                        raise TidingsError(ErrorCode.WS_NOT_LOGGED_IN)
-                    elif op == "send":
-                        await self._send(conn, frame, request_id)
-                        reply = None
-                    elif op == "sync":
-                        reply = await self._sync(conn, frame, request_id)
-                    elif op == "report":
-                        reply = await self._reports.report(conn, frame)
-                        reply["id"] = request_id
-                    elif op in WsOps.NAMES:
-                        reply = await self._op(conn, op, frame)
-                        reply["id"] = request_id
-                    else:
-                        raise TidingsError(ErrorCode.WS_UNKNOWN_OP, f"unknown op {op!r}")
-                except TidingsError as err:
-                    reply = frames.error_frame(request_id, err.code, err.info)
-                except ConnectionClosed:
-                    raise
-                except Exception:
-                    log.exception("ws request failed", request_id=request_id)
-                    reply = frames.error_frame(request_id, ErrorCode.MSG_INTERNAL, "internal error")
-                if reply is not None:
-                    if conn is not None:
-                        conn.reply(reply)
-                    else:
-                        await self._send_now(ws, encode, reply)
-                if conn is not None:
-                    await conn.wait_for_room()
-        except ConnectionClosed:
-            pass
-        finally:
-            if conn is not None:
-                await self._logout(conn)
-            if writer is not None:
-                writer.cancel()
 
-    async def _cut_off_flood(
-        self,
-        ws: ServerConnection,
-        conn: Connection | None,
-        encode: Callable[[dict[str, Any]], str | bytes],
-    ) -> None:
+    def connected(self, conn: Connection) -> None:
+        self._sockets.add(conn)
+
+    def received(self, conn: Connection, payload: bytes) -> None:
+        """A whole message from the client: handled now as far as it goes without waiting,
+        or queued behind the request in flight."""
+        if not conn.budget.take():
+            self._cut_off_flood(conn)
+            return
+        pending = conn.pending
+        if pending is not None:
+            pending.append(payload)
+            if len(pending) >= MAX_PENDING:
+                conn.pause_reading()
+            return
+        if self._eager is None:
+            self._eager = eager.Eager()
+        try:
+            task = self._eager.run(self._serve(conn, payload))
+        except Exception:
+            log.exception("ws request failed")
+            return
+        if task is not None:
+            # It waits: what the client sends meanwhile waits behind it.
+            conn.pending = deque()
+            conn.task = task
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, conn: Connection, payload: bytes) -> None:
+        """One request; if it had to wait, then those that came meanwhile, one after the other
+        (the task ends when none is left)."""
+        try:
+            await self._request(conn, payload)
+            pending = conn.pending
+            while pending and not conn.closing:
+                payload = pending.popleft()
+                if len(pending) < MAX_PENDING // 2:
+                    conn.resume_reading()
+                await self._request(conn, payload)
+        finally:
+            if conn.pending is not None:
+                conn.pending = None
+                conn.task = None
+                conn.resume_reading()
+                if conn.gone:
+                    self._end(conn)
+
+    def gone(self, conn: Connection) -> None:
+        self._sockets.discard(conn)
+        # A request in flight finishes first (a login registers the session): its task ends it.
+        if conn.task is None:
+            self._end(conn)
+
+    def _end(self, conn: Connection) -> None:
+        if not conn.logged_in or conn.logged_out:
+            return
+        conn.logged_out = True
+        self._local.remove(conn)
+        self._events.closed(conn)
+        CONNECTIONS.labels(self._settings.node_id).dec()
+        self._spawn(self._unregister(conn))
+
+    async def _unregister(self, conn: Connection) -> None:
+        try:
+            await self._registry.remove(conn.sdkappid, conn.user, conn.conn_id)
+        except Exception as exc:  # noqa: BLE001 - the entry expires by itself
+            log.warning("session removal failed", error=str(exc))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def keepalive(self) -> None:
+        """One sweep for every socket, instead of a timer or task per connection."""
+        while True:
+            await asyncio.sleep(PING_INTERVAL_S)
+            self.ping_quiet()
+
+    def ping_quiet(self) -> None:
+        """Ping each socket that sent nothing since the last sweep; close each that sent
+        nothing, not even the pong, since the sweep before."""
+        for conn in list(self._sockets):
+            conn.quiet += 1
+            if conn.closing:
+                continue
+            if conn.quiet == 1:
+                conn.transport.send_ping()
+            else:
+                conn.close(KEEPALIVE_CLOSE, "keepalive ping timeout")
+
+    async def close_all(self) -> None:
+        """Close every socket (1001), wait for the clients to go (at most CLOSE_FLUSH_S and a
+        little), then for the requests and session removals in flight."""
+        for conn in list(self._sockets):
+            conn.close(GOING_AWAY_CLOSE, "server shutting down")
+        deadline = time.monotonic() + CLOSE_FLUSH_S + 1
+        while self._sockets and time.monotonic() < deadline:  # noqa: ASYNC110 - polled briefly
+            await asyncio.sleep(0.05)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self._settings.send_timeout_s)
+        if self._eager is not None:
+            self._eager.close()
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def _request(self, conn: Connection, payload: bytes) -> None:
+        request_id: Any = None
+        reply: dict[str, Any] | None
+        try:
+            max_bytes = self._settings.ws_max_frame_bytes
+            frame = (
+                frames_proto.decode_frame(payload, max_bytes)
+                if conn.encoding is PROTO
+                else frames.parse_frame(payload, max_bytes)
+            )
+            request_id = frame.get("id")
+            op = frame["op"]
+            if op == "ping":
+                reply = {"op": "pong", "id": request_id}
+            elif op == "send" and conn.logged_in:
+                await self._send(conn, frame, request_id)
+                reply = None
+            elif op == "login":
+                if conn.logged_in:
+                    raise TidingsError(ErrorCode.WS_BAD_FRAME, "already logged in")
+                try:
+                    await self._login(conn, frame)
+                except TidingsError:
+                    conn.failed_logins += 1
+                    if conn.failed_logins >= MAX_LOGIN_ATTEMPTS:
+                        conn.reply(
+                            frames.error_frame(
+                                request_id, ErrorCode.WS_NOT_LOGGED_IN, "too many failed logins"
+                            )
+                        )
+                        conn.close(4401, "too many failed logins")
+                        return
+                    raise
+                reply = {
+                    "op": "login",
+                    "id": request_id,
+                    "code": 0,
+                    "conn_id": conn.conn_id,
+                    "server_time": int(time.time() * 1000),
+                    "v": frames.PROTOCOL_VERSION,
+                }
+            elif not conn.logged_in:
+                raise TidingsError(ErrorCode.WS_NOT_LOGGED_IN)
+            elif op == "sync":
+                reply = await self._sync(conn, frame, request_id)
+            elif op == "report":
+                reply = await self._reports.report(conn, frame)
+                reply["id"] = request_id
+            elif op in WsOps.NAMES:
+                reply = await self._op(conn, op, frame)
+                reply["id"] = request_id
+            else:
+                raise TidingsError(ErrorCode.WS_UNKNOWN_OP, f"unknown op {op!r}")
+        except TidingsError as err:
+            reply = frames.error_frame(request_id, err.code, err.info)
+        except Exception:
+            log.exception("ws request failed", request_id=request_id)
+            reply = frames.error_frame(request_id, ErrorCode.MSG_INTERNAL, "internal error")
+        if reply is not None:
+            conn.reply(reply)
+
+    def _cut_off_flood(self, conn: Connection) -> None:
         """Tell a client over its frame rate why, and disconnect it."""
         per_s, burst = self._settings.ws_max_frames_per_s, self._settings.ws_frame_burst
         log.warning(
             "ws frame rate exceeded",
-            app=conn.sdkappid if conn else None,
-            user=conn.user if conn else None,
+            app=conn.sdkappid or None,
+            user=conn.user or None,
         )
-        frame = frames.error_frame(
-            None,
-            ErrorCode.WS_FRAME_RATE,
-            f"more than {per_s:g} frames a second (bursts of {burst}); reconnect and slow down",
+        conn.close_after(
+            frames.error_frame(
+                None,
+                ErrorCode.WS_FRAME_RATE,
+                f"more than {per_s:g} frames a second (bursts of {burst}); reconnect and slow down",
+            ),
+            FRAME_RATE_CLOSE,
+            "frame rate",
         )
-        if conn is not None:
-            await conn.close_after(frame, FRAME_RATE_CLOSE, "frame rate")
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._send_now(ws, encode, frame), CLOSE_FLUSH_S)
-        await close_within(ws, FRAME_RATE_CLOSE, "frame rate")
 
     async def _op(self, conn: Connection, op: str, frame: dict[str, Any]) -> dict[str, Any]:
         if op == "recall":
@@ -258,20 +366,7 @@ class WsEndpoint:
             return await self._ops.quit_group(conn, frame)
         return await self._ops.presence(conn, frame)
 
-    @staticmethod
-    async def _send_now(
-        ws: ServerConnection,
-        encode: Callable[[dict[str, Any]], str | bytes],
-        frame: dict[str, Any],
-    ) -> None:
-        await ws.send(encode(frame))
-
-    async def _login(
-        self,
-        ws: ServerConnection,
-        frame: dict[str, Any],
-        encode: Callable[[dict[str, Any]], str | bytes],
-    ) -> Connection:
+    async def _login(self, conn: Connection, frame: dict[str, Any]) -> None:
         sdkappid, identifier, sig, platform = frames.parse_login(frame)
         app = await self._auth.verify(sdkappid, identifier, sig)
         if not self._auth.is_admin(app, identifier) and await self._auth.missing_accounts(
@@ -284,22 +379,21 @@ class WsEndpoint:
             [Session(cid, s.platform, s.login_ms) for cid, s in existing.items()],
             platform,
         )
-        conn = Connection(
-            ws, sdkappid, identifier, platform, encode, self._settings.ws_outbox_max_bytes
-        )
+        conn_id = uuid.uuid4().hex
         await self._registry.add(
             sdkappid,
             identifier,
-            conn.conn_id,
+            conn_id,
             self._node_addr,
             platform,
             login_ms=int(time.time() * 1000),
         )
         # Only once registered: a login that fails leaves no connection here for the presence
         # index to keep listing (nothing would log it out).
+        conn.log_in(sdkappid, identifier, platform, conn_id)
         self._local.add(conn)
-        await self._local.announced(conn)
         CONNECTIONS.labels(self._settings.node_id).inc()
+        await self._local.announced(conn)
         self._events.login(conn, [existing[cid].platform for cid in evicted])
         if evicted:
             await kick_connections(
@@ -311,16 +405,6 @@ class WsEndpoint:
                 f"logged in on another device ({platform})",
                 only=evicted,
             )
-        return conn
-
-    async def _logout(self, conn: Connection) -> None:
-        self._local.remove(conn)
-        self._events.closed(conn)
-        CONNECTIONS.labels(self._settings.node_id).dec()
-        try:
-            await self._registry.remove(conn.sdkappid, conn.user, conn.conn_id)
-        except Exception as exc:  # noqa: BLE001 - the entry expires by itself
-            log.warning("session removal failed", error=str(exc))
 
     async def _send(self, conn: Connection, frame: dict[str, Any], request_id: Any) -> None:
         if not self._publisher.accepting:
@@ -406,6 +490,71 @@ class WsEndpoint:
             except Exception as exc:  # noqa: BLE001 - the message stands; its receipt is lost
                 log.warning("receipt tracking failed", group=group_id, seq=seq, error=str(exc))
 
-        task = asyncio.get_running_loop().create_task(track())
-        self._tracking.add(task)
-        task.add_done_callback(self._tracking.discard)
+        self._spawn(track())
+
+
+def _refuse(status: HTTPStatus, body: str) -> WSUpgradeResponseWithListener:
+    return WSUpgradeResponseWithListener(
+        WSUpgradeResponse.create_error_response(status, body.encode()), None
+    )
+
+
+class PicowsLog:
+    """picows' logger: its warnings and errors through the gateway's log (whose repeat limit
+    keeps a client that repeats a bad frame from filling the disk); its per-connection info
+    and debug lines dropped. Not a logging.Logger on purpose: picows makes a child Logger for
+    each connection of a server given one."""
+
+    _log = get_logger("picows")
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level >= logging.WARNING
+
+    def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
+        if level >= logging.WARNING:
+            self._log.warning(msg, detail=_args(args))
+
+    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._log.warning(msg, detail=_args(args))
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._log.error(msg, detail=_args(args))
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._log.error(msg, detail=_args(args), exc_info=True)
+
+
+def _args(args: tuple[Any, ...]) -> str:
+    return ", ".join(str(a)[:200] for a in args)
+
+
+async def serve(
+    endpoint: WsEndpoint, settings: Settings, reuse_port: bool = False
+) -> asyncio.Server:
+    """The WebSocket server on `settings.ws_port`; with `reuse_port`, shared with the other
+    workers of the gateway (SO_REUSEPORT: the kernel spreads the connections)."""
+    return await ws_create_server(
+        endpoint.listener,
+        settings.bind_host,
+        settings.ws_port,
+        websocket_handshake_timeout=10,
+        # One sweep pings every quiet socket (WsEndpoint.keepalive): picows' auto-ping would
+        # run a task per connection.
+        enable_auto_ping=False,
+        enable_auto_pong=True,
+        max_frame_size=MAX_MESSAGE_BYTES,
+        # picows' least (2 KiB); it grows for a larger frame.
+        read_buffer_init_size=0,
+        # uvloop's own transports: 5 KiB less per idle connection than aiofastnet's, at the
+        # same CPU per frame (tests/bench/ws_server.py).
+        use_aiofastnet=False,
+        logger_name=PicowsLog(),  # type: ignore[arg-type]
+        reuse_port=reuse_port or None,
+        backlog=BACKLOG,
+    )

@@ -2,7 +2,9 @@
 (State.StateChange), joining a group by themselves (Group.CallbackBeforeApplyJoinGroup, then
 a JoinType Apply join), quitting one, and marking a C2C conversation read.
 
-Nothing here holds up the client for the broker: events are produced in the background. A read
+Nothing here holds up the client for the broker: events are produced in the background. A
+join or a quit waits only for its group's membership version (gateway/events.py), so that the
+next message to the group reaches the member who joined, and not the one who left. A read
 report needs the reader's unread count over every C2C conversation (Tencent's UnreadMsgNum), a
 history call per conversation, so it is counted (before the read op answers) and produced only
 when the app has enabled C2C.CallbackAfterMsgReport, the only use of the fact.
@@ -21,7 +23,7 @@ from services.common.store.ports import Stores
 from services.common.unread import c2c_unread
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import APPLY_JOIN_GROUP, BeforeEvents, group_rejection
-from services.gateway.events import EventEmitter, closed_state, state_payload
+from services.gateway.events import EventEmitter, closed_state, group_unchanged, state_payload
 from services.gateway.sessions import Connection
 
 READ_REPORT = "C2C.CallbackAfterMsgReport"
@@ -84,30 +86,37 @@ class WsEvents:
             raise group_rejection(verdict)
 
     async def joined(self, conn: Connection, group: Group) -> None:
-        """A client joined by itself (Tencent's JoinType Apply); the group may be full now."""
-        self._emit(
-            conn,
-            events.GROUP_MEMBERS_JOINED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "JoinType": events.JOIN_APPLY,
-                "Operator_Account": conn.user,
-                "NewMemberList": events.members([conn.user]),
-            },
-        )
-        if group.max_members:
-            count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
-            if count >= group.max_members:
-                self.full(conn, group)
+        """A client joined by itself (Tencent's JoinType Apply); the group may be full now.
+        Returns once the group's membership version is bumped."""
+        try:
+            await self._emitter.emit_membership_soon(
+                conn.sdkappid,
+                events.GROUP_MEMBERS_JOINED,
+                group.group_id,
+                {
+                    "GroupId": group.group_id,
+                    "Type": group.group_type,
+                    "JoinType": events.JOIN_APPLY,
+                    "Operator_Account": conn.user,
+                    "NewMemberList": events.members([conn.user]),
+                },
+                client_ip=client_ip(conn),
+                platform=conn.platform,
+            )
+        finally:
+            # The member joined even if the version bump failed (10002).
+            if group.max_members:
+                count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
+                if count >= group.max_members:
+                    self.full(conn, group)
 
     def full(self, conn: Connection, group: Group) -> None:
         self._emit(conn, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
 
-    def quit(self, conn: Connection, group: Group) -> None:
-        self._emit(
-            conn,
+    async def quit(self, conn: Connection, group: Group) -> None:
+        """Returns once the group's membership version is bumped."""
+        await self._emitter.emit_membership_soon(
+            conn.sdkappid,
             events.GROUP_MEMBERS_EXITED,
             group.group_id,
             {
@@ -117,7 +126,14 @@ class WsEvents:
                 "Operator_Account": conn.user,
                 "ExitMemberList": events.members([conn.user]),
             },
+            client_ip=client_ip(conn),
+            platform=conn.platform,
         )
+
+    async def unchanged(self, conn: Connection, group: Group) -> None:
+        """A join or quit that found nothing to change (perhaps a retry): pay the group's
+        membership version increment this node may still owe."""
+        await group_unchanged(conn.sdkappid, group.group_id)
 
     async def c2c_read(self, conn: Connection, peer: str) -> None:
         config = config_of(await self._auth.app(conn.sdkappid))

@@ -230,11 +230,7 @@ class WsOps:
 
     async def delete_conversation(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         conv, _ = _target_conversation(frame, conn.user)
-        store = self._stores.conversations
-        current = (await store.get(conn.sdkappid, conn.user, [conv])).get(conv)
-        if current is not None:
-            await store.hide(conn.sdkappid, conn.user, conv, current.last_seq)
-            await store.set_read(conn.sdkappid, conn.user, conv, current.last_seq)
+        await conversation_list.delete(self._stores, self._tails, conn.sdkappid, conn.user, conv)
         return {"op": "delete_conversation", "code": 0, "conversation": conv}
 
     async def presence(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
@@ -337,6 +333,7 @@ class WsOps:
             raise refusal
         sdkappid, user = conn.sdkappid, conn.user
         if await self._stores.groups.get_members(sdkappid, group.group_id, [user]):
+            await self._events.unchanged(conn, group)
             return {"op": "join_group", "code": 0, "group": group.group_id, "joined": False}
         members = await self._stores.groups.count_members(sdkappid, group.group_id)
         try:
@@ -353,12 +350,15 @@ class WsOps:
             group.group_type,
             [Member(user_id=user, role=MEMBER, join_time=now)],
         )
-        await self._events.joined(conn, group)
-        # Unread counts start at the join: what came before is history, not news.
-        if group.group_type != AVCHATROOM and group.next_msg_seq > 1:
-            await self._stores.conversations.set_read(
-                sdkappid, user, conversation.group(group.group_id), group.next_msg_seq - 1
-            )
+        try:
+            await self._events.joined(conn, group)
+        finally:
+            # Unread counts start at the join: what came before is history, not news. (Also
+            # when the join answers 10002 for its membership version: the member stays.)
+            if group.group_type != AVCHATROOM and group.next_msg_seq > 1:
+                await self._stores.conversations.set_read(
+                    sdkappid, user, conversation.group(group.group_id), group.next_msg_seq - 1
+                )
         return {"op": "join_group", "code": 0, "group": group.group_id, "joined": True}
 
     async def quit_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
@@ -367,9 +367,14 @@ class WsOps:
             raise TidingsError(
                 ErrorCode.GROUP_NO_PERMISSION, "the owner cannot quit; transfer the group first"
             )
-        await self._require_member(conn.sdkappid, group.group_id, conn.user)
+        try:
+            await self._require_member(conn.sdkappid, group.group_id, conn.user)
+        except TidingsError:
+            # Perhaps a retry of a quit answered 10002: pay what this node owes the group.
+            await self._events.unchanged(conn, group)
+            raise
         await self._stores.groups.remove_members(conn.sdkappid, group.group_id, [conn.user])
-        self._events.quit(conn, group)
+        await self._events.quit(conn, group)
         return {"op": "quit_group", "code": 0, "group": group.group_id}
 
     async def _group(self, sdkappid: int, group_id: str) -> Group:

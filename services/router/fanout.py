@@ -1,18 +1,19 @@
 """Fan-out: im.messages -> recipients -> one Deliver call per gateway node per batch.
 
-Per batch: the recipients of each message (a group's members read once per group, cached);
-where they are online, from the presence index (services/common/presence.py: one pipeline for
-the batch, one SMISMEMBER per app and node); then one Deliver per node carrying each message
-once, as the bytes read from im.messages, with its recipients on that node. Recipients online
-nowhere, and pushable, go to im.push. Delivery is at least once: a replay after a crash
-delivers again, and clients drop seqs they already have.
+Per batch: the recipients of each message (a group's members, held while the group's
+membership version stays the same: services/common/group_versions.py); where they are online,
+from the presence index (services/common/presence.py: one pipeline for the batch, one
+SMISMEMBER per app and node, and a GET per group for its version); then one Deliver per node
+carrying each message once, as the bytes read from im.messages, with its recipients on that
+node. Recipients online nowhere, and pushable, go to im.push. Delivery is at least once: a
+replay after a crash delivers again, and clients drop seqs they already have.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from google.protobuf.message import DecodeError
 
 from services.common import topics
 from services.common.bus import BatchProducer, Poison, Record
+from services.common.group_versions import parse_version, version_key
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
@@ -41,8 +43,11 @@ from services.common.store.groups import GroupStore, Member
 log = get_logger(__name__)
 
 DELIVER_TIMEOUT_S = 5.0
-# Groups whose members are held; past it, those past their ttl are dropped.
+# Groups whose members are held; past it, the least recently used are dropped.
 MAX_CACHED_GROUPS = 10_000
+# How long a member list is held at most, whatever the versions say: bounds what no version
+# bump announces (the CLI or a test writing the store; a gateway that died owing a bump).
+MEMBERS_MAX_AGE_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,63 +116,86 @@ def group_recipients(
     ]
 
 
+GroupKey = tuple[int, str]
+
+
 @dataclass(frozen=True, slots=True)
 class GroupAudience:
     members: list[Member]
     # The recipients of a message that lists no members (all but system notifications), the
     # same for every sender: built once per read of the members, not once per message.
     everyone: list[Recipient]
+    # The group's membership version read before the members were (group_versions.py), and
+    # when (time.monotonic()).
+    version: int = 0
+    read_at: float = 0.0
+
+
+def current(held: GroupAudience | None, version: int, now: float, max_age_s: float) -> bool:
+    """May fan-out deliver to a held member list? Only if it was read at the group's current
+    membership version: every change bumps the version before it is answered, so an equal
+    version means no change was answered since the list was read. `max_age_s` bounds what no
+    bump announces (a store written behind the gateway's back)."""
+    return held is not None and held.version == version and now - held.read_at < max_age_s
 
 
 class MemberCache:
-    """Group members for fan-out, read once per group per `ttl_s`: a 6,000-member group is one
-    store read, not one per message. A member added in the last `ttl_s` seconds may miss live
-    delivery and gets the message on sync; one added earlier never does.
+    """Group members for fan-out, each list tagged with the group's membership version read
+    before it: a 6,000-member group is one store read per change of its members, not one per
+    message. Fan-out reads the versions of a batch's groups (in its presence pipeline) and
+    `load`s the groups whose held list is not `current`, once per group per batch.
 
-    Members held for more than three quarters of `ttl_s` are read again in the background while
-    they still serve, so a group that keeps talking never waits for the read (45-150 ms for
-    6,000 members on the 2-core box); a group quiet for longer than `ttl_s` waits for it once."""
+    At most `max_groups` lists are held (the least recently used go first), none longer than
+    `max_age_s`."""
 
-    def __init__(self, groups: GroupStore, ttl_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        groups: GroupStore,
+        max_age_s: float = MEMBERS_MAX_AGE_S,
+        max_groups: int = MAX_CACHED_GROUPS,
+    ) -> None:
         self._groups = groups
-        self._ttl_s = ttl_s
-        self._entries: dict[tuple[int, str], tuple[float, GroupAudience]] = {}
-        self._reading: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self.max_age_s = max_age_s
+        self._max_groups = max_groups
+        self._entries: OrderedDict[GroupKey, GroupAudience] = OrderedDict()
 
-    async def audience(self, sdkappid: int, group_id: str) -> GroupAudience:
+    def held(self, sdkappid: int, group_id: str) -> GroupAudience | None:
+        """The list held for the group, whatever its version (fan-out asks presence about its
+        members while it reads the version)."""
+        key = (sdkappid, group_id)
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    async def load(self, sdkappid: int, group_id: str, version: int) -> GroupAudience:
+        """Read the members from the store and hold them under `version`, which the caller read
+        before this call."""
+        read_at = time.monotonic()
+        members = await self._groups.members(sdkappid, group_id)
+        audience = GroupAudience(
+            members, group_recipients(Message(), members, mark_sender=False), version, read_at
+        )
         key = (sdkappid, group_id)
         held = self._entries.get(key)
-        if held is not None:
-            age = time.monotonic() - held[0]
-            if age < self._ttl_s:
-                if age >= self._ttl_s * 0.75 and key not in self._reading:
-                    task = asyncio.get_running_loop().create_task(self._refresh(key))
-                    self._reading[key] = task
-                    task.add_done_callback(lambda _: self._reading.pop(key, None))
-                return held[1]
-        return await self._read(key)
-
-    async def members(self, sdkappid: int, group_id: str) -> list[Member]:
-        return (await self.audience(sdkappid, group_id)).members
-
-    async def _refresh(self, key: tuple[int, str]) -> None:
-        try:
-            await self._read(key)
-        except Exception as exc:  # noqa: BLE001 - past ttl_s, fan-out reads (and fails) itself
-            log.warning("group members read failed", group=key[1], error=str(exc))
-
-    async def _read(self, key: tuple[int, str]) -> GroupAudience:
-        started = time.monotonic()
-        members = await self._groups.members(*key)
-        audience = GroupAudience(members, group_recipients(Message(), members, mark_sender=False))
-        self._entries[key] = (started, audience)
-        if len(self._entries) > MAX_CACHED_GROUPS:
-            self._forget_older_than(started - self._ttl_s)
+        if held is not None and held.read_at > read_at:
+            return audience  # a read that started later is held already
+        self._entries[key] = audience
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_groups:
+            self._entries.popitem(last=False)
         return audience
 
-    def _forget_older_than(self, when: float) -> None:
-        for key in [k for k, (at, _) in self._entries.items() if at < when]:
-            del self._entries[key]
+    async def audience(self, sdkappid: int, group_id: str, version: int) -> GroupAudience:
+        """The group's members at `version` (just read): held, or loaded."""
+        held = self.held(sdkappid, group_id)
+        if current(held, version, time.monotonic(), self.max_age_s):
+            assert held is not None
+            return held
+        return await self.load(sdkappid, group_id, version)
+
+    async def members(self, sdkappid: int, group_id: str, version: int) -> list[Member]:
+        return (await self.audience(sdkappid, group_id, version)).members
 
 
 # --- planning: pure ---------------------------------------------------------------------
@@ -195,6 +223,70 @@ class Plan:
     requests: dict[str, gateway_pb2.DeliverRequest] = field(default_factory=dict)
     # (message, user) online on no node, and pushable.
     offline: list[tuple[Outgoing, str]] = field(default_factory=list)
+
+
+# A record of im.messages as read, and decoded.
+Decoded = tuple[bytes, Message]
+
+
+def delivered_to_members(m: Message) -> bool:
+    return m.chat_type == CHAT_TYPE_GROUP and reaches_devices(m)
+
+
+def batch_groups(decoded: Sequence[Decoded]) -> list[GroupKey]:
+    """The groups whose members the batch's messages go to, each once, in order."""
+    return list(
+        dict.fromkeys((m.sdkappid, m.group_id) for _, m in decoded if delivered_to_members(m))
+    )
+
+
+def outgoing(
+    decoded: Sequence[Decoded], audiences: Mapping[GroupKey, GroupAudience]
+) -> list[Outgoing]:
+    """The batch's messages with their recipients, in order. A group's messages share their
+    recipients (built once per member list and `to_members`); those of a group missing from
+    `audiences` are left out."""
+    batch: list[Outgoing] = []
+    built: dict[Hashable, list[Recipient]] = {}
+    for raw, m in decoded:
+        if m.chat_type == CHAT_TYPE_C2C:
+            recipients = c2c_recipients(m)
+            if recipients:
+                batch.append(Outgoing(raw, m, recipients))
+        elif delivered_to_members(m):
+            audience = audiences.get((m.sdkappid, m.group_id))
+            if audience is None:
+                continue
+            key = (m.sdkappid, m.group_id, tuple(m.to_members))
+            shared = built.get(key)
+            if shared is None:
+                shared = built[key] = (
+                    group_recipients(m, audience.members, mark_sender=False)
+                    if m.to_members
+                    else audience.everyone
+                )
+            if shared:
+                batch.append(Outgoing(raw, m, shared, key))
+    return batch
+
+
+def not_asked(
+    wanted_now: Mapping[int, Sequence[str]], asked: Mapping[int, Collection[str]]
+) -> dict[int, list[str]]:
+    """Per app, the users of `wanted_now` that `asked` does not hold."""
+    out: dict[int, list[str]] = {}
+    for sdkappid, users in wanted_now.items():
+        before = set(asked.get(sdkappid, ()))
+        more = [u for u in users if u not in before]
+        if more:
+            out[sdkappid] = more
+    return out
+
+
+def merge_online(online: Online, more: Online) -> Online:
+    for sdkappid, where in more.items():
+        online.setdefault(sdkappid, {}).update(where)
+    return online
 
 
 def wanted(batch: Sequence[Outgoing]) -> dict[int, list[str]]:
@@ -308,8 +400,8 @@ class Fanout:
         self._latency = STAGE_LATENCY.labels("fanout")
 
     async def handle(self, records: Sequence[Record]) -> list[Poison]:
-        batch, poison, per_app = await self._outgoing(records)
-        online = await self._presence.locate(wanted(batch))
+        decoded, poison, per_app = self._decode(records)
+        batch, online = await self._recipients(decoded)
         planned = plan(batch, online)
         failed = await self._deliver(planned.requests)
         offline = planned.offline
@@ -329,14 +421,13 @@ class Fanout:
             STAGE_MESSAGES.labels("fanout", str(sdkappid), "ok").inc(count)
         return poison
 
-    async def _outgoing(
+    def _decode(
         self, records: Sequence[Record]
-    ) -> tuple[list[Outgoing], list[Poison], Counter[int]]:
-        """The batch's messages with their recipients; the undecodable records as poison."""
-        batch: list[Outgoing] = []
+    ) -> tuple[list[Decoded], list[Poison], Counter[int]]:
+        """The batch's messages, decoded once; the undecodable records as poison."""
+        decoded: list[Decoded] = []
         poison: list[Poison] = []
         per_app: Counter[int] = Counter()
-        audiences: dict[Hashable, list[Recipient]] = {}
         now_ms = time.time() * 1000
         for record in records:
             raw = record.value or b""
@@ -348,23 +439,37 @@ class Fanout:
             per_app[m.sdkappid] += 1
             if m.received_at_ms:
                 self._latency.observe(max(0.0, now_ms - m.received_at_ms) / 1000)
-            if m.chat_type == CHAT_TYPE_C2C:
-                recipients = c2c_recipients(m)
-                if recipients:
-                    batch.append(Outgoing(raw, m, recipients))
-            elif m.chat_type == CHAT_TYPE_GROUP and reaches_devices(m):
-                key = (m.sdkappid, m.group_id, tuple(m.to_members))
-                shared = audiences.get(key)
-                if shared is None:
-                    audience = await self._members.audience(m.sdkappid, m.group_id)
-                    shared = audiences[key] = (
-                        group_recipients(m, audience.members, mark_sender=False)
-                        if m.to_members
-                        else audience.everyone
-                    )
-                if shared:
-                    batch.append(Outgoing(raw, m, shared, key))
-        return batch, poison, per_app
+            decoded.append((raw, m))
+        return decoded, poison, per_app
+
+    async def _recipients(self, decoded: Sequence[Decoded]) -> tuple[list[Outgoing], Online]:
+        """The batch's messages with their recipients, and where those are online. The presence
+        read, for the recipients of the member lists held, carries the membership versions of
+        the batch's groups (one round trip). A group whose held list is not `current` is read
+        again from the store, once, and its recipients not asked about yet cost a second
+        presence read: only in a batch after a change, or a group's first."""
+        groups = batch_groups(decoded)
+        held = {g: a for g in groups if (a := self._members.held(*g)) is not None}
+        first = outgoing(decoded, held)
+        asked = wanted(first)
+        online, values = await self._presence.locate_and_get(
+            asked, [version_key(*g) for g in groups]
+        )
+        now = time.monotonic()
+        stale = [
+            (g, v)
+            for g, v in zip(groups, map(parse_version, values), strict=True)
+            if not current(held.get(g), v, now, self._members.max_age_s)
+        ]
+        if not stale:
+            return first, online
+        loaded = await asyncio.gather(*(self._members.load(*g, v) for g, v in stale))
+        audiences = {**held, **{g: a for (g, _), a in zip(stale, loaded, strict=True)}}
+        batch = outgoing(decoded, audiences)
+        more = not_asked(wanted(batch), asked)
+        if more:
+            merge_online(online, await self._presence.locate(more))
+        return batch, online
 
     async def _deliver(self, requests: dict[str, gateway_pb2.DeliverRequest]) -> set[str]:
         """One Deliver per node, all at once; the nodes whose call failed."""

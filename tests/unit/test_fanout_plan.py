@@ -4,15 +4,13 @@ and on the gateway, which connections get which messages and which frames are en
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 import pytest
-from websockets.asyncio.server import ServerConnection
-from websockets.frames import Frame, Opcode
-from websockets.streams import StreamReader
+from picows import WSMsgType
 
 from services.common import presence
 from services.common.pb.tidings.v1 import gateway_pb2
@@ -28,7 +26,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 from services.common.store.groups import GroupStore, Member
 from services.gateway import frames_proto
 from services.gateway.grpc_service import route, share
-from services.gateway.sessions import Connection, LocalSessions, Prepared, json_text
+from services.gateway.sessions import JSON, PROTO, Connection, Encoding, LocalSessions, Prepared
 from services.router.fanout import (
     MemberCache,
     Outgoing,
@@ -39,6 +37,7 @@ from services.router.fanout import (
     stranded,
     wanted,
 )
+from tests.ws_fakes import connected
 
 APP = 1400000501
 N1, N2 = "10.0.0.1:7001", "10.0.0.2:7001"
@@ -180,7 +179,7 @@ def test_where_online_merges_nodes_and_leaves_out_the_offline() -> None:
 @dataclass(eq=False)
 class FakeConn:
     conn_id: str
-    encoder: Callable[[dict[str, Any]], str | bytes] = json_text
+    encoding: Encoding = JSON
 
 
 def table(conns: dict[str, list[FakeConn]]) -> Callable[[int, str], Collection[FakeConn]]:
@@ -201,7 +200,7 @@ def request(*deliveries: tuple[int, list[str], list[str]]) -> gateway_pb2.Delive
 
 def test_the_gateway_routes_each_connection_its_messages_and_skips_the_echo() -> None:
     ann, ann_phone = FakeConn("conn-ann"), FakeConn("ann-phone")
-    bob, cat = FakeConn("bob"), FakeConn("cat", frames_proto.encode_frame)
+    bob, cat = FakeConn("bob"), FakeConn("cat", PROTO)
     conns = {"ann": [ann, ann_phone], "bob": [bob], "cat": [cat]}
     req = request((1, ["ann", "bob", "cat", "zed"], ["conn-ann"]), (2, ["bob"], []))
     routed = route(req.messages, table(conns))
@@ -212,65 +211,34 @@ def test_the_gateway_routes_each_connection_its_messages_and_skips_the_echo() ->
 
 def test_frames_are_encoded_once_per_message_list_and_encoding() -> None:
     jsons = [FakeConn(f"j{i}") for i in range(3)]
-    protos = [FakeConn(f"p{i}", frames_proto.encode_frame) for i in range(2)]
+    protos = [FakeConn(f"p{i}", PROTO) for i in range(2)]
     lone = FakeConn("lone")
     per_conn: dict[FakeConn, list[int]] = {c: [0, 1] for c in jsons + protos}
     per_conn[lone] = [1]
     payloads = [{"seq": 1}, {"seq": 2}]
     shared, alone = share(per_conn, payloads)
     assert len(shared) == 2
-    by_kind = {type(s.frame.payload): s for s in shared}
-    text = by_kind[str]
+    by_kind = {s.frame.opcode: s for s in shared}
+    text = by_kind[WSMsgType.TEXT]
     assert text.conns == jsons and text.count == 2
-    assert text.frame.payload == json_text({"op": "msg", "msgs": payloads})
-    assert text.frame.size == len(text.frame.payload.encode())
-    # The whole WebSocket frame: a text frame, unmasked, that a client reads back as sent.
-    assert parse_wire(text.frame.wire) == (Opcode.TEXT, text.frame.payload.encode())
-    binary = by_kind[bytes]
+    assert text.frame.payload == orjson.dumps({"op": "msg", "msgs": payloads})
+    binary = by_kind[WSMsgType.BINARY]
     assert binary.conns == protos
-    assert parse_wire(binary.frame.wire) == (Opcode.BINARY, binary.frame.payload)
-    assert frames_proto.decode_frame(cast(bytes, binary.frame.payload), 1 << 20)["msgs"] == payloads
-    # Alone with its messages: queued as messages, to be coalesced by its writer.
+    assert frames_proto.decode_frame(binary.frame.payload, 1 << 20)["msgs"] == payloads
+    # Alone with its messages: a frame of its own, encoded by the connection.
     assert alone == [(lone, [1])]
 
 
-def parse_wire(wire: bytes) -> tuple[Opcode, bytes]:
-    """A server frame as a client reads it (websockets' parser)."""
-    reader = StreamReader()
-    reader.feed_data(wire)
-    parser = Frame.parse(reader.read_exact, mask=False)
-    try:
-        next(parser)
-    except StopIteration as done:
-        frame: Frame = done.value
-        assert frame.fin and not reader.buffer
-        return frame.opcode, bytes(frame.data)
-    raise AssertionError("incomplete frame")
-
-
-class Socket:
-    def __init__(self) -> None:
-        self.sent: list[Any] = []
-
-    async def send(self, frame: Any) -> None:
-        self.sent.append(frame)
-
-
-async def test_a_connection_keeps_messages_and_shared_frames_in_order() -> None:
-    ws = Socket()
-    conn = Connection(cast(ServerConnection, ws), APP, "bob", "Web")
-    conn.deliver({"seq": 1}, 10)
-    conn.deliver({"seq": 2}, 10)
-    conn.deliver_frame(Prepared.of('{"op":"msg","msgs":[{"seq":3},{"seq":4}]}'), 2)
-    conn.deliver({"seq": 5}, 10)
-    assert conn._queued == 5
-    writer = asyncio.get_running_loop().create_task(conn.write_loop())
-    await asyncio.sleep(0)
-    writer.cancel()
-    assert ws.sent == [
-        json_text({"op": "msg", "msgs": [{"seq": 1}, {"seq": 2}]}),
-        '{"op":"msg","msgs":[{"seq":3},{"seq":4}]}',
-        json_text({"op": "msg", "msgs": [{"seq": 5}]}),
+async def test_a_connection_writes_messages_and_shared_frames_in_order() -> None:
+    conn, transport = connected()
+    conn.log_in(APP, "bob", "Web")
+    conn.deliver([{"seq": 1}, {"seq": 2}])
+    conn.deliver_frame(Prepared(b'{"op":"msg","msgs":[{"seq":3},{"seq":4}]}', WSMsgType.TEXT))
+    conn.deliver([{"seq": 5}])
+    assert transport.payloads == [
+        orjson.dumps({"op": "msg", "msgs": [{"seq": 1}, {"seq": 2}]}),
+        b'{"op":"msg","msgs":[{"seq":3},{"seq":4}]}',
+        orjson.dumps({"op": "msg", "msgs": [{"seq": 5}]}),
     ]
 
 
@@ -285,13 +253,18 @@ class Sink:
         return None
 
 
+def session(sdkappid: int, user: str, platform: str) -> Connection:
+    conn, _ = connected()
+    conn.log_in(sdkappid, user, platform)
+    return conn
+
+
 def test_presence_is_told_only_when_a_user_s_first_or_last_connection_changes() -> None:
     local = LocalSessions()
     sink = Sink()
     local.watch(sink)
-    ws = cast(ServerConnection, Socket())
-    phone, laptop = Connection(ws, APP, "ann", "iOS"), Connection(ws, APP, "ann", "Mac")
-    other_app = Connection(ws, APP + 1, "ann", "Web")
+    phone, laptop = session(APP, "ann", "iOS"), session(APP, "ann", "Mac")
+    other_app = session(APP + 1, "ann", "Web")
     local.add(phone)
     local.add(laptop)
     local.add(other_app)
@@ -318,8 +291,8 @@ class Groups:
 async def test_a_group_s_recipients_are_built_once_per_read_of_its_members() -> None:
     groups = Groups()
     cache = MemberCache(cast(GroupStore, groups))
-    first = await cache.audience(APP, "g1")
-    again = await cache.audience(APP, "g1")
+    first = await cache.audience(APP, "g1", 1)
+    again = await cache.audience(APP, "g1", 1)
     assert groups.reads == 1 and again.everyone is first.everyone
     assert first.everyone == group_recipients(group_msg(1), MEMBERS, mark_sender=False)
     assert [r.user for r in first.everyone] == ["ann", "bob", "cat", "dan", "eve", "fay"]
@@ -338,23 +311,18 @@ class ChangingGroups:
         return list(self.members_now)
 
 
-async def test_members_are_read_again_ahead_of_their_ttl() -> None:
+async def test_members_are_read_again_when_the_group_s_version_moves() -> None:
     groups = ChangingGroups()
-    cache = MemberCache(cast(GroupStore, groups), ttl_s=0.4)
-    assert [m.user_id for m in await cache.members(APP, "g1")] == ["ann"]
+    cache = MemberCache(cast(GroupStore, groups))
+    assert [m.user_id for m in await cache.members(APP, "g1", 1)] == ["ann"]
     groups.members_now.append(Member("bob"))
-    await asyncio.sleep(0.31)
-    # Past three quarters of the ttl: served at once, and read again in the background.
-    assert [m.user_id for m in await cache.members(APP, "g1")] == ["ann"]
-    await asyncio.sleep(0.01)
-    assert [m.user_id for m in await cache.members(APP, "g1")] == ["ann", "bob"]
+    # Same version: no change was answered since the read, the list held serves.
+    assert [m.user_id for m in await cache.members(APP, "g1", 1)] == ["ann"]
+    assert groups.reads == 1
+    # A join bumped the version before its reply: the next message sees the new member.
+    assert [m.user_id for m in await cache.members(APP, "g1", 2)] == ["ann", "bob"]
     assert groups.reads == 2
-    # Past the ttl, fan-out waits for the store: a member added earlier is never missed, and
-    # a store that fails is an outage.
-    groups.members_now.append(Member("cat"))
-    await asyncio.sleep(0.41)
-    assert len(await cache.members(APP, "g1")) == 3
+    # A store that fails when the list must be read again is an outage (the batch is retried).
     groups.fail = True
-    await asyncio.sleep(0.41)
     with pytest.raises(ConnectionError):
-        await cache.members(APP, "g1")
+        await cache.members(APP, "g1", 3)

@@ -38,7 +38,7 @@ from services.gateway.before_events import (
     wants,
 )
 from services.gateway.bounds import FLAG, STORED_U64, UINT32, IntRange
-from services.gateway.events import emit_rest
+from services.gateway.events import emit_rest, group_changed, group_unchanged
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
@@ -727,23 +727,28 @@ async def _joined(ctx: RestContext, group: Group, results: Mapping[str, int]) ->
     becoming full."""
     joined = [u for u, r in results.items() if r == 1]
     if not joined:
+        # A retry: pay the membership version increment this node may still owe the group.
+        await group_unchanged(ctx.app.sdkappid, group.group_id)
         return
-    await emit_rest(
-        ctx,
-        events.GROUP_MEMBERS_JOINED,
-        group.group_id,
-        {
-            "GroupId": group.group_id,
-            "Type": group.group_type,
-            "JoinType": events.JOIN_INVITED,
-            "Operator_Account": ctx.identifier,
-            "NewMemberList": events.members(joined),
-        },
-    )
-    if group.max_members:
-        count = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
-        if count >= group.max_members:
-            await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+    try:
+        await emit_rest(
+            ctx,
+            events.GROUP_MEMBERS_JOINED,
+            group.group_id,
+            {
+                "GroupId": group.group_id,
+                "Type": group.group_type,
+                "JoinType": events.JOIN_INVITED,
+                "Operator_Account": ctx.identifier,
+                "NewMemberList": events.members(joined),
+            },
+        )
+    finally:
+        # The members joined even if the version bump failed (10002).
+        if group.max_members:
+            count = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
+            if count >= group.max_members:
+                await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
 
 
 async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -810,6 +815,8 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
                 "MemberList": events.members(imported),
             },
         )
+    else:
+        await group_unchanged(ctx.app.sdkappid, group.group_id)
     return {"MemberList": [{"Member_Account": u, "Result": r} for u, r in results.items()]}
 
 
@@ -843,6 +850,9 @@ async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
                 "ExitMemberList": events.members(exited),
             },
         )
+    else:
+        # None was a member when asked; one who joined meanwhile was removed all the same.
+        await group_changed(ctx.app.sdkappid, group.group_id)
     return {}
 
 
@@ -879,6 +889,9 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
         await _roles_changed(ctx, group, [member])
     if mute_seconds is not None:
         await _mutes_changed(ctx, group, [member], mute_seconds)
+    if msg_flag is not None:
+        # Fan-out reads MsgFlag (Discard: nothing; AcceptNotNotify: no push).
+        await group_changed(ctx.app.sdkappid, group.group_id)
     return {}
 
 

@@ -84,12 +84,7 @@ async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # ClearRamble=1 also clears this user's roaming copy in Tencent; here history is shared per
     # conversation, so the conversation is hidden from the list and its unread count cleared.
     fields.integer(body, "ClearRamble", code=BAD, within=FLAG, required=False)
-    store = ctx.deps.stores.conversations
-    sdkappid = ctx.app.sdkappid
-    current = (await store.get(sdkappid, user, [conv])).get(conv)
-    if current is not None:
-        await store.hide(sdkappid, user, conv, current.last_seq)
-        await store.set_read(sdkappid, user, conv, current.last_seq)
+    await conversation_list.delete(ctx.deps.stores, ctx.deps.tails, ctx.app.sdkappid, user, conv)
     return {}
 
 

@@ -100,12 +100,17 @@ def watched(stack: Stack) -> Watched:
 
 
 @asynccontextmanager
-async def running_stack(gateways: int = 1, keep: bool = False) -> AsyncIterator[Stack]:
+async def running_stack(
+    gateways: int = 1, keep: bool = False, workers: int = 1
+) -> AsyncIterator[Stack]:
     """A stack in a fresh data dir, stopped (and the dir removed unless `keep`) on the way out,
     whatever happens."""
     data_dir = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
     stack = Stack(
-        data_dir=data_dir, instances={"gateway": gateways}, extra_env=dict(LOAD_GENERATOR_ENV)
+        data_dir=data_dir,
+        instances={"gateway": gateways},
+        gateway_workers=workers,
+        extra_env=dict(LOAD_GENERATOR_ENV),
     )
     started = threading.Event()
 
