@@ -3,7 +3,7 @@ a dispatcher that records what it was given, and records and messages to feed it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
@@ -45,6 +45,22 @@ class Apps:
     async def get_app(self, sdkappid: int) -> App | None:
         self.reads += 1
         return self.apps.get(sdkappid)
+
+
+class Versions:
+    """ConfigVersions in memory: `bump` is what a writer does after changing an app."""
+
+    def __init__(self) -> None:
+        self.versions: dict[int, int] = {}
+
+    async def bump(self, sdkappid: int) -> int:
+        self.versions[sdkappid] = self.versions.get(sdkappid, 0) + 1
+        return self.versions[sdkappid]
+
+    async def read(self, sdkappids: Iterable[int]) -> dict[int, int]:
+        return {app: self.versions.get(app, 0) for app in sdkappids}
+
+    read_or_none = read
 
 
 class Groups:

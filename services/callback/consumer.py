@@ -44,6 +44,7 @@ from services.common.app_cache import AppCache
 from services.common.bus import Poison, Record, decode
 from services.common.callback_config import CallbackConfig
 from services.common.callback_records import Delivery
+from services.common.config_versions import ConfigVersions
 from services.common.metrics import STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import Event, Message, PushJob
 
@@ -75,8 +76,8 @@ class AppViews:
         self._apps = apps
         self._views: dict[int, AppView] = {}
 
-    async def get(self, sdkappid: int) -> AppView | None:
-        app = await self._apps.get(sdkappid)
+    async def get(self, sdkappid: int, at_least: int = 0) -> AppView | None:
+        app = await self._apps.get(sdkappid, at_least)
         if app is None:
             self._views.pop(sdkappid, None)
             return None
@@ -120,21 +121,29 @@ class CallbackConsumer:
         after: AfterSend,
         rules: PostSendRules,
         dispatcher: Dispatcher,
+        versions: ConfigVersions,
     ) -> None:
         self._views = AppViews(apps)
+        self._versions = versions
         self._after = after
         self._rules = rules
         self._dispatcher = dispatcher
 
     async def wanted(self, records: Iterable[Record], count: _Count) -> list[Record]:
         """The records whose app wants their topic, in order; the rest are counted skipped.
-        A key that names no app cannot be triaged: its record is decoded."""
+        A key that names no app cannot be triaged: its record is decoded.
+
+        The apps' configuration versions are read first, in one round trip, so that a setting
+        answered before a record was produced applies to it; while Redis is down, the cached
+        settings do (kept fresh by im.config)."""
         wanted: list[Record] = []
         interests: dict[int, Interest] = {}
+        apps = [app for app in map(app_of_key, (r.key for r in records)) if app is not None]
+        versions = await self._versions.read_or_none(apps)
         for r in records:
             app = app_of_key(r.key)
             if app is not None and app not in interests:
-                view = await self._views.get(app)
+                view = await self._views.get(app, versions.get(app, 0))
                 interests[app] = view.interest if view is not None else NOTHING
             if app is None or interests[app].wants(r.topic):
                 wanted.append(r)

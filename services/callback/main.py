@@ -19,6 +19,7 @@ from services.common.app_cache import AppCache
 from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
 from services.common.config import Settings
 from services.common.config_feed import APP, ConfigFeed
+from services.common.config_versions import ConfigVersions
 from services.common.grpc_util import Channels, GrpcServer
 from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc, history_pb2_grpc
 from services.common.recent import TailReader
@@ -27,9 +28,9 @@ from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.common.unread import c2c_unread_total
 
-# A changed callback URL or token applies at once (SPEC §5): through im.config when the admin API
-# changed it, else (the CLI) when the app record is read again, after one second instead of the
-# usual five.
+# A changed callback URL or token applies at once (SPEC §5): for everything after the writer's
+# answer through the app's configuration version (config_versions.py), else (the CLI without
+# Redis) when the app record is read again, after one second instead of the usual five.
 APP_CACHE_TTL_S = 1.0
 
 
@@ -42,9 +43,11 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     poster = Poster(settings.callback_allow_private)
     producer = make_producer(settings)
     await producer.start()
+    redis = connect(settings.redis_url)
+    versions = ConfigVersions(redis)
 
     servicer = CallbackServicer(
-        RulesBeforeSender(apps, groups, poster, settings.max_body_bytes), apps, poster
+        RulesBeforeSender(apps, groups, poster, settings.max_body_bytes), apps, poster, versions
     )
     server = GrpcServer(settings.bind_host, settings.grpc_port)
     server.add(
@@ -57,12 +60,11 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     # The history service counts unread messages for C2C.CallbackAfterMsgWithDraw.
     channels = Channels()
     history = history_pb2_grpc.HistoryServiceStub(channels.get(settings.history_addr))
-    redis = connect(settings.redis_url)
     tails = TailReader(redis)
     after = AfterSend(
         groups, lambda sdkappid, user: c2c_unread_total(stores, tails, history, sdkappid, user)
     )
-    reader = CallbackConsumer(apps, after, PostSendRules(groups), dispatcher)
+    reader = CallbackConsumer(apps, after, PostSendRules(groups), dispatcher, versions)
     retry = RetryWorker(
         deliverer,
         producer,

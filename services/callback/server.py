@@ -11,6 +11,7 @@ from services.callback.before import BeforeSender, on_failure
 from services.callback.poster import CallbackFailure, Poster, Request
 from services.common.app_cache import AppCache
 from services.common.callback_config import BEFORE_EVENTS, config_of
+from services.common.config_versions import ConfigVersions
 from services.common.logging import get_logger
 from services.common.metrics import CALLBACK_REQUESTS
 from services.common.pb.tidings.v1 import callback_pb2, callback_pb2_grpc
@@ -27,17 +28,27 @@ def _remaining(context: grpc.aio.ServicerContext) -> float | None:
 
 
 class CallbackServicer(callback_pb2_grpc.CallbackServiceServicer):
-    def __init__(self, before: BeforeSender, apps: AppCache, poster: Poster) -> None:
+    def __init__(
+        self, before: BeforeSender, apps: AppCache, poster: Poster, versions: ConfigVersions
+    ) -> None:
         self._before = before
         self._apps = apps
         self._poster = poster
+        self._versions = versions
 
     async def BeforeSend(
         self,
         request: callback_pb2.BeforeSendRequest,
         context: grpc.aio.ServicerContext,
     ) -> callback_pb2.BeforeSendReply:
+        # The app's record at the caller's version or later (read here if it sent none); the
+        # sender's reads then hit it.
+        sdkappid = request.message.sdkappid
+        await self._apps.get(sdkappid, request.config_version or await self._version(sdkappid))
         return await self._before.before_send(request.message, _remaining(context))
+
+    async def _version(self, sdkappid: int) -> int:
+        return (await self._versions.read_or_none([sdkappid])).get(sdkappid, 0)
 
     async def BeforeEvent(
         self,
@@ -59,7 +70,9 @@ class CallbackServicer(callback_pb2_grpc.CallbackServiceServicer):
             payload = None
         if not isinstance(payload, dict):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "payload_json is not an object")
-        app = await self._apps.get(request.sdkappid)
+        # The caller (a gateway) reads no versions: a change answered before this event
+        # applies to it all the same.
+        app = await self._apps.get(request.sdkappid, await self._version(request.sdkappid))
         config = config_of(app) if app else None
         if config is None or not config.enabled(request.command):
             return callback_pb2.BeforeEventReply(verdict=callback_pb2.VERDICT_ALLOW)

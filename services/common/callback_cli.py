@@ -14,6 +14,7 @@ import typer
 from services.common import callback_config
 from services.common.callback_replay import replay_dlq
 from services.common.config import get_settings
+from services.common.config_versions import bump_if_reachable
 from services.common.dlq_replay import replay_topic
 from services.common.logging import setup_logging
 from services.common.store.factory import open_stores
@@ -41,6 +42,7 @@ async def _apply(
             raise typer.BadParameter(str(err)) from None
         if app.settings != before:
             await stores.apps.save_app(app)
+            await bump_if_reachable(settings.redis_url, app_id)
         return result
     finally:
         await stores.close()

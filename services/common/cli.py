@@ -16,10 +16,11 @@ from rich.console import Console
 from services.common import app_settings, apps, messaging_settings, usersig
 from services.common.callback_cli import callback_cli, replay_dlq_cmd
 from services.common.config import get_settings
+from services.common.config_versions import bump_if_reachable
 from services.common.rules_cli import rules_cli
 from services.common.stack import Stack, preferred_port
 from services.common.store.factory import open_stores
-from services.common.store.ports import Stores
+from services.common.store.ports import App, Stores
 
 T = TypeVar("T")
 
@@ -41,6 +42,11 @@ def _with_stores(fn: Callable[[Stores], Awaitable[T]]) -> T:
             await stores.close()
 
     return asyncio.run(run())
+
+
+async def _save(stores: Stores, app: App) -> None:
+    await stores.apps.save_app(app)
+    await bump_if_reachable(get_settings().redis_url, app.sdkappid)
 
 
 @cli.command()
@@ -149,7 +155,7 @@ def app_rotate_key(
         if app is None:
             raise typer.BadParameter(f"no app {app_id}")
         key = apps.rotate_key(app, grace)
-        await stores.apps.save_app(app)
+        await _save(stores, app)
         return key
 
     typer.echo(json.dumps({"sdkappid": app_id, "key": _with_stores(rotate), "grace_s": grace}))
@@ -191,7 +197,7 @@ def app_settings_cmd(
             )
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None
-        await stores.apps.save_app(app)
+        await _save(stores, app)
         return app_settings.view(app)
 
     typer.echo(json.dumps(_with_stores(update)))
@@ -225,7 +231,7 @@ def app_messaging_cmd(
                 messaging_settings.apply(app.settings, changes)
             except messaging_settings.InvalidSetting as err:
                 raise typer.BadParameter(str(err)) from None
-            await stores.apps.save_app(app)
+            await _save(stores, app)
         return messaging_settings.view(app.settings)
 
     typer.echo(json.dumps(_with_stores(update)))

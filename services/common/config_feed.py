@@ -33,6 +33,7 @@ from google.protobuf.message import DecodeError
 
 from services.common import topics
 from services.common.config import Settings
+from services.common.config_versions import ConfigVersions
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1.envelope_pb2 import ConfigChange
 
@@ -90,6 +91,22 @@ async def publish_config_change(
         log.warning("config change not published", app=sdkappid, section=section, error=str(err))
         return False
     return True
+
+
+class ConfigAnnouncer:
+    """A writer's side, once a change is in the store: announce it on im.config, so that every
+    service drops what it cached, then bump the app's configuration version, so that the
+    change applies to everything sent after the writer answers (config_versions.py). Raises
+    ConfigNotCurrent if the version could not be bumped: the writer should fail its answer, and
+    the caller retry."""
+
+    def __init__(self, versions: ConfigVersions, producer: AIOKafkaProducer | None) -> None:
+        self._versions = versions
+        self._producer = producer
+
+    async def announce(self, sdkappid: int, section: str, value: Mapping[str, object]) -> None:
+        await publish_config_change(self._producer, sdkappid, section, value)
+        await self._versions.bump(sdkappid)
 
 
 class ConfigState:

@@ -8,13 +8,13 @@ audit has not written yet appears, and a newer last message moves a conversation
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from services.common import conversation
 from services.common.recent import TailReader
 from services.common.store.conversations import C2C, GROUP, ConversationState
-from services.common.store.groups import AVCHATROOM
+from services.common.store.groups import AVCHATROOM, Group
 from services.common.store.ports import Stores
 
 
@@ -102,6 +102,25 @@ async def refreshed(
     return brought_up_to_date(
         states, {conv: (m.seq, m.server_time_ms) for conv, m in heads.items()}
     )
+
+
+async def groups_as_of_last_ack(
+    tails: TailReader, sdkappid: int, groups: Mapping[str, Group]
+) -> dict[str, Group]:
+    """`groups` with LastMsgTime and NextMsgSeq brought up to their newest stored message as of
+    the last ack (audit records them only when it archives): get_group_info, the joined list's
+    active groups and a join's read mark all see a message once its sender has the ack."""
+    heads = await tails.heads(sdkappid, [conversation.group(g) for g in groups])
+    out = dict(groups)
+    for group_id, g in groups.items():
+        head = heads.get(conversation.group(group_id))
+        if head is not None and head.seq >= g.next_msg_seq:
+            out[group_id] = replace(
+                g,
+                next_msg_seq=head.seq + 1,
+                last_msg_time=max(g.last_msg_time, head.server_time_ms // 1000),
+            )
+    return out
 
 
 async def delete(stores: Stores, tails: TailReader, sdkappid: int, user: str, conv: str) -> None:

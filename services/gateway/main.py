@@ -18,7 +18,8 @@ from services.common import topics
 from services.common.app_cache import AppCache
 from services.common.bus import make_producer
 from services.common.config import Settings, get_settings
-from services.common.config_feed import APP, ConfigFeed
+from services.common.config_feed import APP, ConfigAnnouncer, ConfigFeed
+from services.common.config_versions import ConfigVersions
 from services.common.grpc_util import Channels, GrpcServer
 from services.common.logging import get_logger, setup_logging
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc, history_pb2_grpc
@@ -68,7 +69,7 @@ def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> Fas
     )
     app.include_router(build_router(deps))
     admin = AdminDeps(
-        deps.settings, deps.stores.apps, app_cache, deps.stores.dirty_words, deps.producer
+        deps.settings, deps.stores.apps, app_cache, deps.stores.dirty_words, deps.config
     )
     mount_admin(app, admin)
     # Message reports read history and recall through the publisher, as REST does.
@@ -203,6 +204,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         channels=channels,
         limiter=limiter,
         producer=producer,
+        config=ConfigAnnouncer(ConfigVersions(redis), producer),
     )
     http = uvicorn.Server(
         uvicorn.Config(

@@ -355,10 +355,8 @@ class WsOps:
         finally:
             # Unread counts start at the join: what came before is history, not news. (Also
             # when the join answers 10002 for its membership version: the member stays.)
-            if group.group_type != AVCHATROOM and group.next_msg_seq > 1:
-                await self._stores.conversations.set_read(
-                    sdkappid, user, conversation.group(group.group_id), group.next_msg_seq - 1
-                )
+            if group.group_type != AVCHATROOM:
+                await self._read_up_to_now(sdkappid, user, group)
         return {"op": "join_group", "code": 0, "group": group.group_id, "joined": True}
 
     async def quit_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
@@ -382,6 +380,18 @@ class WsOps:
         if group is None:
             raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist")
         return group
+
+    async def _read_up_to_now(self, sdkappid: int, user: str, group: Group) -> None:
+        """A joiner's read mark at the group's newest message as of the last ack."""
+        (current,) = (
+            await conversation_list.groups_as_of_last_ack(
+                self._tails, sdkappid, {group.group_id: group}
+            )
+        ).values()
+        if current.next_msg_seq > 1:
+            await self._stores.conversations.set_read(
+                sdkappid, user, conversation.group(group.group_id), current.next_msg_seq - 1
+            )
 
     async def _require_member(self, sdkappid: int, group_id: str, user: str) -> None:
         if not await self._stores.groups.get_members(sdkappid, group_id, [user]):

@@ -16,6 +16,7 @@ from services.common.bus import (
 )
 from services.common.config import Settings
 from services.common.config_feed import APP, DIRTY_WORDS, ConfigFeed
+from services.common.config_versions import ConfigVersions
 from services.common.grpc_util import Channels, GrpcServer
 from services.common.pb.tidings.v1 import (
     callback_pb2,
@@ -57,9 +58,12 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     feed.on(DIRTY_WORDS, words.on_change)
     callbacks = callback_pb2_grpc.CallbackServiceStub(channels.get(settings.callback_addr))
 
-    async def before_send(msg: InboundMessage, deadline_s: float) -> callback_pb2.BeforeSendReply:
+    async def before_send(
+        msg: InboundMessage, deadline_s: float, config_version: int
+    ) -> callback_pb2.BeforeSendReply:
         reply: callback_pb2.BeforeSendReply = await callbacks.BeforeSend(
-            callback_pb2.BeforeSendRequest(message=msg), timeout=deadline_s
+            callback_pb2.BeforeSendRequest(message=msg, config_version=config_version),
+            timeout=deadline_s,
         )
         return reply
 
@@ -76,7 +80,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         BatchProducer(producer),
         channels,
         max_seq,
-        Moderator(apps, words, before_send),
+        Moderator(apps, words, before_send, ConfigVersions(redis)),
         settings.kafka_max_batch,
     )
     fanout = Fanout(

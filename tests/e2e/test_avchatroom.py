@@ -12,9 +12,9 @@ import pytest
 
 from services.common.errors import ErrorCode
 from services.common.stack import Stack
-from tests.conftest import AppUnderTest, new_app
+from tests.conftest import AppUnderTest, eventually, new_app
 from tests.e2e.test_group_messages import make_group
-from tidings_client import Client, Message, TidingsClientError
+from tidings_client import Ack, Client, Message, TidingsClientError
 
 pytestmark = pytest.mark.stack
 
@@ -36,10 +36,23 @@ async def live_group(app: AppUnderTest, owner: str) -> str:
     return group_id
 
 
-async def send_after_rate_window(c: Client, group_id: str, text: str) -> None:
+async def send_after_rate_window(c: Client, group_id: str, text: str) -> Ack:
     # One message a second per group by default: wait out the previous one's token.
     await asyncio.sleep(1.1)
-    await c.send(group=group_id, text=text)
+    return await c.send(group=group_id, text=text)
+
+
+async def archive_passed(app: AppUnderTest, group_id: str, seq: int) -> None:
+    """Wait until the archive is done with the group's messages up to `seq`. It writes a group's
+    activity (NextMsgSeq) for online-only messages too, in the transaction that stores what it
+    keeps of them (Cassandra: after those writes): once NextMsgSeq is past `seq`, anything of
+    them it stored would show in history."""
+
+    async def passed() -> bool:
+        info = await app.rest("group_open_http_svc", "get_group_info", {"GroupIdList": [group_id]})
+        return bool(info["GroupInfo"][0]["NextMsgSeq"] > seq)
+
+    assert await eventually(passed)
 
 
 async def test_live_messages_reach_online_members_only_from_their_join(
@@ -63,13 +76,14 @@ async def test_live_messages_reach_online_members_only_from_their_join(
         assert err.value.code == ErrorCode.GROUP_RATE_LIMITED
 
         await fan2.join_group(group_id)
-        await send_after_rate_window(host, group_id, "after fan2")
+        ack = await send_after_rate_window(host, group_id, "after fan2")
         assert (await next_message(fan1)).text == "after fan2"
         # fan2 joined after the first message: it gets the second one first, and only it.
         seen = await next_message(fan2)
         assert seen.text == "after fan2"
 
         # Nothing was archived: there is no history to sync.
+        await archive_passed(app, group_id, ack.seq)
         assert await fan1.sync(group=group_id) == []
 
         await fan1.quit_group(group_id)
@@ -150,8 +164,7 @@ async def test_app_server_messages_into_a_live_group_are_online_only(app: AppUnd
             assert reply["ErrorCode"] == 0, reply
         got = [await next_message(fan) for _ in range(2)]
         assert [(m.text, m.online_only) for m in got] == [("rest 0", True), ("rest 1", True)]
-        # Give the archive time to have stored them, had it been going to.
-        await asyncio.sleep(2.0)
+        await archive_passed(app, group_id, reply["MsgSeq"])
         assert await fan.sync(group=group_id) == []
     finally:
         await fan.close()

@@ -55,8 +55,7 @@ async def server() -> AsyncIterator[AppServer]:
 async def configure(app: AppUnderTest, url: str, **fields: Any) -> dict[str, Any]:
     r = await admin(app.stack, "PUT", f"/apps/{app.sdkappid}/callback", json={"url": url, **fields})
     assert r.status_code == 200, r.text
-    # The callback service reads app records again after one second.
-    await asyncio.sleep(1.2)
+    # In effect for every message sent after this answer (services/common/config_versions.py).
     return r.json()  # type: ignore[no-any-return]
 
 

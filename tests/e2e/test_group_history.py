@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import AppUnderTest, eventually
+from tests.conftest import AppUnderTest
 from tests.e2e.test_group_messages import make_group
 
 pytestmark = pytest.mark.stack
@@ -38,10 +38,6 @@ async def test_new_members_see_history_per_group_type(
     try:
         want = [a.seq for a in ([*before, after] if sees_before else [after])]
 
-        async def synced() -> list[int] | None:
-            seqs = [m.seq for m in await newcomer.sync(group=group_id)]
-            return seqs if seqs == want else None
-
-        assert await eventually(synced, timeout=30.0) == want
+        assert [m.seq for m in await newcomer.sync(group=group_id)] == want
     finally:
         await newcomer.close()

@@ -3,7 +3,6 @@ and the push service delivers one C2C message to each selected account, once."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -45,6 +44,33 @@ async def received(app: AppUnderTest, sender: str, users: tuple[str, ...]) -> di
     return got  # type: ignore[no-any-return]
 
 
+async def newest(app: AppUnderTest, sender: str, users: tuple[str, ...], text: str) -> None:
+    """Wait until `text` from `sender` is the newest message of each of `users`."""
+
+    async def check() -> bool:
+        for u in users:
+            latest = await app.roam(sender, u, max_cnt=1)
+            if not latest or latest[0]["MsgBody"][0]["MsgContent"]["Text"] != text:
+                return False
+        return True
+
+    assert await eventually(check)
+
+
+async def jobs_published(app: AppUnderTest, users: tuple[str, ...], tag: str, random: int) -> None:
+    """A barrier for the app's im_push jobs: two pushes from the admin to every account, each
+    waited for. One app's jobs share a partition of im.events, and the push service runs a batch
+    of jobs side by side and takes the next batch only once every job of it is published. The
+    first push shows up only once its batch is taken, which holds or follows every job queued
+    before it; the second, queued after that, runs in a later batch, so after those jobs were
+    published in full. Each of its messages follows theirs in its conversation (one partition
+    of im.inbound, sequenced in order): once every account has it, what they sent is in history.
+    The two messages are "<tag> 1" and "<tag> 2"."""
+    for n in (1, 2):
+        await push(app, {"MsgRandom": random + n, "MsgBody": body(f"{tag} {n}")})
+        await newest(app, ADMIN, users, f"{tag} {n}")
+
+
 async def test_im_push_by_tags_reaches_exactly_the_selected_accounts_once(
     app: AppUnderTest, stack: Stack
 ) -> None:
@@ -73,14 +99,12 @@ async def test_im_push_by_tags_reaches_exactly_the_selected_accounts_once(
     got = await received(app, ADMIN, ("a1", "a2", "a3"))
     # The same MsgRandom is the same task: a retry gets the same TaskId and sends nothing new.
     assert await push(app, request) == task
-    marker = await push(app, {"MsgRandom": 215, "MsgBody": body("marker")})
-    assert marker != task
-    await received(app, ADMIN, USERS)
-    await asyncio.sleep(1.0)
+    await jobs_published(app, USERS, "marker", 215)
 
     for user in USERS:
         texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam(ADMIN, user)]
-        expected = ["marker", "hi, vip"] if user in ("a1", "a2", "a3") else ["marker"]
+        expected = ["marker 2", "marker 1"]
+        expected += ["hi, vip"] if user in ("a1", "a2", "a3") else []
         assert texts == expected, (user, texts, got)
     first = (await app.roam(ADMIN, "a1"))[-1]
     assert first["From_Account"] == ADMIN and first["To_Account"] == "a1"
@@ -111,16 +135,32 @@ async def test_im_push_by_attributes_from_an_account(app: AppUnderTest) -> None:
             "MsgBody": body("by attribute"),
         },
     )
-    await received(app, "notice", ("a1", "a2", "a3"))
+    got = await received(app, "notice", ("a1", "a2", "a3"))
+    # The job "by attribute" was taken before "to all" was queued, so "to all" runs in a later
+    # batch, once "by attribute" is published in full; in each conversation it follows.
     await push(app, {"From_Account": "notice", "MsgRandom": 9, "MsgBody": body("to all")})
-    got = await received(app, "notice", USERS)
-    await asyncio.sleep(1.0)
+    await newest(app, "notice", USERS, "to all")
     for user in USERS:
         texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam("notice", user)]
         expected = ["to all", "by attribute"] if user in ("a1", "a2", "a3") else ["to all"]
         assert texts == expected, (user, texts, got)
-    # The sender is one of the app's accounts, but not a target of its own push.
-    assert await app.roam("notice", "notice") == []
+    # The sender is one of the app's accounts, but not a target of its own push. "by attribute"
+    # was published in full before "to all" ran (above), so before this note to self, in the
+    # same conversation.
+    note = await app.rest(
+        "openim",
+        "sendmsg",
+        {
+            "SyncOtherMachine": 2,
+            "From_Account": "notice",
+            "To_Account": "notice",
+            "MsgRandom": 10,
+            "MsgBody": body("note to self"),
+        },
+    )
+    assert note["ErrorCode"] == 0, note
+    texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam("notice", "notice")]
+    assert texts == ["note to self"]
 
 
 @pytest.mark.parametrize(
@@ -155,5 +195,7 @@ async def test_im_push_errors(app: AppUnderTest, change: dict[str, Any], code: E
     reply = await app.rest(SVC, "im_push", {k: v for k, v in request.items() if v is not None})
     assert reply["ErrorCode"] == code, reply
     assert reply["ActionStatus"] == "FAIL" and reply["ErrorInfo"] and "TaskId" not in reply
-    await asyncio.sleep(0.5)
-    assert await app.roam(ADMIN, "a1") == []
+    # Had the refused request queued a job, it would be ahead of the barrier's.
+    await jobs_published(app, ("a1",), "barrier", 100)
+    texts = [m["MsgBody"][0]["MsgContent"]["Text"] for m in await app.roam(ADMIN, "a1")]
+    assert texts == ["barrier 2", "barrier 1"]

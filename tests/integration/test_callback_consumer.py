@@ -35,6 +35,7 @@ from tests.callback_fakes import (
     Apps,
     Dispatched,
     Groups,
+    Versions,
     app,
     message,
     no_unread,
@@ -55,6 +56,7 @@ def reader() -> tuple[CallbackConsumer, Dispatched]:
         AfterSend(groups, no_unread),
         PostSendRules(groups),
         dispatched,  # type: ignore[arg-type]
+        Versions(),  # type: ignore[arg-type]
     )
     return consumer, dispatched
 

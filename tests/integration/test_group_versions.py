@@ -3,13 +3,10 @@ gateway's bump, and fan-out's read of the versions in the same pipeline as its p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 import redis.asyncio as aioredis
 
-from services.common.embedded import ChildProcess, free_port, start_valkey
+from services.common.embedded import free_port
 from services.common.errors import ErrorCode
 from services.common.group_versions import (
     TTL_S,
@@ -23,22 +20,6 @@ from services.common.redis_state import connect
 
 APP = 1400000811
 N1 = "10.2.0.1:7001"
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    root = Path(tmp_path_factory.mktemp("valkey"))
-    child: ChildProcess = start_valkey(port, root / "data", root / "logs")
-    yield f"redis://127.0.0.1:{port}/0"
-    child.stop()
-
-
-@pytest.fixture
-async def client(valkey: str) -> AsyncIterator[aioredis.Redis]:
-    c = connect(valkey)
-    yield c
-    await c.aclose()
 
 
 class Local:

@@ -6,35 +6,14 @@ time passes) and a node that stops cleanly (it leaves nothing)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from services.common import presence
-from services.common.embedded import ChildProcess, free_port, start_valkey
 from services.common.presence import NodePresence, PresenceIndex
-from services.common.redis_state import connect
 
 APP = 1400000601
 N1, N2 = "10.1.0.1:7001", "10.1.0.2:7001"
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    root = Path(tmp_path_factory.mktemp("valkey"))
-    child: ChildProcess = start_valkey(port, root / "data", root / "logs")
-    yield f"redis://127.0.0.1:{port}/0"
-    child.stop()
-
-
-@pytest.fixture
-async def client(valkey: str) -> AsyncIterator[aioredis.Redis]:
-    c = connect(valkey)
-    yield c
-    await c.aclose()
 
 
 class Local:

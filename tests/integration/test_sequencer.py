@@ -3,13 +3,11 @@ recent-conversation index; split by slot for Redis Cluster, with the same answer
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
 from services.common import conversation
-from services.common.embedded import ChildProcess, free_port, start_valkey
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.recent import TailReader, TailSettings
 from services.common.redis_state import connect
@@ -24,15 +22,6 @@ from services.router.sequencer import (
 )
 
 APP = 1400000001
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    root = Path(tmp_path_factory.mktemp("valkey"))
-    child: ChildProcess = start_valkey(port, root / "data", root)
-    yield f"redis://127.0.0.1:{port}/0"
-    child.stop()
 
 
 @pytest.fixture

@@ -59,7 +59,8 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.common.store.ports import App
 from services.router.moderation import Decision, Ruling
-from services.router.moderator import CALL_MARGIN_S, Moderator, WordFilters
+from services.router.moderator import CALL_MARGIN_S, Ask, Moderator, WordFilters
+from tests.callback_fakes import Versions
 
 URL = "https://rules.example.com/hook"
 
@@ -505,14 +506,14 @@ async def asked_deadlines(
     filters = WordFilters(words, NoCustomWords(), apps)  # type: ignore[arg-type]
     deadlines: list[float] = []
 
-    async def before_send(m: InboundMessage, deadline_s: float) -> BeforeSendReply:
+    async def before_send(m: InboundMessage, deadline_s: float, version: int) -> BeforeSendReply:
         deadlines.append(deadline_s)
         return BeforeSendReply(verdict=VERDICT_ALLOW)
 
     async def is_retry(messages: Sequence[InboundMessage]) -> list[bool]:
         return [retry] * len(messages)
 
-    moderator = Moderator(apps, filters, before_send)
+    moderator = Moderator(apps, filters, before_send, Versions())  # type: ignore[arg-type]
     decisions = [
         d if isinstance(d, Decision) else await moderator.ask(d)
         for d in await moderator.prepare([msg], is_retry)
@@ -535,6 +536,51 @@ async def test_a_retry_keeps_its_first_ruling() -> None:
     assert asked == [] and clean.ruling is Ruling.ACCEPT
     asked, _ = await asked_deadlines(app, ws_inbound())
     assert len(asked) == 1
+
+
+class CustomWords:
+    def __init__(self) -> None:
+        self.words: list[str] = []
+
+    async def list_words(self, sdkappid: int) -> list[str]:
+        return list(self.words)
+
+
+async def test_a_word_added_applies_to_the_next_message_once_its_version_moved() -> None:
+    """The filter is cached (no im.config record arrives here); the bumped configuration
+    version alone makes the next batch build it again, and the version goes on to BeforeSend."""
+    app = new_app()
+    app.settings["sensitive_words"] = {"builtin": "off", "custom": "block"}
+    app.settings["callback"] = {"url": URL, "commands": "all", "timeout_s": 2.0}
+    words, versions = CustomWords(), Versions()
+    apps = AppCache(OneApp(app))  # type: ignore[arg-type]
+    versions_sent: list[int] = []
+
+    async def before_send(m: InboundMessage, deadline_s: float, version: int) -> BeforeSendReply:
+        versions_sent.append(version)
+        return BeforeSendReply(verdict=VERDICT_ALLOW)
+
+    async def never_retried(messages: Sequence[InboundMessage]) -> list[bool]:
+        return [False] * len(messages)
+
+    moderator = Moderator(
+        apps,
+        WordFilters([], words, apps),  # type: ignore[arg-type]
+        before_send,
+        versions,  # type: ignore[arg-type]
+    )
+    msg = ws_inbound(elements=[elem("TIMTextElem", Text="buy pills")])
+    (first,) = await moderator.prepare([msg], never_retried)
+    assert isinstance(first, Ask)
+    await moderator.ask(first)
+    words.words.append("pills")
+    await versions.bump(app.sdkappid)
+    (second,) = await moderator.prepare([msg], never_retried)
+    assert isinstance(second, Decision) and second.ruling is Ruling.REJECT
+    (clean,) = await moderator.prepare([ws_inbound()], never_retried)
+    assert isinstance(clean, Ask)
+    await moderator.ask(clean)
+    assert versions_sent == [0, 1]
 
 
 def ws_inbound(**kw: Any) -> InboundMessage:

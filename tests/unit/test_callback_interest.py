@@ -38,6 +38,7 @@ from tests.callback_fakes import (
     Apps,
     Dispatched,
     Groups,
+    Versions,
     app,
     message,
     no_unread,
@@ -160,7 +161,9 @@ def test_the_app_of_a_key(key: bytes | None, expected: int | None) -> None:
 # --- the batch handlers, with in-memory fakes ----------------------------------------------
 
 
-def reader(*apps: App) -> tuple[CallbackConsumer, Dispatched, Apps]:
+def reader(
+    *apps: App, versions: Versions | None = None
+) -> tuple[CallbackConsumer, Dispatched, Apps]:
     store = Apps(*apps)
     dispatched = Dispatched()
     groups = GroupTypes(Groups())  # type: ignore[arg-type]
@@ -169,6 +172,7 @@ def reader(*apps: App) -> tuple[CallbackConsumer, Dispatched, Apps]:
         AfterSend(groups, no_unread),
         PostSendRules(groups),
         dispatched,  # type: ignore[arg-type]
+        versions or Versions(),  # type: ignore[arg-type]
     )
     return consumer, dispatched, store
 
@@ -273,3 +277,21 @@ async def test_an_event_of_a_command_the_app_did_not_enable_is_not_delivered() -
     poison = await consumer.handle([record(topics.EVENTS.name, key, deleted.SerializeToString())])
     assert poison == []
     assert dispatched.batches == [[]]
+
+
+async def test_a_change_whose_version_was_bumped_applies_to_the_next_batch() -> None:
+    """No im.config record, a cache that would hold the record for a minute: the bumped
+    version alone makes the next batch read the app again."""
+    versions = Versions()
+    consumer, dispatched, store = reader(app(LOUD), versions=versions)
+    await consumer.handle([message_record(LOUD, offset=0)])
+    assert dispatched.batches == [[]]
+    store.apps[LOUD] = app(LOUD, commands=[C2C_AFTER_SEND])
+    await versions.bump(LOUD)
+    await consumer.handle([message_record(LOUD, offset=1)])
+    ((delivery, _),) = dispatched.batches[1]
+    assert delivery.command == C2C_AFTER_SEND
+    # Read once at the new version, then from the cache.
+    reads = store.reads
+    await consumer.handle([message_record(LOUD, offset=2)])
+    assert store.reads == reads

@@ -16,14 +16,14 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from services.common.app_cache import AppCache
 from services.common.config import Settings
-from services.common.config_feed import APP, publish_config_change
+from services.common.config_feed import APP, ConfigAnnouncer
+from services.common.config_versions import ConfigNotCurrent
 from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.ports import App, AppStore
 
@@ -35,8 +35,8 @@ class AdminDeps:
     # The gateway's own cache of app records: a change made here is dropped from it at once.
     cache: AppCache
     dirty_words: DirtyWordStore
-    # Announces changes on im.config, so every service applies them within seconds.
-    producer: AIOKafkaProducer | None = None
+    # Announces changes, so that every service applies them to what is sent after the answer.
+    config: ConfigAnnouncer
 
     def router(self, prefix: str = "/admin") -> APIRouter:
         """An admin router: operator token required, errors in the admin envelope."""
@@ -58,10 +58,20 @@ class AdminDeps:
         await self.app_saved(app.sdkappid, changed)
 
     async def app_saved(self, sdkappid: int, changed: str) -> None:
-        """After an app record was written: this gateway drops its copy now, every other
-        service when the im.config change reaches it."""
+        """After an app record was written: this gateway drops its copy now, and the message
+        path reads the record again for what is sent after the answer."""
         self.cache.invalidate(sdkappid)
-        await publish_config_change(self.producer, sdkappid, APP, {"changed": changed})
+        await announce(self.config, sdkappid, APP, {"changed": changed})
+
+
+async def announce(
+    config: ConfigAnnouncer, sdkappid: int, section: str, value: dict[str, object]
+) -> None:
+    """ConfigAnnouncer.announce, with its failure as the admin API's 503."""
+    try:
+        await config.announce(sdkappid, section, value)
+    except ConfigNotCurrent as err:
+        raise AdminError(503, "not_in_effect", err.info) from None
 
 
 class AdminError(Exception):
@@ -88,6 +98,7 @@ def envelope(code: str, message: str) -> dict[str, dict[str, str]]:
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorEnvelope, "description": "missing or wrong operator token"},
     422: {"model": ErrorEnvelope, "description": "invalid input"},
+    503: {"model": ErrorEnvelope, "description": "saved, but not yet in effect: retry"},
 }
 
 bearer = HTTPBearer(

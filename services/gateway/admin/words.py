@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.common import word_settings
+from services.common.config_versions import ConfigNotCurrent
 from services.common.errors import TidingsError
 from services.common.word_settings import ListAction
 from services.gateway.admin.apps import Request, SdkAppId
@@ -83,12 +84,12 @@ def build_router(deps: AdminDeps) -> APIRouter:
             to_add = openim_dirty_words.parse_words(req.add) if req.add else []
             if to_delete:
                 await openim_dirty_words.delete_words(
-                    deps.dirty_words, deps.producer, sdkappid, to_delete
+                    deps.dirty_words, deps.config, sdkappid, to_delete
                 )
             if to_add:
-                await openim_dirty_words.add_words(
-                    deps.dirty_words, deps.producer, sdkappid, to_add
-                )
+                await openim_dirty_words.add_words(deps.dirty_words, deps.config, sdkappid, to_add)
+        except ConfigNotCurrent as err:
+            raise AdminError(503, "not_in_effect", err.info) from None
         except TidingsError as err:
             raise AdminError(422, "invalid_argument", err.info) from None
         return CustomWordsView(words=await deps.dirty_words.list_words(sdkappid))

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from services.common.config import Settings
+from services.common.config_feed import ConfigAnnouncer
 from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2_grpc
 from services.common.recent import TailReader
@@ -38,6 +39,8 @@ class RestDeps:
     limiter: RateLimiter
     # For records nobody answers, such as all_member_push jobs on im.events.
     producer: AIOKafkaProducer
+    # Announces settings and word changes (in effect for what is sent after the answer).
+    config: ConfigAnnouncer
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.common import events
+from services.common.conversation_list import groups_as_of_last_ack
 from services.common.errors import ErrorCode, TidingsError
 from services.common.quotas import has_member_addon, quota_for
 from services.common.store.groups import Group, Member
@@ -501,7 +502,11 @@ async def get_group_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
         )
     wanted = _wanted_parts(_response_filter(body))
     well_formed = [g for g in group_ids if rules.is_well_formed_group_id(g)]
-    found = await ctx.deps.stores.groups.get_groups(ctx.app.sdkappid, well_formed)
+    found = await groups_as_of_last_ack(
+        ctx.deps.tails,
+        ctx.app.sdkappid,
+        await ctx.deps.stores.groups.get_groups(ctx.app.sdkappid, well_formed),
+    )
     now = _now()
     infos = await asyncio.gather(
         *(_group_info(ctx, found[g], wanted, now) for g in group_ids if g in found)
@@ -948,7 +953,9 @@ async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply
     sdkappid = ctx.app.sdkappid
     joined = await store.joined_groups(sdkappid, user)
     candidates = [j.group_id for j in joined if group_type in (None, j.group_type)]
-    groups = await store.get_groups(sdkappid, candidates)
+    groups = await groups_as_of_last_ack(
+        ctx.deps.tails, sdkappid, await store.get_groups(sdkappid, candidates)
+    )
     listed = [
         groups[g]
         for g in candidates

@@ -7,17 +7,17 @@ messages is the sensitive-word filter's job; this module only manages the list.
 Where Tencent is silent (its text reads both as "50 per request" and "50 in all", and says to
 send more in several requests): the per-request cap is 50 and an app holds at most 10,000
 words. A word must contain something other than whitespace; words are kept as entered.
-Each change is announced on im.config (section dirty_words) after the store write.
+Each change is announced (section dirty_words) after the store write, and applies to every
+message sent after the answer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, Field
 
-from services.common.config_feed import DIRTY_WORDS, publish_config_change
+from services.common.config_feed import DIRTY_WORDS, ConfigAnnouncer
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.dirtywords import DirtyWordStore
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
@@ -43,29 +43,25 @@ def parse_words(raw: object) -> list[str]:
 
 
 async def add_words(
-    store: DirtyWordStore, producer: AIOKafkaProducer | None, sdkappid: int, words: list[str]
+    store: DirtyWordStore, config: ConfigAnnouncer, sdkappid: int, words: list[str]
 ) -> None:
     existing = set(await store.list_words(sdkappid))
     if len(existing | set(words)) > MAX_WORDS_PER_APP:
         raise TidingsError(BAD, f"an app holds at most {MAX_WORDS_PER_APP} dirty words")
     await store.add_words(sdkappid, words)
-    await _announce(producer, sdkappid, "add", len(words))
+    await _announce(config, sdkappid, "add", len(words))
 
 
 async def delete_words(
-    store: DirtyWordStore, producer: AIOKafkaProducer | None, sdkappid: int, words: list[str]
+    store: DirtyWordStore, config: ConfigAnnouncer, sdkappid: int, words: list[str]
 ) -> None:
     await store.delete_words(sdkappid, words)
-    await _announce(producer, sdkappid, "delete", len(words))
+    await _announce(config, sdkappid, "delete", len(words))
 
 
-async def _announce(
-    producer: AIOKafkaProducer | None, sdkappid: int, change: str, count: int
-) -> None:
-    """Routers rebuild the app's filter when this reaches them (within a second or so)."""
-    await publish_config_change(
-        producer, sdkappid, DIRTY_WORDS, {"changed": change, "words": count}
-    )
+async def _announce(config: ConfigAnnouncer, sdkappid: int, change: str, count: int) -> None:
+    """Routers rebuild the app's filter for the next message sent (its version changed)."""
+    await config.announce(sdkappid, DIRTY_WORDS, {"changed": change, "words": count})
 
 
 async def get(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -74,13 +70,13 @@ async def get(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 async def add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     words = parse_words(body.get("DirtyWordsList"))
-    await add_words(ctx.deps.stores.dirty_words, ctx.deps.producer, ctx.app.sdkappid, words)
+    await add_words(ctx.deps.stores.dirty_words, ctx.deps.config, ctx.app.sdkappid, words)
     return {}
 
 
 async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     words = parse_words(body.get("DirtyWordsList"))
-    await delete_words(ctx.deps.stores.dirty_words, ctx.deps.producer, ctx.app.sdkappid, words)
+    await delete_words(ctx.deps.stores.dirty_words, ctx.deps.config, ctx.app.sdkappid, words)
     return {}
 
 

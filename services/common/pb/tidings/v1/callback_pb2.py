@@ -25,23 +25,23 @@ _sym_db = _symbol_database.Default()
 from services.common.pb.tidings.v1 import envelope_pb2 as tidings_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tidings/v1/callback.proto\x12\ntidings.v1\x1a\x19tidings/v1/envelope.proto\"@\n\x11\x42\x65\x66oreSendRequest\x12+\n\x07message\x18\x01 \x01(\x0b\x32\x1a.tidings.v1.InboundMessage\"\xe3\x01\n\x0f\x42\x65\x66oreSendReply\x12$\n\x07verdict\x18\x01 \x01(\x0e\x32\x13.tidings.v1.Verdict\x12\x12\n\nerror_code\x18\x02 \x01(\r\x12\x12\n\nerror_info\x18\x03 \x01(\t\x12(\n\x08\x65lements\x18\x04 \x03(\x0b\x32\x16.tidings.v1.MsgElement\x12\x19\n\x11replaced_elements\x18\x05 \x01(\x08\x12\x19\n\x11\x63loud_custom_data\x18\x06 \x01(\t\x12\"\n\x1areplaced_cloud_custom_data\x18\x07 \x01(\x08\"r\n\x12\x42\x65\x66oreEventRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\x0c\x12\x11\n\tclient_ip\x18\x04 \x01(\t\x12\x10\n\x08platform\x18\x05 \x01(\t\"t\n\x10\x42\x65\x66oreEventReply\x12$\n\x07verdict\x18\x01 \x01(\x0e\x32\x13.tidings.v1.Verdict\x12\x12\n\nerror_code\x18\x02 \x01(\r\x12\x12\n\nerror_info\x18\x03 \x01(\t\x12\x12\n\nreply_json\x18\x04 \x01(\x0c*[\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x11\n\rVERDICT_ALLOW\x10\x01\x12\x12\n\x0eVERDICT_REJECT\x10\x02\x12\x10\n\x0cVERDICT_DROP\x10\x03\x32\xa8\x01\n\x0f\x43\x61llbackService\x12H\n\nBeforeSend\x12\x1d.tidings.v1.BeforeSendRequest\x1a\x1b.tidings.v1.BeforeSendReply\x12K\n\x0b\x42\x65\x66oreEvent\x12\x1e.tidings.v1.BeforeEventRequest\x1a\x1c.tidings.v1.BeforeEventReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tidings/v1/callback.proto\x12\ntidings.v1\x1a\x19tidings/v1/envelope.proto\"X\n\x11\x42\x65\x66oreSendRequest\x12+\n\x07message\x18\x01 \x01(\x0b\x32\x1a.tidings.v1.InboundMessage\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"\xe3\x01\n\x0f\x42\x65\x66oreSendReply\x12$\n\x07verdict\x18\x01 \x01(\x0e\x32\x13.tidings.v1.Verdict\x12\x12\n\nerror_code\x18\x02 \x01(\r\x12\x12\n\nerror_info\x18\x03 \x01(\t\x12(\n\x08\x65lements\x18\x04 \x03(\x0b\x32\x16.tidings.v1.MsgElement\x12\x19\n\x11replaced_elements\x18\x05 \x01(\x08\x12\x19\n\x11\x63loud_custom_data\x18\x06 \x01(\t\x12\"\n\x1areplaced_cloud_custom_data\x18\x07 \x01(\x08\"r\n\x12\x42\x65\x66oreEventRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\x0c\x12\x11\n\tclient_ip\x18\x04 \x01(\t\x12\x10\n\x08platform\x18\x05 \x01(\t\"t\n\x10\x42\x65\x66oreEventReply\x12$\n\x07verdict\x18\x01 \x01(\x0e\x32\x13.tidings.v1.Verdict\x12\x12\n\nerror_code\x18\x02 \x01(\r\x12\x12\n\nerror_info\x18\x03 \x01(\t\x12\x12\n\nreply_json\x18\x04 \x01(\x0c*[\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x11\n\rVERDICT_ALLOW\x10\x01\x12\x12\n\x0eVERDICT_REJECT\x10\x02\x12\x10\n\x0cVERDICT_DROP\x10\x03\x32\xa8\x01\n\x0f\x43\x61llbackService\x12H\n\nBeforeSend\x12\x1d.tidings.v1.BeforeSendRequest\x1a\x1b.tidings.v1.BeforeSendReply\x12K\n\x0b\x42\x65\x66oreEvent\x12\x1e.tidings.v1.BeforeEventRequest\x1a\x1c.tidings.v1.BeforeEventReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tidings.v1.callback_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VERDICT']._serialized_start=598
-  _globals['_VERDICT']._serialized_end=689
+  _globals['_VERDICT']._serialized_start=622
+  _globals['_VERDICT']._serialized_end=713
   _globals['_BEFORESENDREQUEST']._serialized_start=68
-  _globals['_BEFORESENDREQUEST']._serialized_end=132
-  _globals['_BEFORESENDREPLY']._serialized_start=135
-  _globals['_BEFORESENDREPLY']._serialized_end=362
-  _globals['_BEFOREEVENTREQUEST']._serialized_start=364
-  _globals['_BEFOREEVENTREQUEST']._serialized_end=478
-  _globals['_BEFOREEVENTREPLY']._serialized_start=480
-  _globals['_BEFOREEVENTREPLY']._serialized_end=596
-  _globals['_CALLBACKSERVICE']._serialized_start=692
-  _globals['_CALLBACKSERVICE']._serialized_end=860
+  _globals['_BEFORESENDREQUEST']._serialized_end=156
+  _globals['_BEFORESENDREPLY']._serialized_start=159
+  _globals['_BEFORESENDREPLY']._serialized_end=386
+  _globals['_BEFOREEVENTREQUEST']._serialized_start=388
+  _globals['_BEFOREEVENTREQUEST']._serialized_end=502
+  _globals['_BEFOREEVENTREPLY']._serialized_start=504
+  _globals['_BEFOREEVENTREPLY']._serialized_end=620
+  _globals['_CALLBACKSERVICE']._serialized_start=716
+  _globals['_CALLBACKSERVICE']._serialized_end=884
 # @@protoc_insertion_point(module_scope)

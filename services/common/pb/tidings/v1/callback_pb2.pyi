@@ -44,16 +44,23 @@ class BeforeSendRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     MESSAGE_FIELD_NUMBER: _builtins.int
+    CONFIG_VERSION_FIELD_NUMBER: _builtins.int
+    config_version: _builtins.int
+    """The app's configuration version that the router read for this message: the callback
+    service applies the app's settings at this version or later (config_versions.py).
+    0: the caller read none (or the app never changed); the callback service reads it.
+    """
     @_builtins.property
     def message(self) -> _envelope_pb2.InboundMessage: ...
     def __init__(
         self,
         *,
         message: _envelope_pb2.InboundMessage | None = ...,
+        config_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_version", b"config_version", "message", b"message"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
