@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from services.common.stack import Stack
-from tests.bench.loadgen import report, shapes
+from tests.bench.loadgen import redisprof, report, shapes
 from tests.bench.loadgen.floor import FloorRun, two_hops
 from tests.bench.loadgen.options import C2COptions, add_c2c, add_common, c2c_options, run
 from tests.bench.loadgen.pool import Pool
@@ -72,9 +72,11 @@ async def c2c_runs(
     results: C2CResults,
     idle: float,
     floor_at: FloorAt | None = None,
+    redis_url: str = "",
 ) -> None:
     """The offered rates, then the saturation search, printing each run as it ends. Before
-    each run the server is let go idle (`idle`: its CPU share, of one core, when it is)."""
+    each run the server is let go idle (`idle`: its CPU share, of one core, when it is).
+    With `redis_url`, each offered rate's run also prints Valkey's time per message."""
 
     async def settle() -> None:
         waited = await shapes.quiesce(server, idle, opts.quiesce)
@@ -91,9 +93,15 @@ async def c2c_runs(
             floor = await floor_at(rate)
             results.floors[rate] = floor
             print(floor_line(floor), flush=True)
+        before = await redisprof.commandstats(redis_url) if redis_url else None
         r = await at(rate, opts.seconds)
         results.runs.append(r)
         print_run(name, r)
+        if before is not None:
+            after = await redisprof.commandstats(redis_url)
+            # The whole run, warm-up included: per message sent over it (about).
+            sent = round(r.sent * (opts.warmup + opts.seconds) / opts.seconds)
+            print(redisprof.table(before, after, sent), "\n", flush=True)
     if opts.saturate:
 
         async def sat(rate: float) -> shapes.C2CRun:
@@ -139,7 +147,9 @@ async def tidings_c2c(opts: C2COptions, with_floor: bool) -> C2CResults:
             per_worker = await shapes.login_pairs(pool, target, pairs)
             floor = floor_runner(stack, opts) if with_floor else None
             idle = shapes.idle_share(results.rest)
-            await c2c_runs(pool, server, per_worker, opts, "Tidings", results, idle, floor)
+            await c2c_runs(
+                pool, server, per_worker, opts, "Tidings", results, idle, floor, stack.redis_url
+            )
     return results
 
 

@@ -208,7 +208,7 @@ async def main(sends: int, conns: int, kinds: list[str], repeat: int, friend_che
             sdkappid = await setup(stores, friend_check)
             settings = Settings(data_dir=Path(tmp), node_id="bench")
             producer = FakeProducer()
-            publisher = Publisher(producer, "bench", "127.0.0.1:1", 30.0)  # type: ignore[arg-type]
+            publisher = Publisher(producer, "bench", "127.0.0.1:1", 30.0)
             channels = Channels()
             auth = authenticator(stores)
             endpoint = WsEndpoint(

@@ -25,7 +25,7 @@ CJK = [chr(c) for c in range(0x4E00, 0x4E00 + ALPHABETS["dense"])]
 
 
 def make_words(rng: random.Random, cjk: list[str] = CJK) -> list[str]:
-    words = set()
+    words: set[str] = set()
     while len(words) < WORDS:
         if rng.random() < 0.5:
             # Listed Latin terms are words and phrases, not 4-letter fragments of random text.

@@ -243,6 +243,11 @@ async def ask(control: tuple[WsConn, Counter], what: bytes) -> bytes:
     return await asyncio.wait_for(sink.reply, 60)
 
 
+def push_modes(conn: WsConn, mode: bytes, k: int) -> None:
+    for _ in range(k):
+        conn.send_text(mode)
+
+
 async def paced(rate: float, seconds: float, send: object) -> int:
     """Call send(k) every 2 ms with the k sends due since the last call; returns how many."""
     assert callable(send)
@@ -305,7 +310,7 @@ async def measure(
             before = sum(c.received for c in counters)
             cpu0 = server.cpu()
             asked = await paced(
-                pushes, seconds, lambda k, mode=mode: [control[0].send_text(mode) for _ in range(k)]
+                pushes, seconds, lambda k, mode=mode: push_modes(control[0], mode, k)
             )
             await settle(counters, before + asked * conns)
             figures[mode] = (server.cpu() - cpu0) / (asked * conns) * 1e6
