@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import connect
 
 from services.common import usersig
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest
+from tests.conftest import AppUnderTest, http_client
 from tidings_client import Client
 
 pytestmark = pytest.mark.stack
@@ -123,7 +122,7 @@ async def test_ws_login_of_unknown_account_and_app(app: AppUnderTest) -> None:
 
 async def test_rest_bad_input_is_http_200_with_a_code(app: AppUnderTest) -> None:
     url = f"{app.stack.rest_url}/v4/openim/sendmsg"
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with http_client(timeout=10) as http:
 
         async def call(content: bytes, **params: object) -> dict:  # type: ignore[type-arg]
             r = await http.post(url, params={**app.admin_params, **params}, content=content)

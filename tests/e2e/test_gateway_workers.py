@@ -12,13 +12,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from services.common.redis_state import SessionRegistry, connect
 from services.common.stack import Stack
 from tests.bench.loadgen.procstat import tree
-from tests.conftest import eventually, new_app, start_stack
+from tests.conftest import eventually, http_client, new_app, start_stack
 from tidings_client import Client, Message
 
 pytestmark = [pytest.mark.stack]
@@ -35,7 +34,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 async def metric(port: int, name: str) -> dict[str, float]:
     """A gauge's values on one worker's /metrics, by its node label."""
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with http_client(timeout=10) as http:
         text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     out: dict[str, float] = {}
     for m in re.finditer(rf'^{name}\{{node="([^"]+)"\}} (\S+)$', text, re.M):
@@ -129,7 +128,7 @@ async def tasks(metrics_ports: list[int]) -> float:
 
 
 async def test_the_http_port_is_served_by_every_worker(two_workers: Stack) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with http_client(timeout=10) as http:
         for _ in range(20):
             # A new connection each time: the kernel picks a worker for each.
             r = await http.get(f"{two_workers.rest_url}/healthz", headers={"Connection": "close"})

@@ -7,12 +7,11 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 import pytest
 import TLSSigAPIv2
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest
+from tests.conftest import AppUnderTest, http_client
 from tidings_client import Client, TidingsClientError
 
 pytestmark = pytest.mark.stack
@@ -52,7 +51,7 @@ async def test_tencent_signed_rest_flow_c2c_and_group(app: AppUnderTest) -> None
     }
 
     async def call(service: str, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with http_client(timeout=30) as http:
             r = await http.post(
                 f"{app.stack.rest_url}/v4/{service}/{command}", params=params, json=body
             )

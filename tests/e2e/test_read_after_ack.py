@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import AppUnderTest, new_app
+from tests.conftest import AppUnderTest, http_client, new_app
 from tests.e2e.test_group_messages import make_group, text
 
 pytestmark = pytest.mark.stack
@@ -94,7 +94,7 @@ async def rest_group_rounds(app: AppUnderTest, rest: Rest) -> None:
 async def test_an_ack_means_readable(app: AppUnderTest) -> None:
     """Three paths side by side, each a thousand sends in a row, each read back at once."""
     others = [await new_app(app.stack), await new_app(app.stack)]
-    async with httpx.AsyncClient(timeout=30) as c2c_http, httpx.AsyncClient(timeout=30) as g_http:
+    async with http_client(timeout=30) as c2c_http, http_client(timeout=30) as g_http:
         await asyncio.gather(
             ws_rounds(app),
             rest_c2c_rounds(others[0], Rest(others[0], c2c_http)),

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from services.common import usersig
 from services.common.errors import ErrorCode
 from services.common.stack import Stack
-from tests.conftest import AppUnderTest, new_app
+from tests.conftest import AppUnderTest, http_client, new_app
 from tests.conftest import admin_api as admin
 
 pytestmark = pytest.mark.stack
@@ -36,7 +35,7 @@ async def rest_as(
         "random": 7,
         "contenttype": "json",
     }
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with http_client(timeout=30) as http:
         r = await http.post(
             f"{app.stack.rest_url}/v4/{CHEAP[0]}/{CHEAP[1]}",
             params=params,
@@ -95,7 +94,7 @@ async def test_admin_api_needs_the_operator_token(stack: Stack) -> None:
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"
     assert r.headers["WWW-Authenticate"] == "Bearer"
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with http_client(timeout=30) as http:
         for headers in ({}, {"Authorization": "Basic Zm9vOmJhcg=="}):
             r = await http.get(f"{stack.rest_url}/admin/apps", headers=headers)
             assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
@@ -135,7 +134,7 @@ async def test_admin_api_app_lifecycle(stack: Stack) -> None:
     )
     issued = r.json()
     assert issued["expire"] == 600
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with http_client(timeout=30) as http:
         reply = (
             await http.post(
                 f"{stack.rest_url}/v4/{CHEAP[0]}/{CHEAP[1]}",
@@ -198,7 +197,7 @@ async def test_admin_api_bad_requests_get_the_envelope(stack: Stack) -> None:
 
 
 async def test_openapi_documents_rest_commands_and_admin(stack: Stack) -> None:
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with http_client(timeout=30) as http:
         doc = (await http.get(f"{stack.rest_url}/openapi.json")).json()
     paths = doc["paths"]
     for path in (

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from services.common.errors import ErrorCode
 from services.common.stack import Stack
-from tests.conftest import AppUnderTest, eventually, new_app, start_stack
+from tests.conftest import AppUnderTest, eventually, http_client, new_app, start_stack
 from tidings_client import Client, TidingsClientError
 
 pytestmark = pytest.mark.stack
@@ -37,7 +36,7 @@ def two_gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 async def applied(stack: Stack, sdkappid: int) -> int:
     """Events the second gateway's feed applied to its directory for this app."""
     port = stack.ports["gateway-1"].metrics
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with http_client(timeout=10) as http:
         text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     wanted = {'stage="directory"', f'app="{sdkappid}"', 'outcome="feed"'}
     for line in text.splitlines():

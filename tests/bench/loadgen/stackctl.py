@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from services.common import apps, usersig
 from services.common.stack import Stack
 from services.common.store.sqlite import SqliteStores
 from tests.bench.loadgen.procstat import Watched
+from tests.conftest import http_client
 
 # Senders send hundreds of frames a second on one connection, and a group's sender a burst
 # back to back: the benchmarks measure the pipeline, not the per-connection frame limit.
@@ -47,7 +46,7 @@ class BenchApp:
             "random": 1,
             "contenttype": "json",
         }
-        async with httpx.AsyncClient(timeout=120) as http:
+        async with http_client(timeout=120) as http:
             r = await http.post(f"{self.rest_url}/v4/{service}/{command}", params=params, json=body)
         r.raise_for_status()
         reply: dict[str, Any] = r.json()
