@@ -138,6 +138,13 @@ class ErrorCode(IntEnum):
     PUSH_TAG_EMPTY = 90040
     PUSH_BODY_TOO_LARGE = 90056
 
+    # Group custom attributes (set/modify/delete_group_attr).
+    GROUP_ATTR_KEY_TOO_LONG = 10045
+    GROUP_ATTR_VALUE_TOO_LONG = 10046
+    GROUP_ATTR_TOO_MANY_KEYS = 10047
+    GROUP_ATTR_TOTAL_TOO_LARGE = 10048
+    GROUP_ATTR_KEY_NOT_FOUND = 10050
+
     # Tidings' own: the app's before-send callback timed out or failed and the app chose
     # fail-closed (SPEC §5). Unlike 20006/10016 (the app server said no), a retry may pass.
     CALLBACK_UNAVAILABLE = 4503
@@ -155,6 +162,22 @@ class ErrorCode(IntEnum):
     WS_FRAME_RATE = 4430
     # Kicked by a newer login (Tencent's 6208 semantics).
     KICKED_OFFLINE = 6208
+
+    # Follow relations (follow): the From_Account follows as many users as it may.
+    FOLLOW_FOLLOWING_LIMIT = 32100
+
+    # Conversation groups and marks (recentcontact *_contact_group, mark_contact).
+    CONV_ACCOUNT_NOT_FOUND = 50001
+    CONV_INVALID_PARAM = 50002
+    # More than 100 conversations grouped or marked in one request.
+    CONV_MARK_REQ_COUNT_LIMIT = 51006
+    # A group conversation's group does not exist (or was dismissed).
+    CONV_MARK_OPERATE_FAILED = 51007
+    # Over 1000 grouped, or 1000 marked, conversations for one user.
+    CONV_MARK_TOTAL_COUNT_LIMIT = 51008
+    CONV_GROUP_NOT_FOUND = 51009
+    CONV_GROUP_COUNT_LIMIT = 51010
+    CONV_GROUP_NAME_TOO_LONG = 51011
 
     @property
     def default_info(self) -> str:

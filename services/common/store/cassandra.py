@@ -22,8 +22,11 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, S
 from cassandra.query import PreparedStatement
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.cassandra_contact_groups import CassandraContactGroupStore
 from services.common.store.cassandra_conversations import CassandraConversationStore
 from services.common.store.cassandra_dirtywords import CassandraDirtyWordStore
+from services.common.store.cassandra_follow import CassandraFollowStore
+from services.common.store.cassandra_group_kv import CassandraGroupKvStore
 from services.common.store.cassandra_groups import CassandraGroupStore
 from services.common.store.cassandra_profiles import (
     CassandraNoSpeakingStore,
@@ -151,6 +154,26 @@ CREATE TABLE IF NOT EXISTS {keyspace}.dirty_words (
   PRIMARY KEY ((sdkappid), word)
 );
 
+CREATE TABLE IF NOT EXISTS {keyspace}.contact_groups (
+  sdkappid bigint,
+  user_id text,
+  group_id int,
+  name text,
+  PRIMARY KEY ((sdkappid, user_id), group_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.contact_entries (
+  sdkappid bigint,
+  user_id text,
+  kind int,
+  peer text,
+  standard_mark text,
+  custom_mark text,
+  group_ids text,
+  updated_ms bigint,
+  PRIMARY KEY ((sdkappid, user_id), kind, peer)
+);
+
 CREATE TABLE IF NOT EXISTS {keyspace}.reports (
   sdkappid bigint,
   report_id text,
@@ -247,6 +270,39 @@ CREATE TABLE IF NOT EXISTS {keyspace}.user_groups (
   group_id text,
   group_type text,
   PRIMARY KEY ((sdkappid, user_id), group_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_kv (
+  sdkappid bigint,
+  group_id text,
+  kind text,
+  version bigint,
+  doc text,
+  PRIMARY KEY ((sdkappid, group_id, kind), version)
+) WITH CLUSTERING ORDER BY (version DESC);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.follow_following (
+  sdkappid bigint,
+  owner text,
+  peer text,
+  since bigint,
+  PRIMARY KEY ((sdkappid, owner), peer)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.follow_fans (
+  sdkappid bigint,
+  owner text,
+  fan text,
+  since bigint,
+  PRIMARY KEY ((sdkappid, owner), fan)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.follow_mutual (
+  sdkappid bigint,
+  owner text,
+  peer text,
+  since bigint,
+  PRIMARY KEY ((sdkappid, owner), peer)
 );
 """
 
@@ -629,13 +685,16 @@ class CassandraStores:
         self.apps = CassandraAppStore(cql)
         self.directory = CassandraDirectoryStore(cql)
         self.groups = CassandraGroupStore(cql)
+        self.group_kv = CassandraGroupKvStore(cql)
         self.conversations = CassandraConversationStore(cql)
+        self.contact_groups = CassandraContactGroupStore(cql)
         self.messages = CassandraMessageStore(cql, self.conversations, self.groups)
         self.profiles = CassandraProfileStore(cql)
         self.no_speaking = CachedNoSpeakingStore(CassandraNoSpeakingStore(cql))
         self.push_attrs = CassandraPushAttrStore(cql)
         self.dirty_words = CassandraDirtyWordStore(cql)
         self.sns = CassandraSnsStore(cql)
+        self.follows = CassandraFollowStore(cql)
         self.reports = CassandraReportStore(cql)
 
     async def close(self) -> None:

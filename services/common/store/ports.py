@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.contact_groups import ContactGroupStore
 from services.common.store.conversations import ConversationStore, LastMessage
 from services.common.store.dirtywords import DirtyWordStore
+from services.common.store.follow import FollowStore
+from services.common.store.group_kv import GroupKvStore
 from services.common.store.groups import GroupStore
 from services.common.store.profiles import NoSpeakingStore, ProfileStore
 from services.common.store.pushattrs import PushAttrStore
@@ -157,7 +160,11 @@ class Stores(Protocol):
     @property
     def conversations(self) -> ConversationStore: ...
     @property
+    def contact_groups(self) -> ContactGroupStore: ...
+    @property
     def sns(self) -> SnsStore: ...
+    @property
+    def follows(self) -> FollowStore: ...
 
     @property
     def profiles(self) -> ProfileStore: ...
@@ -166,6 +173,8 @@ class Stores(Protocol):
 
     @property
     def groups(self) -> GroupStore: ...
+    @property
+    def group_kv(self) -> GroupKvStore: ...
     @property
     def reports(self) -> ReportStore: ...
     async def close(self) -> None: ...

@@ -18,8 +18,11 @@ from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App, ArchiveBatch, Received, countable
 from services.common.store.profiles import CachedNoSpeakingStore
+from services.common.store.sqlite_contact_groups import SqliteContactGroupStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
 from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
+from services.common.store.sqlite_follow import SqliteFollowStore
+from services.common.store.sqlite_group_kv import SqliteGroupKvStore
 from services.common.store.sqlite_groups import SqliteGroupStore
 from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
 from services.common.store.sqlite_pushattrs import SqlitePushAttrStore
@@ -77,6 +80,24 @@ CREATE TABLE IF NOT EXISTS dirty_words (
   sdkappid INTEGER NOT NULL,
   word TEXT NOT NULL,
   PRIMARY KEY (sdkappid, word)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contact_groups (
+  sdkappid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  group_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (sdkappid, user_id, group_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contact_entries (
+  sdkappid INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  peer TEXT NOT NULL,
+  standard_mark TEXT NOT NULL,
+  custom_mark TEXT NOT NULL,
+  group_ids TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (sdkappid, user_id, kind, peer)
 ) WITHOUT ROWID;
 """
 
@@ -391,13 +412,16 @@ class SqliteStores:
         self.apps = SqliteAppStore(self._db)
         self.directory = SqliteDirectoryStore(self._db)
         self.groups = SqliteGroupStore(self._db)
+        self.group_kv = SqliteGroupKvStore(self._db)
         self.conversations = SqliteConversationStore(self._db)
+        self.contact_groups = SqliteContactGroupStore(self._db)
         self.messages = SqliteMessageStore(self._db, self.conversations, self.groups)
         self.profiles = SqliteProfileStore(self._db)
         self.no_speaking = CachedNoSpeakingStore(SqliteNoSpeakingStore(self._db))
         self.push_attrs = SqlitePushAttrStore(self._db)
         self.dirty_words = SqliteDirtyWordStore(self._db)
         self.sns = SqliteSnsStore(self._db)
+        self.follows = SqliteFollowStore(self._db)
         self.reports = SqliteReportStore(self._db)
 
     async def close(self) -> None:

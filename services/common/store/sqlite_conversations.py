@@ -8,16 +8,15 @@ raised in the same statement (ON CONFLICT ... WHERE), with no read before the wr
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from services.common.store.conversations import ConversationState, LastMessage
+from services.common.store.sqlite_tables import LazyTables, placeholders
 
 if TYPE_CHECKING:
     # sqlite.py builds this store, so importing it at run time would be circular.
     from services.common.store.sqlite import SqliteDb
-
-T = TypeVar("T")
 
 # The index's entries end with the primary key, so "last_time_ms DESC, conversation DESC"
 # walks it backwards with no sort step.
@@ -81,23 +80,11 @@ def _state(user: str, r: _Row) -> ConversationState:
 
 class SqliteConversationStore:
     def __init__(self, db: SqliteDb) -> None:
-        self._db = db
-        # The constructor cannot await, so the table is created by the first call, on the db
-        # thread: that thread runs calls one at a time, in order, and alone reads this flag.
-        self._schema_ready = False
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def with_schema(c: sqlite3.Connection) -> T:
-            self.ensure_schema(c)
-            return fn(c)
-
-        return await self._db.run(with_schema)
+        self._tables = LazyTables(db, _SCHEMA)
 
     def ensure_schema(self, c: sqlite3.Connection) -> None:
         """On the db thread, before a statement of this store inside another's transaction."""
-        if not self._schema_ready:
-            c.executescript(_SCHEMA)
-            self._schema_ready = True
+        self._tables.ensure(c)
 
     @staticmethod
     def record_last_rows(c: sqlite3.Connection, entries: Sequence[tuple[int, LastMessage]]) -> None:
@@ -111,23 +98,16 @@ class SqliteConversationStore:
         )
 
     async def _upsert(self, sql: str, row: tuple[int, str, str, int]) -> None:
-        await self._run(lambda c: c.execute(sql, row))
+        await self._tables.run(lambda c: c.execute(sql, row))
 
     async def record_last(self, sdkappid: int, entries: Sequence[LastMessage]) -> None:
-        rows = [
-            (sdkappid, e.user, e.conversation, e.kind, e.peer, e.last_seq, e.last_time_ms)
-            for e in entries
-        ]
-        if not rows:
-            return
-
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            # Commits on success, rolls back if a row fails: no transaction is left open.
-            with c:
-                c.executemany(_RECORD_LAST, rows)
-
-        await self._run(write)
+        await self._tables.write_many(
+            _RECORD_LAST,
+            [
+                (sdkappid, e.user, e.conversation, e.kind, e.peer, e.last_seq, e.last_time_ms)
+                for e in entries
+            ],
+        )
 
     async def get(
         self, sdkappid: int, user: str, conversations: Sequence[str]
@@ -137,17 +117,17 @@ class SqliteConversationStore:
             return {}
 
         def read(c: sqlite3.Connection) -> list[_Row]:
-            marks = ",".join("?" * len(wanted))
+            marks = placeholders(len(wanted))
             return c.execute(
                 f"SELECT {_COLUMNS} FROM conversations"
                 f" WHERE sdkappid = ? AND user_id = ? AND conversation IN ({marks})",
                 (sdkappid, user, *wanted),
             ).fetchall()
 
-        return {r[0]: _state(user, r) for r in await self._run(read)}
+        return {r[0]: _state(user, r) for r in await self._tables.run(read)}
 
     async def list_for_user(self, sdkappid: int, user: str) -> list[ConversationState]:
-        rows: list[_Row] = await self._run(
+        rows: list[_Row] = await self._tables.run(
             lambda c: c.execute(
                 f"SELECT {_COLUMNS} FROM conversations WHERE sdkappid = ? AND user_id = ?"
                 " ORDER BY last_time_ms DESC, conversation DESC",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from services.common.store.sqlite_tables import execute_many
 
 if TYPE_CHECKING:
     from services.common.store.sqlite import SqliteDb
@@ -35,9 +36,5 @@ class SqliteDirtyWordStore:
     async def _write(self, sql: str, sdkappid: int, words: Sequence[str]) -> None:
         rows = [(sdkappid, w) for w in dict.fromkeys(words)]
 
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            c.executemany(sql, rows)
-            c.execute("COMMIT")
-
-        await self._db.run(write)
+        if rows:
+            await self._db.run(lambda c: execute_many(c, sql, rows))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from services.common.store.groups import (
     Group,
@@ -20,12 +20,11 @@ from services.common.store.groups import (
     defined_to_doc,
     doc_to_defined,
 )
+from services.common.store.sqlite_tables import LazyTables, placeholders
 
 if TYPE_CHECKING:
     # sqlite.py builds this store, so importing it at run time would be circular.
     from services.common.store.sqlite import SqliteDb
-
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS group_profiles (
@@ -86,10 +85,6 @@ _INSERT_MEMBER = (
     + _MEMBER_COLUMNS
     + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 def _group_row(sdkappid: int, g: Group) -> tuple[object, ...]:
@@ -183,23 +178,11 @@ _RECORD_MESSAGES = (
 
 class SqliteGroupStore:
     def __init__(self, db: SqliteDb) -> None:
-        self._db = db
-        # The constructor cannot await, so the tables are created by the first call, on the db
-        # thread: that thread runs calls one at a time, in order, and alone reads this flag.
-        self._schema_ready = False
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def with_schema(c: sqlite3.Connection) -> T:
-            self.ensure_schema(c)
-            return fn(c)
-
-        return await self._db.run(with_schema)
+        self._tables = LazyTables(db, _SCHEMA)
 
     def ensure_schema(self, c: sqlite3.Connection) -> None:
         """On the db thread, before a statement of this store inside another's transaction."""
-        if not self._schema_ready:
-            c.executescript(_SCHEMA)
-            self._schema_ready = True
+        self._tables.ensure(c)
 
     @staticmethod
     def record_messages_rows(
@@ -223,14 +206,14 @@ class SqliteGroupStore:
             with c:
                 created = c.execute(
                     f"INSERT OR IGNORE INTO group_profiles (sdkappid, {_GROUP_COLUMNS})"
-                    f" VALUES ({_marks(20)})",
+                    f" VALUES ({placeholders(20)})",
                     group_row,
                 ).rowcount
                 if created:
                     c.executemany(_INSERT_MEMBER, member_rows)
             return bool(created)
 
-        return await self._run(write)
+        return await self._tables.run(write)
 
     async def get_group(self, sdkappid: int, group_id: str) -> Group | None:
         found = await self.get_groups(sdkappid, [group_id])
@@ -240,10 +223,10 @@ class SqliteGroupStore:
         ids = list(dict.fromkeys(group_ids))
         if not ids:
             return {}
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 f"SELECT {_GROUP_COLUMNS} FROM group_profiles"
-                f" WHERE sdkappid = ? AND group_id IN ({_marks(len(ids))})",
+                f" WHERE sdkappid = ? AND group_id IN ({placeholders(len(ids))})",
                 (sdkappid, *ids),
             ).fetchall()
         )
@@ -251,7 +234,7 @@ class SqliteGroupStore:
 
     async def save_group(self, sdkappid: int, group: Group) -> None:
         g = group
-        await self._run(
+        await self._tables.run(
             lambda c: c.execute(
                 "UPDATE group_profiles SET name = ?, owner = ?, introduction = ?,"
                 " notification = ?, face_url = ?, max_members = ?, apply_join_option = ?,"
@@ -290,7 +273,7 @@ class SqliteGroupStore:
                     (sdkappid, group_id),
                 )
 
-        await self._run(write)
+        await self._tables.run(write)
 
     async def list_groups(
         self, sdkappid: int, group_type: str | None, after_key: int, limit: int
@@ -299,7 +282,7 @@ class SqliteGroupStore:
         params: tuple[object, ...] = (sdkappid, after_key)
         if group_type is not None:
             params += (group_type,)
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 "SELECT group_id, group_type, list_key FROM group_profiles"
                 f" WHERE sdkappid = ? AND list_key > ?{type_clause}"
@@ -315,11 +298,11 @@ class SqliteGroupStore:
         if group_type is not None:
             sql += " AND group_type = ?"
             params += (group_type,)
-        row = await self._run(lambda c: c.execute(sql, params).fetchone())
+        row = await self._tables.run(lambda c: c.execute(sql, params).fetchone())
         return int(row[0])
 
     async def members(self, sdkappid: int, group_id: str) -> list[Member]:
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 f"SELECT {_MEMBER_COLUMNS} FROM group_members"
                 " WHERE sdkappid = ? AND group_id = ? ORDER BY user_id",
@@ -331,7 +314,7 @@ class SqliteGroupStore:
     async def members_after(
         self, sdkappid: int, group_id: str, after_user: str, limit: int
     ) -> list[Member]:
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 f"SELECT {_MEMBER_COLUMNS} FROM group_members"
                 " WHERE sdkappid = ? AND group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?",
@@ -346,17 +329,17 @@ class SqliteGroupStore:
         ids = list(dict.fromkeys(user_ids))
         if not ids:
             return {}
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 f"SELECT {_MEMBER_COLUMNS} FROM group_members WHERE sdkappid = ?"
-                f" AND group_id = ? AND user_id IN ({_marks(len(ids))})",
+                f" AND group_id = ? AND user_id IN ({placeholders(len(ids))})",
                 (sdkappid, group_id, *ids),
             ).fetchall()
         )
         return {r[0]: _to_member(r) for r in rows}
 
     async def count_members(self, sdkappid: int, group_id: str) -> int:
-        row = await self._run(
+        row = await self._tables.run(
             lambda c: c.execute(
                 "SELECT count(*) FROM group_members WHERE sdkappid = ? AND group_id = ?",
                 (sdkappid, group_id),
@@ -379,7 +362,7 @@ class SqliteGroupStore:
                         added.append(member.user_id)
             return added
 
-        return await self._run(write)
+        return await self._tables.run(write)
 
     async def put_members(self, sdkappid: int, group_id: str, members: Sequence[Member]) -> None:
         rows = [
@@ -395,38 +378,21 @@ class SqliteGroupStore:
             )
             for m in members
         ]
-        if not rows:
-            return
-
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            with c:
-                c.executemany(
-                    "UPDATE group_members SET role = ?, mute_until = ?, msg_flag = ?,"
-                    " name_card = ?, app_defined = ?"
-                    " WHERE sdkappid = ? AND group_id = ? AND user_id = ?",
-                    rows,
-                )
-
-        await self._run(write)
+        await self._tables.write_many(
+            "UPDATE group_members SET role = ?, mute_until = ?, msg_flag = ?,"
+            " name_card = ?, app_defined = ?"
+            " WHERE sdkappid = ? AND group_id = ? AND user_id = ?",
+            rows,
+        )
 
     async def remove_members(self, sdkappid: int, group_id: str, user_ids: Sequence[str]) -> None:
-        rows = [(sdkappid, group_id, u) for u in dict.fromkeys(user_ids)]
-        if not rows:
-            return
-
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            with c:
-                c.executemany(
-                    "DELETE FROM group_members WHERE sdkappid = ? AND group_id = ? AND user_id = ?",
-                    rows,
-                )
-
-        await self._run(write)
+        await self._tables.write_many(
+            "DELETE FROM group_members WHERE sdkappid = ? AND group_id = ? AND user_id = ?",
+            [(sdkappid, group_id, u) for u in dict.fromkeys(user_ids)],
+        )
 
     async def joined_groups(self, sdkappid: int, user_id: str) -> list[JoinedGroup]:
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 "SELECT group_id, group_type FROM group_members"
                 " WHERE sdkappid = ? AND user_id = ? ORDER BY group_id",
@@ -438,14 +404,14 @@ class SqliteGroupStore:
     async def record_messages(
         self, sdkappid: int, group_id: str, last_msg_time: int, next_msg_seq: int
     ) -> None:
-        await self._run(
+        await self._tables.run(
             lambda c: c.execute(_RECORD_MESSAGES, (last_msg_time, next_msg_seq, sdkappid, group_id))
         )
 
     async def set_unread_msg_num(
         self, sdkappid: int, group_id: str, user_id: str, unread_msg_num: int
     ) -> None:
-        await self._run(
+        await self._tables.run(
             lambda c: c.execute(
                 "UPDATE group_members SET unread_msg_num = ?"
                 " WHERE sdkappid = ? AND group_id = ? AND user_id = ?",

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import orjson
 
 from services.common.store.profiles import NoSpeaking, ProfileValue
+from services.common.store.sqlite_tables import LazyTables, placeholders
 
 if TYPE_CHECKING:
     # sqlite.py builds these stores, so importing it at run time would be circular.
     from services.common.store.sqlite import SqliteDb
-
-T = TypeVar("T")
 
 # A value is kept as JSON so an integer field reads back as an integer.
 _SCHEMA = """
@@ -49,52 +47,18 @@ _SET_NO_SPEAKING = (
 )
 
 
-class _Schema:
-    """Creates the tables on the first call, on the db thread.
-
-    The constructors cannot await. The db thread runs calls one at a time, in order, and it
-    alone reads the flag, so the script runs once, before any statement that needs it.
-    """
-
-    def __init__(self, db: SqliteDb) -> None:
-        self._db = db
-        self._ready = False
-
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def with_schema(c: sqlite3.Connection) -> T:
-            if not self._ready:
-                c.executescript(_SCHEMA)
-                self._ready = True
-            return fn(c)
-
-        return await self._db.run(with_schema)
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
 class SqliteProfileStore:
     def __init__(self, db: SqliteDb) -> None:
-        self._schema = _Schema(db)
+        self._tables = LazyTables(db, _SCHEMA)
 
     async def set_values(
         self, sdkappid: int, user_id: str, values: Mapping[str, ProfileValue]
     ) -> None:
-        rows = [(sdkappid, user_id, tag, orjson.dumps(v).decode()) for tag, v in values.items()]
-        if not rows:
-            return
-
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            with c:
-                c.executemany(
-                    "INSERT INTO profiles (sdkappid, user_id, tag, value) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (sdkappid, user_id, tag) DO UPDATE SET value = excluded.value",
-                    rows,
-                )
-
-        await self._schema.run(write)
+        await self._tables.write_many(
+            "INSERT INTO profiles (sdkappid, user_id, tag, value) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (sdkappid, user_id, tag) DO UPDATE SET value = excluded.value",
+            [(sdkappid, user_id, tag, orjson.dumps(v).decode()) for tag, v in values.items()],
+        )
 
     async def get_values(
         self, sdkappid: int, user_ids: Sequence[str]
@@ -102,10 +66,10 @@ class SqliteProfileStore:
         ids = list(dict.fromkeys(user_ids))
         if not ids:
             return {}
-        rows: list[tuple[str, str, str]] = await self._schema.run(
+        rows: list[tuple[str, str, str]] = await self._tables.run(
             lambda c: c.execute(
                 "SELECT user_id, tag, value FROM profiles"
-                f" WHERE sdkappid = ? AND user_id IN ({_marks(len(ids))})",
+                f" WHERE sdkappid = ? AND user_id IN ({placeholders(len(ids))})",
                 (sdkappid, *ids),
             ).fetchall()
         )
@@ -117,15 +81,16 @@ class SqliteProfileStore:
     async def delete_users(self, sdkappid: int, user_ids: Sequence[str]) -> None:
         ids = list(dict.fromkeys(user_ids))
         if ids:
-            await self._schema.run(
+            await self._tables.run(
                 lambda c: c.execute(
-                    f"DELETE FROM profiles WHERE sdkappid = ? AND user_id IN ({_marks(len(ids))})",
+                    "DELETE FROM profiles"
+                    f" WHERE sdkappid = ? AND user_id IN ({placeholders(len(ids))})",
                     (sdkappid, *ids),
                 )
             )
 
     async def custom_tags(self, sdkappid: int) -> set[str]:
-        rows: list[tuple[str]] = await self._schema.run(
+        rows: list[tuple[str]] = await self._tables.run(
             lambda c: c.execute(
                 "SELECT tag FROM profile_custom_tags WHERE sdkappid = ?", (sdkappid,)
             ).fetchall()
@@ -135,7 +100,7 @@ class SqliteProfileStore:
     async def add_custom_tags(self, sdkappid: int, tags: Sequence[str]) -> None:
         rows = [(sdkappid, t) for t in dict.fromkeys(tags)]
         if rows:
-            await self._schema.run(
+            await self._tables.run(
                 lambda c: c.executemany(
                     "INSERT OR IGNORE INTO profile_custom_tags (sdkappid, tag) VALUES (?, ?)", rows
                 )
@@ -144,16 +109,16 @@ class SqliteProfileStore:
 
 class SqliteNoSpeakingStore:
     def __init__(self, db: SqliteDb) -> None:
-        self._schema = _Schema(db)
+        self._tables = LazyTables(db, _SCHEMA)
 
     async def set(
         self, sdkappid: int, user_id: str, *, c2c_until: int | None, group_until: int | None
     ) -> None:
         row = (sdkappid, user_id, c2c_until, group_until, c2c_until, group_until)
-        await self._schema.run(lambda c: c.execute(_SET_NO_SPEAKING, row))
+        await self._tables.run(lambda c: c.execute(_SET_NO_SPEAKING, row))
 
     async def get(self, sdkappid: int, user_id: str) -> NoSpeaking:
-        row: tuple[int, int] | None = await self._schema.run(
+        row: tuple[int, int] | None = await self._tables.run(
             lambda c: c.execute(
                 "SELECT c2c_until, group_until FROM no_speaking WHERE sdkappid = ? AND user_id = ?",
                 (sdkappid, user_id),
@@ -164,10 +129,10 @@ class SqliteNoSpeakingStore:
     async def delete_users(self, sdkappid: int, user_ids: Sequence[str]) -> None:
         ids = list(dict.fromkeys(user_ids))
         if ids:
-            await self._schema.run(
+            await self._tables.run(
                 lambda c: c.execute(
                     "DELETE FROM no_speaking"
-                    f" WHERE sdkappid = ? AND user_id IN ({_marks(len(ids))})",
+                    f" WHERE sdkappid = ? AND user_id IN ({placeholders(len(ids))})",
                     (sdkappid, *ids),
                 )
             )

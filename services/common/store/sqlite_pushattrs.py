@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from services.common.store.sqlite_tables import execute_many, placeholders
 
 if TYPE_CHECKING:
     from services.common.store.sqlite import SqliteDb
 
 Row = tuple[int | str, ...]
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 class SqlitePushAttrStore:
@@ -23,12 +20,8 @@ class SqlitePushAttrStore:
     async def _many(self, sql: str, rows: list[Row]) -> None:
         """One transaction for the whole batch."""
 
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            c.executemany(sql, rows)
-            c.execute("COMMIT")
-
-        await self._db.run(write)
+        if rows:
+            await self._db.run(lambda c: execute_many(c, sql, rows))
 
     async def get_attr_names(self, sdkappid: int) -> dict[int, str]:
         rows = await self._db.run(
@@ -51,7 +44,7 @@ class SqlitePushAttrStore:
         rows = await self._db.run(
             lambda c: c.execute(
                 "SELECT user_id, attr, value FROM push_user_attrs"
-                f" WHERE sdkappid = ? AND user_id IN ({_marks(len(ids))})",
+                f" WHERE sdkappid = ? AND user_id IN ({placeholders(len(ids))})",
                 (sdkappid, *ids),
             ).fetchall()
         )
@@ -84,7 +77,8 @@ class SqlitePushAttrStore:
         rows = await self._db.run(
             lambda c: c.execute(
                 "SELECT user_id, tag FROM push_user_tags"
-                f" WHERE sdkappid = ? AND user_id IN ({_marks(len(ids))}) ORDER BY user_id, tag",
+                f" WHERE sdkappid = ? AND user_id IN ({placeholders(len(ids))})"
+                " ORDER BY user_id, tag",
                 (sdkappid, *ids),
             ).fetchall()
         )

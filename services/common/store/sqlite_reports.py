@@ -6,6 +6,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from services.common.store.reports import Report
+from services.common.store.sqlite_tables import LazyTables
 
 if TYPE_CHECKING:
     from services.common.store.sqlite import SqliteDb
@@ -24,20 +25,12 @@ CREATE INDEX IF NOT EXISTS reports_by_status ON reports (sdkappid, status, repor
 
 class SqliteReportStore:
     def __init__(self, db: SqliteDb) -> None:
-        self._db = db
-        self._ready = False
-
-    async def _schema(self) -> None:
-        if not self._ready:
-            await self._db.run(lambda c: c.executescript(_SCHEMA))
-            self._ready = True
+        self._tables = LazyTables(db, _SCHEMA)
 
     async def add(self, report: Report) -> None:
         await self.save(report)
 
     async def save(self, report: Report) -> None:
-        await self._schema()
-
         def write(c: sqlite3.Connection) -> None:
             c.execute(
                 "INSERT OR REPLACE INTO reports (sdkappid, report_id, status, doc)"
@@ -45,11 +38,10 @@ class SqliteReportStore:
                 (report.sdkappid, report.report_id, report.status, report.to_doc()),
             )
 
-        await self._db.run(write)
+        await self._tables.run(write)
 
     async def get(self, sdkappid: int, report_id: str) -> Report | None:
-        await self._schema()
-        row = await self._db.run(
+        row = await self._tables.run(
             lambda c: c.execute(
                 "SELECT doc FROM reports WHERE sdkappid = ? AND report_id = ?",
                 (sdkappid, report_id),
@@ -60,7 +52,6 @@ class SqliteReportStore:
     async def list(
         self, sdkappid: int, status: str | None, before_id: str, limit: int
     ) -> list[Report]:
-        await self._schema()
         sql = "SELECT doc FROM reports WHERE sdkappid = ?"
         params: list[object] = [sdkappid]
         if status is not None:
@@ -71,5 +62,5 @@ class SqliteReportStore:
             params.append(before_id)
         sql += " ORDER BY report_id DESC LIMIT ?"
         params.append(limit)
-        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        rows = await self._tables.run(lambda c: c.execute(sql, params).fetchall())
         return [Report.from_doc(r[0]) for r in rows]

@@ -3,9 +3,8 @@ and per-user meta, one row per (app, owner, peer) or per (app, owner)."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from services.common.store.sns import (
     BlockEntry,
@@ -19,12 +18,11 @@ from services.common.store.sns import (
     meta_to_doc,
     pendency_to_doc,
 )
+from services.common.store.sqlite_tables import LazyTables, placeholders
 
 if TYPE_CHECKING:
     # sqlite.py builds this store, so importing it at run time would be circular.
     from services.common.store.sqlite import SqliteDb
-
-T = TypeVar("T")
 
 # The *_by_peer indexes answer "whose list holds this peer" (friend_check, black_list_check).
 _SCHEMA = """
@@ -62,37 +60,9 @@ CREATE TABLE IF NOT EXISTS sns_meta (
 """
 
 
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
 class SqliteSnsStore:
     def __init__(self, db: SqliteDb) -> None:
-        self._db = db
-        # The constructor cannot await, so the tables are created by the first call, on the db
-        # thread: that thread runs calls one at a time, in order, and alone reads this flag.
-        self._schema_ready = False
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def with_schema(c: sqlite3.Connection) -> T:
-            if not self._schema_ready:
-                c.executescript(_SCHEMA)
-                self._schema_ready = True
-            return fn(c)
-
-        return await self._db.run(with_schema)
-
-    async def _write_many(self, sql: str, rows: list[tuple[object, ...]]) -> None:
-        if not rows:
-            return
-
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            # Commits on success, rolls back if a row fails: no transaction is left open.
-            with c:
-                c.executemany(sql, rows)
-
-        await self._run(write)
+        self._tables = LazyTables(db, _SCHEMA)
 
     async def _owners_holding(
         self, table: str, sdkappid: int, peer: str, owners: Sequence[str]
@@ -100,17 +70,17 @@ class SqliteSnsStore:
         wanted = list(dict.fromkeys(owners))
         if not wanted:
             return set()
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 f"SELECT owner FROM {table} WHERE sdkappid = ? AND peer = ?"
-                f" AND owner IN ({_marks(len(wanted))})",
+                f" AND owner IN ({placeholders(len(wanted))})",
                 (sdkappid, peer, *wanted),
             ).fetchall()
         )
         return {r[0] for r in rows}
 
     async def _count(self, table: str, sdkappid: int, owner: str) -> int:
-        row = await self._run(
+        row = await self._tables.run(
             lambda c: c.execute(
                 f"SELECT count(*) FROM {table} WHERE sdkappid = ? AND owner = ?", (sdkappid, owner)
             ).fetchone()
@@ -121,7 +91,7 @@ class SqliteSnsStore:
         self, table: str, column: str, sdkappid: int, owner: str, peers: Sequence[str]
     ) -> None:
         rows: list[tuple[object, ...]] = [(sdkappid, owner, p) for p in dict.fromkeys(peers)]
-        await self._write_many(
+        await self._tables.write_many(
             f"DELETE FROM {table} WHERE sdkappid = ? AND owner = ? AND {column} = ?", rows
         )
 
@@ -131,17 +101,17 @@ class SqliteSnsStore:
         wanted = list(dict.fromkeys(peers))
         if not wanted:
             return {}
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 "SELECT peer, add_time, doc FROM sns_friends WHERE sdkappid = ? AND owner = ?"
-                f" AND peer IN ({_marks(len(wanted))})",
+                f" AND peer IN ({placeholders(len(wanted))})",
                 (sdkappid, owner, *wanted),
             ).fetchall()
         )
         return {r[0]: doc_to_friend(owner, r[0], r[1], r[2]) for r in rows}
 
     async def list_friends(self, sdkappid: int, owner: str) -> list[Friend]:
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 "SELECT peer, add_time, doc FROM sns_friends WHERE sdkappid = ? AND owner = ?"
                 " ORDER BY add_time, peer",
@@ -157,7 +127,7 @@ class SqliteSnsStore:
         return await self._owners_holding("sns_friends", sdkappid, peer, owners)
 
     async def put_friends(self, sdkappid: int, friends: Sequence[Friend]) -> None:
-        await self._write_many(
+        await self._tables.write_many(
             "INSERT OR REPLACE INTO sns_friends (sdkappid, owner, peer, add_time, doc)"
             " VALUES (?, ?, ?, ?, ?)",
             [(sdkappid, f.owner, f.peer, f.add_time, friend_to_doc(f)) for f in friends],
@@ -172,17 +142,17 @@ class SqliteSnsStore:
         wanted = list(dict.fromkeys(peers))
         if not wanted:
             return {}
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 "SELECT peer, added_at FROM sns_blocks WHERE sdkappid = ? AND owner = ?"
-                f" AND peer IN ({_marks(len(wanted))})",
+                f" AND peer IN ({placeholders(len(wanted))})",
                 (sdkappid, owner, *wanted),
             ).fetchall()
         )
         return {r[0]: BlockEntry(owner, r[0], r[1]) for r in rows}
 
     async def list_blocked(self, sdkappid: int, owner: str) -> list[BlockEntry]:
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 "SELECT peer, added_at FROM sns_blocks WHERE sdkappid = ? AND owner = ?"
                 " ORDER BY added_at, peer",
@@ -198,7 +168,7 @@ class SqliteSnsStore:
         return await self._owners_holding("sns_blocks", sdkappid, peer, owners)
 
     async def put_blocked(self, sdkappid: int, entries: Sequence[BlockEntry]) -> None:
-        await self._write_many(
+        await self._tables.write_many(
             "INSERT OR REPLACE INTO sns_blocks (sdkappid, owner, peer, added_at)"
             " VALUES (?, ?, ?, ?)",
             [(sdkappid, e.owner, e.peer, e.added_at) for e in entries],
@@ -208,14 +178,14 @@ class SqliteSnsStore:
         await self._delete("sns_blocks", "peer", sdkappid, owner, peers)
 
     async def put_pendencies(self, sdkappid: int, pendencies: Sequence[Pendency]) -> None:
-        await self._write_many(
+        await self._tables.write_many(
             "INSERT OR REPLACE INTO sns_pendencies (sdkappid, owner, requester, add_time, doc)"
             " VALUES (?, ?, ?, ?, ?)",
             [(sdkappid, p.owner, p.requester, p.add_time, pendency_to_doc(p)) for p in pendencies],
         )
 
     async def list_pendencies(self, sdkappid: int, owner: str) -> list[Pendency]:
-        rows = await self._run(
+        rows = await self._tables.run(
             lambda c: c.execute(
                 "SELECT requester, add_time, doc FROM sns_pendencies"
                 " WHERE sdkappid = ? AND owner = ? ORDER BY add_time, requester",
@@ -228,7 +198,7 @@ class SqliteSnsStore:
         await self._delete("sns_pendencies", "requester", sdkappid, owner, requesters)
 
     async def get_meta(self, sdkappid: int, owner: str) -> SnsMeta:
-        row = await self._run(
+        row = await self._tables.run(
             lambda c: c.execute(
                 "SELECT doc FROM sns_meta WHERE sdkappid = ? AND owner = ?", (sdkappid, owner)
             ).fetchone()
@@ -237,7 +207,7 @@ class SqliteSnsStore:
 
     async def put_meta(self, sdkappid: int, owner: str, meta: SnsMeta) -> None:
         doc = meta_to_doc(meta)
-        await self._run(
+        await self._tables.run(
             lambda c: c.execute(
                 "INSERT OR REPLACE INTO sns_meta (sdkappid, owner, doc) VALUES (?, ?, ?)",
                 (sdkappid, owner, doc),

@@ -19,6 +19,9 @@ from services.gateway import ipwhitelist
 from services.gateway.bounds import SDKAPPID, parse_decimal
 from services.gateway.rest_v4 import (
     all_member_push,
+    contact_groups,
+    follow,
+    group_kv,
     group_messages,
     group_open_http_svc,
     im_open_login_svc,
@@ -36,15 +39,21 @@ from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDe
 log = get_logger(__name__)
 
 SERVICES: dict[str, dict[str, Handler]] = {
-    "group_open_http_svc": {**group_open_http_svc.COMMANDS, **group_messages.COMMANDS},
+    "group_open_http_svc": {
+        **group_open_http_svc.COMMANDS,
+        **group_messages.COMMANDS,
+        **group_kv.COMMANDS,
+    },
+    "group_open_attr_http_svc": group_kv.ATTR_COMMANDS,
     "im_open_login_svc": im_open_login_svc.COMMANDS,
     "openim": {**openim.COMMANDS, **openim_messages.COMMANDS, **openim_state.COMMANDS},
     "profile": profile.COMMANDS,
     "openconfigsvr": openconfigsvr.COMMANDS,
-    "recentcontact": recentcontact.COMMANDS,
+    "recentcontact": {**recentcontact.COMMANDS, **contact_groups.COMMANDS},
     "all_member_push": all_member_push.COMMANDS,
     "openim_dirty_words": openim_dirty_words.COMMANDS,
     "sns": sns.COMMANDS,
+    "follow": follow.COMMANDS,
 }
 
 

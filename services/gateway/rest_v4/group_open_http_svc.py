@@ -640,6 +640,7 @@ async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
         members = await store.members(ctx.app.sdkappid, group.group_id)
         destroyed["MemberList"] = events.members([m.user_id for m in _join_order(members)])
     await store.delete_group(ctx.app.sdkappid, group.group_id)
+    await ctx.deps.stores.group_kv.drop_group(ctx.app.sdkappid, group.group_id)
     await emit_rest(ctx, events.GROUP_DESTROYED, group.group_id, destroyed)
     return {}
 

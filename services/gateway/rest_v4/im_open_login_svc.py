@@ -125,6 +125,7 @@ async def account_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # Tencent deletes the user's data with the account.
     await stores.profiles.delete_users(sdkappid, deleted)
     await stores.no_speaking.delete_users(sdkappid, deleted)
+    await stores.follows.delete_users(sdkappid, deleted)
     if deleted:
         # Every gateway's directory forgets them: no send reaches them, they cannot log in.
         await emit_rest(

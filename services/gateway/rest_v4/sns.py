@@ -21,15 +21,13 @@ from services.gateway import sns_rules as rules
 from services.gateway.before_events import PREV_FRIEND_ADD, ask_rest, friend_refusals
 from services.gateway.bounds import FLAG, STORED_U64, UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
-from services.gateway.rest_v4 import fields
+from services.gateway.rest_v4 import accounts_check, fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.SNS_INVALID_PARAM
 # Any page size is taken: a page is the blocklist's rest at most.
 MAX_LIMITED = IntRange(1, UINT32_MAX)
 ALLOW_TYPE_TAG = "Tag_Profile_IM_AllowType"
-NICK_TAG = "Tag_Profile_IM_Nick"
-IMAGE_TAG = "Tag_Profile_IM_Image"
 
 # (sdkappid, user) -> the user's Tag_Profile_IM_AllowType, None when never set.
 AllowTypeReader = Callable[[int, str], Awaitable[str | None]]
@@ -62,18 +60,6 @@ def _owner(body: dict[str, Any]) -> str:
 
 def _to_accounts(body: dict[str, Any], *, required: bool = True) -> list[str]:
     return rules.user_ids(fields.raw(body, "To_Account"), "To_Account", required=required)
-
-
-async def _require_account(ctx: RestContext, user: str) -> None:
-    if ctx.deps.auth.is_admin(ctx.app, user):
-        return
-    if await ctx.deps.auth.missing_accounts(ctx.app.sdkappid, [user]):
-        raise TidingsError(ErrorCode.SNS_ACCOUNT_NOT_FOUND, f"From_Account {user!r} does not exist")
-
-
-async def _missing(ctx: RestContext, users: Iterable[str]) -> set[str]:
-    candidates = [u for u in users if not ctx.deps.auth.is_admin(ctx.app, u)]
-    return set(await ctx.deps.auth.missing_accounts(ctx.app.sdkappid, candidates))
 
 
 async def _bump(
@@ -145,13 +131,13 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
         == rules.ADD_TYPE_BOTH
     )
     forced = fields.integer(body, "ForceAddFlags", code=BAD, within=FLAG, required=False) == 1
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     refusals = await _before_friend_add(ctx, owner, requests, both, forced)
 
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     peers = list(dict.fromkeys(r.to for r in requests))
-    missing = await _missing(ctx, (p for p in peers if p != owner))
+    missing = await accounts_check.missing_accounts(ctx, (p for p in peers if p != owner))
     mine = await store.get_friends(sdkappid, owner, peers)
     has_me = await store.friend_owners(sdkappid, owner, peers)
     i_blocked = set(await store.get_blocked(sdkappid, owner, peers))
@@ -310,12 +296,12 @@ async def friend_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
     now = int(time.time())
     raw_items = rules.object_list(fields.raw(body, "AddFriendItem"), "AddFriendItem")
     entries = [_import_request(owner, item, now) for item in raw_items]
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
 
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     peers = list(dict.fromkeys(f.peer for f in entries))
-    missing = await _missing(ctx, (p for p in peers if p != owner))
+    missing = await accounts_check.missing_accounts(ctx, (p for p in peers if p != owner))
     mine = set(await store.get_friends(sdkappid, owner, peers))
     my_count = await store.count_friends(sdkappid, owner)
     groups = (await store.get_meta(sdkappid, owner)).groups
@@ -365,7 +351,7 @@ async def friend_update(ctx: RestContext, body: dict[str, Any]) -> Reply:
         fields.text(item, "To_Account", code=BAD, max_len=rules.MAX_USER_ID_BYTES)
         for item in raw_items
     ]
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
 
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
@@ -450,7 +436,7 @@ async def friend_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
     peers = _to_accounts(body)
     both = _delete_both(body)
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     mine = await ctx.deps.stores.sns.get_friends(ctx.app.sdkappid, owner, peers)
     await _unfriend_and_tell(ctx, owner, [mine[p] for p in peers if p in mine], both)
     return rules.batch_reply(
@@ -468,7 +454,7 @@ async def friend_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def friend_delete_all(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
     both = _delete_both(body)
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     friends = await ctx.deps.stores.sns.list_friends(ctx.app.sdkappid, owner)
     await _unfriend_and_tell(ctx, owner, friends, both)
     return {}
@@ -504,7 +490,7 @@ async def friend_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
         )
         == rules.CHECK_TYPE_BOTH
     )
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     mine = await store.get_friends(sdkappid, owner, peers)
@@ -526,7 +512,7 @@ async def friend_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
     start = fields.integer(body, "StartIndex", code=BAD, within=UINT32)
     seen_standard = _sequence(body, "StandardSequence")
     seen_custom = _sequence(body, "CustomSequence")
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     meta = await store.get_meta(sdkappid, owner)
@@ -560,7 +546,7 @@ async def friend_get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
     for tag in tags:
         if not (rules.is_sns_tag(tag) or tag.startswith(rules.PROFILE_TAG_PREFIX)):
             raise TidingsError(BAD, f"TagList: {tag!r} is neither a friend nor a profile field")
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     mine = await ctx.deps.stores.sns.get_friends(sdkappid, owner, peers)
     profiles = await _profile_values(ctx, list(mine), tags)
@@ -591,21 +577,10 @@ async def friend_get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def _profile_values(
     ctx: RestContext, users: list[str], tags: list[str]
 ) -> dict[str, dict[str, Any]]:
-    """The requested Tag_Profile_* values of each user: nick and image are the directory's."""
-    if not users or not any(t.startswith(rules.PROFILE_TAG_PREFIX) for t in tags):
+    """The users' Tag_Profile_* values, when the request asks for any."""
+    if not any(t.startswith(rules.PROFILE_TAG_PREFIX) for t in tags):
         return {}
-    sdkappid = ctx.app.sdkappid
-    stored = await ctx.deps.stores.profiles.get_values(sdkappid, users)
-    accounts = await ctx.deps.stores.directory.get_accounts(sdkappid, users)
-    values: dict[str, dict[str, Any]] = {}
-    for user in users:
-        merged: dict[str, Any] = dict(stored.get(user, {}))
-        account = accounts.get(user)
-        if account is not None:
-            merged[NICK_TAG] = account.nick
-            merged[IMAGE_TAG] = account.face_url
-        values[user] = merged
-    return values
+    return dict(await accounts_check.profile_values(ctx, users))
 
 
 # ---- blocklist -------------------------------------------------------------------------------
@@ -614,10 +589,10 @@ async def _profile_values(
 async def black_list_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
     peers = _to_accounts(body)
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
-    missing = await _missing(ctx, (p for p in peers if p != owner))
+    missing = await accounts_check.missing_accounts(ctx, (p for p in peers if p != owner))
     already = set(await store.get_blocked(sdkappid, owner, peers))
     count = await store.count_blocked(sdkappid, owner)
     now = int(time.time())
@@ -662,7 +637,7 @@ async def black_list_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def black_list_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
     peers = _to_accounts(body)
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     blocked = await store.get_blocked(sdkappid, owner, peers)
@@ -691,7 +666,7 @@ async def black_list_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
     max_limited = fields.integer(body, "MaxLimited", code=BAD, within=MAX_LIMITED)
     # LastSequence only tells what the caller saw last; every page is served whatever it is.
     _sequence(body, "LastSequence")
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     entries = await store.list_blocked(sdkappid, owner)
@@ -716,7 +691,7 @@ async def black_list_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
         )
         == rules.BLACK_CHECK_TYPE_BOTH
     )
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     mine = set(await store.get_blocked(sdkappid, owner, peers))
@@ -750,7 +725,7 @@ async def group_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
     names = _group_list(body, required=True)
     peers = _to_accounts(body, required=False)
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     meta = await store.get_meta(sdkappid, owner)
@@ -785,7 +760,7 @@ async def group_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def group_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     owner = _owner(body)
     names = _group_list(body, required=True)
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     meta = await store.get_meta(sdkappid, owner)
@@ -813,7 +788,7 @@ async def group_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
         == rules.NEED_FRIEND_YES
     )
     wanted = _group_list(body, required=False)
-    await _require_account(ctx, owner)
+    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     meta = await store.get_meta(sdkappid, owner)
