@@ -4,15 +4,11 @@ replies for every command, and each error path we support."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 from services.common.errors import ErrorCode
-from services.common.store.ports import Account
-from services.common.store.sqlite import SqliteStores
 from tests.conftest import AppUnderTest
 
 pytestmark = pytest.mark.stack
@@ -20,23 +16,6 @@ pytestmark = pytest.mark.stack
 SVC = "follow"
 OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "ErrorDisplay": ""}
 U1, U2, U3 = "UserID_001", "UserID_002", "UserID_003"
-
-
-@asynccontextmanager
-async def _stores(app: AppUnderTest) -> AsyncIterator[SqliteStores]:
-    stores = SqliteStores(app.stack.settings().sqlite_path)
-    try:
-        yield stores
-    finally:
-        await stores.close()
-
-
-async def _accounts(app: AppUnderTest, *users: str) -> None:
-    """Accounts written straight to the directory: faster than one account_import each."""
-    async with _stores(app) as stores:
-        await stores.directory.upsert_accounts(
-            app.sdkappid, [Account(u, nick=f"nick-{u}") for u in users]
-        )
 
 
 def _ok(code: int = 0) -> dict[str, Any]:
@@ -50,7 +29,7 @@ async def _fails(app: AppUnderTest, command: str, body: Any, code: ErrorCode) ->
 
 
 async def test_reference_examples(app: AppUnderTest) -> None:
-    await _accounts(app, U1, U2, U3)
+    await app.put_accounts(U1, U2, U3, nick_prefix="nick-")
     before = int(time.time())
     reply = await app.rest(
         SVC,
@@ -116,7 +95,7 @@ def _counts(fans: int, following: int, mutual: int) -> dict[str, int]:
 
 
 async def test_mutual_follows_and_profiles(app: AppUnderTest) -> None:
-    await _accounts(app, U1, U2, U3)
+    await app.put_accounts(U1, U2, U3, nick_prefix="nick-")
     reply = await app.rest(
         "profile",
         "portrait_set",
@@ -159,7 +138,7 @@ async def test_mutual_follows_and_profiles(app: AppUnderTest) -> None:
 
 async def test_pages_follow_next_cursor(app: AppUnderTest) -> None:
     fans = [f"fan{i:02}" for i in range(5)]
-    await _accounts(app, "star", *fans)
+    await app.put_accounts("star", *fans, nick_prefix="nick-")
     for fan in fans:
         reply = await app.rest(
             SVC, "follow_add", {"From_Account": fan, "FollowItem": [{"To_Account": "star"}]}
@@ -184,7 +163,7 @@ async def test_pages_follow_next_cursor(app: AppUnderTest) -> None:
 
 
 async def test_per_item_errors(app: AppUnderTest) -> None:
-    await _accounts(app, U1, U2)
+    await app.put_accounts(U1, U2, nick_prefix="nick-")
     reply = await app.rest(
         SVC,
         "follow_add",
@@ -220,8 +199,8 @@ async def test_per_item_errors(app: AppUnderTest) -> None:
 
 
 async def test_following_limit_is_32100(app: AppUnderTest) -> None:
-    await _accounts(app, U1, U2)
-    async with _stores(app) as stores:
+    await app.put_accounts(U1, U2, nick_prefix="nick-")
+    async with app.stores() as stores:
         await stores.follows.follow(app.sdkappid, U1, [f"f{i:04}" for i in range(5000)], 1)
     reply = await app.rest(
         SVC, "follow_add", {"From_Account": U1, "FollowItem": [{"To_Account": U2}]}
@@ -233,7 +212,7 @@ async def test_following_limit_is_32100(app: AppUnderTest) -> None:
 
 
 async def test_request_errors(app: AppUnderTest) -> None:
-    await _accounts(app, U1, U2)
+    await app.put_accounts(U1, U2, nick_prefix="nick-")
     many = [f"u{i}" for i in range(21)]
     for command, body in (
         ("follow_add", {"FollowItem": [{"To_Account": U2}]}),
@@ -266,7 +245,7 @@ async def test_request_errors(app: AppUnderTest) -> None:
 
 
 async def test_account_delete_drops_follow_relations(app: AppUnderTest) -> None:
-    await _accounts(app, U1, U2, U3)
+    await app.put_accounts(U1, U2, U3, nick_prefix="nick-")
     await app.rest(SVC, "follow_add", {"From_Account": U1, "FollowItem": [{"To_Account": U2}]})
     await app.rest(SVC, "follow_add", {"From_Account": U2, "FollowItem": [{"To_Account": U1}]})
     await app.rest(SVC, "follow_add", {"From_Account": U3, "FollowItem": [{"To_Account": U2}]})

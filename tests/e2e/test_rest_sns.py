@@ -3,14 +3,10 @@ every command, and each error path we support."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
-from services.common.store.ports import Account
-from services.common.store.sqlite import SqliteStores
 from services.gateway.relations import are_friends, is_blocked
 from tests.conftest import AppUnderTest, new_app
 
@@ -20,23 +16,8 @@ OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
 SOURCE = "AddSource_Type_Android"
 
 
-@asynccontextmanager
-async def _stores(app: AppUnderTest) -> AsyncIterator[SqliteStores]:
-    stores = SqliteStores(app.stack.settings().sqlite_path)
-    try:
-        yield stores
-    finally:
-        await stores.close()
-
-
-async def _accounts(app: AppUnderTest, *users: str) -> None:
-    """Accounts written straight to the directory: faster than one account_import each."""
-    async with _stores(app) as stores:
-        await stores.directory.upsert_accounts(app.sdkappid, [Account(u, nick=u) for u in users])
-
-
 async def _allow_type(app: AppUnderTest, user: str, allow_type: str) -> None:
-    async with _stores(app) as stores:
+    async with app.stores() as stores:
         await stores.profiles.set_values(
             app.sdkappid, user, {"Tag_Profile_IM_AllowType": allow_type}
         )
@@ -65,7 +46,7 @@ def _codes(reply: dict[str, Any], key: str = "ResultItem") -> dict[str, int]:
 
 
 async def test_friend_add_golden(app: AppUnderTest) -> None:
-    await _accounts(app, "id", "id1", "id2", "id3")
+    await app.put_accounts("id", "id1", "id2", "id3")
     reply = await _sns(
         app,
         "friend_add",
@@ -119,7 +100,7 @@ async def test_friend_add_golden(app: AppUnderTest) -> None:
     assert theirs["UserDataItem"][0]["To_Account"] == "id"
     assert "Tag_SNS_IM_Remark" not in id_entry and "Tag_SNS_IM_Group" not in id_entry
 
-    async with _stores(app) as stores:
+    async with app.stores() as stores:
         assert await are_friends(stores, app.sdkappid, "id", "id2", both=True)
         assert await are_friends(stores, app.sdkappid, "id2", "id3", both=False)
         assert not await are_friends(stores, app.sdkappid, "id2", "id3", both=True)
@@ -127,7 +108,7 @@ async def test_friend_add_golden(app: AppUnderTest) -> None:
 
 
 async def test_friend_add_result_codes(app: AppUnderTest) -> None:
-    await _accounts(app, "a", "friend", "blocked", "blocker", "denier", "confirmer", "open")
+    await app.put_accounts("a", "friend", "blocked", "blocker", "denier", "confirmer", "open")
     assert _codes(await _add(app, "a", "friend")) == {"friend": 0}
     await _sns(app, "black_list_add", {"From_Account": "a", "To_Account": ["blocked"]})
     await _sns(app, "black_list_add", {"From_Account": "blocker", "To_Account": ["a"]})
@@ -161,14 +142,14 @@ async def test_friend_add_result_codes(app: AppUnderTest) -> None:
     ]
     # NeedConfirm forms a pending request instead of a friendship.
     assert (await _relations(app, "a", "confirmer"))["confirmer"] == "CheckResult_Type_NoRelation"
-    async with _stores(app) as stores:
+    async with app.stores() as stores:
         pending = await stores.sns.list_pendencies(app.sdkappid, "confirmer")
     assert [(p.requester, p.add_source) for p in pending] == [("a", SOURCE)]
 
     # ForceAddFlags=1 overrides the verification setting, not a blocklist.
     forced = await _add(app, "a", "denier", "confirmer", "blocker", ForceAddFlags=1)
     assert _codes(forced) == {"denier": 0, "confirmer": 0, "blocker": 30525}
-    async with _stores(app) as stores:
+    async with app.stores() as stores:
         assert await stores.sns.list_pendencies(app.sdkappid, "confirmer") == []
 
 
@@ -209,7 +190,7 @@ async def test_friend_add_bad_requests_get_30001(app: AppUnderTest, body: dict[s
 
 
 async def test_unknown_from_account_gets_30003(app: AppUnderTest) -> None:
-    await _accounts(app, "b")
+    await app.put_accounts("b")
     cases: list[tuple[str, dict[str, Any]]] = [
         ("friend_add", {"AddFriendItem": [{"To_Account": "b", "AddSource": SOURCE}]}),
         ("friend_get", {"StartIndex": 0}),
@@ -224,7 +205,7 @@ async def test_unknown_from_account_gets_30003(app: AppUnderTest) -> None:
 async def test_friend_quota_of_the_edition(app: AppUnderTest) -> None:
     dev = await new_app(app.stack, edition="Developer")
     fans = [f"fan{i}" for i in range(20)]
-    await _accounts(dev, "star", "late", "other", *fans)
+    await dev.put_accounts("star", "late", "other", *fans)
     imported = await _sns(
         dev,
         "friend_import",
@@ -253,7 +234,7 @@ async def test_friend_quota_of_the_edition(app: AppUnderTest) -> None:
 
 
 async def test_friend_import_golden(app: AppUnderTest) -> None:
-    await _accounts(app, "id", "id1", "id2")
+    await app.put_accounts("id", "id1", "id2")
     reply = await _sns(
         app,
         "friend_import",
@@ -332,7 +313,7 @@ async def test_friend_import_golden(app: AppUnderTest) -> None:
 
 
 async def test_friend_update_golden(app: AppUnderTest) -> None:
-    await _accounts(app, "id", "id1", "id2", "id3")
+    await app.put_accounts("id", "id1", "id2", "id3")
     await _add(app, "id", "id1", "id2")
     reply = await _sns(
         app,
@@ -407,7 +388,7 @@ async def test_friend_update_golden(app: AppUnderTest) -> None:
 
 
 async def test_friend_delete_and_delete_all(app: AppUnderTest) -> None:
-    await _accounts(app, "id", "id1", "id2", "id3", "id4")
+    await app.put_accounts("id", "id1", "id2", "id3", "id4")
     await _add(app, "id", "id1", "id2", "id3")
     reply = await _sns(
         app,
@@ -455,7 +436,7 @@ async def test_friend_delete_and_delete_all(app: AppUnderTest) -> None:
 
 
 async def test_friend_check_golden(app: AppUnderTest) -> None:
-    await _accounts(app, "id", "id1", "id2", "id3", "id4")
+    await app.put_accounts("id", "id1", "id2", "id3", "id4")
     await _add(app, "id", "id1")
     await _add(app, "id", "id2", AddType="Add_Type_Single")
     await _add(app, "id3", "id", AddType="Add_Type_Single")
@@ -526,7 +507,7 @@ async def test_friend_check_golden(app: AppUnderTest) -> None:
 
 async def test_friend_get_pages_and_sequences(app: AppUnderTest) -> None:
     friends = [f"f{i:03}" for i in range(101)]
-    await _accounts(app, "id", *friends)
+    await app.put_accounts("id", *friends)
     imported = await _sns(
         app,
         "friend_import",
@@ -594,7 +575,7 @@ async def test_friend_get_pages_and_sequences(app: AppUnderTest) -> None:
 
 
 async def test_friend_get_list_golden(app: AppUnderTest) -> None:
-    await _accounts(app, "UserID_1", "UserID_2", "UserID_3", "UserID_4")
+    await app.put_accounts("UserID_1", "UserID_2", "UserID_3", "UserID_4")
     await _add(app, "UserID_1", "UserID_2", "UserID_3")
     await _sns(
         app,
@@ -613,7 +594,7 @@ async def test_friend_get_list_golden(app: AppUnderTest) -> None:
             ],
         },
     )
-    async with _stores(app) as stores:
+    async with app.stores() as stores:
         await stores.profiles.set_values(
             app.sdkappid, "UserID_2", {"Tag_Profile_Custom_Test": "custom_profile_2"}
         )
@@ -672,7 +653,7 @@ async def test_friend_get_list_golden(app: AppUnderTest) -> None:
 
 
 async def test_black_list_golden(app: AppUnderTest) -> None:
-    await _accounts(app, "id", "id1", "id2", "id3", "id4")
+    await app.put_accounts("id", "id1", "id2", "id3", "id4")
     await _add(app, "id", "id1")
     added = await _sns(
         app, "black_list_add", {"From_Account": "id", "To_Account": ["id1", "id2", "id", "ghost"]}
@@ -736,7 +717,7 @@ async def test_black_list_golden(app: AppUnderTest) -> None:
         {"From_Account": "id", "To_Account": ["id3"], "CheckType": "BlackCheckResult_Type_Both"},
     )
     assert checked["BlackListCheckItem"][0]["Relation"] == "BlackCheckResult_Type_BothWay"
-    async with _stores(app) as stores:
+    async with app.stores() as stores:
         assert await is_blocked(stores, app.sdkappid, "id", "id3")
         assert await is_blocked(stores, app.sdkappid, "id1", "id")
         assert not await is_blocked(stores, app.sdkappid, "id", "id1")
@@ -795,7 +776,7 @@ async def test_black_list_golden(app: AppUnderTest) -> None:
 
 
 async def test_friend_list_groups_golden(app: AppUnderTest) -> None:
-    await _accounts(app, "id", "id1", "id2", "id3")
+    await app.put_accounts("id", "id1", "id2", "id3")
     await _add(app, "id", "id1", "id2")
     basic = await _sns(app, "group_add", {"From_Account": "id", "GroupName": ["group1"]})
     assert basic == {**OK, "CurrentSequence": 1}
@@ -865,8 +846,8 @@ async def test_friend_list_groups_golden(app: AppUnderTest) -> None:
 
 async def test_apps_do_not_share_relationships(app: AppUnderTest) -> None:
     other = await new_app(app.stack)
-    await _accounts(app, "a", "b")
-    await _accounts(other, "a", "b")
+    await app.put_accounts("a", "b")
+    await other.put_accounts("a", "b")
     await _add(app, "a", "b")
     await _sns(app, "black_list_add", {"From_Account": "a", "To_Account": ["b"]})
     assert (await _relations(other, "a", "b"))["b"] == "CheckResult_Type_NoRelation"

@@ -40,10 +40,10 @@ from pydantic import BaseModel, Field
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.group_kv import GroupKvBusy
 from services.common.store.groups import COMMUNITY, Group
-from services.gateway import group_rules as rules
 from services.gateway.bounds import IntRange, checked_int
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.rest_v4.group_open_http_svc import load_group
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 
@@ -222,16 +222,6 @@ def attr_list(attrs: Mapping[str, str]) -> list[Reply]:
 # --- handlers -------------------------------------------------------------------------------
 
 
-async def _group(ctx: RestContext, body: dict[str, Any]) -> Group:
-    group_id = rules.require_group_id(fields.text(body, "GroupId", code=BAD))
-    group = await ctx.deps.stores.groups.get_group(ctx.app.sdkappid, group_id)
-    if group is None:
-        raise TidingsError(
-            ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist or was dissolved"
-        )
-    return group
-
-
 def _not_for_community(group: Group, what: str) -> None:
     if group.group_type == COMMUNITY:
         raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, f"Community groups do not support {what}")
@@ -247,7 +237,7 @@ async def _changed(change: Awaitable[T]) -> T:
 
 async def get_group_counter(ctx: RestContext, body: dict[str, Any]) -> Reply:
     keys = parse_counter_keys(fields.raw(body, "GroupCounterKeys"))
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     _not_for_community(group, "group counters")
     counters = await ctx.deps.stores.group_kv.get_counters(ctx.app.sdkappid, group.group_id)
     return {"GroupCounter": counter_list(counters, keys)}
@@ -256,7 +246,7 @@ async def get_group_counter(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def update_group_counter(ctx: RestContext, body: dict[str, Any]) -> Reply:
     changes = parse_counter_changes(fields.raw(body, "GroupCounter"))
     mode = parse_mode(fields.raw(body, "Mode"))
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     _not_for_community(group, "group counters")
     store = ctx.deps.stores.group_kv
     counters = await _changed(
@@ -271,7 +261,7 @@ async def update_group_counter(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 async def delete_group_counter(ctx: RestContext, body: dict[str, Any]) -> Reply:
     keys = parse_counter_keys(fields.raw(body, "GroupCounterKeys"))
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     _not_for_community(group, "group counters")
     store = ctx.deps.stores.group_kv
     await _changed(
@@ -283,7 +273,7 @@ async def delete_group_counter(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def get_group_attr(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     attrs = await ctx.deps.stores.group_kv.get_attrs(ctx.app.sdkappid, group.group_id)
     return {"GroupAttrAry": attr_list(attrs)}
 
@@ -298,24 +288,24 @@ async def _change_attrs(
 
 async def modify_group_attr(ctx: RestContext, body: dict[str, Any]) -> Reply:
     attrs = parse_attrs(fields.raw(body, "GroupAttr"))
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     return await _change_attrs(ctx, group, lambda current: check_attr_limits({**current, **attrs}))
 
 
 async def set_group_attr(ctx: RestContext, body: dict[str, Any]) -> Reply:
     attrs = check_attr_limits(parse_attrs(fields.raw(body, "GroupAttr")))
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     return await _change_attrs(ctx, group, lambda _: attrs)
 
 
 async def delete_group_attr(ctx: RestContext, body: dict[str, Any]) -> Reply:
     keys = parse_attr_keys(fields.raw(body, "GroupAttr"))
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     return await _change_attrs(ctx, group, lambda current: delete_attr_keys(current, keys))
 
 
 async def clear_group_attr(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _group(ctx, body)
+    group = await load_group(ctx, body)
     _not_for_community(group, "clear_group_attr")
     return await _change_attrs(ctx, group, lambda _: {})
 

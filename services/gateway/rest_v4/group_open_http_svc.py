@@ -132,7 +132,7 @@ def _group_type_filter(body: dict[str, Any]) -> str | None:
 # --- lookups ----------------------------------------------------------------------------
 
 
-async def _load_group(ctx: RestContext, body: dict[str, Any]) -> Group:
+async def load_group(ctx: RestContext, body: dict[str, Any]) -> Group:
     group_id = rules.require_group_id(fields.text(body, "GroupId", code=BAD))
     group = await ctx.deps.stores.groups.get_group(ctx.app.sdkappid, group_id)
     if group is None:
@@ -545,7 +545,7 @@ def _on_off(body: dict[str, Any]) -> bool | None:
 
 
 async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     name = _optional_text(body, "Name", max_len=rules.NAME_MAX_BYTES)
     if name is not None:
         if not name:
@@ -627,7 +627,7 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
 
 
 async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     store = ctx.deps.stores.groups
     destroyed: dict[str, Any] = {
         "GroupId": group.group_id,
@@ -646,7 +646,7 @@ async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def change_group_owner(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     new_owner = fields.text(body, "NewOwner_Account", code=BAD)
     rules.require_transferable(group.group_type)
     await _require_accounts(ctx, [new_owner])
@@ -758,7 +758,7 @@ async def _joined(ctx: RestContext, group: Group, results: Mapping[str, int]) ->
 
 
 async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     entries = _member_entries(body, "MemberList", rules.MAX_ADD_MEMBERS)
     if not entries:
         raise TidingsError(BAD, "MemberList must name at least one Member_Account")
@@ -794,7 +794,7 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     entries = _member_entries(body, "MemberList", rules.MAX_IMPORT_MEMBERS)
     if not entries:
         raise TidingsError(BAD, "MemberList must name at least one Member_Account")
@@ -827,7 +827,7 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     users = _accounts(body, "MemberToDel_Account", limit=rules.MAX_DELETE_MEMBERS)
     # Silence and Reason shape the member-left tips, which nothing sends from here yet; they
     # are still checked, so a malformed request fails now rather than once tips exist.
@@ -863,7 +863,7 @@ async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     user = fields.text(body, "Member_Account", code=BAD)
     member = (await _require_members(ctx, group, [user]))[user]
     role = _optional_text(body, "Role")
@@ -902,7 +902,7 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
 
 
 async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     limit = _optional_int(body, "Limit", within=IntRange(0, rules.MAX_MEMBER_PAGE)) or None
     offset = _optional_int(body, "Offset", within=UINT32) or 0
     info_names = _name_list(body, "MemberInfoFilter")
@@ -996,7 +996,7 @@ async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply
 
 
 async def get_role_in_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     users = _accounts(body, "User_Account", limit=rules.MAX_ROLE_QUERY_ACCOUNTS)
     found = await ctx.deps.stores.groups.get_members(ctx.app.sdkappid, group.group_id, users)
     return {
@@ -1008,7 +1008,7 @@ async def get_role_in_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def get_online_member_num(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     if group.group_type != rules.AVCHATROOM:
         raise TidingsError(
             ErrorCode.GROUP_NO_PERMISSION, "get_online_member_num is for AVChatRoom groups only"
@@ -1024,7 +1024,7 @@ async def get_online_member_num(ctx: RestContext, body: dict[str, Any]) -> Reply
 
 
 async def forbid_send_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     users = _accounts(body, "Members_Account", limit=rules.MAX_MUTE_ACCOUNTS)
     seconds = fields.integer(body, *_MUTE_TIME, code=BAD, within=MUTE_SECONDS)
     rules.require_mutable_members(group.group_type)
@@ -1046,7 +1046,7 @@ async def _muted(ctx: RestContext, group: Group) -> list[Member]:
 
 
 async def get_group_muted_account(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     muted = await _muted(ctx, group)
     return {
         "GroupId": group.group_id,
@@ -1058,7 +1058,7 @@ async def get_group_muted_account(ctx: RestContext, body: dict[str, Any]) -> Rep
 
 async def get_group_shutted_uin(ctx: RestContext, body: dict[str, Any]) -> Reply:
     """The same list under Tencent's earlier command and field names."""
-    group = await _load_group(ctx, body)
+    group = await load_group(ctx, body)
     muted = await _muted(ctx, group)
     return {
         "GroupId": group.group_id,
