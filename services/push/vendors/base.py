@@ -1,0 +1,100 @@
+"""What every push vendor adapter shares: the notification it is given, the outcome it maps
+the vendor's answer to, and the contract it keeps.
+
+An adapter sends one notification to one device token and either returns (the vendor took it)
+or raises `VendorError` with the vendor's own code and what the push service should do about
+it: retry later (`retryable`, with the vendor's `retry_after_s` if it gave one), or drop the
+token (`token_invalid`: unregistered, expired, or not of this app), or give up on this one
+notification (neither). The push service, not the adapter, decides about retries, backoff and
+removing tokens; adapters do no I/O but their own HTTP calls, and hold no state but their
+cached access tokens.
+
+Every adapter takes its endpoint as a setting (`base_url`), so that tests aim it at a local
+server; the defaults are the vendors' production endpoints (and APNs' sandbox one when the
+credentials say sandbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+
+class Priority(Enum):
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One notification for one device, already rendered (templates are not the adapter's)."""
+
+    token: str
+    title: str
+    body: str
+    # The same id for every try of the same notification, so that a device shows it once
+    # (APNs apns-collapse-id, FCM collapse_key, the Chinese vendors' notify id / request id).
+    collapse_id: str
+    # The badge to show (the unread total), None to leave it.
+    badge: int | None = None
+    # The app's payload (Tencent's OfflinePushInfo Ext, and the conversation to open).
+    data: Mapping[str, str] = field(default_factory=dict)
+    # How long the vendor may keep it for an offline device.
+    ttl_s: int = 24 * 3600
+    priority: Priority = Priority.HIGH
+    # Per-vendor extras from Tencent's OfflinePushInfo (e.g. ApnsInfo.Sound, AndroidInfo
+    # channel ids), by the adapter's own key names.
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+
+class VendorError(Exception):
+    """The vendor refused, or could not be reached."""
+
+    def __init__(
+        self,
+        vendor: str,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        token_invalid: bool = False,
+        retry_after_s: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(f"{vendor} {code}: {message}")
+        self.vendor = vendor
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.token_invalid = token_invalid
+        self.retry_after_s = retry_after_s
+        self.status = status
+
+
+class VendorAdapter(Protocol):
+    """One vendor, one app's credentials."""
+
+    vendor: str
+
+    async def send(self, notification: Notification) -> None:
+        """Deliver to the vendor, or raise VendorError."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def unreachable(vendor: str, exc: Exception) -> VendorError:
+    """A network failure or timeout: worth another try."""
+    return VendorError(vendor, "unreachable", f"{type(exc).__name__}: {exc}", retryable=True)
+
+
+def retry_after(value: str | None) -> float | None:
+    """An HTTP Retry-After in seconds (the date form is not used by these vendors)."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
