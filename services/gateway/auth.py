@@ -12,6 +12,7 @@ import time
 
 from services.common import usersig
 from services.common.app_cache import AppCache
+from services.common.config_versions import ConfigVersions
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.ports import App
 from services.gateway.directory import Directory
@@ -19,21 +20,32 @@ from services.gateway.send_rules import SendRules
 
 
 class Authenticator:
-    def __init__(self, apps: AppCache, directory: Directory) -> None:
+    def __init__(
+        self, apps: AppCache, directory: Directory, versions: ConfigVersions | None = None
+    ) -> None:
         self._apps = apps
         self.directory = directory
         self.rules = SendRules(directory)
+        self._versions = versions
 
-    async def app(self, sdkappid: int) -> App:
-        app = await self._apps.get(sdkappid)
+    async def app(self, sdkappid: int, at_least: int = 0) -> App:
+        app = await self._apps.get(sdkappid, at_least)
         if app is None:
             raise TidingsError(
                 ErrorCode.SIG_SDKAPPID_UNKNOWN, f"sdkappid {sdkappid} does not exist"
             )
         return app
 
-    async def verify(self, sdkappid: int, identifier: str, sig: str) -> App:
-        app = await self.app(sdkappid)
+    async def verify(
+        self, sdkappid: int, identifier: str, sig: str, *, current: bool = False
+    ) -> App:
+        """`current`: read the app at its configuration version (one Redis read), so that a
+        key rotation or a login mode answered before this call applies to it. WebSocket logins
+        ask for it; REST calls, which come far more often, use the cached app."""
+        version = 0
+        if current and self._versions is not None:
+            version = (await self._versions.read_or_none([sdkappid])).get(sdkappid, 0)
+        app = await self.app(sdkappid, version)
         usersig.verify(sig, sdkappid, identifier, app.valid_keys(int(time.time())))
         return app
 

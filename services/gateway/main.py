@@ -40,6 +40,7 @@ from services.gateway.http_limits import HttpLimits
 from services.gateway.openapi_routes import install_openapi
 from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.receipts import GroupReceipts
 from services.gateway.rest_v4 import SERVICES, build_router
 from services.gateway.rest_v4.context import RestDeps
 from services.gateway.sessions import LocalSessions
@@ -158,7 +159,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     feed.on(APP, app_cache.on_app_change)
     feed.follow(topics.EVENTS, directory.apply_record, on_gap=directory.clear)
     await feed.start()
-    auth = Authenticator(app_cache, directory)
+    auth = Authenticator(app_cache, directory, ConfigVersions(redis))
     local = LocalSessions()
     presence = NodePresence(redis, node_addr, local, refresh_s=SESSION_TOUCH_S)
     local.watch(presence)
@@ -205,6 +206,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         limiter=limiter,
         producer=producer,
         config=ConfigAnnouncer(ConfigVersions(redis), producer),
+        receipts=GroupReceipts(redis),
     )
     http = uvicorn.Server(
         uvicorn.Config(

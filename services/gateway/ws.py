@@ -368,7 +368,7 @@ class WsEndpoint:
 
     async def _login(self, conn: Connection, frame: dict[str, Any]) -> None:
         sdkappid, identifier, sig, platform = frames.parse_login(frame)
-        app = await self._auth.verify(sdkappid, identifier, sig)
+        app = await self._auth.verify(sdkappid, identifier, sig, current=True)
         if not self._auth.is_admin(app, identifier) and await self._auth.missing_accounts(
             sdkappid, [identifier]
         ):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.config_versions import ConfigVersions
 from services.common.errors import ErrorCode
+from services.common.redis_state import connect
 from tests.conftest import AppUnderTest, eventually, new_app
 from tidings_client import Client
 
@@ -84,3 +86,32 @@ async def test_mode_4_fourth_android_kicks_the_oldest(stack) -> None:  # type: i
     finally:
         for c in clients:
             await c.close()
+
+
+async def test_a_login_mode_changed_applies_to_the_very_next_login(stack) -> None:  # type: ignore[no-untyped-def]
+    """The gateway has the app cached with mode 4 (a login just read it). The change is made
+    as a writer that publishes nothing on im.config would make it (the store, then the app's
+    configuration version), so only the version a login reads can make the next login follow
+    mode 1 within the cache's lifetime."""
+    app = await app_with_mode(stack, 4)
+    first = await login(app, "Android")
+    try:
+        async with app.stores() as stores:
+            record = await stores.apps.get_app(app.sdkappid)
+            assert record is not None
+            record.settings["login"] = {"mode": 1}
+            await stores.apps.save_app(record)
+        redis = connect(stack.redis_url)
+        try:
+            await ConfigVersions(redis).bump(app.sdkappid)
+        finally:
+            await redis.aclose()
+        second = await login(app, "Web")
+        try:
+            assert await eventually(lambda: kicked(first), timeout=10)
+            await no_kick_pending(second)
+            assert second.kicked is None
+        finally:
+            await second.close()
+    finally:
+        await first.close()
