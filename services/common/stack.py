@@ -197,6 +197,11 @@ class Stack:
             "admin_url": f"{self.rest_url}/admin",
             "admin_token": self.admin_token,
             "console_url": f"{self.rest_url}/console/",
+            # Each service's Prometheus endpoint (its first process; a gateway's worker i and
+            # a service's instance i serve theirs on their own ports: `Stack.ports`).
+            "metrics": {
+                name: f"http://127.0.0.1:{self.ports[name].metrics}/metrics" for name in SERVICES
+            },
         }
         path = self.data_dir / "demo-app.json"
         tmp = path.with_suffix(".tmp")

@@ -81,7 +81,11 @@ def test_up_writes_demo_app_serves_rest_and_keeps_data(tmp_path: Path) -> None:
             "rest_url",
             "admin_url",
             "console_url",
+            "metrics",
         }
+        assert set(demo["metrics"]) == {"gateway", "router", "callback", "push", "audit"}
+        for url in demo["metrics"].values():
+            assert "tidings_" in httpx.get(url, timeout=10).text
         assert demo["sdkappid"] >= 1400000000
         assert len(demo["key"]) == 64
         for user in ("ada", "bob"):
