@@ -37,7 +37,7 @@ from google.protobuf.message import Message as ProtoMessage
 
 from services.callback.after import AfterSend, Dispatcher
 from services.callback.events import event_command, event_delivery
-from services.callback.interest import NOTHING, AppView, Interest, app_of_key, view_of
+from services.callback.interest import NOTHING, AppView, Interest, view_of
 from services.callback.rules_post import PostSendRules
 from services.common import topics
 from services.common.app_cache import AppCache
@@ -45,6 +45,7 @@ from services.common.bus import Poison, Record, decode
 from services.common.callback_config import CallbackConfig
 from services.common.callback_records import Delivery
 from services.common.config_versions import ConfigVersions
+from services.common.conversation import app_of_key
 from services.common.metrics import STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import Event, Message, PushJob
 

@@ -104,14 +104,3 @@ def view_of(app: App) -> AppView:
 def interest_of(app: App | None) -> Interest:
     """What an app (None: no such app) wants."""
     return view_of(app).interest if app is not None else NOTHING
-
-
-def app_of_key(key: bytes | None) -> int | None:
-    """The SDKAppID a record's Kafka key starts with, or None when it does not start with one
-    (then the record is decoded, and its own sdkappid decides)."""
-    if not key:
-        return None
-    head, sep, _ = key.partition(b":")
-    if not sep or not head.isdigit() or len(head) > 19:
-        return None
-    return int(head)

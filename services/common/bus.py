@@ -301,6 +301,17 @@ class ConsumerSpec:
     extra_topics: tuple[topics.Topic, ...] = field(default_factory=tuple)
 
 
+def _declare_series(group: str, topic_names: Sequence[str]) -> None:
+    """A consumer's counters at 0 from its start, so that dashboards and alerts see them (a
+    labelled series is missing until first counted, and `rate()` of a missing one is empty)."""
+    for name in topic_names:
+        CONSUMER_RECORDS.labels(group, name)
+        DLQ_RECORDS.labels(group, name)
+    for outcome in ("recovered", "failed"):
+        CONSUMER_RETRIES.labels(group, outcome)
+    CONSUMER_HALTED.labels(group).set(0)
+
+
 class Consumer:
     """An aiokafka consumer with the assignment of the settings, adaptive polling, an offset
     tracker, and commits in the background."""
@@ -344,6 +355,7 @@ class Consumer:
     async def start(self) -> None:
         await self._consumer.start()
         names = [t.name for t in self._topics]
+        _declare_series(self.group, names)
         if self._settings.kafka_assignment == "static":
             await self._consumer.topics()
             mine = [

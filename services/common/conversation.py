@@ -39,3 +39,14 @@ def group_of(conversation: str) -> str | None:
 
 def kafka_key(sdkappid: int, conversation: str) -> bytes:
     return f"{sdkappid}:{conversation}".encode()
+
+
+def app_of_key(key: bytes | None) -> int | None:
+    """The SDKAppID a record's Kafka key starts with (`kafka_key`, and the other keys that start
+    with the app), or None when it does not start with one."""
+    if not key:
+        return None
+    head, sep, _ = key.partition(b":")
+    if not sep or not head.isdigit() or len(head) > 19:
+        return None
+    return int(head)

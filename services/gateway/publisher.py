@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, cast
@@ -28,9 +29,10 @@ from aiokafka import AIOKafkaProducer
 
 from services.common import topics
 from services.common.bus import BatchProducer, partition_for
-from services.common.conversation import kafka_key
+from services.common.conversation import app_of_key, kafka_key
 from services.common.errors import ErrorCode
 from services.common.logging import get_logger
+from services.common.metrics import STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 
@@ -193,6 +195,7 @@ class Publisher:
         except Exception as exc:  # noqa: BLE001 - these sends get an error outcome
             self._fail_all(ids, exc)
             return
+        _count_received(batch)
         for future in futures:
             future.add_done_callback(partial(self._on_produced, ids))
 
@@ -242,3 +245,11 @@ class Publisher:
         deadline = time.monotonic() + timeout_s
         while self._pending and time.monotonic() < deadline:  # noqa: ASYNC110 - polled briefly
             await asyncio.sleep(0.05)
+
+
+def _count_received(batch: Sequence[tuple[str, bytes, bytes]]) -> None:
+    """The pipeline's first stage, once per batch and app: sends taken from clients and REST
+    and handed to the producer (what the dashboards' "received" panels count)."""
+    by_app = Counter(str(app_of_key(key)) for _, key, _ in batch)
+    for app, n in by_app.items():
+        STAGE_MESSAGES.labels("receive", app, "ok").inc(n)

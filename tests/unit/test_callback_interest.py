@@ -14,7 +14,7 @@ from services.callback.after import C2C_WITHDRAW, GROUP_RECALL, MESSAGE_COMMANDS
 from services.callback.consumer import CallbackConsumer
 from services.callback.events import EVENT_COMMANDS, SHAPES
 from services.callback.groups import GroupTypes
-from services.callback.interest import NOTHING, Interest, app_of_key, interest_of, view_of
+from services.callback.interest import NOTHING, Interest, interest_of, view_of
 from services.callback.rules_post import POST_SEND_LABEL, PostSendRules
 from services.common import events, topics
 from services.common.app_cache import AppCache
@@ -26,7 +26,7 @@ from services.common.callback_config import (
     GROUP_AFTER_SEND,
     GROUP_BEFORE_SEND,
 )
-from services.common.conversation import c2c, kafka_key
+from services.common.conversation import app_of_key, c2c, kafka_key
 from services.common.pb.tidings.v1.envelope_pb2 import (
     Event,
     PushJob,
