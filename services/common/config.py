@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # Callbacks to app servers: loopback, link-local (cloud metadata) and private addresses
     # are refused unless allowed (SSRF guard; `tidings up` allows them for local servers).
     callback_allow_private: bool = False
+    # The addresses (IPs or CIDRs) the callback service's requests leave from, as the operator
+    # knows them (a NAT, an egress proxy), for app servers to allow-list: REST
+    # ConfigSvc/GetIPList answers them. A JSON array, e.g. '["203.0.113.7", "198.51.100.0/25"]'.
+    callback_egress_ips: list[str] = []
     # After-callbacks that failed inline: tries from im.callbacks.retry, with a backoff from
     # base doubling per try (capped at 60 s), before they go to im.callbacks.dlq.
     callback_retry_attempts: int = Field(default=8, ge=1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -128,6 +128,55 @@ class Notice:
     user: str
     frame: dict[str, object]
     skip_conn_id: str = ""
+
+
+def read_split(
+    readers: Collection[str], members: Iterable[str], sender: str
+) -> tuple[list[str], list[str]]:
+    """Who has and has not read a message, among the group's current members other than its
+    sender, each sorted: members who joined after it count as not read."""
+    current = set(members) - {sender}
+    return sorted(current.intersection(readers)), sorted(current.difference(readers))
+
+
+def group_receipt_notice(
+    sdkappid: int, group_id: str, reader: str, counted: ReadCount, now_ms: int
+) -> Notice:
+    """The `receipt` push telling a message's sender that `reader` read it, with its count."""
+    return Notice(
+        sdkappid,
+        counted.sender,
+        {
+            "op": "receipt",
+            "conversation": conversation.group(group_id),
+            "group": group_id,
+            "seq": counted.seq,
+            "reader": reader,
+            "read_count": counted.read,
+            "time": now_ms,
+        },
+    )
+
+
+def c2c_message_receipt_notice(
+    sdkappid: int, reader: str, sender: str, seq: int, msg_key: str, now_ms: int
+) -> Notice:
+    """The `receipt` push telling a C2C message's sender that `reader` read that message (one
+    message, named by its msg_key; a read mark's receipt has none and covers everything up to
+    its seq)."""
+    return Notice(
+        sdkappid,
+        sender,
+        {
+            "op": "receipt",
+            "conversation": conversation.c2c(reader, sender),
+            "peer": reader,
+            "reader": reader,
+            "seq": seq,
+            "msg_key": msg_key,
+            "time": now_ms,
+        },
+    )
 
 
 async def notify(channels: Channels, registry: SessionRegistry, notices: Sequence[Notice]) -> None:

@@ -19,6 +19,7 @@ from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.publisher import Publisher
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.receipts import GroupReceipts
 
 
 @dataclass(slots=True)
@@ -41,6 +42,8 @@ class RestDeps:
     producer: AIOKafkaProducer
     # Announces settings and word changes (in effect for what is sent after the answer).
     config: ConfigAnnouncer
+    # Group message read receipts in Redis (the WebSocket endpoint's state, read and counted).
+    receipts: GroupReceipts
 
 
 @dataclass(slots=True)
