@@ -335,6 +335,8 @@ class WsOps:
         if await self._stores.groups.get_members(sdkappid, group.group_id, [user]):
             await self._events.unchanged(conn, group)
             return {"op": "join_group", "code": 0, "group": group.group_id, "joined": False}
+        if await self._stores.group_bans.banned(sdkappid, group.group_id, [user], int(time.time())):
+            raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "banned from this group for now")
         members = await self._stores.groups.count_members(sdkappid, group.group_id)
         try:
             check_room(group.max_members, members, 1)

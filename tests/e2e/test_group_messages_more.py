@@ -333,3 +333,139 @@ async def test_set_unread_msg_num_and_the_active_group_list(app: AppUnderTest) -
     for body, code in refusals:
         refused = await app.rest(SVC, "set_unread_msg_num", body)
         assert refused["ErrorCode"] == code, (body, refused)
+
+
+RSP_FIELDS = [
+    "From_Account",
+    "IsPlaceMsg",
+    "MsgBody",
+    "MsgPriority",
+    "MsgRandom",
+    "MsgSeq",
+    "MsgTimeStamp",
+]
+
+
+def rsp_item(
+    sender: str, place: int, body: list[dict[str, Any]], random: int, seq: int, time_s: int
+) -> dict[str, Any]:
+    """An RspMsgList item as Tencent's example reply shows it."""
+    return dict(zip(RSP_FIELDS, [sender, place, body, 1, random, seq, time_s], strict=True))
+
+
+async def test_group_msg_get_simple_golden(app: AppUnderTest) -> None:
+    await app.import_accounts("gsa", "gsb")
+    group_id = await make_group(app, "gsa", ["gsb"])
+    sent: list[dict[str, Any]] = []
+    for n, sender in enumerate(["gsa", "gsb", "gsa"]):
+        reply = await app.rest(
+            SVC,
+            "send_group_msg",
+            {
+                "GroupId": group_id,
+                "From_Account": sender,
+                "Random": 51083293 + n,
+                "MsgBody": text(f"m{n}"),
+            },
+        )
+        assert reply["ErrorCode"] == 0, reply
+        sent.append(reply)
+    assert [s["MsgSeq"] for s in sent] == [1, 2, 3]
+    items = [
+        rsp_item(sender, 0, text(f"m{n}"), 51083293 + n, n + 1, sent[n]["MsgTime"])
+        for n, sender in enumerate(["gsa", "gsb", "gsa"])
+    ]
+
+    # Tencent's basic request: the latest ReqMsgNumber messages, newest first.
+    latest = await app.rest(SVC, "group_msg_get_simple", {"GroupId": group_id, "ReqMsgNumber": 2})
+    assert latest == {
+        "ActionStatus": "OK",
+        "ErrorInfo": "",
+        "ErrorCode": 0,
+        "GroupId": group_id,
+        "IsFinished": 1,
+        "RspMsgList": [items[2], items[1]],
+    }
+    # Tencent's pull by seq: ReqMsgSeq and below.
+    by_seq = await app.rest(
+        SVC, "group_msg_get_simple", {"GroupId": group_id, "ReqMsgSeq": 2, "ReqMsgNumber": 2}
+    )
+    assert (by_seq["IsFinished"], by_seq["RspMsgList"]) == (1, [items[1], items[0]])
+    # The whole range came back: it ends at seq 1, and starts at the latest seq at most.
+    beyond = await app.rest(
+        SVC, "group_msg_get_simple", {"GroupId": group_id, "ReqMsgSeq": 99, "ReqMsgNumber": 20}
+    )
+    assert (beyond["IsFinished"], beyond["RspMsgList"]) == (1, items[::-1])
+
+    # A recalled message: a placeholder with every field, or with WithRecalledMsg its body, 2.
+    recall = await app.rest(
+        SVC, "group_msg_recall", {"GroupId": group_id, "MsgSeqList": [{"MsgSeq": 2}]}
+    )
+    assert recall["RecallRetList"] == [{"MsgSeq": 2, "RetCode": 0}]
+    hidden = await app.rest(
+        SVC, "group_msg_get_simple", {"GroupId": group_id, "ReqMsgSeq": 2, "ReqMsgNumber": 1}
+    )
+    assert hidden["RspMsgList"] == [rsp_item("gsb", 1, [], 51083294, 2, sent[1]["MsgTime"])]
+    shown = await app.rest(
+        SVC,
+        "group_msg_get_simple",
+        {"GroupId": group_id, "ReqMsgSeq": 2, "ReqMsgNumber": 1, "WithRecalledMsg": 1},
+    )
+    assert shown["RspMsgList"] == [rsp_item("gsb", 2, text("m1"), 51083294, 2, sent[1]["MsgTime"])]
+    # A deleted one: a placeholder with every field too.
+    deleted = await app.rest(
+        SVC, "delete_group_msg_by_sender", {"GroupId": group_id, "Sender_Account": "gsa"}
+    )
+    assert deleted["ErrorCode"] == 0, deleted
+
+    async def first_deleted() -> list[dict[str, Any]] | None:
+        got = await history(app, group_id)
+        return got if got[-1]["IsPlaceMsg"] == 1 else None
+
+    got = await first_deleted()
+    assert got is not None and got[-1] == rsp_item("gsa", 1, [], 51083293, 1, sent[0]["MsgTime"])
+    assert all(list(item) == RSP_FIELDS for item in got)
+
+    # More than a reply holds (20): the range was cut, IsFinished 0.
+    more = await asyncio.gather(
+        *(
+            app.rest(
+                SVC,
+                "send_group_msg",
+                {"GroupId": group_id, "Random": 100 + n, "MsgBody": text(f"n{n}")},
+            )
+            for n in range(18)
+        )
+    )
+    assert sorted(r["MsgSeq"] for r in more) == list(range(4, 22))
+    cut = await app.rest(SVC, "group_msg_get_simple", {"GroupId": group_id, "ReqMsgNumber": 21})
+    assert (cut["IsFinished"], [m["MsgSeq"] for m in cut["RspMsgList"]]) == (
+        0,
+        list(range(21, 1, -1)),
+    )
+    whole = await app.rest(
+        SVC, "group_msg_get_simple", {"GroupId": group_id, "ReqMsgSeq": 20, "ReqMsgNumber": 20}
+    )
+    assert (whole["IsFinished"], len(whole["RspMsgList"])) == (1, 20)
+
+    refusals: list[tuple[dict[str, Any], int]] = [
+        # No group has Community topics yet.
+        (
+            {"GroupId": group_id, "ReqMsgNumber": 2, "TopicId": f"{group_id}@TOPIC#_t"},
+            ErrorCode.GROUP_INVALID_PARAM,
+        ),
+        (
+            {"GroupId": group_id, "ReqMsgNumber": 2, "WithRecalledMsg": 2},
+            ErrorCode.GROUP_INVALID_PARAM,
+        ),
+        ({"GroupId": group_id, "ReqMsgNumber": 0}, ErrorCode.GROUP_INVALID_PARAM),
+        ({"GroupId": group_id}, ErrorCode.GROUP_INVALID_PARAM),
+        ({"GroupId": "@TGS#2NOSUCH", "ReqMsgNumber": 2}, ErrorCode.GROUP_NOT_FOUND),
+        (
+            {"GroupId": await make_group(app, "gsa", [], kind="AVChatRoom"), "ReqMsgNumber": 2},
+            ErrorCode.GROUP_NO_PERMISSION,
+        ),
+    ]
+    for body, code in refusals:
+        refused = await app.rest(SVC, "group_msg_get_simple", body)
+        assert (refused["ActionStatus"], refused["ErrorCode"]) == ("FAIL", code), (body, refused)

@@ -267,3 +267,110 @@ async def test_recentcontact_list_and_delete(app: AppUnderTest) -> None:
     await send(app, "cal", "ali", "back again", 3)
     items = await listed(2)
     assert items[0]["To_Account"] == "cal"
+
+
+ROAM_FIELDS = [
+    "From_Account",
+    "To_Account",
+    "MsgSeq",
+    "MsgRandom",
+    "MsgTimeStamp",
+    "MsgClientTime",
+    "MsgFlagBits",
+    "IsPeerRead",
+    "MsgKey",
+    "MsgBody",
+    "CloudCustomData",
+]
+
+
+async def test_admin_getroammsg_golden(app: AppUnderTest) -> None:
+    """Tencent's example: user2's view of its conversation with user1, then the read marks."""
+    await app.import_accounts("user1", "user2")
+    sent: list[dict[str, Any]] = []
+    for frm, to, text, random in (
+        ("user1", "user2", "msg 1", 2578554),
+        ("user2", "user1", "msg 2", 7201),
+    ):
+        reply = await app.rest(
+            "openim",
+            "sendmsg",
+            {
+                "SyncOtherMachine": 1,
+                "From_Account": frm,
+                "To_Account": to,
+                "MsgRandom": random,
+                "MsgBody": body(text),
+                "CloudCustomData": "your cloud custom data",
+            },
+        )
+        assert reply["ErrorCode"] == 0, reply
+        sent.append(reply)
+    now = int(time.time())
+    request = {
+        "Operator_Account": "user2",
+        "Peer_Account": "user1",
+        "MaxCnt": 100,
+        "MinTime": now - 3600,
+        "MaxTime": now + 1,
+    }
+
+    def item(n: int, frm: str, to: str, random: int, peer_read: int) -> dict[str, Any]:
+        at = sent[n]["MsgTime"]
+        values = [frm, to, sent[n]["MsgSeq"], random, at, at, 0, peer_read, sent[n]["MsgKey"]]
+        return dict(
+            zip(
+                ROAM_FIELDS,
+                [*values, body(f"msg {n + 1}"), "your cloud custom data"],
+                strict=True,
+            )
+        )
+
+    async def roamed(peer_reads: tuple[int, int]) -> None:
+        reply = await app.rest("openim", "admin_getroammsg", request)
+        assert reply == {
+            "ActionStatus": "OK",
+            "ErrorInfo": "",
+            "ErrorCode": 0,
+            "Complete": 1,
+            "MsgCnt": 2,
+            "LastMsgTime": sent[0]["MsgTime"],
+            "LastMsgKey": sent[0]["MsgKey"],
+            "MsgList": [
+                item(1, "user2", "user1", 7201, peer_reads[1]),
+                item(0, "user1", "user2", 2578554, peer_reads[0]),
+            ],
+        }
+
+    await roamed((0, 0))
+    # user2 reads: user1's message to user2 is read by its recipient, user2's is not.
+    for reporter, peer in (("user2", "user1"), ("user1", "user2")):
+        read = await app.rest(
+            "openim", "admin_set_msg_read", {"Report_Account": reporter, "Peer_Account": peer}
+        )
+        assert read["ErrorCode"] == 0, read
+        await roamed((1, 0) if reporter == "user2" else (1, 1))
+
+    # Tencent's continuation: MaxTime = LastMsgTime, with LastMsgKey.
+    first = await app.rest("openim", "admin_getroammsg", {**request, "MaxCnt": 1})
+    assert (first["Complete"], first["MsgCnt"], first["LastMsgKey"]) == (0, 1, sent[1]["MsgKey"])
+    rest = await app.rest(
+        "openim",
+        "admin_getroammsg",
+        {
+            **request,
+            "MaxCnt": 1,
+            "MaxTime": first["LastMsgTime"],
+            "LastMsgKey": first["LastMsgKey"],
+        },
+    )
+    assert (rest["Complete"], [m["MsgKey"] for m in rest["MsgList"]]) == (1, [sent[0]["MsgKey"]])
+    # No cap on MaxCnt (Tencent cuts pages and says Complete 0): any count is taken.
+    large = await app.rest("openim", "admin_getroammsg", {**request, "MaxCnt": 4294967295})
+    assert (large["ErrorCode"], large["Complete"], large["MsgCnt"]) == (0, 1, 2)
+    for bad in ({**request, "MaxCnt": 0}, {**request, "MaxCnt": 4294967296}):
+        refused = await app.rest("openim", "admin_getroammsg", bad)
+        assert (refused["ActionStatus"], refused["ErrorCode"]) == (
+            "FAIL",
+            ErrorCode.OPENIM_JSON_FIELDS,
+        ), refused

@@ -12,7 +12,7 @@ from tests.conftest import AppUnderTest, new_app
 
 pytestmark = pytest.mark.stack
 
-OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
+OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "ErrorDisplay": ""}
 SOURCE = "AddSource_Type_Android"
 
 
@@ -530,6 +530,20 @@ async def test_friend_get_pages_and_sequences(app: AppUnderTest) -> None:
         "friend_get",
         {"From_Account": "id", "StartIndex": 0, "StandardSequence": 0, "CustomSequence": 0},
     )
+    # Tencent's example reply's fields, ErrorDisplay included.
+    assert set(first) == {
+        "UserDataItem",
+        "StandardSequence",
+        "CustomSequence",
+        "FriendNum",
+        "CompleteFlag",
+        "NextStartIndex",
+        "ActionStatus",
+        "ErrorCode",
+        "ErrorInfo",
+        "ErrorDisplay",
+    }
+    assert (first["ActionStatus"], first["ErrorCode"], first["ErrorDisplay"]) == ("OK", 0, "")
     assert [u["To_Account"] for u in first["UserDataItem"]] == friends[:100]
     assert (first["FriendNum"], first["NextStartIndex"], first["CompleteFlag"]) == (101, 100, 0)
     assert first["StandardSequence"] > 0 and first["CustomSequence"] > 0

@@ -26,6 +26,7 @@ from services.common.store.cassandra_contact_groups import CassandraContactGroup
 from services.common.store.cassandra_conversations import CassandraConversationStore
 from services.common.store.cassandra_dirtywords import CassandraDirtyWordStore
 from services.common.store.cassandra_follow import CassandraFollowStore
+from services.common.store.cassandra_group_bans import CassandraGroupBanStore
 from services.common.store.cassandra_group_kv import CassandraGroupKvStore
 from services.common.store.cassandra_groups import CassandraGroupStore
 from services.common.store.cassandra_profiles import (
@@ -303,6 +304,15 @@ CREATE TABLE IF NOT EXISTS {keyspace}.follow_mutual (
   peer text,
   since bigint,
   PRIMARY KEY ((sdkappid, owner), peer)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_bans (
+  sdkappid bigint,
+  group_id text,
+  user_id text,
+  banned_until bigint,
+  description text,
+  PRIMARY KEY ((sdkappid, group_id), user_id)
 );
 """
 
@@ -686,6 +696,7 @@ class CassandraStores:
         self.directory = CassandraDirectoryStore(cql)
         self.groups = CassandraGroupStore(cql)
         self.group_kv = CassandraGroupKvStore(cql)
+        self.group_bans = CassandraGroupBanStore(cql)
         self.conversations = CassandraConversationStore(cql)
         self.contact_groups = CassandraContactGroupStore(cql)
         self.messages = CassandraMessageStore(cql, self.conversations, self.groups)

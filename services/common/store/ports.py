@@ -14,6 +14,7 @@ from services.common.store.contact_groups import ContactGroupStore
 from services.common.store.conversations import ConversationStore, LastMessage
 from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.follow import FollowStore
+from services.common.store.group_bans import GroupBanStore
 from services.common.store.group_kv import GroupKvStore
 from services.common.store.groups import GroupStore
 from services.common.store.profiles import NoSpeakingStore, ProfileStore
@@ -175,6 +176,8 @@ class Stores(Protocol):
     def groups(self) -> GroupStore: ...
     @property
     def group_kv(self) -> GroupKvStore: ...
+    @property
+    def group_bans(self) -> GroupBanStore: ...
     @property
     def reports(self) -> ReportStore: ...
     async def close(self) -> None: ...

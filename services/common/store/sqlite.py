@@ -22,6 +22,7 @@ from services.common.store.sqlite_contact_groups import SqliteContactGroupStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
 from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
 from services.common.store.sqlite_follow import SqliteFollowStore
+from services.common.store.sqlite_group_bans import SqliteGroupBanStore
 from services.common.store.sqlite_group_kv import SqliteGroupKvStore
 from services.common.store.sqlite_groups import SqliteGroupStore
 from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
@@ -413,6 +414,7 @@ class SqliteStores:
         self.directory = SqliteDirectoryStore(self._db)
         self.groups = SqliteGroupStore(self._db)
         self.group_kv = SqliteGroupKvStore(self._db)
+        self.group_bans = SqliteGroupBanStore(self._db)
         self.conversations = SqliteConversationStore(self._db)
         self.contact_groups = SqliteContactGroupStore(self._db)
         self.messages = SqliteMessageStore(self._db, self.conversations, self.groups)

@@ -23,6 +23,7 @@ from services.gateway.rest_v4 import (
     follow,
     group_kv,
     group_messages,
+    group_more,
     group_open_http_svc,
     im_open_login_svc,
     openconfigsvr,
@@ -30,7 +31,9 @@ from services.gateway.rest_v4 import (
     openim_dirty_words,
     openim_messages,
     openim_state,
+    operations,
     profile,
+    receipts,
     recentcontact,
     sns,
 )
@@ -43,12 +46,22 @@ SERVICES: dict[str, dict[str, Handler]] = {
         **group_open_http_svc.COMMANDS,
         **group_messages.COMMANDS,
         **group_kv.COMMANDS,
+        **receipts.GROUP_COMMANDS,
+        **group_more.COMMANDS,
     },
     "group_open_attr_http_svc": group_kv.ATTR_COMMANDS,
     "im_open_login_svc": im_open_login_svc.COMMANDS,
-    "openim": {**openim.COMMANDS, **openim_messages.COMMANDS, **openim_state.COMMANDS},
+    "openim": {
+        **openim.COMMANDS,
+        **openim_messages.COMMANDS,
+        **openim_state.COMMANDS,
+        **receipts.OPENIM_COMMANDS,
+        **group_more.OPENIM_COMMANDS,
+    },
     "profile": profile.COMMANDS,
-    "openconfigsvr": openconfigsvr.COMMANDS,
+    "openconfigsvr": {**openconfigsvr.COMMANDS, **operations.OPENCONFIGSVR_COMMANDS},
+    "open_msg_svc": operations.OPEN_MSG_SVC_COMMANDS,
+    "ConfigSvc": operations.CONFIG_SVC_COMMANDS,
     "recentcontact": {**recentcontact.COMMANDS, **contact_groups.COMMANDS},
     "all_member_push": all_member_push.COMMANDS,
     "openim_dirty_words": openim_dirty_words.COMMANDS,
@@ -57,12 +70,21 @@ SERVICES: dict[str, dict[str, Handler]] = {
 }
 
 
-def reply_body(code: ErrorCode | int, info: str, extra: Reply | None = None) -> bytes:
+# The services whose every reply, success or error, carries ErrorDisplay in Tencent's reference
+# (the relationship chain, profiles, follows).
+ERROR_DISPLAY_SERVICES = frozenset({"sns", "profile", "follow"})
+
+
+def reply_body(
+    code: ErrorCode | int, info: str, extra: Reply | None = None, *, error_display: bool = False
+) -> bytes:
     body: dict[str, Any] = {
         "ActionStatus": "OK" if code == 0 else "FAIL",
         "ErrorCode": int(code),
         "ErrorInfo": info,
     }
+    if error_display:
+        body["ErrorDisplay"] = ""
     if extra:
         body.update(extra)
     return orjson.dumps(body)
@@ -107,6 +129,7 @@ def build_router(deps: RestDeps) -> APIRouter:
         started = time.perf_counter()
         code: int = 0
         app_label = "unknown"
+        displayed = service in ERROR_DISPLAY_SERVICES
         try:
             handler = SERVICES.get(service, {}).get(command)
             if handler is None:
@@ -128,14 +151,16 @@ def build_router(deps: RestDeps) -> APIRouter:
             await deps.limiter.check(app, service, command)
             body = parse_json_object(await read_limited(request, deps.settings.max_http_body_bytes))
             extra = await handler(RestContext(app, identifier, client_ip, deps), body)
-            payload = reply_body(ErrorCode.OK, "", extra)
+            payload = reply_body(ErrorCode.OK, "", extra, error_display=displayed)
         except TidingsError as err:
             code = int(err.code)
-            payload = reply_body(err.code, err.info)
+            payload = reply_body(err.code, err.info, error_display=displayed)
         except Exception:
             log.exception("rest command failed", service=service, command=command)
             code = int(ErrorCode.REST_TIMEOUT)
-            payload = reply_body(ErrorCode.REST_TIMEOUT, "internal error, please retry")
+            payload = reply_body(
+                ErrorCode.REST_TIMEOUT, "internal error, please retry", error_display=displayed
+            )
         REST_REQUESTS.labels(app_label, command, str(code)).inc()
         REST_LATENCY.labels(command).observe(time.perf_counter() - started)
         return Response(content=payload, media_type="application/json")

@@ -167,7 +167,7 @@ async def follow_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     count = (await store.counts(sdkappid, [owner]))[owner].following
     results, new = plan_follows(owner, peers, missing, followed, count)
     await store.follow(sdkappid, owner, new, int(time.time()))
-    return {"ResultItem": results, "ErrorDisplay": ""}
+    return {"ResultItem": results}
 
 
 async def follow_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -185,7 +185,7 @@ async def follow_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
             results.append(rules.result_item(peer))
     done = [r["To_Account"] for r in results if r["ResultCode"] == 0]
     await ctx.deps.stores.follows.unfollow(ctx.app.sdkappid, owner, done)
-    return {"ResultItem": results, "ErrorDisplay": ""}
+    return {"ResultItem": results}
 
 
 async def follow_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -206,7 +206,7 @@ async def follow_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
             item = rules.result_item(peer)
             item["FollowType"] = follow_type(peer in mine, peer in fans)
             results.append(item)
-    return {"ResultItem": results, "ErrorDisplay": ""}
+    return {"ResultItem": results}
 
 
 async def follow_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -230,7 +230,6 @@ async def follow_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
             for e in chunk
         ],
         "NextCursor": next_cursor,
-        "ErrorDisplay": "",
     }
 
 
@@ -256,7 +255,7 @@ async def follow_get_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
                 "MutualFollowingCount": c.mutual,
             }
         )
-    return {"FollowInfo": items, "ErrorDisplay": ""}
+    return {"FollowInfo": items}
 
 
 COMMANDS: dict[str, Handler] = {

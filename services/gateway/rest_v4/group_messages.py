@@ -6,13 +6,27 @@ Group messages take the same path as C2C ones: im.inbound keyed by the group con
 seq per group, fan-out to every member. Tencent's group MsgSeq is that seq. Imports are silent
 messages with their own time; a system notification and a delete-by-sender are actions on the
 same path (no seq), so they stay in order with the group's messages.
+
+group_msg_get_simple follows Tencent's reference (cloud.tencent.com/document/product/269/2738):
+every RspMsgList item carries From_Account, IsPlaceMsg, MsgBody, MsgPriority, MsgRandom, MsgSeq
+and MsgTimeStamp, placeholders included (IsPlaceMsg 1: deleted or expired, MsgBody empty; 2: a
+recalled message, returned with its body only when WithRecalledMsg is 1, a placeholder like a
+deleted one otherwise). Where Tencent is silent: a placeholder keeps the sender, random and time
+the archive still has (expired messages have none: "" and 0); MsgPriority is 1 (High) for every
+message, as priorities are not stored; IsSystemMsg is never sent, as system notifications are
+not stored; CloudCustomData comes after MsgTimeStamp when the message has one (Tencent's newer
+replies carry it; its example, written before the field existed, does not). A ReqMsgSeq
+above the group's latest seq reads from the latest seq.
+IsFinished is Tencent's: 1 when the reply holds the whole requested range (ReqMsgNumber seqs down
+from ReqMsgSeq, none below 1), 0 when it was cut at MAX_GET, 2 when it was cut and every message
+on the page has expired. No group has Community topics yet, so any TopicId is 10004.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -51,7 +65,7 @@ REQ_MSG_NUMBER = IntRange(1, UINT32_MAX)
 MAX_RECALL = 10
 
 
-def _group_inbound(ctx: RestContext, group_id: str, sender: str) -> InboundMessage:
+def group_inbound(ctx: RestContext, group_id: str, sender: str) -> InboundMessage:
     return InboundMessage(
         schema_version=1,
         sdkappid=ctx.app.sdkappid,
@@ -129,7 +143,7 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     )
     # The app admin may name any member as the sender; REST sends skip mutes (Tencent).
     await ctx.deps.auth.rules.check_rest_group_sender(ctx.app, group, sender)
-    inbound = _group_inbound(ctx, group.group_id, sender)
+    inbound = group_inbound(ctx, group.group_id, sender)
     inbound.msg_random = random
     inbound.client_msg_id = f"rest:{random}:{content_crc(elements)}"
     inbound.elements.extend(elements)
@@ -165,7 +179,7 @@ async def import_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     for item, check in zip(items, checks, strict=True):
         if check != ErrorCode.OK:
             continue
-        m = _group_inbound(ctx, group.group_id, item.sender)
+        m = group_inbound(ctx, group.group_id, item.sender)
         m.msg_random = item.random
         m.client_msg_id = item.client_msg_id
         m.elements.extend(item.elements)
@@ -195,7 +209,7 @@ async def send_group_system_notification(ctx: RestContext, body: dict[str, Any])
     if len(content.encode()) > limit:
         raise TidingsError(ErrorCode.BODY_TOO_LARGE, f"Content is over {limit} bytes")
     # TopicId names a Community topic; topics are not modelled, so the group is notified.
-    inbound = _group_inbound(ctx, group.group_id, ctx.identifier)
+    inbound = group_inbound(ctx, group.group_id, ctx.identifier)
     inbound.kind = MESSAGE_KIND_SYSTEM_NOTIFICATION
     inbound.to_members.extend(targets)
     # Tencent clients get the Content as custom data (onReceiveRESTCustomData).
@@ -206,19 +220,59 @@ async def send_group_system_notification(ctx: RestContext, body: dict[str, Any])
     return {}
 
 
-def _rsp_item(seq: int, m: Message | None) -> dict[str, Any]:
-    if m is None or m.recalled or m.deleted:
-        # Tencent's placeholder for a seq whose message expired, was deleted or recalled.
-        return {"MsgSeq": seq, "IsPlaceMsg": 1, "MsgBody": [], "From_Account": ""}
+# IsFinished values (Tencent).
+FINISHED = 1
+CUT = 0
+CUT_ALL_EXPIRED = 2
+# IsPlaceMsg values (Tencent).
+WHOLE = 0
+HOLE = 1
+RECALLED = 2
+# Tencent's MsgPriority 1 (High); priorities are not stored.
+MSG_PRIORITY = 1
+
+
+def history_page(top: int, count: int) -> tuple[list[int], bool]:
+    """The seqs one reply holds, newest first, and whether they are the whole requested range:
+    `count` seqs down from `top`, none below 1, at most MAX_GET of them."""
+    wanted = min(count, top)
+    shown = min(wanted, MAX_GET)
+    return list(range(top, top - shown, -1)), shown == wanted
+
+
+def is_finished(whole_range: bool, page: Sequence[Message | None]) -> int:
+    """Tencent's IsFinished; a message missing from the archive has expired."""
+    if whole_range:
+        return FINISHED
+    return CUT_ALL_EXPIRED if all(m is None for m in page) else CUT
+
+
+def rsp_item(seq: int, m: Message | None, with_recalled: bool) -> dict[str, Any]:
+    """One RspMsgList item; a placeholder has every field a message has."""
+    if m is None:
+        return _item("", HOLE, [], 0, seq, 0)
+    time_s = m.server_time_ms // 1000
+    if m.deleted or (m.recalled and not with_recalled):
+        return _item(m.sender, HOLE, [], m.msg_random, seq, time_s)
+    place = RECALLED if m.recalled else WHOLE
+    item = _item(m.sender, place, msg_body_json(m.elements), m.msg_random, seq, time_s)
+    if m.cloud_custom_data:
+        item["CloudCustomData"] = m.cloud_custom_data
+    return item
+
+
+def _item(
+    sender: str, place: int, body: list[dict[str, Any]], random: int, seq: int, time_s: int
+) -> dict[str, Any]:
+    # Tencent's example reply's order.
     return {
-        "From_Account": m.sender,
-        "IsPlaceMsg": 0,
-        "MsgBody": msg_body_json(m.elements),
-        "MsgPriority": 1,
-        "MsgRandom": m.msg_random,
-        "MsgSeq": m.seq,
-        "MsgTimeStamp": m.server_time_ms // 1000,
-        "CloudCustomData": m.cloud_custom_data,
+        "From_Account": sender,
+        "IsPlaceMsg": place,
+        "MsgBody": body,
+        "MsgPriority": MSG_PRIORITY,
+        "MsgRandom": random,
+        "MsgSeq": seq,
+        "MsgTimeStamp": time_s,
     }
 
 
@@ -227,21 +281,24 @@ async def group_msg_get_simple(ctx: RestContext, body: dict[str, Any]) -> Reply:
     if group.group_type == AVCHATROOM:
         raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "AVChatRoom groups keep no history")
     count = fields.integer(body, "ReqMsgNumber", code=BAD, within=REQ_MSG_NUMBER)
-    count = min(count, MAX_GET)
-    conv = conversation.group(group.group_id)
-    sdkappid = ctx.app.sdkappid
     top = fields.integer(body, "ReqMsgSeq", code=BAD, within=STORED_U64, required=False)
-    if not top:
-        top = await _message_count(ctx, group.group_id)
-    seqs = list(range(top, max(0, top - count), -1))
+    with_recalled = fields.integer(body, "WithRecalledMsg", code=BAD, within=FLAG, required=False)
+    if fields.text(body, "TopicId", code=BAD, required=False):
+        raise TidingsError(BAD, f"group {group.group_id!r} has no topics")
+    head = await _message_count(ctx, group.group_id)
+    seqs, whole_range = history_page(min(top, head) if top else head, count)
     got: history_pb2.GetReply = await ctx.deps.history.Get(
-        history_pb2.GetRequest(sdkappid=sdkappid, conversation=conv, seqs=seqs), timeout=10.0
+        history_pb2.GetRequest(
+            sdkappid=ctx.app.sdkappid, conversation=conversation.group(group.group_id), seqs=seqs
+        ),
+        timeout=10.0,
     )
     by_seq = {m.seq: m for m in got.messages}
+    page = [by_seq.get(s) for s in seqs]
     return {
         "GroupId": group.group_id,
-        "IsFinished": 1 if not seqs or seqs[-1] <= 1 else 0,
-        "RspMsgList": [_rsp_item(s, by_seq.get(s)) for s in seqs],
+        "IsFinished": is_finished(whole_range, page),
+        "RspMsgList": [rsp_item(s, m, with_recalled == 1) for s, m in zip(seqs, page, strict=True)],
     }
 
 
@@ -268,7 +325,7 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
         elif target.recalled:
             code = ErrorCode.GROUP_MSG_ALREADY_RECALLED
         else:
-            inbound = _group_inbound(ctx, group.group_id, target.sender)
+            inbound = group_inbound(ctx, group.group_id, target.sender)
             inbound.kind = MESSAGE_KIND_RECALL
             inbound.target_seq = seq
             inbound.target_msg_key = target.msg_key
@@ -289,7 +346,7 @@ async def delete_group_msg_by_sender(ctx: RestContext, body: dict[str, Any]) -> 
     if group.group_type == AVCHATROOM:
         # An AVChatRoom keeps no history: nothing to delete, and Tencent answers OK.
         return {}
-    inbound = _group_inbound(ctx, group.group_id, sender)
+    inbound = group_inbound(ctx, group.group_id, sender)
     inbound.kind = MESSAGE_KIND_DELETE_BY_SENDER
     await _publish(ctx, inbound)
     return {}

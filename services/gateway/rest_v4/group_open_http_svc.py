@@ -76,7 +76,7 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     return fields.integer(body, name, code=BAD, within=FLAG, required=False) == 1
 
 
-def _accounts(body: dict[str, Any], *names: str, limit: int) -> list[str]:
+def account_list(body: dict[str, Any], *names: str, limit: int) -> list[str]:
     raw = fields.raw(body, *names)
     if raw is None:
         raise TidingsError(BAD, f"{names[0]} is required")
@@ -106,7 +106,7 @@ def _member_entries(body: dict[str, Any], name: str, limit: int) -> list[dict[st
     return list(entries.values())
 
 
-def _name_list(container: Mapping[str, Any], name: str) -> list[str] | None:
+def name_list(container: Mapping[str, Any], name: str) -> list[str] | None:
     raw = container.get(name)
     if raw is None:
         return None
@@ -142,7 +142,7 @@ async def load_group(ctx: RestContext, body: dict[str, Any]) -> Group:
     return group
 
 
-async def _require_accounts(ctx: RestContext, users: Sequence[str]) -> None:
+async def require_accounts(ctx: RestContext, users: Sequence[str]) -> None:
     auth = ctx.deps.auth
     missing = await auth.missing_accounts(
         ctx.app.sdkappid, [u for u in dict.fromkeys(users) if not auth.is_admin(ctx.app, u)]
@@ -231,7 +231,7 @@ def _member_info(m: Member, now: int) -> dict[str, Any]:
     }
 
 
-def _member_reply(
+def member_reply(
     m: Member, now: int, info_names: Sequence[str] | None, defined_keys: Sequence[str] | None
 ) -> dict[str, Any]:
     reply = {"Member_Account": m.user_id, **_pick(_member_info(m, now), info_names)}
@@ -318,7 +318,7 @@ def _profile_from(body: dict[str, Any], edition: str, addon: bool, create_time: 
 async def _store_new_group(ctx: RestContext, group: Group, members: Sequence[Member]) -> str:
     """Create the group (under a generated ID if it has none); returns its ID."""
     joining = [m.user_id for m in members]
-    await _require_accounts(ctx, [group.owner, *joining] if group.owner else joining)
+    await require_accounts(ctx, [group.owner, *joining] if group.owner else joining)
     rules.check_room(group.max_members, 0, len(members))
     if rules.counts_against_join_quota(group.group_type):
         await _check_join_quota(ctx, joining)
@@ -462,7 +462,7 @@ def _wanted_parts(response_filter: dict[str, Any] | None) -> dict[str, list[str]
     parts = (_BASE_PART, _MEMBER_PART, _GROUP_DATA_PART, _MEMBER_DATA_PART)
     if response_filter is None:
         return dict.fromkeys(parts)
-    return {p: names for p in parts if (names := _name_list(response_filter, p)) is not None}
+    return {p: names for p in parts if (names := name_list(response_filter, p)) is not None}
 
 
 async def _group_info(
@@ -484,7 +484,7 @@ async def _group_info(
     if want_members:
         member_keys = wanted.get(_MEMBER_DATA_PART, [])
         info["MemberList"] = [
-            _member_reply(m, now, wanted[_MEMBER_PART], member_keys) for m in _join_order(members)
+            member_reply(m, now, wanted[_MEMBER_PART], member_keys) for m in _join_order(members)
         ]
     return info
 
@@ -641,6 +641,7 @@ async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
         destroyed["MemberList"] = events.members([m.user_id for m in _join_order(members)])
     await store.delete_group(ctx.app.sdkappid, group.group_id)
     await ctx.deps.stores.group_kv.drop_group(ctx.app.sdkappid, group.group_id)
+    await ctx.deps.stores.group_bans.drop_group(ctx.app.sdkappid, group.group_id)
     await emit_rest(ctx, events.GROUP_DESTROYED, group.group_id, destroyed)
     return {}
 
@@ -649,7 +650,7 @@ async def change_group_owner(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
     new_owner = fields.text(body, "NewOwner_Account", code=BAD)
     rules.require_transferable(group.group_type)
-    await _require_accounts(ctx, [new_owner])
+    await require_accounts(ctx, [new_owner])
     found = await _require_members(ctx, group, [new_owner])
     if group.owner == new_owner:
         return {}
@@ -707,13 +708,14 @@ async def _mutes_changed(
 
 async def _admit(ctx: RestContext, group: Group, candidates: Sequence[Member]) -> dict[str, int]:
     """Add candidates who are not members yet; Tencent's Result per account: 1 added,
-    2 already a member."""
+    2 already a member, 0 not added (banned from the group, ban_group_member)."""
     store = ctx.deps.stores.groups
     sdkappid = ctx.app.sdkappid
     users = [m.user_id for m in candidates]
-    await _require_accounts(ctx, users)
+    await require_accounts(ctx, users)
     existing = await store.get_members(sdkappid, group.group_id, users)
-    joining = [m for m in candidates if m.user_id not in existing]
+    banned = await ctx.deps.stores.group_bans.banned(sdkappid, group.group_id, users, _now())
+    joining = [m for m in candidates if m.user_id not in existing and m.user_id not in banned]
     if joining:
         await _check_join_quota(ctx, [m.user_id for m in joining])
         current = await store.count_members(sdkappid, group.group_id)
@@ -725,7 +727,7 @@ async def _admit(ctx: RestContext, group: Group, candidates: Sequence[Member]) -
                 await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
             raise
     added = set(await store.add_members(sdkappid, group.group_id, group.group_type, joining))
-    return {u: 1 if u in added else 2 for u in users}
+    return {u: 0 if u in banned else 1 if u in added else 2 for u in users}
 
 
 async def _joined(ctx: RestContext, group: Group, results: Mapping[str, int]) -> None:
@@ -785,7 +787,7 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
         ctx, group, [Member(u, join_time=now) for u in invited if u not in refused]
     )
     await _joined(ctx, group, results)
-    # Tencent's Result 0: not added (here, kept out by the app's before-invite callback).
+    # Tencent's Result 0: not added (kept out by the app's before-invite callback, or banned).
     return {
         "MemberList": [
             {"Member_Account": u, "Result": 0 if u in refused else results[u]} for u in invited
@@ -828,7 +830,7 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
-    users = _accounts(body, "MemberToDel_Account", limit=rules.MAX_DELETE_MEMBERS)
+    users = account_list(body, "MemberToDel_Account", limit=rules.MAX_DELETE_MEMBERS)
     # Silence and Reason shape the member-left tips, which nothing sends from here yet; they
     # are still checked, so a malformed request fails now rather than once tips exist.
     _flag(body, "Silence")
@@ -905,9 +907,9 @@ async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply
     group = await load_group(ctx, body)
     limit = _optional_int(body, "Limit", within=IntRange(0, rules.MAX_MEMBER_PAGE)) or None
     offset = _optional_int(body, "Offset", within=UINT32) or 0
-    info_names = _name_list(body, "MemberInfoFilter")
-    role_filter = _name_list(body, "MemberRoleFilter")
-    defined_keys = _name_list(body, "AppDefinedDataFilter_GroupMember")
+    info_names = name_list(body, "MemberInfoFilter")
+    role_filter = name_list(body, "MemberRoleFilter")
+    defined_keys = name_list(body, "AppDefinedDataFilter_GroupMember")
     if role_filter is not None and any(r not in rules.ROLES for r in role_filter):
         raise TidingsError(BAD, "MemberRoleFilter holds Owner, Admin or Member")
     store = ctx.deps.stores.groups
@@ -936,7 +938,7 @@ async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply
         chosen = rules.page(chosen, offset, limit)
     return {
         "MemberNum": member_num,
-        "MemberList": [_member_reply(m, now, info_names, defined_keys) for m in chosen],
+        "MemberList": [member_reply(m, now, info_names, defined_keys) for m in chosen],
         **reply,
     }
 
@@ -949,7 +951,7 @@ async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply
     with_huge = _flag(body, "WithHugeGroups")
     with_no_active = _flag(body, "WithNoActiveGroups")
     response_filter = _response_filter(body)
-    await _require_accounts(ctx, [user])
+    await require_accounts(ctx, [user])
     store = ctx.deps.stores.groups
     sdkappid = ctx.app.sdkappid
     joined = await store.joined_groups(sdkappid, user)
@@ -968,8 +970,8 @@ async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply
     chosen: list[Group] = rules.page(listed, offset, limit)
     entries: list[dict[str, Any]] = [{"GroupId": g.group_id} for g in chosen]
     if response_filter is not None:
-        base_names = _name_list(response_filter, "GroupBaseInfoFilter")
-        self_names = _name_list(response_filter, "SelfInfoFilter")
+        base_names = name_list(response_filter, "GroupBaseInfoFilter")
+        self_names = name_list(response_filter, "SelfInfoFilter")
         if base_names is not None:
             counts: Sequence[int] = [0] * len(chosen)
             if "MemberNum" in base_names:
@@ -997,7 +999,7 @@ async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply
 
 async def get_role_in_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
-    users = _accounts(body, "User_Account", limit=rules.MAX_ROLE_QUERY_ACCOUNTS)
+    users = account_list(body, "User_Account", limit=rules.MAX_ROLE_QUERY_ACCOUNTS)
     found = await ctx.deps.stores.groups.get_members(ctx.app.sdkappid, group.group_id, users)
     return {
         "UserIdList": [
@@ -1025,7 +1027,7 @@ async def get_online_member_num(ctx: RestContext, body: dict[str, Any]) -> Reply
 
 async def forbid_send_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
-    users = _accounts(body, "Members_Account", limit=rules.MAX_MUTE_ACCOUNTS)
+    users = account_list(body, "Members_Account", limit=rules.MAX_MUTE_ACCOUNTS)
     seconds = fields.integer(body, *_MUTE_TIME, code=BAD, within=MUTE_SECONDS)
     rules.require_mutable_members(group.group_type)
     members = await _require_members(ctx, group, users)

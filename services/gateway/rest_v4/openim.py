@@ -1,15 +1,30 @@
-"""openim: C2C messages sent and read by the app server."""
+"""openim: C2C messages sent and read by the app server.
+
+admin_getroammsg follows Tencent's reference (tencentcloud.com/document/product/1047/35478):
+IsPeerRead is 1 once the message's recipient has read the conversation up to it (their read mark,
+as markC2CMessageAsRead and admin_set_msg_read set it, is at or past the message's seq).
+MsgClientTime is in every item, as Tencent's replies carry it: the client's time is not stored, so
+it is the server's MsgTimeStamp (an import's is its own time). Tencent documents no cap on
+MaxCnt, only a reply cut with Complete 0 and a continuation: any MaxCnt is taken, and a page
+holds at most MAX_ROAM_COUNT messages, Complete 0 telling the caller to go on.
+"""
 
 from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1 import history_pb2
-from services.common.pb.tidings.v1.envelope_pb2 import CHAT_TYPE_C2C, SOURCE_REST, InboundMessage
+from services.common.pb.tidings.v1.envelope_pb2 import (
+    CHAT_TYPE_C2C,
+    SOURCE_REST,
+    InboundMessage,
+    Message,
+)
 from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
 from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.msgkeys import parse_msg_key
@@ -87,6 +102,29 @@ def _seq_of_msg_key(key: str) -> int:
     return parse_msg_key(key, BAD).seq
 
 
+# MsgFlagBits (Tencent): 0 normal, 8 recalled.
+FLAG_RECALLED = 8
+
+
+def roam_item(m: Message, read_seqs: Mapping[str, int]) -> dict[str, Any]:
+    """One MsgList item; read_seqs: each party's read mark in the conversation."""
+    time_s = m.server_time_ms // 1000
+    # Tencent's example reply's order.
+    return {
+        "From_Account": m.sender,
+        "To_Account": m.to_user,
+        "MsgSeq": m.seq,
+        "MsgRandom": m.msg_random,
+        "MsgTimeStamp": time_s,
+        "MsgClientTime": time_s,
+        "MsgFlagBits": FLAG_RECALLED if m.recalled else 0,
+        "IsPeerRead": 1 if read_seqs.get(m.to_user, 0) >= m.seq else 0,
+        "MsgKey": m.msg_key,
+        "MsgBody": msg_body_json(m.elements),
+        "CloudCustomData": m.cloud_custom_data,
+    }
+
+
 async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     operator = fields.text(body, "Operator_Account", "From_Account", code=BAD)
     peer = fields.text(body, "Peer_Account", "To_Account", code=BAD)
@@ -96,10 +134,12 @@ async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     last_key = fields.text(body, "LastMsgKey", code=BAD, required=False)
     if min_time > max_time:
         raise TidingsError(BAD, "MinTime must not be after MaxTime")
+    sdkappid = ctx.app.sdkappid
+    conv = conversation.c2c(operator, peer)
     reply = await ctx.deps.history.Roam(
         history_pb2.RoamRequest(
-            sdkappid=ctx.app.sdkappid,
-            conversation=conversation.c2c(operator, peer),
+            sdkappid=sdkappid,
+            conversation=conv,
             min_time_ms=min_time * 1000,
             # MaxTime is in whole seconds: include the whole last second.
             max_time_ms=max_time * 1000 + 999,
@@ -110,29 +150,18 @@ async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         timeout=10.0,
     )
     msgs = list(reply.messages)
-    out: Reply = {
+    store = ctx.deps.stores.conversations
+    read_seqs: dict[str, int] = {}
+    for user in dict.fromkeys((operator, peer)):
+        state = (await store.get(sdkappid, user, [conv])).get(conv)
+        read_seqs[user] = state.read_seq if state else 0
+    return {
         "Complete": 1 if reply.complete else 0,
         "MsgCnt": len(msgs),
         "LastMsgTime": msgs[-1].server_time_ms // 1000 if msgs else 0,
         "LastMsgKey": msgs[-1].msg_key if msgs else "",
-        "MsgList": [
-            {
-                "From_Account": m.sender,
-                "To_Account": m.to_user,
-                "MsgSeq": m.seq,
-                "MsgRandom": m.msg_random,
-                "MsgTimeStamp": m.server_time_ms // 1000,
-                # Tencent: 0 normal, 8 recalled.
-                "MsgFlagBits": 8 if m.recalled else 0,
-                "IsPeerRead": 0,
-                "MsgKey": m.msg_key,
-                "MsgBody": msg_body_json(m.elements),
-                "CloudCustomData": m.cloud_custom_data,
-            }
-            for m in msgs
-        ],
+        "MsgList": [roam_item(m, read_seqs) for m in msgs],
     }
-    return out
 
 
 COMMANDS: dict[str, Handler] = {"sendmsg": sendmsg, "admin_getroammsg": admin_getroammsg}

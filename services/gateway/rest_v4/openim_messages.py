@@ -206,8 +206,12 @@ async def admin_msgwithdraw(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return {}
 
 
-async def modify_c2c_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    sender, to, found = await _target(ctx, body)
+async def publish_modify(
+    ctx: RestContext, inbound: InboundMessage, body: dict[str, Any], found: Message
+) -> None:
+    """Publish `inbound` (addressed to `found`'s conversation) as the edit of `found` that
+    `body` asks for: its MsgBody and CloudCustomData each replace the stored one, and at least
+    one is given. Shared by modify_c2c_msg and modify_group_msg."""
     raw_body = fields.raw(body, "MsgBody")
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False, default="\0")
     if raw_body is None and cloud == "\0":
@@ -222,18 +226,18 @@ async def modify_c2c_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
             ErrorCode.OPENIM_MSG_BODY,
         )
     )
-    inbound = _rest_inbound(
-        ctx,
-        sender,
-        to,
-        elements,
-        f"modify:{found.seq}",
-        found.msg_random,
-        found.cloud_custom_data if cloud == "\0" else cloud,
-    )
+    inbound.elements.extend(elements)
+    inbound.cloud_custom_data = found.cloud_custom_data if cloud == "\0" else cloud
+    inbound.client_msg_id = f"modify:{found.seq}"
+    inbound.msg_random = found.msg_random
     inbound.kind = MESSAGE_KIND_MODIFY
     inbound.target_seq = found.seq
     await _act(ctx, inbound)
+
+
+async def modify_c2c_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    sender, to, found = await _target(ctx, body)
+    await publish_modify(ctx, _rest_inbound(ctx, sender, to, [], "", 0), body, found)
     return {}
 
 

@@ -58,7 +58,7 @@ async def portrait_set(ctx: RestContext, body: dict[str, Any]) -> Reply:
         user,
         {"Operator_Account": ctx.identifier, "From_Account": user, "ProfileItem": items},
     )
-    return {"ErrorDisplay": ""}
+    return {}
 
 
 async def portrait_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -101,7 +101,7 @@ async def portrait_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
                 "ResultInfo": "",
             }
         )
-    reply: Reply = {"UserProfileItem": items, "ErrorDisplay": ""}
+    reply: Reply = {"UserProfileItem": items}
     # Tencent sends Fail_Account only when some account failed.
     if failed:
         reply["Fail_Account"] = failed
