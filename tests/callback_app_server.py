@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from services.common.embedded import free_port
+from services.embedded.launchers import free_port
 
 
 @dataclass

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from services.common import apps, usersig
-from services.common.stack import Stack
 from services.common.store.ports import Account
 from services.common.store.sqlite import SqliteStores
+from services.embedded.stack import Stack
 from tidings_client import Client
 
 

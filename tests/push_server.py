@@ -28,7 +28,7 @@ from typing import Any
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from services.common.embedded import free_port
+from services.embedded.launchers import free_port
 
 Response = tuple[int, Mapping[str, str], bytes]
 Responder = Callable[["Request"], Response | Awaitable[Response]]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from google.protobuf.message import DecodeError
 
+from services.audit.retention import retention_seconds
 from services.common.app_cache import AppCache
 from services.common.bus import Poison, Record
 from services.common.logging import get_logger
@@ -30,7 +31,6 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     Message,
 )
 from services.common.recent import Watermarks, apply_action, deleted_by_sender
-from services.common.retention import retention_seconds
 from services.common.store.conversations import C2C, LastMessage
 from services.common.store.ports import ArchiveBatch, MessageStore, Received
 

@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
-from services.common.quotas import members_per_group
 from services.common.store.groups import AVCHATROOM as AVCHATROOM
 from services.common.store.groups import COMMUNITY as COMMUNITY
 from services.common.store.groups import MEETING as MEETING
 from services.common.store.groups import PUBLIC as PUBLIC
 from services.common.store.groups import WORK as WORK
+from services.gateway.quotas import members_per_group
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 

@@ -9,7 +9,7 @@ node id `<node_id>-w<i>`, gRPC on `grpc_port + i` (the address the router delive
 presence index names), metrics on `metrics_port + i`, its own sessions and presence entries.
 
 The parent, not the launcher, starts the workers so that one setting means the same thing
-everywhere: `tidings up` (services/common/stack.py), a Kubernetes pod (deploy/) or a plain host
+everywhere: `tidings up` (services/embedded/stack.py), a Kubernetes pod (deploy/) or a plain host
 start one process and get N. A worker that exits on its own after running a while is started
 again (its clients reconnect to the others meanwhile); one that fails within its first
 MIN_UPTIME_S (a port taken, a broken config) stops the whole gateway with its exit code, for

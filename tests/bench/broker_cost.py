@@ -27,7 +27,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from services.common.embedded import free_port, start_broker
+from services.embedded.launchers import free_port, start_broker
 from tests.bench.loadgen import report
 from tests.bench.loadgen.options import run
 from tests.bench.loadgen.procstat import cpu_seconds

@@ -4,7 +4,7 @@ latency through the whole pipeline beside the broker's own floor, in one run.
     make bench     # or: python -m tests.bench.c2c --rates 500 1000 2000 5000 --seconds 10
     python -m tests.bench.c2c --rates 2000 --saturate      # then search the saturation rate
 
-- The stack is started with services.common.stack.Stack, with the per-sender and per-connection
+- The stack is started with services.embedded.stack.Stack, with the per-sender and per-connection
   limits lifted. First its CPU at rest (no clients) is sampled for --rest-seconds.
 - Load: --pairs sender/receiver pairs of light clients (raw protocol frames over picows, not the
   SDK) in --procs processes, open loop, paced to the offered rate in total. Latency is the
@@ -26,7 +26,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.bench.loadgen import redisprof, report, shapes
 from tests.bench.loadgen.floor import FloorRun, two_hops
 from tests.bench.loadgen.options import C2COptions, add_c2c, add_common, c2c_options, run

@@ -2,7 +2,7 @@
 
     python -m tests.bench.idle_sockets --connections 5000 [--procs 2] [--workers 1] [--no-gc]
 
-A stack (services.common.stack.Stack: one gateway, of --workers processes), an app and
+A stack (services.embedded.stack.Stack: one gateway, of --workers processes), an app and
 --connections accounts; the light load generator's clients (tests/bench/loadgen, picows) log
 in and stay idle. The gateway's resident memory (VmRSS from /proc, the process and the workers
 it started) is read before the logins and after them, each time after a full collection in

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from services.common import app_settings
-from services.common.stack import Stack
 from services.common.store.sqlite import SqliteStores
+from services.embedded.stack import Stack
 from tests.conftest import new_app
 
 USERS = 100

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import uvloop
 
-from services.common.embedded import free_port, wait_tcp
+from services.embedded.launchers import free_port, wait_tcp
 from tests.bench.loadgen.procstat import cpu_seconds
 from tests.bench.loadgen.ws import WsConn, connect
 

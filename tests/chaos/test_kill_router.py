@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.common import conversation
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, eventually, new_app, start_stack
 from tests.e2e.test_walking_skeleton import archived
 from tidings_client import Ack, Client, Message, TidingsClientError

@@ -15,8 +15,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.common import conversation, topics
-from services.common.stack import Stack
 from services.common.store.sqlite import SqliteStores
+from services.embedded.stack import Stack
 from tests.chaos.test_kill_router import send_until_acked
 from tests.conftest import AppUnderTest, NotYet, eventually, new_app, start_stack
 from tidings_client import Ack, Client, Message

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import eventually, new_app, start_stack
 from tidings_client import Client, Message
 

@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from services.common.errors import ErrorCode
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, eventually, new_app
 from tests.e2e.test_group_messages import make_group
 from tidings_client import Ack, Client, Message, TidingsClientError

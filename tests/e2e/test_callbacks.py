@@ -30,7 +30,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     InboundMessage,
     MsgElement,
 )
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.callback_app_server import AppServer, Hit, answer
 from tests.conftest import AppUnderTest, eventually, new_app
 from tests.conftest import admin_api as admin
@@ -434,7 +434,7 @@ async def test_dead_letters_and_replay_per_app(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.common.cli",
+        "services.cli.main",
         "replay-dlq",
         "--app",
         str(second.sdkappid),

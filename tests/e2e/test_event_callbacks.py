@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from services.common.errors import ErrorCode
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.callback_app_server import AppServer, Hit, answer
 from tests.conftest import AppUnderTest, eventually, new_app
 from tests.e2e.test_callbacks import TOKEN, check_signed_query, server, text

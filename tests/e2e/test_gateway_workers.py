@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.common.redis_state import SessionRegistry, connect
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.bench.loadgen.procstat import tree
 from tests.conftest import eventually, http_client, new_app, start_stack
 from tidings_client import Client, Message

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, new_app
 from tests.e2e.test_avchatroom import live_group
 from tests.e2e.test_group_messages import make_group

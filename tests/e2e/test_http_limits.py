@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from services.common.config import Settings
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest
 
 pytestmark = pytest.mark.stack

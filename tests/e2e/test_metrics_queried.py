@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.callback_app_server import AppServer
 from tests.conftest import AppUnderTest, eventually, http_client
 from tests.e2e.test_callbacks import C2C_AFTER, TOKEN, configure

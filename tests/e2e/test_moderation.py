@@ -18,7 +18,7 @@ import pytest
 from services.common import conversation
 from services.common.bus import partition_for
 from services.common.conversation import kafka_key
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.callback_app_server import AppServer, answer
 from tests.conftest import AppUnderTest, eventually, new_app
 from tests.e2e.test_callbacks import (

@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import new_app
 
 pytestmark = pytest.mark.stack

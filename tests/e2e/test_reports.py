@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from services.gateway.reports import REPORT_RATE
 from tests.conftest import AppUnderTest, new_app
 from tests.e2e.test_callbacks import admin

@@ -12,8 +12,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from services.common.stack import Stack
 from services.common.store.sqlite import SqliteStores
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, eventually, new_app
 
 pytestmark = pytest.mark.stack

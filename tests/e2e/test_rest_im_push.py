@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, eventually, new_app
 
 pytestmark = pytest.mark.stack

@@ -10,7 +10,7 @@ import pytest
 
 from services.common import usersig
 from services.common.errors import ErrorCode
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, http_client, new_app
 from tests.conftest import admin_api as admin
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 
 pytestmark = pytest.mark.stack
 

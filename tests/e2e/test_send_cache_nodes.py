@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from services.common.stack import Stack
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, eventually, http_client, new_app, start_stack
 from tidings_client import Client, TidingsClientError
 

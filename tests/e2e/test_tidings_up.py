@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.common.embedded import free_port
+from services.embedded.launchers import free_port
 
 pytestmark = pytest.mark.stack
 
@@ -25,7 +25,7 @@ def start_up(data_dir: Path) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "services.common.cli",
+            "services.cli.main",
             "up",
             "--http-port",
             str(free_port()),

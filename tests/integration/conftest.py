@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.common.config import Settings
-from services.common.embedded import ChildProcess, free_port, start_broker, start_valkey
 from services.common.redis_state import connect
+from services.embedded.launchers import ChildProcess, free_port, start_broker, start_valkey
 
 
 @pytest.fixture(scope="module")

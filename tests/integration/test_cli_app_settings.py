@@ -13,7 +13,7 @@ from services.common import usersig
 
 def tidings(data_dir: Path, *args: str, ok: bool = True) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "services.common.cli", *args],
+        [sys.executable, "-m", "services.cli.main", *args],
         env={**os.environ, "TIDINGS_DATA_DIR": str(data_dir)},
         capture_output=True,
         text=True,

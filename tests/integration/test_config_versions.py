@@ -7,9 +7,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.common.config_versions import ConfigNotCurrent, ConfigVersions, version_key
-from services.common.embedded import free_port
 from services.common.errors import ErrorCode
 from services.common.redis_state import connect
+from services.embedded.launchers import free_port
 
 APP, OTHER = 1400000821, 1400000822
 

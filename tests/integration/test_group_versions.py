@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from services.common.embedded import free_port
 from services.common.errors import ErrorCode
 from services.common.group_versions import (
     TTL_S,
@@ -17,6 +16,7 @@ from services.common.group_versions import (
 )
 from services.common.presence import NodePresence, PresenceIndex
 from services.common.redis_state import connect
+from services.embedded.launchers import free_port
 
 APP = 1400000811
 N1 = "10.2.0.1:7001"

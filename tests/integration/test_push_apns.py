@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from services.common.embedded import free_port
+from services.embedded.launchers import free_port
 from services.push.vendors.apns import (
     ApnsAdapter,
     ApnsCertificateCredentials,

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from services.common.embedded import free_port
+from services.embedded.launchers import free_port
 from services.push.vendors.base import Notification, Priority, VendorError
 from services.push.vendors.huawei import EXTRA_BADGE_CLASS, HuaweiAdapter, HuaweiCredentials
 from tests.push_server import LocalServer, Request, Response, json_response, local_server

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from services.common.embedded import free_port
+from services.embedded.launchers import free_port
 from services.push.vendors.base import Notification, VendorError
 from services.push.vendors.xiaomi import XiaomiAdapter, XiaomiCredentials, notify_id
 from tests.push_server import Request, Response, json_response, local_server

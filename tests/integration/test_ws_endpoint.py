@@ -29,7 +29,6 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from services.common import apps, usersig
 from services.common.app_cache import AppCache
 from services.common.config import Settings
-from services.common.embedded import free_port, start_valkey
 from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import gateway_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import CHAT_TYPE_C2C, Message, MsgElement
@@ -37,6 +36,7 @@ from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.redis_state import SessionRegistry, connect
 from services.common.store.ports import Account
 from services.common.store.sqlite import SqliteStores
+from services.embedded.launchers import free_port, start_valkey
 from services.gateway import sessions
 from services.gateway.auth import Authenticator
 from services.gateway.directory import Directory

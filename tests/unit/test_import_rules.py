@@ -1,5 +1,6 @@
 """DESIGN.md's import rules: common imports no service; a service imports common and never
-another service; the SDK imports nothing of the server."""
+another service; the tools (the CLI, the embedded launcher) import common and each other, and
+nothing imports them but the tests; the SDK imports nothing of the server."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("gateway", "router", "callback", "push", "audit")
+TOOLS = ("cli", "embedded")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -27,10 +29,19 @@ def sources(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*.py") if "pb" not in p.relative_to(folder).parts]
 
 
-def test_common_imports_no_service() -> None:
+def test_common_imports_no_service_and_no_tool() -> None:
     for path in sources(ROOT / "services" / "common"):
         for mod in imported_modules(path):
-            assert not any(mod.startswith(f"services.{s}") for s in SERVICES), (path, mod)
+            assert not any(mod.startswith(f"services.{s}") for s in SERVICES + TOOLS), (path, mod)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_tool_imports_only_common_and_the_tools(tool: str) -> None:
+    allowed = tuple(f"services.{t}" for t in ("common", *TOOLS))
+    for path in sources(ROOT / "services" / tool):
+        for mod in imported_modules(path):
+            if mod.startswith("services."):
+                assert mod.startswith(allowed), (path, mod)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -52,7 +63,7 @@ def test_pure_logic_modules_do_no_io() -> None:
         ROOT / "services/common/usersig.py",
         ROOT / "services/common/conversation.py",
         ROOT / "services/common/apps.py",
-        ROOT / "services/common/quotas.py",
+        ROOT / "services/gateway/quotas.py",
         ROOT / "services/gateway/frames.py",
         ROOT / "services/gateway/frames_proto.py",
         ROOT / "services/gateway/bounds.py",

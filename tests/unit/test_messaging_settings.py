@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from services.common import messaging_settings as ms
-from services.common.quotas import has_member_addon
 from services.common.store.ports import App
 from services.gateway import avchatroom, login_modes, throttle, ws_ops
+from services.gateway.quotas import has_member_addon
 
 
 def app_with(settings: dict[str, Any]) -> App:

@@ -27,7 +27,6 @@ from typing import Any
 from services.common import events
 from services.common.conversation_list import groups_as_of_last_ack
 from services.common.errors import ErrorCode, TidingsError
-from services.common.quotas import has_member_addon, quota_for
 from services.common.store.groups import Group, Member
 from services.gateway import group_rules as rules
 from services.gateway.before_events import (
@@ -40,6 +39,7 @@ from services.gateway.before_events import (
 )
 from services.gateway.bounds import FLAG, STORED_U64, UINT32, IntRange
 from services.gateway.events import emit_rest, group_changed, group_unchanged
+from services.gateway.quotas import has_member_addon, quota_for
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 

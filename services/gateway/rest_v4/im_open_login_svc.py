@@ -11,11 +11,11 @@ import grpc
 from services.common import events
 from services.common.errors import ErrorCode, TidingsError
 from services.common.logging import get_logger
-from services.common.quotas import quota_for
 from services.common.store.ports import Account
 from services.gateway import profiles
 from services.gateway.events import emit_rest
 from services.gateway.kicks import kick_connections
+from services.gateway.quotas import quota_for
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDeps
 

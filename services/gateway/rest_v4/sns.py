@@ -14,13 +14,13 @@ from typing import Any
 
 from services.common import events
 from services.common.errors import ErrorCode, TidingsError
-from services.common.quotas import quota_for
 from services.common.store.ports import Stores
 from services.common.store.sns import BlockEntry, Friend, Pendency, SnsMeta
 from services.gateway import sns_rules as rules
 from services.gateway.before_events import PREV_FRIEND_ADD, ask_rest, friend_refusals
 from services.gateway.bounds import FLAG, STORED_U64, UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
+from services.gateway.quotas import quota_for
 from services.gateway.rest_v4 import accounts_check, fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 

@@ -1,4 +1,4 @@
-"""The Tidings stack under a benchmark: started through services.common.stack.Stack (as `make
+"""The Tidings stack under a benchmark: started through services.embedded.stack.Stack (as `make
 run` and the tests do), an app with its limits lifted, its users and groups, and the stack's
 processes by name for CPU sampling."""
 
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from services.common import apps, usersig
-from services.common.stack import Stack
 from services.common.store.sqlite import SqliteStores
+from services.embedded.stack import Stack
 from tests.bench.loadgen.procstat import Watched
 from tests.conftest import http_client
 

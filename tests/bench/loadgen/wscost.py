@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_create_server
 
-from services.common.embedded import free_port
+from services.embedded.launchers import free_port
 from tests.bench.loadgen.procstat import cpu_seconds
 from tests.bench.loadgen.tally import Tally, histogram_of
 from tests.bench.loadgen.tidings import TidingsSession

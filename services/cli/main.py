@@ -13,14 +13,14 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from services.cli.callbacks import callback_cli, replay_dlq_cmd
+from services.cli.rules import rules_cli
 from services.common import app_settings, apps, messaging_settings, usersig
-from services.common.callback_cli import callback_cli, replay_dlq_cmd
 from services.common.config import get_settings
 from services.common.config_versions import bump_if_reachable
-from services.common.rules_cli import rules_cli
-from services.common.stack import Stack, preferred_port
 from services.common.store.factory import open_stores
 from services.common.store.ports import App, Stores
+from services.embedded.stack import Stack, preferred_port
 
 T = TypeVar("T")
 

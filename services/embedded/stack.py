@@ -16,7 +16,9 @@ from pathlib import Path
 
 from services.common import apps, usersig
 from services.common.config import Settings
-from services.common.embedded import (
+from services.common.grpc_util import check_health
+from services.common.store.factory import open_stores
+from services.embedded.launchers import (
     ChildProcess,
     free_port,
     port_is_free,
@@ -25,8 +27,6 @@ from services.common.embedded import (
     start_valkey,
     wait_tcp,
 )
-from services.common.grpc_util import check_health
-from services.common.store.factory import open_stores
 
 SERVICES = ("audit", "callback", "push", "router", "gateway")
 # Stop order on shutdown: the edge first, so nothing new is accepted, then the processors.

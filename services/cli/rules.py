@@ -10,8 +10,8 @@ import json
 
 import typer
 
+from services.cli.callbacks import _apply
 from services.common import callback_rules
-from services.common.callback_cli import _apply
 from services.common.callback_rules import POST_SEND, PRE_SEND, RuleKind
 from services.common.store.ports import App
 
