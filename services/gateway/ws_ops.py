@@ -13,12 +13,7 @@ from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
-    CHAT_TYPE_C2C,
-    CHAT_TYPE_GROUP,
-    MESSAGE_KIND_RECALL,
     SOURCE_WS,
-    InboundMessage,
-    Message,
 )
 from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
@@ -31,17 +26,16 @@ from services.gateway.frames import field as frame_field
 from services.gateway.frames import integer as frame_integer
 from services.gateway.frames import optional_integer as frame_optional_integer
 from services.gateway.group_rules import (
-    ADMIN,
     AVCHATROOM,
     COMMUNITY,
     FREE_ACCESS,
     MEETING,
     MEMBER,
-    OWNER,
     check_room,
 )
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
+from services.gateway.recall import recall_inbound, recall_refusal
 from services.gateway.receipts import GroupReceipts, Notice, notify
 from services.gateway.sessions import Connection
 from services.gateway.ws_events import WsEvents
@@ -54,29 +48,6 @@ MAX_PRESENCE_USERS = 500
 def recall_window_s(app: App) -> int:
     """The messaging setting `recall_window_s`: 2 minutes by default, at most 7 days."""
     return int(messaging_settings.value(app.settings, "recall_window_s"))
-
-
-def recall_refusal(
-    target: Message, user: str, role: str | None, now_ms: int, window_s: int
-) -> TidingsError | None:
-    """Why `user` may not recall `target`: deleted (delete_group_msg_by_sender), not theirs (a
-    group owner or admin may recall anyone's), already recalled, or past the app's window
-    (senders only; owners and admins are not bound)."""
-    if target.deleted:
-        return TidingsError(ErrorCode.MSG_NOT_FOUND, "the message was deleted")
-    if target.recalled:
-        return TidingsError(ErrorCode.MSG_ALREADY_RECALLED, "the message was already recalled")
-    moderator = role in (OWNER, ADMIN)
-    if target.sender != user and not moderator:
-        return TidingsError(
-            ErrorCode.GROUP_NO_PERMISSION if target.group_id else ErrorCode.MSG_NOT_FOUND,
-            "only the sender (or a group owner or admin) may recall a message",
-        )
-    if target.sender == user and now_ms - target.server_time_ms > window_s * 1000:
-        return TidingsError(
-            ErrorCode.MSG_RECALL_TIMEOUT, f"messages can be recalled for {window_s} s"
-        )
-    return None
 
 
 def _target_conversation(frame: dict[str, Any], user: str) -> tuple[str, str | None]:
@@ -162,22 +133,7 @@ class WsOps:
         )
         if refusal is not None:
             raise refusal
-        inbound = InboundMessage(
-            schema_version=1,
-            sdkappid=conn.sdkappid,
-            conversation=conv,
-            chat_type=CHAT_TYPE_GROUP if group_id else CHAT_TYPE_C2C,
-            sender=target.sender,
-            to_user=target.to_user,
-            group_id=target.group_id,
-            kind=MESSAGE_KIND_RECALL,
-            target_seq=seq,
-            target_msg_key=target.msg_key,
-            msg_random=target.msg_random,
-            source=SOURCE_WS,
-            received_at_ms=int(time.time() * 1000),
-            platform=conn.platform,
-        )
+        inbound = recall_inbound(target, source=SOURCE_WS, platform=conn.platform)
         outcome = await self._publisher.publish(inbound)
         if outcome.error_code:
             # As-is: the router refuses a second recall of a message with Tencent's code.

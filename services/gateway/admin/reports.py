@@ -18,15 +18,12 @@ from pydantic import BaseModel, Field
 
 from services.common.errors import ErrorCode
 from services.common.pb.tidings.v1.envelope_pb2 import (
-    CHAT_TYPE_C2C,
-    CHAT_TYPE_GROUP,
-    MESSAGE_KIND_RECALL,
     SOURCE_REST,
-    InboundMessage,
 )
 from services.common.store.reports import Report
 from services.gateway.admin.apps import Request, SdkAppId
 from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.recall import recall_inbound
 from services.gateway.rest_v4.context import RestDeps
 
 ReportId = Annotated[str, Path(min_length=1, max_length=64, description="the report's id")]
@@ -77,22 +74,7 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
             raise AdminError(409, "message_gone", "the reported message no longer exists")
         if target.recalled:
             return
-        inbound = InboundMessage(
-            schema_version=1,
-            sdkappid=report.sdkappid,
-            conversation=report.conversation,
-            chat_type=CHAT_TYPE_GROUP if report.group_id else CHAT_TYPE_C2C,
-            sender=target.sender,
-            to_user=target.to_user,
-            group_id=report.group_id,
-            client_msg_id=f"recall:{report.seq}",
-            kind=MESSAGE_KIND_RECALL,
-            target_seq=report.seq,
-            msg_random=target.msg_random,
-            source=SOURCE_REST,
-            received_at_ms=int(time.time() * 1000),
-            platform="RESTAPI",
-        )
+        inbound = recall_inbound(target, source=SOURCE_REST, platform="RESTAPI")
         outcome = await rest.publisher.publish(inbound)
         if outcome.error_code not in (
             ErrorCode.OK,

@@ -37,7 +37,6 @@ from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_GROUP,
     MESSAGE_KIND_DELETE_BY_SENDER,
-    MESSAGE_KIND_RECALL,
     MESSAGE_KIND_SYSTEM_NOTIFICATION,
     SOURCE_REST,
     InboundMessage,
@@ -55,6 +54,7 @@ from services.gateway.group_msg_rules import (
 )
 from services.gateway.group_rules import AVCHATROOM
 from services.gateway.msgbody import content_crc, msg_body_json, parse_msg_body
+from services.gateway.recall import recall_inbound
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
@@ -325,11 +325,9 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
         elif target.recalled:
             code = ErrorCode.GROUP_MSG_ALREADY_RECALLED
         else:
-            inbound = group_inbound(ctx, group.group_id, target.sender)
-            inbound.kind = MESSAGE_KIND_RECALL
-            inbound.target_seq = seq
-            inbound.target_msg_key = target.msg_key
-            inbound.msg_random = target.msg_random
+            inbound = recall_inbound(
+                target, source=SOURCE_REST, platform="RESTAPI", client_ip=ctx.client_ip
+            )
             outcome = await ctx.deps.publisher.publish(inbound)
             if outcome.error_code not in (ErrorCode.OK, ErrorCode.GROUP_MSG_ALREADY_RECALLED):
                 raise TidingsError(outcome.error_code, outcome.error_info)

@@ -16,7 +16,6 @@ from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     MESSAGE_KIND_MODIFY,
-    MESSAGE_KIND_RECALL,
     SOURCE_REST,
     InboundMessage,
     Message,
@@ -29,6 +28,7 @@ from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
 from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
+from services.gateway.recall import recall_inbound
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.openim import SYNC_OTHER_MACHINE
@@ -197,12 +197,11 @@ async def _act(ctx: RestContext, inbound: InboundMessage) -> None:
 
 
 async def admin_msgwithdraw(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    sender, to, found = await _target(ctx, body)
-    inbound = _rest_inbound(ctx, sender, to, [], f"recall:{found.seq}", found.msg_random)
-    inbound.kind = MESSAGE_KIND_RECALL
-    inbound.target_seq = found.seq
-    inbound.target_msg_key = found.msg_key
-    await _act(ctx, inbound)
+    _, _, found = await _target(ctx, body)
+    await _act(
+        ctx,
+        recall_inbound(found, source=SOURCE_REST, platform="RESTAPI", client_ip=ctx.client_ip),
+    )
     return {}
 
 
