@@ -361,7 +361,7 @@ class WsEndpoint:
         if op == "read_members":
             return await self._ops.read_members(conn, frame)
         if op == "join_group":
-            return await self._ops.join_group(conn, frame)
+            return await self._ops.join_group(conn, await self._auth.app(conn.sdkappid), frame)
         if op == "quit_group":
             return await self._ops.quit_group(conn, frame)
         return await self._ops.presence(conn, frame)

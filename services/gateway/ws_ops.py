@@ -20,6 +20,7 @@ from services.common.redis_state import SessionRegistry
 from services.common.store.conversations import C2C, ConversationState
 from services.common.store.groups import Group, Member
 from services.common.store.ports import App, Stores
+from services.gateway import membership
 from services.gateway.archive import Archive
 from services.gateway.bounds import MSG_SEQ, STORED_U64, UINT32
 from services.gateway.frames import field as frame_field
@@ -31,7 +32,6 @@ from services.gateway.group_rules import (
     FREE_ACCESS,
     MEETING,
     MEMBER,
-    check_room,
 )
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
@@ -282,39 +282,30 @@ class WsOps:
             "unread_count": len(unread),
         }
 
-    async def join_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
+    async def join_group(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         group = await self._group(conn.sdkappid, frame_field(frame, "group", str))
         refusal = join_refusal(group)
         if refusal is not None:
             raise refusal
-        sdkappid, user = conn.sdkappid, conn.user
-        if await self._stores.groups.get_members(sdkappid, group.group_id, [user]):
+
+        async def full() -> None:
+            self._events.full(conn, group)
+
+        async def approve() -> None:
+            await self._events.before_apply(conn, group)
+
+        joiner = Member(user_id=conn.user, role=MEMBER, join_time=int(time.time()))
+        result = (
+            await membership.admit(
+                self._stores, self._tails, app, group, [joiner], on_full=full, approve=approve
+            )
+        )[conn.user]
+        if result == membership.NOT_ADDED:
+            raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "banned from this group for now")
+        if result == membership.ALREADY_MEMBER:
             await self._events.unchanged(conn, group)
             return {"op": "join_group", "code": 0, "group": group.group_id, "joined": False}
-        if await self._stores.group_bans.banned(sdkappid, group.group_id, [user], int(time.time())):
-            raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "banned from this group for now")
-        members = await self._stores.groups.count_members(sdkappid, group.group_id)
-        try:
-            check_room(group.max_members, members, 1)
-        except TidingsError:
-            # Tencent calls Group.CallbackAfterGroupFull for a join refused as full too.
-            self._events.full(conn, group)
-            raise
-        await self._events.before_apply(conn, group)
-        now = int(time.time())
-        await self._stores.groups.add_members(
-            sdkappid,
-            group.group_id,
-            group.group_type,
-            [Member(user_id=user, role=MEMBER, join_time=now)],
-        )
-        try:
-            await self._events.joined(conn, group)
-        finally:
-            # Unread counts start at the join: what came before is history, not news. (Also
-            # when the join answers 10002 for its membership version: the member stays.)
-            if group.group_type != AVCHATROOM:
-                await self._read_up_to_now(sdkappid, user, group)
+        await self._events.joined(conn, group)
         return {"op": "join_group", "code": 0, "group": group.group_id, "joined": True}
 
     async def quit_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
@@ -338,18 +329,6 @@ class WsOps:
         if group is None:
             raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist")
         return group
-
-    async def _read_up_to_now(self, sdkappid: int, user: str, group: Group) -> None:
-        """A joiner's read mark at the group's newest message as of the last ack."""
-        (current,) = (
-            await conversation_list.groups_as_of_last_ack(
-                self._tails, sdkappid, {group.group_id: group}
-            )
-        ).values()
-        if current.next_msg_seq > 1:
-            await self._stores.conversations.set_read(
-                sdkappid, user, conversation.group(group.group_id), current.next_msg_seq - 1
-            )
 
     async def _require_member(self, sdkappid: int, group_id: str, user: str) -> None:
         if not await self._stores.groups.get_members(sdkappid, group_id, [user]):

@@ -29,6 +29,7 @@ from services.common.conversation_list import groups_as_of_last_ack
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.groups import Group, Member
 from services.gateway import group_rules as rules
+from services.gateway import membership
 from services.gateway.before_events import (
     CREATE_GROUP,
     INVITE_JOIN_GROUP,
@@ -39,7 +40,7 @@ from services.gateway.before_events import (
 )
 from services.gateway.bounds import FLAG, STORED_U64, UINT32, IntRange
 from services.gateway.events import emit_rest, group_changed, group_unchanged
-from services.gateway.quotas import has_member_addon, quota_for
+from services.gateway.quotas import has_member_addon
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
@@ -151,17 +152,6 @@ async def require_accounts(ctx: RestContext, users: Sequence[str]) -> None:
         raise TidingsError(
             ErrorCode.GROUP_ACCOUNT_NOT_FOUND, f"accounts not imported: {', '.join(missing)}"
         )
-
-
-async def _check_join_quota(ctx: RestContext, users: Sequence[str]) -> None:
-    groups = ctx.deps.stores.groups
-    sdkappid = ctx.app.sdkappid
-    joined = await asyncio.gather(*(groups.joined_groups(sdkappid, u) for u in users))
-    counts = {
-        user: sum(1 for j in js if rules.counts_against_join_quota(j.group_type))
-        for user, js in zip(users, joined, strict=True)
-    }
-    rules.check_join_quota(counts, quota_for(ctx.app.edition).groups_per_user)
 
 
 async def _require_members(
@@ -321,7 +311,7 @@ async def _store_new_group(ctx: RestContext, group: Group, members: Sequence[Mem
     await require_accounts(ctx, [group.owner, *joining] if group.owner else joining)
     rules.check_room(group.max_members, 0, len(members))
     if rules.counts_against_join_quota(group.group_type):
-        await _check_join_quota(ctx, joining)
+        await membership.check_join_quota(ctx.deps.stores, ctx.app, joining)
     store = ctx.deps.stores.groups
     sdkappid = ctx.app.sdkappid
     if group.group_id:
@@ -706,28 +696,25 @@ async def _mutes_changed(
 # --- members ----------------------------------------------------------------------------
 
 
-async def _admit(ctx: RestContext, group: Group, candidates: Sequence[Member]) -> dict[str, int]:
-    """Add candidates who are not members yet; Tencent's Result per account: 1 added,
-    2 already a member, 0 not added (banned from the group, ban_group_member)."""
-    store = ctx.deps.stores.groups
-    sdkappid = ctx.app.sdkappid
-    users = [m.user_id for m in candidates]
-    await require_accounts(ctx, users)
-    existing = await store.get_members(sdkappid, group.group_id, users)
-    banned = await ctx.deps.stores.group_bans.banned(sdkappid, group.group_id, users, _now())
-    joining = [m for m in candidates if m.user_id not in existing and m.user_id not in banned]
-    if joining:
-        await _check_join_quota(ctx, [m.user_id for m in joining])
-        current = await store.count_members(sdkappid, group.group_id)
-        try:
-            rules.check_room(group.max_members, current, len(joining))
-        except TidingsError as err:
-            # Tencent calls Group.CallbackAfterGroupFull for a join refused as full too.
-            if err.code == ErrorCode.GROUP_FULL:
-                await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
-            raise
-    added = set(await store.add_members(sdkappid, group.group_id, group.group_type, joining))
-    return {u: 0 if u in banned else 1 if u in added else 2 for u in users}
+async def _admit(
+    ctx: RestContext, group: Group, candidates: Sequence[Member], *, read_from_now: bool
+) -> dict[str, int]:
+    """membership.admit for an app admin's add or import."""
+    await require_accounts(ctx, [m.user_id for m in candidates])
+
+    async def full() -> None:
+        # Tencent calls Group.CallbackAfterGroupFull for a join refused as full too.
+        await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+
+    return await membership.admit(
+        ctx.deps.stores,
+        ctx.deps.tails,
+        ctx.app,
+        group,
+        candidates,
+        on_full=full,
+        read_from_now=read_from_now,
+    )
 
 
 async def _joined(ctx: RestContext, group: Group, results: Mapping[str, int]) -> None:
@@ -784,7 +771,10 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     refused = refused_members(verdict.answer)
     now = _now()
     results = await _admit(
-        ctx, group, [Member(u, join_time=now) for u in invited if u not in refused]
+        ctx,
+        group,
+        [Member(u, join_time=now) for u in invited if u not in refused],
+        read_from_now=True,
     )
     await _joined(ctx, group, results)
     # Tencent's Result 0: not added (kept out by the app's before-invite callback, or banned).
@@ -809,7 +799,8 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
         member = _initial_member(entry, now if join_time is None else join_time, "Role")
         member.unread_msg_num = unread
         members.append(member)
-    results = await _admit(ctx, group, members)
+    # Imported members keep the unread count the import gives them.
+    results = await _admit(ctx, group, members, read_from_now=False)
     imported = [u for u, r in results.items() if r == 1]
     if imported:
         # No callback (Tencent has none for imports); the send checks read member rows.
