@@ -179,6 +179,15 @@ class ErrorCode(IntEnum):
     CONV_GROUP_COUNT_LIMIT = 51010
     CONV_GROUP_NAME_TOO_LONG = 51011
 
+    # Message extensions (openim_msg_ext_http_svc), per key: the key's Seq moved on since the
+    # writer saw it (Tencent's ERR_SVR_MSG_EXTENSION_CONFLICT), or a deleted key has no value.
+    MSG_EXTENSION_CONFLICT = 23001
+    MSG_EXTENSION_NOT_EXIST = 23004
+
+    # Robots (openim_robot_http_svc): Tencent's "illegal request", e.g. the app's robots are at
+    # their limit.
+    ROBOT_REQUEST_REFUSED = 10008
+
     @property
     def default_info(self) -> str:
         return _INFO.get(self, self.name.lower().replace("_", " "))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from services.common import conversation
 from services.common.conversation_list import groups_as_of_last_ack
@@ -59,6 +60,10 @@ async def admit(
     existing = await stores.groups.get_members(sdkappid, group.group_id, users)
     banned = await stores.group_bans.banned(sdkappid, group.group_id, users, int(time.time()))
     joining = [m for m in candidates if m.user_id not in existing and m.user_id not in banned]
+    if joining and group.group_type == AVCHATROOM:
+        # A live room's admins stay admins across leaving and joining (modify_admin).
+        admins = set(await stores.avchatroom.admins(sdkappid, group.group_id))
+        joining = [replace(m, role=rules.ADMIN) if m.user_id in admins else m for m in joining]
     if joining:
         if rules.counts_against_join_quota(group.group_type):
             await check_join_quota(stores, app, [m.user_id for m in joining])

@@ -42,6 +42,7 @@ from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
+from services.common.store.msg_deletions import as_seen_by
 from services.common.store.ports import Stores
 from services.gateway import eager, frames, frames_proto
 from services.gateway.archive import Archive
@@ -470,13 +471,19 @@ class WsEndpoint:
             ),
             timeout=10.0,
         )
+        # What the user deleted for itself, or a clear_group_msg reached, comes as deleted.
+        deletions = self._stores.msg_deletions
+        hidden = await deletions.hidden(conn.sdkappid, conn.user, conv)
+        cleared = 0 if group_id is None else await deletions.group_cleared(conn.sdkappid, group_id)
         return {
             "op": "sync",
             "id": request_id,
             "code": 0,
             "conversation": conv,
             "messages": [
-                message_json(m) for m in reply.messages if m.server_time_ms >= visible_from_ms
+                message_json(as_seen_by(m, hidden, cleared))
+                for m in reply.messages
+                if m.server_time_ms >= visible_from_ms
             ],
             "complete": reply.complete,
         }

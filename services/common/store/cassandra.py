@@ -22,6 +22,7 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, S
 from cassandra.query import PreparedStatement
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.cassandra_avchatroom import CassandraAVChatRoomStore
 from services.common.store.cassandra_contact_groups import CassandraContactGroupStore
 from services.common.store.cassandra_conversations import CassandraConversationStore
 from services.common.store.cassandra_dirtywords import CassandraDirtyWordStore
@@ -29,6 +30,8 @@ from services.common.store.cassandra_follow import CassandraFollowStore
 from services.common.store.cassandra_group_bans import CassandraGroupBanStore
 from services.common.store.cassandra_group_kv import CassandraGroupKvStore
 from services.common.store.cassandra_groups import CassandraGroupStore
+from services.common.store.cassandra_msg_deletions import CassandraMessageDeletionStore
+from services.common.store.cassandra_msg_ext import CassandraMsgExtStore
 from services.common.store.cassandra_profiles import (
     CassandraNoSpeakingStore,
     CassandraProfileStore,
@@ -313,6 +316,46 @@ CREATE TABLE IF NOT EXISTS {keyspace}.group_bans (
   banned_until bigint,
   description text,
   PRIMARY KEY ((sdkappid, group_id), user_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.msg_ext (
+  sdkappid bigint,
+  conversation text,
+  msg_seq bigint,
+  version bigint,
+  doc text,
+  PRIMARY KEY ((sdkappid, conversation, msg_seq), version)
+) WITH CLUSTERING ORDER BY (version DESC);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.avchatroom_admins (
+  sdkappid bigint,
+  group_id text,
+  user_id text,
+  PRIMARY KEY ((sdkappid, group_id), user_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.avchatroom_marks (
+  sdkappid bigint,
+  group_id text,
+  user_id text,
+  mark bigint,
+  set_ms bigint,
+  PRIMARY KEY ((sdkappid, group_id), user_id, mark)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.msg_hidden (
+  sdkappid bigint,
+  user_id text,
+  conversation text,
+  seq bigint,
+  PRIMARY KEY ((sdkappid, user_id, conversation), seq)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_msg_cleared (
+  sdkappid bigint,
+  group_id text,
+  up_to_seq bigint,
+  PRIMARY KEY ((sdkappid, group_id), up_to_seq)
 );
 """
 
@@ -697,6 +740,8 @@ class CassandraStores:
         self.groups = CassandraGroupStore(cql)
         self.group_kv = CassandraGroupKvStore(cql)
         self.group_bans = CassandraGroupBanStore(cql)
+        self.avchatroom = CassandraAVChatRoomStore(cql)
+        self.msg_ext = CassandraMsgExtStore(cql)
         self.conversations = CassandraConversationStore(cql)
         self.contact_groups = CassandraContactGroupStore(cql)
         self.messages = CassandraMessageStore(cql, self.conversations, self.groups)
@@ -707,6 +752,7 @@ class CassandraStores:
         self.sns = CassandraSnsStore(cql)
         self.follows = CassandraFollowStore(cql)
         self.reports = CassandraReportStore(cql)
+        self.msg_deletions = CassandraMessageDeletionStore(cql)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._cluster.shutdown)

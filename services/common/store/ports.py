@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.avchatroom import AVChatRoomStore
 from services.common.store.contact_groups import ContactGroupStore
 from services.common.store.conversations import ConversationStore, LastMessage
 from services.common.store.dirtywords import DirtyWordStore
@@ -17,6 +18,8 @@ from services.common.store.follow import FollowStore
 from services.common.store.group_bans import GroupBanStore
 from services.common.store.group_kv import GroupKvStore
 from services.common.store.groups import GroupStore
+from services.common.store.msg_deletions import MessageDeletionStore
+from services.common.store.msg_ext import MsgExtStore
 from services.common.store.profiles import NoSpeakingStore, ProfileStore
 from services.common.store.pushattrs import PushAttrStore
 from services.common.store.reports import ReportStore
@@ -179,5 +182,11 @@ class Stores(Protocol):
     @property
     def group_bans(self) -> GroupBanStore: ...
     @property
+    def avchatroom(self) -> AVChatRoomStore: ...
+    @property
+    def msg_ext(self) -> MsgExtStore: ...
+    @property
     def reports(self) -> ReportStore: ...
+    @property
+    def msg_deletions(self) -> MessageDeletionStore: ...
     async def close(self) -> None: ...

@@ -18,6 +18,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App, ArchiveBatch, Received, countable
 from services.common.store.profiles import CachedNoSpeakingStore
+from services.common.store.sqlite_avchatroom import SqliteAVChatRoomStore
 from services.common.store.sqlite_contact_groups import SqliteContactGroupStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
 from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
@@ -25,6 +26,8 @@ from services.common.store.sqlite_follow import SqliteFollowStore
 from services.common.store.sqlite_group_bans import SqliteGroupBanStore
 from services.common.store.sqlite_group_kv import SqliteGroupKvStore
 from services.common.store.sqlite_groups import SqliteGroupStore
+from services.common.store.sqlite_msg_deletions import SqliteMessageDeletionStore
+from services.common.store.sqlite_msg_ext import SqliteMsgExtStore
 from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
 from services.common.store.sqlite_pushattrs import SqlitePushAttrStore
 from services.common.store.sqlite_reports import SqliteReportStore
@@ -415,6 +418,8 @@ class SqliteStores:
         self.groups = SqliteGroupStore(self._db)
         self.group_kv = SqliteGroupKvStore(self._db)
         self.group_bans = SqliteGroupBanStore(self._db)
+        self.avchatroom = SqliteAVChatRoomStore(self._db)
+        self.msg_ext = SqliteMsgExtStore(self._db)
         self.conversations = SqliteConversationStore(self._db)
         self.contact_groups = SqliteContactGroupStore(self._db)
         self.messages = SqliteMessageStore(self._db, self.conversations, self.groups)
@@ -425,6 +430,7 @@ class SqliteStores:
         self.sns = SqliteSnsStore(self._db)
         self.follows = SqliteFollowStore(self._db)
         self.reports = SqliteReportStore(self._db)
+        self.msg_deletions = SqliteMessageDeletionStore(self._db)
 
     async def close(self) -> None:
         await self._db.close()

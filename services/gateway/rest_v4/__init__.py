@@ -19,13 +19,17 @@ from services.gateway import ipwhitelist
 from services.gateway.bounds import SDKAPPID, parse_decimal
 from services.gateway.rest_v4 import (
     all_member_push,
+    avchatroom,
     contact_groups,
     follow,
+    group_broadcast,
     group_kv,
     group_messages,
     group_more,
     group_open_http_svc,
     im_open_login_svc,
+    msg_delete,
+    msg_ext,
     openconfigsvr,
     openim,
     openim_dirty_words,
@@ -35,6 +39,7 @@ from services.gateway.rest_v4 import (
     profile,
     receipts,
     recentcontact,
+    robots,
     sns,
 )
 from services.gateway.rest_v4.context import Handler, Reply, RestContext, RestDeps
@@ -48,8 +53,11 @@ SERVICES: dict[str, dict[str, Handler]] = {
         **group_kv.COMMANDS,
         **receipts.GROUP_COMMANDS,
         **group_more.COMMANDS,
+        **group_broadcast.COMMANDS,
+        **msg_delete.GROUP_COMMANDS,
     },
     "group_open_attr_http_svc": group_kv.ATTR_COMMANDS,
+    "group_open_avchatroom_http_svc": avchatroom.COMMANDS,
     "im_open_login_svc": im_open_login_svc.COMMANDS,
     "openim": {
         **openim.COMMANDS,
@@ -57,6 +65,7 @@ SERVICES: dict[str, dict[str, Handler]] = {
         **openim_state.COMMANDS,
         **receipts.OPENIM_COMMANDS,
         **group_more.OPENIM_COMMANDS,
+        **msg_delete.OPENIM_COMMANDS,
     },
     "profile": profile.COMMANDS,
     "openconfigsvr": {**openconfigsvr.COMMANDS, **operations.OPENCONFIGSVR_COMMANDS},
@@ -65,8 +74,10 @@ SERVICES: dict[str, dict[str, Handler]] = {
     "recentcontact": {**recentcontact.COMMANDS, **contact_groups.COMMANDS},
     "all_member_push": all_member_push.COMMANDS,
     "openim_dirty_words": openim_dirty_words.COMMANDS,
+    "openim_msg_ext_http_svc": msg_ext.COMMANDS,
     "sns": sns.COMMANDS,
     "follow": follow.COMMANDS,
+    "openim_robot_http_svc": robots.COMMANDS,
 }
 
 

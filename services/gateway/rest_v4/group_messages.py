@@ -104,7 +104,7 @@ def _resolver(done: asyncio.Future[Outcome]) -> Callable[[Outcome], None]:
     return resolve
 
 
-async def _publish_in_order(ctx: RestContext, inbound: list[InboundMessage]) -> list[Outcome]:
+async def publish_in_order(ctx: RestContext, inbound: list[InboundMessage]) -> list[Outcome]:
     """Produce in list order (so seqs follow it), then wait for every outcome at once."""
     loop = asyncio.get_running_loop()
     waits: list[asyncio.Future[Outcome]] = []
@@ -186,7 +186,7 @@ async def import_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         m.client_time_ms = item.send_time * 1000
         m.silent = True
         inbound.append(m)
-    outcomes = iter(await _publish_in_order(ctx, inbound))
+    outcomes = iter(await publish_in_order(ctx, inbound))
     results: list[dict[str, int]] = []
     for item, check in zip(items, checks, strict=True):
         result = {"MsgSeq": 0, "MsgTime": item.send_time, "Result": int(check)}

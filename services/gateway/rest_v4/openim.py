@@ -149,7 +149,11 @@ async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         ),
         timeout=10.0,
     )
-    msgs = list(reply.messages)
+    page = list(reply.messages)
+    # What the operator deleted for itself (delete_c2c_msg_ramble) is not in its roaming; the
+    # page's last message still sets the continuation.
+    hidden = await ctx.deps.stores.msg_deletions.hidden(sdkappid, operator, conv)
+    msgs = [m for m in page if m.seq not in hidden]
     store = ctx.deps.stores.conversations
     read_seqs: dict[str, int] = {}
     for user in dict.fromkeys((operator, peer)):
@@ -158,8 +162,8 @@ async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return {
         "Complete": 1 if reply.complete else 0,
         "MsgCnt": len(msgs),
-        "LastMsgTime": msgs[-1].server_time_ms // 1000 if msgs else 0,
-        "LastMsgKey": msgs[-1].msg_key if msgs else "",
+        "LastMsgTime": page[-1].server_time_ms // 1000 if page else 0,
+        "LastMsgKey": page[-1].msg_key if page else "",
         "MsgList": [roam_item(m, read_seqs) for m in msgs],
     }
 
