@@ -1,7 +1,7 @@
 """GroupKvStore on the embedded SQLite file: one row per (group, kind), the values as JSON.
 
-A change runs in one IMMEDIATE transaction on the writer thread: the write lock is taken
-before the read, so gateway workers in other processes cannot interleave their own change.
+A change runs in one IMMEDIATE transaction (sqlite_tables.in_immediate_transaction), so gateway
+workers in other processes cannot interleave their own change.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from services.common.store.group_kv import ATTRS, COUNTERS, AttrChange, CounterChange
-from services.common.store.sqlite_tables import LazyTables
+from services.common.store.sqlite_tables import LazyTables, in_immediate_transaction
 
 if TYPE_CHECKING:
     from services.common.store.sqlite import SqliteDb
@@ -54,27 +54,21 @@ class SqliteGroupKvStore:
         key = (sdkappid, group_id, kind)
 
         def write(c: sqlite3.Connection) -> dict[str, V]:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                values = change(_read(c, key))
-                if values:
-                    c.execute(
-                        "INSERT OR REPLACE INTO group_kv (sdkappid, group_id, kind, doc)"
-                        " VALUES (?, ?, ?, ?)",
-                        (*key, json.dumps(values)),
-                    )
-                else:
-                    c.execute(
-                        "DELETE FROM group_kv WHERE sdkappid = ? AND group_id = ? AND kind = ?",
-                        key,
-                    )
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            c.execute("COMMIT")
+            values = change(_read(c, key))
+            if values:
+                c.execute(
+                    "INSERT OR REPLACE INTO group_kv (sdkappid, group_id, kind, doc)"
+                    " VALUES (?, ?, ?, ?)",
+                    (*key, json.dumps(values)),
+                )
+            else:
+                c.execute(
+                    "DELETE FROM group_kv WHERE sdkappid = ? AND group_id = ? AND kind = ?",
+                    key,
+                )
             return values
 
-        return await self._tables.run(write)
+        return await self._tables.run(lambda c: in_immediate_transaction(c, write))
 
     async def get_counters(self, sdkappid: int, group_id: str) -> dict[str, int]:
         return await self._get(sdkappid, group_id, COUNTERS)

@@ -1,8 +1,7 @@
 """MsgExtStore on the embedded SQLite file: one row per message, its extensions as JSON.
 
-A change runs in one IMMEDIATE transaction on the writer thread: the write lock is taken
-before the read, so gateway workers in other processes cannot interleave their own change
-(as sqlite_group_kv.py does).
+A change runs in one IMMEDIATE transaction (sqlite_tables.in_immediate_transaction), so gateway
+workers in other processes cannot interleave their own change.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import sqlite3
 from typing import TYPE_CHECKING, TypeVar
 
 from services.common.store.msg_ext import ExtChange, MsgExtensions
-from services.common.store.sqlite_tables import LazyTables
+from services.common.store.sqlite_tables import LazyTables, in_immediate_transaction
 
 if TYPE_CHECKING:
     from services.common.store.sqlite import SqliteDb
@@ -50,18 +49,12 @@ class SqliteMsgExtStore:
         key = (sdkappid, conversation, msg_seq)
 
         def write(c: sqlite3.Connection) -> T:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                extensions, result = change(_read(c, key))
-                c.execute(
-                    "INSERT OR REPLACE INTO msg_ext (sdkappid, conversation, msg_seq, doc)"
-                    " VALUES (?, ?, ?, ?)",
-                    (*key, json.dumps(extensions.to_doc())),
-                )
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            c.execute("COMMIT")
+            extensions, result = change(_read(c, key))
+            c.execute(
+                "INSERT OR REPLACE INTO msg_ext (sdkappid, conversation, msg_seq, doc)"
+                " VALUES (?, ?, ?, ?)",
+                (*key, json.dumps(extensions.to_doc())),
+            )
             return result
 
-        return await self._tables.run(write)
+        return await self._tables.run(lambda c: in_immediate_transaction(c, write))

@@ -29,6 +29,20 @@ def execute_many(c: sqlite3.Connection, sql: str, rows: Sequence[tuple[object, .
         c.executemany(sql, rows)
 
 
+def in_immediate_transaction(c: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the db thread: fn in one IMMEDIATE transaction, rolled back if it raises. The write
+    lock is taken before fn reads, so a read-modify-write stays atomic even against writers in
+    other processes (the gateway's workers share the file)."""
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(c)
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    c.execute("COMMIT")
+    return result
+
+
 class LazyTables:
     """A store's tables, created by its first call on the db thread.
 
