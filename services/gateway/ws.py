@@ -54,6 +54,7 @@ from services.gateway.kicks import kick_connections
 from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
+from services.gateway.push_ops import PushOps
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.receipts import GroupReceipts, receipt_refusal
 from services.gateway.reports import Reports
@@ -138,6 +139,7 @@ class WsEndpoint:
             self._events,
         )
         self._reports = Reports(stores, archive, limiter, redis)
+        self._push_ops = PushOps(stores)
 
     @property
     def sockets(self) -> int:
@@ -321,6 +323,9 @@ class WsEndpoint:
                 reply["id"] = request_id
             elif op in WsOps.NAMES:
                 reply = await self._op(conn, op, frame)
+                reply["id"] = request_id
+            elif op in PushOps.NAMES:
+                reply = await self._push_ops.handle(conn, op, frame)
                 reply["id"] = request_id
             else:
                 raise TidingsError(ErrorCode.WS_UNKNOWN_OP, f"unknown op {op!r}")

@@ -378,6 +378,35 @@ class Client:
         reply = await self.request({"op": "presence", "users": users})
         return {p["user"]: p["status"] for p in reply["presence"]}
 
+    async def register_push(self, vendor: str, token: str) -> None:
+        """Have offline messages pushed to this device: `vendor` is one of apns, fcm, huawei,
+        xiaomi, oppo, vivo, meizu; `token` the vendor's device token (at most 512 bytes). A
+        token another user registered before moves to this user."""
+        await self.request({"op": "register_push", "vendor": vendor, "token": token})
+
+    async def unregister_push(self, vendor: str, token: str) -> None:
+        """Stop pushing to this device (call it on logout)."""
+        await self.request({"op": "unregister_push", "vendor": vendor, "token": token})
+
+    async def push_settings(self, **changes: Any) -> dict[str, Any]:
+        """This user's push settings, after changing those named: enabled=bool,
+        dnd={"start": "22:00", "end": "07:00"} (None: no window), timezone="Asia/Shanghai".
+        With no arguments, just reads them."""
+        reply = await self.request({"op": "push_settings", **changes})
+        return {name: reply[name] for name in ("enabled", "dnd", "timezone")}
+
+    async def mute(
+        self, peer: str | None = None, group: str | None = None, until_ms: int = 0
+    ) -> None:
+        """No offline pushes for this conversation until `until_ms` (Unix ms; 0: until unmute).
+        Messages still arrive; only the push notification is held back."""
+        target = {"peer": peer} if peer is not None else {"group": group}
+        await self.request({"op": "mute_conversation", **target, "until": until_ms})
+
+    async def unmute(self, peer: str | None = None, group: str | None = None) -> None:
+        target = {"peer": peer} if peer is not None else {"group": group}
+        await self.request({"op": "unmute_conversation", **target})
+
     async def messages(self) -> AsyncIterator[Message]:
         """Messages from others (and from this user's other devices), each once, in seq order
         per conversation: pushes, gap fills and catch-ups all come out here."""

@@ -36,6 +36,7 @@ from services.common.store.cassandra_profiles import (
     CassandraNoSpeakingStore,
     CassandraProfileStore,
 )
+from services.common.store.cassandra_push_devices import CassandraPushDeviceStore
 from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
 from services.common.store.cassandra_reports import CassandraReportStore
 from services.common.store.cassandra_sns import CassandraSnsStore
@@ -356,6 +357,41 @@ CREATE TABLE IF NOT EXISTS {keyspace}.group_msg_cleared (
   group_id text,
   up_to_seq bigint,
   PRIMARY KEY ((sdkappid, group_id), up_to_seq)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.push_token_owner (
+  sdkappid bigint,
+  vendor text,
+  token text,
+  user_id text,
+  PRIMARY KEY ((sdkappid, vendor, token))
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.push_user_devices (
+  sdkappid bigint,
+  user_id text,
+  vendor text,
+  token text,
+  registered_ms bigint,
+  PRIMARY KEY ((sdkappid, user_id), vendor, token)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.push_settings (
+  sdkappid bigint,
+  user_id text,
+  enabled boolean,
+  dnd_start_min int,
+  dnd_end_min int,
+  timezone text,
+  PRIMARY KEY ((sdkappid, user_id))
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.push_mutes (
+  sdkappid bigint,
+  user_id text,
+  conversation text,
+  until_ms bigint,
+  PRIMARY KEY ((sdkappid, user_id), conversation)
 );
 """
 
@@ -748,6 +784,7 @@ class CassandraStores:
         self.profiles = CassandraProfileStore(cql)
         self.no_speaking = CachedNoSpeakingStore(CassandraNoSpeakingStore(cql))
         self.push_attrs = CassandraPushAttrStore(cql)
+        self.push_devices = CassandraPushDeviceStore(cql)
         self.dirty_words = CassandraDirtyWordStore(cql)
         self.sns = CassandraSnsStore(cql)
         self.follows = CassandraFollowStore(cql)

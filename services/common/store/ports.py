@@ -21,6 +21,7 @@ from services.common.store.groups import GroupStore
 from services.common.store.msg_deletions import MessageDeletionStore
 from services.common.store.msg_ext import MsgExtStore
 from services.common.store.profiles import NoSpeakingStore, ProfileStore
+from services.common.store.push_devices import PushDeviceStore
 from services.common.store.pushattrs import PushAttrStore
 from services.common.store.reports import ReportStore
 from services.common.store.sns import SnsStore
@@ -159,6 +160,8 @@ class Stores(Protocol):
     def messages(self) -> MessageStore: ...
     @property
     def push_attrs(self) -> PushAttrStore: ...
+    @property
+    def push_devices(self) -> PushDeviceStore: ...
     @property
     def dirty_words(self) -> DirtyWordStore: ...
     @property

@@ -29,6 +29,7 @@ from services.common.store.sqlite_groups import SqliteGroupStore
 from services.common.store.sqlite_msg_deletions import SqliteMessageDeletionStore
 from services.common.store.sqlite_msg_ext import SqliteMsgExtStore
 from services.common.store.sqlite_profiles import SqliteNoSpeakingStore, SqliteProfileStore
+from services.common.store.sqlite_push_devices import SqlitePushDeviceStore
 from services.common.store.sqlite_pushattrs import SqlitePushAttrStore
 from services.common.store.sqlite_reports import SqliteReportStore
 from services.common.store.sqlite_sns import SqliteSnsStore
@@ -426,6 +427,7 @@ class SqliteStores:
         self.profiles = SqliteProfileStore(self._db)
         self.no_speaking = CachedNoSpeakingStore(SqliteNoSpeakingStore(self._db))
         self.push_attrs = SqlitePushAttrStore(self._db)
+        self.push_devices = SqlitePushDeviceStore(self._db)
         self.dirty_words = SqliteDirtyWordStore(self._db)
         self.sns = SqliteSnsStore(self._db)
         self.follows = SqliteFollowStore(self._db)
