@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
+
+import httpx
 
 
 class Priority(Enum):
@@ -115,3 +117,32 @@ class AccessToken:
 
     def fresh(self, now: float) -> bool:
         return now < self.refresh_at
+
+
+async def post_for_json(
+    vendor: str, client: httpx.AsyncClient, url: str, **request: Any
+) -> tuple[int, Mapping[str, Any]]:
+    """POST `url` and return (HTTP status, the JSON object answered), for the vendors that
+    answer every request with a JSON object: a network failure, HTTP 429 or 5xx is retryable
+    (with Retry-After); an answer that is no JSON object is a permanent failure."""
+    try:
+        response = await client.post(url, **request)
+    except httpx.HTTPError as exc:
+        raise unreachable(vendor, exc) from exc
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise VendorError(
+            vendor,
+            f"http_{status}",
+            response.text[:200],
+            retryable=True,
+            retry_after_s=retry_after(response.headers.get("Retry-After")),
+            status=status,
+        )
+    try:
+        reply = response.json()
+    except ValueError:
+        reply = None
+    if not isinstance(reply, Mapping):
+        raise VendorError(vendor, f"http_{status}", response.text[:200], status=status)
+    return status, reply

@@ -46,9 +46,8 @@ from services.push.vendors.base import (
     Notification,
     Priority,
     VendorError,
+    post_for_json,
     redact,
-    retry_after,
-    unreachable,
 )
 
 VENDOR = "oppo"
@@ -219,28 +218,6 @@ class OppoAdapter:
     async def _post(
         self, path: str, *, data: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, Mapping[str, Any]]:
-        try:
-            response = await self._client.post(self._base_url + path, data=data, headers=headers)
-        except httpx.HTTPError as exc:
-            raise unreachable(VENDOR, exc) from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise VendorError(
-                VENDOR,
-                f"http_{response.status_code}",
-                response.text[:200],
-                retryable=True,
-                retry_after_s=retry_after(response.headers.get("Retry-After")),
-                status=response.status_code,
-            )
-        try:
-            reply = response.json()
-        except ValueError:
-            reply = None
-        if not isinstance(reply, Mapping):
-            raise VendorError(
-                VENDOR,
-                f"http_{response.status_code}",
-                response.text[:200],
-                status=response.status_code,
-            )
-        return response.status_code, reply
+        return await post_for_json(
+            VENDOR, self._client, self._base_url + path, data=data, headers=headers
+        )

@@ -43,9 +43,8 @@ from services.push.vendors.base import (
     Notification,
     Priority,
     VendorError,
+    post_for_json,
     redact,
-    retry_after,
-    unreachable,
 )
 
 VENDOR = "xiaomi"
@@ -146,35 +145,14 @@ class XiaomiAdapter:
         self._client = client or httpx.AsyncClient(timeout=10.0)
 
     async def send(self, notification: Notification) -> None:
-        try:
-            response = await self._client.post(
-                self._base_url + SEND_PATH,
-                data=build_form(self._credentials, notification),
-                headers=auth_header(self._credentials),
-            )
-        except httpx.HTTPError as exc:
-            raise unreachable(VENDOR, exc) from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise VendorError(
-                VENDOR,
-                f"http_{response.status_code}",
-                response.text[:200],
-                retryable=True,
-                retry_after_s=retry_after(response.headers.get("Retry-After")),
-                status=response.status_code,
-            )
-        try:
-            reply = response.json()
-        except ValueError:
-            reply = None
-        if not isinstance(reply, Mapping):
-            raise VendorError(
-                VENDOR,
-                f"http_{response.status_code}",
-                response.text[:200],
-                status=response.status_code,
-            )
-        error = map_reply(reply, notification.token, response.status_code)
+        status, reply = await post_for_json(
+            VENDOR,
+            self._client,
+            self._base_url + SEND_PATH,
+            data=build_form(self._credentials, notification),
+            headers=auth_header(self._credentials),
+        )
+        error = map_reply(reply, notification.token, status)
         if error is not None:
             raise error
 
