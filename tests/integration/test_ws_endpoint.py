@@ -47,6 +47,7 @@ from services.gateway.sessions import LocalSessions
 from services.gateway.ws import WsEndpoint, serve
 from tests.bench.loadgen.ws import WsConn
 from tests.bench.loadgen.ws import connect as light_connect
+from tests.conftest import eventually
 
 PARTITIONS = 2
 BUDGET = 64 * 1024
@@ -229,8 +230,11 @@ async def test_idle_connections_and_sends_from_memory_cost_no_task(gateway: Gate
             peer = USERS[(i + 1) % 100]
             c.conn.send_text(b'{"op":"send","id":%d,"to":"%b","text":"hi"}' % (n, peer.encode()))
 
+    async def pending(n: int) -> bool:
+        return len(gateway.publisher._pending) >= n
+
     send_round(2)
-    await asyncio.sleep(0.5)
+    await eventually(lambda: pending(100), timeout=10, interval=0.01)
     gateway.complete_all()
     loop = asyncio.get_running_loop()
     made: list[object] = []
@@ -243,21 +247,20 @@ async def test_idle_connections_and_sends_from_memory_cost_no_task(gateway: Gate
     loop.set_task_factory(counting)
     try:
         send_round(3)
-        await asyncio.sleep(0.5)
+        await eventually(lambda: pending(100), timeout=10, interval=0.01)
         acked = gateway.complete_all()
     finally:
         loop.set_task_factory(default)
     assert acked == 100
     # A send answered from memory runs to the publisher's submit in picows' callback: no task.
     assert [getattr(c, "__qualname__", c) for c in made] == []
-    await asyncio.sleep(0.1)
+    await eventually(lambda: acked_twice(clients), timeout=10, interval=0.01)
     for c in clients:
         acks = [orjson.loads(f) for f in c.frames if f.startswith(b'{"op":"ack"')]
         assert [a["id"] for a in acks] == [2, 3], c.frames
         assert c.conn is not None
         c.conn.close()
-    await asyncio.sleep(0.3)
-    assert len(gateway.local) == 0
+    await eventually(lambda: no_sessions(gateway), timeout=10, interval=0.01)
 
 
 class RawClient:
@@ -378,8 +381,7 @@ async def test_a_client_that_never_reads_is_cut_off_at_the_write_buffer_budget(
     # The gateway never held more for it than the budget (a push that would pass it is refused).
     assert 0 < most <= BUDGET, most
     # It does not take the close frame either: dropped, and logged out.
-    await asyncio.sleep(0.6)
-    assert conn.gone and not gateway.local.has(gateway.sdkappid, "u100")
+    await eventually(lambda: logged_out(conn, gateway), timeout=10, interval=0.01)
     client.close()
 
 
@@ -437,3 +439,15 @@ async def test_a_quiet_client_is_pinged_and_closed_when_it_does_not_answer(
     silent.close()
     assert answering.conn is not None
     answering.conn.close()
+
+
+async def acked_twice(clients: list[Any]) -> bool:
+    return all(sum(f.startswith(b'{"op":"ack"') for f in c.frames) >= 2 for c in clients)
+
+
+async def no_sessions(gateway: Any) -> bool:
+    return len(gateway.local) == 0
+
+
+async def logged_out(conn: Any, gateway: Any) -> bool:
+    return bool(conn.gone) and not gateway.local.has(gateway.sdkappid, "u100")
