@@ -4,6 +4,7 @@ each test gets its own app (SDKAppID), so tests never see each other's data."""
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +19,9 @@ import pytest
 from services.common import apps, usersig
 from services.common.store.ports import Account
 from services.common.store.sqlite import SqliteStores
+from services.embedded.launchers import free_port
 from services.embedded.stack import Stack
+from tests.push_server import LocalServer, local_server, vendor_endpoints, vendor_stand_in
 from tidings_client import Client
 
 
@@ -29,10 +32,28 @@ def start_stack(data_dir: Path, **kwargs: Any) -> Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = start_stack(tmp_path_factory.mktemp("stack"))
+def push_vendor_port() -> int:
+    """The port of the session's push vendor stand-in, known before the stack starts."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, push_vendor_port: int) -> Iterator[Stack]:
+    endpoints = vendor_endpoints(f"http://127.0.0.1:{push_vendor_port}")
+    s = start_stack(
+        tmp_path_factory.mktemp("stack"),
+        extra_env={"TIDINGS_PUSH_ENDPOINTS": json.dumps(endpoints)},
+    )
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+async def push_vendor(push_vendor_port: int) -> AsyncIterator[LocalServer]:
+    """Every push vendor of the session's stack, as one local server (tests/push_server.py);
+    tests tell their requests apart by their own device tokens."""
+    async with local_server(vendor_stand_in, http2=False, port=push_vendor_port) as server:
+        yield server
 
 
 # httpx builds an SSL context for each client, about 40 ms of CPU here: the tests make their

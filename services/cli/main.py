@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from services.cli.callbacks import callback_cli, replay_dlq_cmd
+from services.cli.push import push_cli
 from services.cli.rules import rules_cli
 from services.common import app_settings, apps, messaging_settings, usersig
 from services.common.config import get_settings
@@ -29,6 +30,7 @@ app_cli = typer.Typer(help="Apps: create, list, rotate keys.", no_args_is_help=T
 cli.add_typer(app_cli, name="app")
 cli.add_typer(callback_cli, name="callback")
 cli.add_typer(rules_cli, name="rules")
+cli.add_typer(push_cli, name="push")
 cli.command("replay-dlq")(replay_dlq_cmd)
 console = Console()
 

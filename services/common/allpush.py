@@ -63,6 +63,8 @@ class AllMemberPushJob:
     body: list[dict[str, Any]]
     condition: Condition
     created_at_ms: int
+    # Tencent's OfflinePushInfo as canonical JSON (services/common/offline_push.py), "" for none.
+    offline_push_json: str = ""
 
     def client_msg_id(self, user: str) -> str:
         """The dedupe id of this job's message to one user: a replayed job sends it once."""
@@ -85,6 +87,7 @@ def encode_job(job: AllMemberPushJob) -> bytes:
                 "attrs_or": {str(n): v for n, v in c.attrs_or.items()},
             },
             "created_at": job.created_at_ms,
+            "offline_push": job.offline_push_json,
         }
     )
 
@@ -106,6 +109,8 @@ def decode_job(raw: bytes) -> AllMemberPushJob:
             attrs_or={int(n): str(v) for n, v in c["attrs_or"].items()},
         ),
         created_at_ms=int(doc["created_at"]),
+        # Absent from jobs queued before it was carried.
+        offline_push_json=str(doc.get("offline_push", "")),
     )
     if not job.task_id or not job.sender or not job.body:
         raise ValueError("an all_member_push job needs a task id, a sender and a body")

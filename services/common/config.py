@@ -112,6 +112,20 @@ class Settings(BaseSettings):
     # all_member_push: messages a push instance publishes per second, so a push to every
     # account never starves normal traffic (SPEC §6).
     all_member_push_rate: int = Field(default=200, gt=0)
+    # Push vendors' endpoints in place of their production URLs, for tests and staging: a JSON
+    # object of endpoint name to base URL, e.g. '{"apns": "http://127.0.0.1:8443",
+    # "fcm_token": "http://127.0.0.1:8444/token"}' (names: services/push/adapters.py).
+    push_endpoints: dict[str, str] = {}
+    # A PEM CA bundle the push adapters trust beside the system's (a local TLS server in
+    # tests, an egress proxy); empty: the system's only.
+    push_ca_file: str = ""
+    # Offline pushes to vendors: at most this many requests in flight per push instance, and
+    # tries per device while a vendor answers "try again" (429, 5xx, a network failure),
+    # waiting its Retry-After or an exponential backoff from push_retry_base_s, capped.
+    push_concurrency: int = Field(default=64, ge=1, le=4096)
+    push_max_attempts: int = Field(default=3, ge=1, le=10)
+    push_retry_base_s: float = Field(default=0.5, gt=0)
+    push_retry_max_s: float = Field(default=10.0, gt=0)
 
     # Callbacks to app servers: loopback, link-local (cloud metadata) and private addresses
     # are refused unless allowed (SSRF guard; `tidings up` allows them for local servers).

@@ -73,7 +73,27 @@ CALLBACK_LATENCY = Histogram(
     ["command"],
     buckets=LATENCY_BUCKETS,
 )
-PUSH_SENT = Counter("tidings_push_total", "Offline pushes by vendor", ["app", "vendor", "outcome"])
+PUSH_SENT = Counter(
+    "tidings_push_total",
+    "Offline pushes to devices by vendor: sent, failed, retried, token_invalid, no_credentials",
+    ["app", "vendor", "outcome"],
+)
+PUSH_JOBS = Counter(
+    "tidings_push_jobs_total",
+    "Offline recipients the router handed to the push service (one im.push record each)",
+    ["app"],
+)
+PUSH_SKIPPED = Counter(
+    "tidings_push_skipped_total",
+    "Offline recipients who got no push, by reason (muted, dnd, disabled, no_device...)",
+    ["app", "reason"],
+)
+PUSH_LATENCY = Histogram(
+    "tidings_push_latency_seconds",
+    "One device's push, from the first try to its outcome (retries included)",
+    ["vendor"],
+    buckets=LATENCY_BUCKETS,
+)
 
 
 def serve_metrics(port: int, host: str = "127.0.0.1") -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 from zoneinfo import available_timezones
 
 from services.common.store.push_devices import MAX_TOKEN_BYTES, VENDORS, PushSettings
@@ -67,3 +70,74 @@ def check_device(vendor: str, token: str) -> None:
         raise ValueError(f"unknown push vendor {vendor!r}; one of {', '.join(VENDORS)}")
     if not token or len(token.encode()) > MAX_TOKEN_BYTES:
         raise ValueError(f"a push token is 1 to {MAX_TOKEN_BYTES} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsFields:
+    """How one front end names the settings' fields: the WebSocket op in lower case, the REST
+    commands as Tencent names fields."""
+
+    enabled: str
+    dnd: str
+    start: str
+    end: str
+    timezone: str
+
+    @property
+    def top(self) -> tuple[str, str, str]:
+        return (self.enabled, self.dnd, self.timezone)
+
+
+WS_FIELDS = SettingsFields("enabled", "dnd", "start", "end", "timezone")
+REST_FIELDS = SettingsFields("Enabled", "DND", "Start", "End", "TimeZone")
+
+
+def settings_doc(settings: PushSettings, names: SettingsFields) -> dict[str, Any]:
+    start, end = settings.dnd_start_min, settings.dnd_end_min
+    return {
+        names.enabled: settings.enabled,
+        names.dnd: (
+            None
+            if start is None or end is None
+            else {names.start: format_clock(start), names.end: format_clock(end)}
+        ),
+        names.timezone: settings.timezone,
+    }
+
+
+def changed_settings(
+    current: PushSettings, given: Mapping[str, Any], names: SettingsFields
+) -> PushSettings:
+    """The settings after the fields `given` names, checked; ValueError naming the field."""
+    changed = current
+    if names.enabled in given:
+        enabled = given[names.enabled]
+        if not isinstance(enabled, bool):
+            raise ValueError(f"'{names.enabled}' must be true or false")
+        changed = replace(changed, enabled=enabled)
+    if names.dnd in given:
+        dnd = given[names.dnd]
+        if dnd is None:
+            changed = replace(changed, dnd_start_min=None, dnd_end_min=None)
+        else:
+            start = dnd.get(names.start) if isinstance(dnd, Mapping) else None
+            end = dnd.get(names.end) if isinstance(dnd, Mapping) else None
+            if not isinstance(start, str) or not isinstance(end, str):
+                raise ValueError(
+                    f'\'{names.dnd}\' must be {{"{names.start}": "HH:MM", '
+                    f'"{names.end}": "HH:MM"}} or null'
+                )
+            try:
+                changed = replace(
+                    changed, dnd_start_min=parse_clock(start), dnd_end_min=parse_clock(end)
+                )
+            except ValueError as exc:
+                raise ValueError(f"'{names.dnd}': {exc}") from exc
+    if names.timezone in given:
+        timezone = given[names.timezone]
+        if not isinstance(timezone, str):
+            raise ValueError(
+                f"'{names.timezone}' must be an IANA time zone name such as \"Asia/Shanghai\""
+            )
+        changed = replace(changed, timezone=timezone)
+    return check_settings(changed)

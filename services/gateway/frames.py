@@ -12,6 +12,7 @@ import orjson
 
 from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
+from services.common.offline_push import parse_offline_push
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
@@ -129,6 +130,10 @@ def parse_send(
         received_at_ms=int(time.time() * 1000),
         platform=platform,
         need_read_receipt=bool(field(frame, "need_receipt", bool, required=False)),
+        # Tencent's OfflinePushInfo, with Tencent's field names.
+        offline_push_json=parse_offline_push(
+            frame.get("offline_push"), ErrorCode.WS_BAD_FRAME, "offline_push"
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from services.common.redis_state import SessionRegistry, connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.gateway.admin import mount_admin
+from services.gateway.admin import push as admin_push
 from services.gateway.admin import reports as admin_reports
 from services.gateway.admin.base import AdminDeps
 from services.gateway.archive import Archive
@@ -75,6 +76,7 @@ def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> Fas
     mount_admin(app, admin)
     # Message reports read history and recall through the publisher, as REST does.
     app.include_router(admin_reports.build_router(admin, deps))
+    app.include_router(admin_push.build_router(admin))
     install_openapi(app, SERVICES)
     # Outside every route: the token and the body size are checked before a body is read.
     app.add_middleware(HttpLimits, settings=deps.settings)

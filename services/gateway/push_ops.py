@@ -1,7 +1,9 @@
 """WebSocket ops for offline push: registering a device's vendor token, the user's push
-settings (on/off, a do-not-disturb window in the user's time zone) and muting a conversation's
-pushes. Each takes the logged-in connection and the frame, and returns the reply frame; bad
-input is refused with 4400 (WS_BAD_FRAME) and a message saying what to fix.
+settings (on/off, a do-not-disturb window in the user's time zone), muting a conversation's
+pushes, and the badge: the unread total the client reports as it goes to the background
+(`set_badge`, services/common/push_badge.py). Each takes the logged-in connection and the
+frame, and returns the reply frame; bad input is refused with 4400 (WS_BAD_FRAME) and a message
+saying what to fix.
 
 push_settings reads when the frame names none of "enabled", "dnd", "timezone", and otherwise
 changes just the fields it names ("dnd": null clears the window); the reply is always the whole
@@ -11,16 +13,17 @@ settings after the change.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
-from services.common import conversation
+import redis.asyncio as aioredis
+
+from services.common import conversation, push_badge
 from services.common.errors import ErrorCode, TidingsError
 from services.common.push_settings import (
+    WS_FIELDS,
+    changed_settings,
     check_device,
-    check_settings,
-    format_clock,
-    parse_clock,
+    settings_doc,
 )
 from services.common.store.ports import Stores
 from services.common.store.push_devices import MUTED_FOREVER, PushSettings
@@ -30,8 +33,6 @@ from services.gateway.frames import optional_integer as frame_optional_integer
 from services.gateway.group_rules import MAX_GROUP_ID_BYTES, is_well_formed_group_id
 from services.gateway.ids import user_id_problem
 from services.gateway.sessions import Connection
-
-SETTINGS_FIELDS = ("enabled", "dnd", "timezone")
 
 
 def _bad(message: str) -> TidingsError:
@@ -64,50 +65,10 @@ def _conversation(frame: dict[str, Any], user: str) -> tuple[str, dict[str, str]
     return conversation.c2c(user, peer), {"peer": peer}
 
 
-def settings_json(settings: PushSettings) -> dict[str, Any]:
-    start, end = settings.dnd_start_min, settings.dnd_end_min
-    return {
-        "enabled": settings.enabled,
-        "dnd": (
-            None
-            if start is None or end is None
-            else {"start": format_clock(start), "end": format_clock(end)}
-        ),
-        "timezone": settings.timezone,
-    }
-
-
 def apply_settings(current: PushSettings, frame: dict[str, Any]) -> PushSettings:
     """The settings after the fields the frame names (pure; checked before they are stored)."""
-    changed = current
-    if "enabled" in frame:
-        enabled = frame["enabled"]
-        if not isinstance(enabled, bool):
-            raise _bad("'enabled' must be true or false")
-        changed = replace(changed, enabled=enabled)
-    if "dnd" in frame:
-        dnd = frame["dnd"]
-        if dnd is None:
-            changed = replace(changed, dnd_start_min=None, dnd_end_min=None)
-        else:
-            if not isinstance(dnd, dict):
-                raise _bad('\'dnd\' must be {"start": "HH:MM", "end": "HH:MM"} or null')
-            start, end = dnd.get("start"), dnd.get("end")
-            if not isinstance(start, str) or not isinstance(end, str):
-                raise _bad("'dnd' needs string 'start' and 'end' as HH:MM")
-            try:
-                changed = replace(
-                    changed, dnd_start_min=parse_clock(start), dnd_end_min=parse_clock(end)
-                )
-            except ValueError as exc:
-                raise _bad(f"'dnd': {exc}") from exc
-    if "timezone" in frame:
-        timezone = frame["timezone"]
-        if not isinstance(timezone, str):
-            raise _bad("'timezone' must be an IANA time zone name such as \"Asia/Shanghai\"")
-        changed = replace(changed, timezone=timezone)
     try:
-        return check_settings(changed)
+        return changed_settings(current, frame, WS_FIELDS)
     except ValueError as exc:
         raise _bad(str(exc)) from exc
 
@@ -120,11 +81,13 @@ class PushOps:
             "push_settings",
             "mute_conversation",
             "unmute_conversation",
+            "set_badge",
         }
     )
 
-    def __init__(self, stores: Stores) -> None:
+    def __init__(self, stores: Stores, redis: aioredis.Redis) -> None:
         self._stores = stores
+        self._redis = redis
 
     async def handle(self, conn: Connection, op: str, frame: dict[str, Any]) -> dict[str, Any]:
         if op == "register_push":
@@ -135,6 +98,8 @@ class PushOps:
             return await self.push_settings(conn, frame)
         if op == "mute_conversation":
             return await self.mute_conversation(conn, frame)
+        if op == "set_badge":
+            return await self.set_badge(conn, frame)
         return await self.unmute_conversation(conn, frame)
 
     async def register_push(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
@@ -153,10 +118,10 @@ class PushOps:
     async def push_settings(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         store = self._stores.push_devices
         current = (await store.get_settings(conn.sdkappid, [conn.user]))[conn.user]
-        if any(name in frame for name in SETTINGS_FIELDS):
+        if any(name in frame for name in WS_FIELDS.top):
             current = apply_settings(current, frame)
             await store.put_settings(conn.sdkappid, conn.user, current)
-        return {"op": "push_settings", "code": 0, **settings_json(current)}
+        return {"op": "push_settings", "code": 0, **settings_doc(current, WS_FIELDS)}
 
     async def mute_conversation(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         conv, target = _conversation(frame, conn.user)
@@ -176,3 +141,13 @@ class PushOps:
         conv, target = _conversation(frame, conn.user)
         await self._stores.push_devices.unmute(conn.sdkappid, conn.user, conv)
         return {"op": "unmute_conversation", "code": 0, "conversation": conv, **target}
+
+    async def set_badge(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
+        """The user's unread total as the app goes to the background; each push that counts
+        shows one more."""
+        try:
+            count = push_badge.check_badge(frame.get("count"))
+        except ValueError as exc:
+            raise _bad(f"'count': {exc}") from exc
+        await push_badge.set_badge(self._redis, conn.sdkappid, conn.user, count)
+        return {"op": "set_badge", "code": 0, "count": count}

@@ -139,7 +139,7 @@ class WsEndpoint:
             self._events,
         )
         self._reports = Reports(stores, archive, limiter, redis)
-        self._push_ops = PushOps(stores)
+        self._push_ops = PushOps(stores, redis)
 
     @property
     def sockets(self) -> int:

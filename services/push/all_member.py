@@ -104,6 +104,7 @@ def push_inbound(
         received_at_ms=now_ms,
         sync_other_machine=NO_SYNC,
         platform="RESTAPI",
+        offline_push_json=job.offline_push_json,
     )
 
 

@@ -24,7 +24,7 @@ from services.common.bus import BatchProducer, Poison, Record
 from services.common.group_versions import parse_version, version_key
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
-from services.common.metrics import STAGE_LATENCY, STAGE_MESSAGES
+from services.common.metrics import PUSH_JOBS, STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
@@ -419,6 +419,8 @@ class Fanout:
         )
         for sdkappid, count in per_app.items():
             STAGE_MESSAGES.labels("fanout", str(sdkappid), "ok").inc(count)
+        for sdkappid, count in Counter(item.message.sdkappid for item, _ in offline).items():
+            PUSH_JOBS.labels(str(sdkappid)).inc(count)
         return poison
 
     def _decode(

@@ -114,6 +114,7 @@ def build_message(
         target_msg_key=inbound.target_msg_key,
         online_only=inbound.online_only,
         need_read_receipt=inbound.need_read_receipt,
+        offline_push_json=inbound.offline_push_json,
     )
 
 

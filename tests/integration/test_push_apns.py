@@ -20,15 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from services.common.push_credentials import ApnsCertificateCredentials, ApnsTokenCredentials
 from services.embedded.launchers import free_port
-from services.push.vendors.apns import (
-    ApnsAdapter,
-    ApnsCertificateCredentials,
-    ApnsTokenCredentials,
-    ProviderTokens,
-    http2_client,
-    tls_context,
-)
+from services.push.vendors.apns import ApnsAdapter, ProviderTokens, http2_client, tls_context
 from services.push.vendors.base import Notification, VendorError
 from tests.push_server import (
     LocalServer,

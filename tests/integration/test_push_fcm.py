@@ -16,9 +16,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from services.common.push_credentials import FcmCredentials
 from services.embedded.launchers import free_port
 from services.push.vendors.base import Notification, Priority, VendorError
-from services.push.vendors.fcm import JWT_BEARER_GRANT, MESSAGING_SCOPE, FcmAdapter, FcmCredentials
+from services.push.vendors.fcm import JWT_BEARER_GRANT, MESSAGING_SCOPE, FcmAdapter
 from tests.push_server import LocalServer, Request, Response, json_response, local_server
 
 PROJECT_ID = "tidings-test"

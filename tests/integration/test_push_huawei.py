@@ -14,9 +14,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from services.common.push_credentials import HuaweiCredentials
 from services.embedded.launchers import free_port
 from services.push.vendors.base import Notification, Priority, VendorError
-from services.push.vendors.huawei import EXTRA_BADGE_CLASS, HuaweiAdapter, HuaweiCredentials
+from services.push.vendors.huawei import EXTRA_BADGE_CLASS, HuaweiAdapter
 from tests.push_server import LocalServer, Request, Response, json_response, local_server
 
 APP_ID = "104567890"

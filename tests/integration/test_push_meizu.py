@@ -9,9 +9,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from services.common.push_credentials import MeizuCredentials
 from services.embedded.launchers import free_port
 from services.push.vendors.base import Notification, VendorError
-from services.push.vendors.meizu import MeizuAdapter, MeizuCredentials, notify_key
+from services.push.vendors.meizu import MeizuAdapter, notify_key
 from tests.push_server import Request, Response, json_response, local_server
 
 CREDENTIALS = MeizuCredentials(app_id="110007", app_secret="meizu-app-secret")

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from services.common.push_credentials import OppoCredentials
 from services.push.vendors.base import Notification, VendorError
-from services.push.vendors.oppo import OppoAdapter, OppoCredentials
+from services.push.vendors.oppo import OppoAdapter
 from tests.push_server import Request, Response, json_response, local_server
 
 CREDENTIALS = OppoCredentials(app_key="oppo-app-key", master_secret="oppo-master-secret")

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from services.common.push_credentials import VivoCredentials
 from services.push.vendors.base import Notification, VendorError
-from services.push.vendors.vivo import VivoAdapter, VivoCredentials
+from services.push.vendors.vivo import VivoAdapter
 from tests.push_server import Request, Response, json_response, local_server
 
 CREDENTIALS = VivoCredentials(app_id="10004", app_key="vivo-app-key", app_secret="vivo-secret")

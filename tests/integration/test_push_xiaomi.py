@@ -7,9 +7,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from services.common.push_credentials import XiaomiCredentials
 from services.embedded.launchers import free_port
 from services.push.vendors.base import Notification, VendorError
-from services.push.vendors.xiaomi import XiaomiAdapter, XiaomiCredentials, notify_id
+from services.push.vendors.xiaomi import XiaomiAdapter, notify_id
 from tests.push_server import Request, Response, json_response, local_server
 
 CREDENTIALS = XiaomiCredentials(app_secret="xiaomi-app-secret", package_name="com.example.im")

@@ -19,13 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from services.common import push_credentials
+from services.common.push_credentials import ApnsCertificateCredentials, ApnsTokenCredentials
 from services.push.vendors import apns
-from services.push.vendors.apns import (
-    ApnsAdapter,
-    ApnsCertificateCredentials,
-    ApnsTokenCredentials,
-    ProviderTokens,
-)
+from services.push.vendors.apns import ApnsAdapter, ProviderTokens
 from services.push.vendors.base import Notification, Priority, VendorError
 
 
@@ -91,7 +88,7 @@ def notification(**overrides: object) -> Notification:
 def test_token_credentials_redacted_show_ids_but_not_the_key() -> None:
     pem, _ = p8_key()
     shown = token_credentials(pem, sandbox=True).redacted()
-    body = apns._pem_body(pem)
+    body = push_credentials.pem_body(pem)
     assert shown["team_id"] == "TEAM123456"
     assert shown["key_id"] == "KEY1234567"
     assert shown["bundle_id"] == "com.example.chat"
@@ -105,8 +102,8 @@ def test_certificate_credentials_redacted_show_subject_and_expiry_not_the_key() 
     shown = ApnsCertificateCredentials(cert_pem, key_pem, "com.example.chat").redacted()
     assert shown["certificate_subject"] == "CN=Apple Push Services: com.example.chat"
     assert shown["certificate_expires"].startswith("2030-01-02")
-    assert shown["key_pem"] == apns._pem_body(key_pem)[:4] + "…"
-    assert apns._pem_body(key_pem)[4:12] not in json.dumps(shown)
+    assert shown["key_pem"] == push_credentials.pem_body(key_pem)[:4] + "…"
+    assert push_credentials.pem_body(key_pem)[4:12] not in json.dumps(shown)
 
 
 def test_endpoints_production_and_sandbox() -> None:
@@ -123,7 +120,9 @@ def test_endpoints_production_and_sandbox() -> None:
 
 def test_provider_token_is_es256_with_kid_iss_iat_only() -> None:
     pem, key = p8_key()
-    token = apns.make_provider_token("TEAM123456", "KEY1234567", apns.load_signing_key(pem), 17)
+    token = apns.make_provider_token(
+        "TEAM123456", "KEY1234567", push_credentials.load_signing_key(pem), 17
+    )
     assert jwt.get_unverified_header(token) == {"alg": "ES256", "kid": "KEY1234567"}
     claims = jwt.decode(
         token, key.public_key(), algorithms=["ES256"], options={"verify_iat": False}

@@ -11,14 +11,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from services.common.push_credentials import GOOGLE_TOKEN_URI, FcmCredentials
 from services.push.vendors.base import Notification, Priority, VendorError
 from services.push.vendors.fcm import (
     EXTRA_ANDROID_CHANNEL_ID,
     EXTRA_APNS_SOUND,
-    GOOGLE_TOKEN_URI,
     MESSAGING_SCOPE,
     REFRESH_MARGIN_S,
-    FcmCredentials,
     access_token_from,
     message_body,
     send_error,

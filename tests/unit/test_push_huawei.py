@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from services.common.push_credentials import HuaweiCredentials
 from services.push.vendors.base import Notification, Priority, VendorError
 from services.push.vendors.huawei import (
     EXTRA_BADGE_CLASS,
     EXTRA_CHANNEL_ID,
     REFRESH_MARGIN_S,
-    HuaweiCredentials,
     access_token_from,
     message_body,
     send_error,

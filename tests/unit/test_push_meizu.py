@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from services.common.push_credentials import MeizuCredentials
 from services.push.vendors.base import Notification, Priority
 from services.push.vendors.meizu import (
-    MeizuCredentials,
     build_form,
     build_message,
     map_reply,

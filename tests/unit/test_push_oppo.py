@@ -5,15 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
+from services.common.push_credentials import OppoCredentials
 from services.push.vendors.base import Notification, Priority
-from services.push.vendors.oppo import (
-    MAX_OFFLINE_TTL_S,
-    OppoCredentials,
-    auth_form,
-    build_message,
-    map_code,
-    sign,
-)
+from services.push.vendors.oppo import MAX_OFFLINE_TTL_S, auth_form, build_message, map_code, sign
 
 CREDENTIALS = OppoCredentials(app_key="app-key-1", master_secret="master-secret-1")
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.push.templates import (
+from services.common.push_templates import (
     DEFAULT,
     MAX_ARGS,
     MAX_CONTENT_CHARS,

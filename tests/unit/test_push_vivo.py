@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from services.common.push_credentials import VivoCredentials
 from services.push.vendors.base import Notification, Priority
 from services.push.vendors.vivo import (
     MAX_TTL_S,
     MIN_TTL_S,
-    VivoCredentials,
     auth_body,
     build_body,
     map_result,

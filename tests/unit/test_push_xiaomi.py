@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from services.common.push_credentials import XiaomiCredentials
 from services.push.vendors.base import Notification, Priority
 from services.push.vendors.xiaomi import (
     MAX_NOTIFY_ID,
-    XiaomiCredentials,
     auth_header,
     build_form,
     map_reply,

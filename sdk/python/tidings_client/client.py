@@ -248,9 +248,13 @@ class Client:
         cloud_custom_data: str = "",
         timeout: float = 30.0,
         need_receipt: bool = False,
+        offline_push: dict[str, Any] | None = None,
     ) -> Ack:
         """Send and wait for the ack. A retry with the same client_msg_id gets the same seq.
-        `need_receipt` asks the group's members for read receipts (groups of at most 200)."""
+        `need_receipt` asks the group's members for read receipts (groups of at most 200).
+        `offline_push` is Tencent's OfflinePushInfo, with its field names ({"Title": ...,
+        "Desc": ..., "Ext": ..., "AndroidInfo": {...}, "ApnsInfo": {...}}): how the
+        notification looks to recipients who are offline, or "PushFlag": 1 for none."""
         msg_id = client_msg_id or uuid.uuid4().hex
         self._own_ids.add(msg_id)
         frame: dict[str, Any] = {"op": "send", "client_msg_id": msg_id}
@@ -266,6 +270,8 @@ class Client:
             frame["elements"] = elements
         if cloud_custom_data:
             frame["cloud_custom_data"] = cloud_custom_data
+        if offline_push is not None:
+            frame["offline_push"] = offline_push
         reply = await self.request(frame, timeout)
         ack = Ack(
             seq=reply["seq"],
@@ -394,6 +400,11 @@ class Client:
         With no arguments, just reads them."""
         reply = await self.request({"op": "push_settings", **changes})
         return {name: reply[name] for name in ("enabled", "dnd", "timezone")}
+
+    async def set_badge(self, count: int) -> None:
+        """Report this user's unread total (0 to 99999), as the app goes to the background:
+        each push sent after it shows one more on the app's icon badge."""
+        await self.request({"op": "set_badge", "count": count})
 
     async def mute(
         self, peer: str | None = None, group: str | None = None, until_ms: int = 0

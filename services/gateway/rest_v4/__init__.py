@@ -37,6 +37,7 @@ from services.gateway.rest_v4 import (
     openim_state,
     operations,
     profile,
+    push_devices,
     receipts,
     recentcontact,
     robots,
@@ -78,6 +79,8 @@ SERVICES: dict[str, dict[str, Handler]] = {
     "sns": sns.COMMANDS,
     "follow": follow.COMMANDS,
     "openim_robot_http_svc": robots.COMMANDS,
+    # Tidings' own: Tencent has no REST command for device tokens (rest_v4/push_devices.py).
+    "tidings_push": push_devices.COMMANDS,
 }
 
 

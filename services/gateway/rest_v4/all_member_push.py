@@ -15,8 +15,8 @@ Where Tencent's im_push reference is silent or not followed:
 - a malformed MsgBody is 90001 (Tencent's push table has no MsgBody code); an unknown
   From_Account is 90008, as in openim;
 - the messages are stored with the app's retention, as Tencent's newer push API (v4/timpush)
-  does, so MsgLifeTime is checked but does not shorten it; OfflinePushInfo is checked to be an
-  object and not used yet (offline push vendors are a later issue);
+  does, so MsgLifeTime is checked but does not shorten it; OfflinePushInfo is checked
+  (`services/common/offline_push.py`, 90001) and carried on every message of the job;
 - the same MsgRandom gives the same TaskId (Tencent: the same task), and a retry re-runs the
   job with every recipient deduped, within the dedupe window (24 h) rather than 7 days;
 - the daily quota (90047) and the 1 s spacing (90024) are not enforced: the job queue is paced
@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from services.common import allpush, topics
 from services.common.bus import send_all
 from services.common.errors import ErrorCode, TidingsError
+from services.common.offline_push import parse_offline_push
 from services.gateway.bounds import UINT32, IntRange, parse_decimal
 from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.push_rules import MAX_TAG_BYTES, MAX_VALUE_BYTES, parse_condition
@@ -284,9 +285,7 @@ async def im_push(ctx: RestContext, body: dict[str, Any]) -> Reply:
         within=IntRange(0, MAX_LIFETIME_S),
         required=False,
     )
-    offline = fields.raw(body, "OfflinePushInfo")
-    if offline is not None and not isinstance(offline, dict):
-        raise TidingsError(MALFORMED, "OfflinePushInfo must be an object")
+    offline_push = parse_offline_push(fields.raw(body, "OfflinePushInfo"), MALFORMED)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
         min(ctx.deps.settings.max_body_bytes, MAX_PUSH_BODY_BYTES),
@@ -306,6 +305,7 @@ async def im_push(ctx: RestContext, body: dict[str, Any]) -> Reply:
         body=msg_body_json(elements),
         condition=condition,
         created_at_ms=int(time.time() * 1000),
+        offline_push_json=offline_push,
     )
     event = allpush.job_event(job)
     try:

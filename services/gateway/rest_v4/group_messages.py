@@ -33,6 +33,7 @@ import orjson
 
 from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
+from services.common.offline_push import parse_offline_push
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_GROUP,
@@ -135,6 +136,7 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     random = fields.integer(body, "Random", code=BAD, within=UINT32)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
+    offline_push = parse_offline_push(fields.raw(body, "OfflinePushInfo"), BAD)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
         ctx.deps.settings.max_body_bytes,
@@ -148,6 +150,7 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     inbound.client_msg_id = f"rest:{random}:{content_crc(elements)}"
     inbound.elements.extend(elements)
     inbound.cloud_custom_data = cloud
+    inbound.offline_push_json = offline_push
     # A live group's messages reach online members only, whoever sends them.
     inbound.online_only = group.group_type == AVCHATROOM
     seq, time_ms = await _publish(ctx, inbound)

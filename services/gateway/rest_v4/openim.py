@@ -18,6 +18,7 @@ from typing import Any
 
 from services.common import conversation
 from services.common.errors import ErrorCode, TidingsError
+from services.common.offline_push import parse_offline_push
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
@@ -53,6 +54,7 @@ async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     random = fields.integer(body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, within=UINT32)
     msg_seq = fields.integer(body, "MsgSeq", code=BAD, within=UINT32, required=False)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
+    offline_push = parse_offline_push(fields.raw(body, "OfflinePushInfo"), BAD)
     raw_body = fields.raw(body, "MsgBody")
     elements = parse_msg_body(
         raw_body,
@@ -86,6 +88,7 @@ async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         sync_other_machine=sync,
         client_ip=ctx.client_ip,
         platform="RESTAPI",
+        offline_push_json=offline_push,
     )
     outcome = await ctx.deps.publisher.publish(inbound)
     if outcome.error_code:

@@ -12,6 +12,7 @@ from typing import Any
 
 from services.common import conversation, events
 from services.common.errors import ErrorCode, TidingsError
+from services.common.offline_push import parse_offline_push
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
@@ -56,6 +57,7 @@ def _rest_inbound(
     msg_random: int,
     cloud_custom_data: str = "",
     sync_other_machine: int = 2,
+    offline_push_json: str = "",
 ) -> InboundMessage:
     return InboundMessage(
         schema_version=1,
@@ -73,6 +75,7 @@ def _rest_inbound(
         sync_other_machine=sync_other_machine,
         client_ip=ctx.client_ip,
         platform="RESTAPI",
+        offline_push_json=offline_push_json,
     )
 
 
@@ -102,6 +105,7 @@ async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     random = fields.integer(body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, within=UINT32)
     msg_seq = fields.integer(body, "MsgSeq", code=BAD, within=UINT32, required=False)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
+    offline_push = parse_offline_push(fields.raw(body, "OfflinePushInfo"), BAD)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
         ctx.deps.settings.max_body_bytes,
@@ -119,7 +123,9 @@ async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     outcomes = await asyncio.gather(
         *(
             ctx.deps.publisher.publish(
-                _rest_inbound(ctx, sender, t, elements, client_msg_id, random, cloud, sync)
+                _rest_inbound(
+                    ctx, sender, t, elements, client_msg_id, random, cloud, sync, offline_push
+                )
             )
             for t in valid
         )

@@ -61,15 +61,18 @@ from urllib.parse import quote
 import certifi
 import httpx
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from services.common.push_credentials import (
+    ApnsCertificateCredentials,
+    ApnsCredentials,
+    ApnsTokenCredentials,
+    load_signing_key,
+)
 from services.push.vendors.base import (
     Notification,
     Priority,
     VendorError,
-    redact,
     retry_after,
     unreachable,
 )
@@ -105,62 +108,6 @@ RETRYABLE_REASONS = frozenset(
 )
 
 
-def _pem_body(pem: str) -> str:
-    """The base64 of a PEM block without its armour lines: what to show the first
-    characters of (the armour is the same for every key)."""
-    return "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
-
-
-@dataclass(frozen=True)
-class ApnsTokenCredentials:
-    """Token-based authentication: the .p8 signing key, its key id and the team id."""
-
-    team_id: str
-    key_id: str
-    private_key_pem: str
-    bundle_id: str
-    sandbox: bool = False
-
-    def redacted(self) -> dict[str, Any]:
-        return {
-            "auth": "token",
-            "team_id": self.team_id,
-            "key_id": self.key_id,
-            "private_key_pem": redact(_pem_body(self.private_key_pem)),
-            "bundle_id": self.bundle_id,
-            "sandbox": self.sandbox,
-        }
-
-
-@dataclass(frozen=True)
-class ApnsCertificateCredentials:
-    """Certificate-based authentication: the provider certificate and its private key."""
-
-    cert_pem: str
-    key_pem: str
-    bundle_id: str
-    sandbox: bool = False
-
-    def redacted(self) -> dict[str, Any]:
-        # The certificate is public; its subject and expiry are what an operator needs.
-        try:
-            cert = x509.load_pem_x509_certificate(self.cert_pem.encode())
-            subject, expires = cert.subject.rfc4514_string(), cert.not_valid_after_utc.isoformat()
-        except ValueError:
-            subject, expires = "(not a PEM certificate)", ""
-        return {
-            "auth": "certificate",
-            "certificate_subject": subject,
-            "certificate_expires": expires,
-            "key_pem": redact(_pem_body(self.key_pem)),
-            "bundle_id": self.bundle_id,
-            "sandbox": self.sandbox,
-        }
-
-
-ApnsCredentials = ApnsTokenCredentials | ApnsCertificateCredentials
-
-
 def endpoint(credentials: ApnsCredentials) -> str:
     return SANDBOX_URL if credentials.sandbox else PRODUCTION_URL
 
@@ -170,14 +117,6 @@ def bad_credentials(message: str) -> VendorError:
 
 
 # ---- provider tokens (token-based authentication) -------------------------------------
-
-
-def load_signing_key(private_key_pem: str) -> ec.EllipticCurvePrivateKey:
-    """The .p8 key (PKCS#8 PEM); ValueError unless it is an EC P-256 private key."""
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise ValueError("an APNs signing key is an EC P-256 private key")
-    return key
 
 
 def make_provider_token(

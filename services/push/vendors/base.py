@@ -102,11 +102,6 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
-def redact(secret: str) -> str:
-    """A secret as credentials' `redacted()` shows it: its first 4 characters."""
-    return f"{secret[:4]}…" if secret else ""
-
-
 @dataclass(frozen=True, slots=True)
 class AccessToken:
     """An OAuth-style access token a vendor issued, and when to ask for the next one."""

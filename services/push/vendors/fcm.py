@@ -39,28 +39,25 @@ a permanent failure of this notification, not of the token.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import jwt
 
+from services.common.push_credentials import FcmCredentials
 from services.push.vendors.base import (
     AccessToken,
     Notification,
     Priority,
     VendorError,
-    redact,
     retry_after,
     unreachable,
 )
 
 VENDOR = "fcm"
 FCM_BASE_URL = "https://fcm.googleapis.com"
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 MESSAGING_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME_S = 3600
@@ -78,47 +75,6 @@ EXTRA_APNS_SOUND = "fcm_apns_sound"
 
 TOKEN_INVALID_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 RETRYABLE_CODES = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"})
-
-
-@dataclass(frozen=True, slots=True)
-class FcmCredentials:
-    """The fields of a Firebase service-account JSON key that sending needs."""
-
-    project_id: str
-    client_email: str
-    private_key: str = field(repr=False)
-    private_key_id: str
-    token_uri: str = GOOGLE_TOKEN_URI
-
-    @classmethod
-    def from_service_account(cls, key: str | Mapping[str, Any]) -> FcmCredentials:
-        """From the service-account key file's JSON text (or its parsed form)."""
-        doc = json.loads(key) if isinstance(key, str) else key
-        if doc.get("type", "service_account") != "service_account":
-            raise ValueError(f"not a service-account key: type {doc.get('type')!r}")
-        missing = [
-            name
-            for name in ("project_id", "client_email", "private_key", "private_key_id")
-            if not isinstance(doc.get(name), str) or not doc[name]
-        ]
-        if missing:
-            raise ValueError(f"service-account key lacks {', '.join(missing)}")
-        return cls(
-            project_id=doc["project_id"],
-            client_email=doc["client_email"],
-            private_key=doc["private_key"],
-            private_key_id=doc["private_key_id"],
-            token_uri=doc.get("token_uri") or GOOGLE_TOKEN_URI,
-        )
-
-    def redacted(self) -> dict[str, str]:
-        return {
-            "project_id": self.project_id,
-            "client_email": self.client_email,
-            "private_key_id": self.private_key_id,
-            "private_key": redact(self.private_key),
-            "token_uri": self.token_uri,
-        }
 
 
 def sign_assertion(credentials: FcmCredentials, audience: str, issued_at: int) -> str:

@@ -36,17 +36,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from services.common.push_credentials import HuaweiCredentials
 from services.push.vendors.base import (
     AccessToken,
     Notification,
     Priority,
     VendorError,
-    redact,
     retry_after,
     unreachable,
 )
@@ -76,18 +75,6 @@ AUTH_CODES = frozenset({OAUTH_AUTHENTICATION_ERROR, OAUTH_TOKEN_EXPIRED})
 EXTRA_CHANNEL_ID = "huawei_channel_id"
 # The app's entry activity (e.g. "com.example.app.MainActivity"); without it, no badge.
 EXTRA_BADGE_CLASS = "huawei_badge_class"
-
-
-@dataclass(frozen=True, slots=True)
-class HuaweiCredentials:
-    """The app's OAuth 2.0 client: its app id (client id) and client secret from AppGallery
-    Connect."""
-
-    app_id: str
-    client_secret: str = field(repr=False)
-
-    def redacted(self) -> dict[str, str]:
-        return {"app_id": self.app_id, "client_secret": redact(self.client_secret)}
 
 
 def access_token_from(

@@ -34,17 +34,16 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from services.common.push_credentials import MeizuCredentials
 from services.push.vendors.base import (
     Notification,
     Priority,
     VendorError,
     post_for_json,
-    redact,
 )
 
 VENDOR = "meizu"
@@ -59,15 +58,6 @@ NOTIFY_KEY_LEN = 8
 TOKEN_INVALID_CODES = frozenset({"110002", "110003"})
 RETRYABLE_PUSH_ID_CODES = frozenset({"501", "513", "519"})
 RETRYABLE_REQUEST_CODES = frozenset({"500", "1001", "1003", "110010"})
-
-
-@dataclass(frozen=True, slots=True)
-class MeizuCredentials:
-    app_id: str
-    app_secret: str
-
-    def redacted(self) -> dict[str, str]:
-        return {"app_id": self.app_id, "app_secret": redact(self.app_secret)}
 
 
 def sign(params: Mapping[str, str], app_secret: str) -> str:

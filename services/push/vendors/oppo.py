@@ -37,17 +37,16 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from services.common.push_credentials import OppoCredentials
 from services.push.vendors.base import (
     Notification,
     Priority,
     VendorError,
     post_for_json,
-    redact,
 )
 
 VENDOR = "oppo"
@@ -72,15 +71,6 @@ RETRYABLE_CODES = frozenset({-2, -1, 13, 33, 55})
 # Notification.extras keys this adapter reads.
 EXTRA_CHANNEL_ID = "channel_id"
 EXTRA_CATEGORY = "category"
-
-
-@dataclass(frozen=True, slots=True)
-class OppoCredentials:
-    app_key: str
-    master_secret: str
-
-    def redacted(self) -> dict[str, str]:
-        return {"app_key": self.app_key, "master_secret": redact(self.master_secret)}
 
 
 def sign(app_key: str, timestamp_ms: int, master_secret: str) -> str:

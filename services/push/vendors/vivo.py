@@ -32,17 +32,16 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from services.common.push_credentials import VivoCredentials
 from services.push.vendors.base import (
     Notification,
     Priority,
     VendorError,
     post_for_json,
-    redact,
 )
 
 VENDOR = "vivo"
@@ -68,23 +67,6 @@ RETRYABLE_CODES = frozenset({10040, 10070, 10071, 10073})
 # Notification.extras keys this adapter reads.
 EXTRA_CLASSIFICATION = "classification"
 EXTRA_CATEGORY = "category"
-
-
-@dataclass(frozen=True, slots=True)
-class VivoCredentials:
-    app_id: str
-    app_key: str
-    app_secret: str
-    # vivo's test push (pushMode 1): only to the test devices entered on its console.
-    sandbox: bool = False
-
-    def redacted(self) -> dict[str, str | bool]:
-        return {
-            "app_id": self.app_id,
-            "app_key": redact(self.app_key),
-            "app_secret": redact(self.app_secret),
-            "sandbox": self.sandbox,
-        }
 
 
 def _app_id(credentials: VivoCredentials) -> int | str:

@@ -34,17 +34,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from services.common.push_credentials import XiaomiCredentials
 from services.push.vendors.base import (
     Notification,
     Priority,
     VendorError,
     post_for_json,
-    redact,
 )
 
 VENDOR = "xiaomi"
@@ -61,15 +60,6 @@ RETRYABLE_CODES = frozenset({-1, 1, 10001, 10002, 10003, 10027, 10034, 26003, 65
 
 # Notification.extras keys this adapter reads.
 EXTRA_CHANNEL_ID = "channel_id"
-
-
-@dataclass(frozen=True, slots=True)
-class XiaomiCredentials:
-    app_secret: str
-    package_name: str
-
-    def redacted(self) -> dict[str, str]:
-        return {"app_secret": redact(self.app_secret), "package_name": self.package_name}
 
 
 def notify_id(collapse_id: str) -> int:

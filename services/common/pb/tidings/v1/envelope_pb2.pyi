@@ -184,6 +184,7 @@ class InboundMessage(_message.Message):
     TARGET_MSG_KEY_FIELD_NUMBER: _builtins.int
     ONLINE_ONLY_FIELD_NUMBER: _builtins.int
     NEED_READ_RECEIPT_FIELD_NUMBER: _builtins.int
+    OFFLINE_PUSH_JSON_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -213,6 +214,8 @@ class InboundMessage(_message.Message):
     """Delivered to online devices only: never archived, never pushed (AVChatRoom messages)."""
     need_read_receipt: _builtins.bool
     """The sender asks for read receipts (Tencent needReadReceipt)."""
+    offline_push_json: _builtins.str
+    """Tencent's OfflinePushInfo as canonical JSON (services/common/offline_push.py); "" for none."""
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
@@ -249,10 +252,11 @@ class InboundMessage(_message.Message):
         target_msg_key: _builtins.str = ...,
         online_only: _builtins.bool = ...,
         need_read_receipt: _builtins.bool = ...,
+        offline_push_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "online_only", b"online_only", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -293,6 +297,7 @@ class Message(_message.Message):
     TARGET_MSG_KEY_FIELD_NUMBER: _builtins.int
     ONLINE_ONLY_FIELD_NUMBER: _builtins.int
     NEED_READ_RECEIPT_FIELD_NUMBER: _builtins.int
+    OFFLINE_PUSH_JSON_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -327,6 +332,8 @@ class Message(_message.Message):
     """Delivered to online devices only: never archived, never pushed (AVChatRoom messages)."""
     need_read_receipt: _builtins.bool
     """The sender asks for read receipts (Tencent needReadReceipt)."""
+    offline_push_json: _builtins.str
+    """Tencent's OfflinePushInfo as canonical JSON (services/common/offline_push.py); "" for none."""
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
@@ -365,10 +372,11 @@ class Message(_message.Message):
         target_msg_key: _builtins.str = ...,
         online_only: _builtins.bool = ...,
         need_read_receipt: _builtins.bool = ...,
+        offline_push_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "online_only", b"online_only", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

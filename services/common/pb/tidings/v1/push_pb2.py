@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from services.common.pb.tidings.v1 import envelope_pb2 as tidings_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15tidings/v1/push.proto\x12\ntidings.v1\x1a\x19tidings/v1/envelope.proto\"3\n\x0fSendPushRequest\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.tidings.v1.PushJob\"G\n\rSendPushReply\x12\x12\n\nerror_code\x18\x01 \x01(\r\x12\x12\n\nerror_info\x18\x02 \x01(\t\x12\x0e\n\x06vendor\x18\x03 \x01(\t2M\n\x0bPushService\x12>\n\x04Send\x12\x1b.tidings.v1.SendPushRequest\x1a\x19.tidings.v1.SendPushReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15tidings/v1/push.proto\x12\ntidings.v1\x1a\x19tidings/v1/envelope.proto\"3\n\x0fSendPushRequest\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.tidings.v1.PushJob\"X\n\nDevicePush\x12\x0e\n\x06vendor\x18\x01 \x01(\t\x12\x14\n\x0ctoken_suffix\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x13\n\x0bvendor_code\x18\x04 \x01(\t\"\x81\x01\n\rSendPushReply\x12\x12\n\nerror_code\x18\x01 \x01(\r\x12\x12\n\nerror_info\x18\x02 \x01(\t\x12\x0e\n\x06vendor\x18\x03 \x01(\t\x12\x0f\n\x07skipped\x18\x04 \x01(\t\x12\'\n\x07\x64\x65vices\x18\x05 \x03(\x0b\x32\x16.tidings.v1.DevicePush2M\n\x0bPushService\x12>\n\x04Send\x12\x1b.tidings.v1.SendPushRequest\x1a\x19.tidings.v1.SendPushReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SENDPUSHREQUEST']._serialized_start=64
   _globals['_SENDPUSHREQUEST']._serialized_end=115
-  _globals['_SENDPUSHREPLY']._serialized_start=117
-  _globals['_SENDPUSHREPLY']._serialized_end=188
-  _globals['_PUSHSERVICE']._serialized_start=190
-  _globals['_PUSHSERVICE']._serialized_end=267
+  _globals['_DEVICEPUSH']._serialized_start=117
+  _globals['_DEVICEPUSH']._serialized_end=205
+  _globals['_SENDPUSHREPLY']._serialized_start=208
+  _globals['_SENDPUSHREPLY']._serialized_end=337
+  _globals['_PUSHSERVICE']._serialized_start=339
+  _globals['_PUSHSERVICE']._serialized_end=416
 # @@protoc_insertion_point(module_scope)

@@ -3,8 +3,10 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from services.common.pb.tidings.v1 import envelope_pb2 as _envelope_pb2
 import builtins as _builtins
 import sys
@@ -38,25 +40,67 @@ class SendPushRequest(_message.Message):
 Global___SendPushRequest: _TypeAlias = SendPushRequest  # noqa: Y015
 
 @_typing.final
+class DevicePush(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VENDOR_FIELD_NUMBER: _builtins.int
+    TOKEN_SUFFIX_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    VENDOR_CODE_FIELD_NUMBER: _builtins.int
+    vendor: _builtins.str
+    token_suffix: _builtins.str
+    """The device token's last 8 characters (a token is a credential of sorts: never in full)."""
+    outcome: _builtins.str
+    """sent, failed, token_invalid (and removed) or no_credentials."""
+    vendor_code: _builtins.str
+    """The vendor's own error code or reason, when it refused."""
+    def __init__(
+        self,
+        *,
+        vendor: _builtins.str = ...,
+        token_suffix: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        vendor_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "token_suffix", b"token_suffix", "vendor", b"vendor", "vendor_code", b"vendor_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DevicePush: _TypeAlias = DevicePush  # noqa: Y015
+
+@_typing.final
 class SendPushReply(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     ERROR_INFO_FIELD_NUMBER: _builtins.int
     VENDOR_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    DEVICES_FIELD_NUMBER: _builtins.int
     error_code: _builtins.int
     error_info: _builtins.str
     vendor: _builtins.str
+    """Deprecated: the first device's vendor; see devices."""
+    skipped: _builtins.str
+    """Why nothing was sent (muted, dnd, disabled, no_device, push_flag_off, no_app); empty when
+    the devices were tried.
+    """
+    @_builtins.property
+    def devices(self) -> _containers.RepeatedCompositeFieldContainer[Global___DevicePush]: ...
     def __init__(
         self,
         *,
         error_code: _builtins.int = ...,
         error_info: _builtins.str = ...,
         vendor: _builtins.str = ...,
+        skipped: _builtins.str = ...,
+        devices: _abc.Iterable[Global___DevicePush] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_code", b"error_code", "error_info", b"error_info", "vendor", b"vendor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["devices", b"devices", "error_code", b"error_code", "error_info", b"error_info", "skipped", b"skipped", "vendor", b"vendor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -45,7 +45,8 @@ class PushServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Send(self, request, context):
-        """Direct send of one push job (admin sends and tests).
+        """Direct send of one push job (admin sends and tests): the same decision and vendors as a
+        job on im.push, answered with what became of it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -32,13 +32,17 @@ class PushServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PushServiceAsyncStub: ...
     Send: _grpc.UnaryUnaryMultiCallable[_push_pb2.SendPushRequest, _push_pb2.SendPushReply]
-    """Direct send of one push job (admin sends and tests)."""
+    """Direct send of one push job (admin sends and tests): the same decision and vendors as a
+    job on im.push, answered with what became of it.
+    """
 
 @_typing.type_check_only
 class PushServiceAsyncStub(PushServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Send: _aio.UnaryUnaryMultiCallable[_push_pb2.SendPushRequest, _push_pb2.SendPushReply]  # type: ignore[assignment]
-    """Direct send of one push job (admin sends and tests)."""
+    """Direct send of one push job (admin sends and tests): the same decision and vendors as a
+    job on im.push, answered with what became of it.
+    """
 
 class PushServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -47,6 +51,8 @@ class PushServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _push_pb2.SendPushRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_push_pb2.SendPushReply, _abc.Awaitable[_push_pb2.SendPushReply]]:
-        """Direct send of one push job (admin sends and tests)."""
+        """Direct send of one push job (admin sends and tests): the same decision and vendors as a
+        job on im.push, answered with what became of it.
+        """
 
 def add_PushServiceServicer_to_server(servicer: PushServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
