@@ -37,7 +37,7 @@ def _read_credentials(path: Path) -> str:
 
 @credentials_cli.command("set")
 def credentials_set(
-    app_id: int = typer.Argument(..., help="the app's SDKAppID"),
+    app_id: int = typer.Option(..., "--app", help="the app's SDKAppID"),
     vendor: str = typer.Argument(..., help=VENDOR_HELP),
     file: Path = typer.Option(  # noqa: B008
         ...,
@@ -58,7 +58,7 @@ def credentials_set(
 
 
 @credentials_cli.command("show")
-def credentials_show(app_id: int = typer.Argument(..., help="the app's SDKAppID")) -> None:
+def credentials_show(app_id: int = typer.Option(..., "--app", help="the app's SDKAppID")) -> None:
     """Print every vendor's credentials of the app, redacted."""
 
     def show(app: App, _: bool) -> dict[str, object]:
@@ -69,7 +69,7 @@ def credentials_show(app_id: int = typer.Argument(..., help="the app's SDKAppID"
 
 @credentials_cli.command("remove")
 def credentials_remove(
-    app_id: int = typer.Argument(..., help="the app's SDKAppID"),
+    app_id: int = typer.Option(..., "--app", help="the app's SDKAppID"),
     vendor: str = typer.Argument(..., help=VENDOR_HELP),
 ) -> None:
     """Remove a vendor's credentials."""
@@ -83,7 +83,7 @@ def credentials_remove(
 
 @templates_cli.command("set")
 def templates_set(
-    app_id: int = typer.Argument(..., help="the app's SDKAppID"),
+    app_id: int = typer.Option(..., "--app", help="the app's SDKAppID"),
     name: str = typer.Argument(..., help="1 to 64 letters and digits; 'default' applies alone"),
     title: list[str] = typer.Option(  # noqa: B008
         ..., "--title", help="a piece of the title; repeat for more, joined in order"
@@ -101,7 +101,7 @@ def templates_set(
 
 
 @templates_cli.command("list")
-def templates_list(app_id: int = typer.Argument(..., help="the app's SDKAppID")) -> None:
+def templates_list(app_id: int = typer.Option(..., "--app", help="the app's SDKAppID")) -> None:
     """Print the app's templates as JSON."""
 
     def show(app: App, _: bool) -> dict[str, object]:
@@ -112,7 +112,7 @@ def templates_list(app_id: int = typer.Argument(..., help="the app's SDKAppID"))
 
 @templates_cli.command("remove")
 def templates_remove(
-    app_id: int = typer.Argument(..., help="the app's SDKAppID"),
+    app_id: int = typer.Option(..., "--app", help="the app's SDKAppID"),
     name: str = typer.Argument(...),
 ) -> None:
     """Delete a template."""

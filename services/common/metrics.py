@@ -31,7 +31,8 @@ STAGE_MESSAGES = Counter(
 )
 STAGE_LATENCY = Histogram(
     "tidings_stage_latency_seconds",
-    "Time from gateway receive to the end of a stage (receive, ingest, archive, fanout, deliver)",
+    "Time from gateway receive to the end of a stage (receive, ingest, archive, fanout, "
+    "deliver, push)",
     ["stage"],
     buckets=LATENCY_BUCKETS,
 )

@@ -118,7 +118,7 @@ def offline_push_of(message: Message) -> OfflinePush:
 
 
 def _vendor_wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    backoff = wait_exponential_jitter(initial=policy.base_s, max=policy.max_wait_s)
+    backoff = wait_exponential_jitter(multiplier=policy.base_s, max=policy.max_wait_s)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
@@ -131,6 +131,26 @@ def _vendor_wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
 
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, VendorError) and exc.retryable
+
+
+async def send_with_retries(
+    call: Callable[[Notification], Awaitable[None]],
+    notification: Notification,
+    policy: RetryPolicy,
+    on_retry: Callable[[], None],
+) -> None:
+    """`call` until it returns, or raises a VendorError that is not worth another try, or has
+    been tried policy.max_attempts times (the last error is raised)."""
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=_vendor_wait(policy),
+        retry=retry_if_exception(_retryable),
+        before_sleep=lambda _: on_retry(),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            await call(notification)
 
 
 @dataclass(slots=True)
@@ -157,7 +177,6 @@ class PushDelivery:
         self._adapters = adapters
         self._redis = redis
         self._policy = policy
-        self._wait = _vendor_wait(policy)
         self._slots = asyncio.Semaphore(concurrency)
         self._clock = clock
 
@@ -282,7 +301,12 @@ class PushDelivery:
         started = time.perf_counter()
         try:
             async with self._slots:
-                await self._with_retries(adapter.send, send.notification, send.job, vendor)
+                await send_with_retries(
+                    adapter.send,
+                    send.notification,
+                    self._policy,
+                    lambda: PUSH_SENT.labels(str(send.job.sdkappid), vendor, RETRIED).inc(),
+                )
         except VendorError as exc:
             result.vendor_code = exc.code
             result.outcome = TOKEN_INVALID if exc.token_invalid else FAILED
@@ -300,27 +324,6 @@ class PushDelivery:
                 )
         finally:
             PUSH_LATENCY.labels(vendor).observe(time.perf_counter() - started)
-
-    async def _with_retries(
-        self,
-        call: Callable[[Notification], Awaitable[None]],
-        notification: Notification,
-        job: JobOutcome,
-        vendor: str,
-    ) -> None:
-        def count_retry(_: RetryCallState) -> None:
-            PUSH_SENT.labels(str(job.sdkappid), vendor, RETRIED).inc()
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._policy.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(_retryable),
-            before_sleep=count_retry,
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                await call(notification)
 
     def _count(self, job: PushJob, outcome: JobOutcome, now_ms: float) -> None:
         app = str(job.sdkappid)

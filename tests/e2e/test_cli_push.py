@@ -24,7 +24,9 @@ async def test_cli_push_credentials(tmp_path: Path) -> None:
     key_file = tmp_path / "firebase-adminsdk.json"
     key_file.write_text(json.dumps(account, indent=2))
     fcm = json.loads(
-        tidings(tmp_path, "push", "credentials", "set", app_id, "fcm", "--file", str(key_file))
+        tidings(
+            tmp_path, "push", "credentials", "set", "--app", app_id, "fcm", "--file", str(key_file)
+        )
     )
     assert (fcm["project_id"], fcm["sandbox"]) == ("chat-example-4f2a1", False)
 
@@ -36,6 +38,7 @@ async def test_cli_push_credentials(tmp_path: Path) -> None:
         "push",
         "credentials",
         "set",
+        "--app",
         app_id,
         "apns",
         "--file",
@@ -44,7 +47,7 @@ async def test_cli_push_credentials(tmp_path: Path) -> None:
     )
     assert json.loads(shown_apns)["sandbox"] is True
 
-    shown = tidings(tmp_path, "push", "credentials", "show", app_id)
+    shown = tidings(tmp_path, "push", "credentials", "show", "--app", app_id)
     assert sorted(json.loads(shown)) == ["apns", "fcm"]
     for text in (shown, shown_apns, json.dumps(fcm)):
         assert leaked(text, account["private_key"]) == []
@@ -53,7 +56,16 @@ async def test_cli_push_credentials(tmp_path: Path) -> None:
     bad_file = tmp_path / "bad.json"
     bad_file.write_text(json.dumps({**account, "token_uri": "http://example.com/token"}))
     refused = tidings(
-        tmp_path, "push", "credentials", "set", app_id, "fcm", "--file", str(bad_file), ok=False
+        tmp_path,
+        "push",
+        "credentials",
+        "set",
+        "--app",
+        app_id,
+        "fcm",
+        "--file",
+        str(bad_file),
+        ok=False,
     )
     assert "token_uri must be an https:// URL" in refused
     missing = tidings(
@@ -61,6 +73,7 @@ async def test_cli_push_credentials(tmp_path: Path) -> None:
         "push",
         "credentials",
         "set",
+        "--app",
         app_id,
         "fcm",
         "--file",
@@ -69,9 +82,11 @@ async def test_cli_push_credentials(tmp_path: Path) -> None:
     )
     assert "cannot read" in missing
 
-    tidings(tmp_path, "push", "credentials", "remove", app_id, "fcm")
-    assert sorted(json.loads(tidings(tmp_path, "push", "credentials", "show", app_id))) == ["apns"]
-    refused = tidings(tmp_path, "push", "credentials", "remove", app_id, "fcm", ok=False)
+    tidings(tmp_path, "push", "credentials", "remove", "--app", app_id, "fcm")
+    assert sorted(
+        json.loads(tidings(tmp_path, "push", "credentials", "show", "--app", app_id))
+    ) == ["apns"]
+    refused = tidings(tmp_path, "push", "credentials", "remove", "--app", app_id, "fcm", ok=False)
     assert "the app has no fcm credentials" in refused
 
     # What the CLI wrote is what the services read.
@@ -88,7 +103,7 @@ async def test_cli_push_credentials(tmp_path: Path) -> None:
 
 def test_cli_push_templates(tmp_path: Path) -> None:
     app_id = new_app(tmp_path)
-    set_args = ["push", "templates", "set", app_id, "default"]
+    set_args = ["push", "templates", "set", "--app", app_id, "default"]
     pieces = ["--title", "{$fromNickname}", "--title", " wrote", "--content", "{$msg}"]
     assert json.loads(tidings(tmp_path, *set_args, *pieces)) == {
         "name": "default",
@@ -100,6 +115,7 @@ def test_cli_push_templates(tmp_path: Path) -> None:
         "push",
         "templates",
         "set",
+        "--app",
         app_id,
         "order7",
         "--title",
@@ -107,7 +123,7 @@ def test_cli_push_templates(tmp_path: Path) -> None:
         "--content",
         "{0}",
     )
-    listed = json.loads(tidings(tmp_path, "push", "templates", "list", app_id))
+    listed = json.loads(tidings(tmp_path, "push", "templates", "list", "--app", app_id))
     assert [t["name"] for t in listed["templates"]] == ["default", "order7"]
 
     refused = tidings(
@@ -115,6 +131,7 @@ def test_cli_push_templates(tmp_path: Path) -> None:
         "push",
         "templates",
         "set",
+        "--app",
         app_id,
         "bad-name",
         "--title",
@@ -125,6 +142,6 @@ def test_cli_push_templates(tmp_path: Path) -> None:
     )
     assert "1 to 64 letters" in refused
 
-    tidings(tmp_path, "push", "templates", "remove", app_id, "order7")
-    listed = json.loads(tidings(tmp_path, "push", "templates", "list", app_id))
+    tidings(tmp_path, "push", "templates", "remove", "--app", app_id, "order7")
+    listed = json.loads(tidings(tmp_path, "push", "templates", "list", "--app", app_id))
     assert [t["name"] for t in listed["templates"]] == ["default"]
