@@ -25,6 +25,8 @@ PUSH = Topic("im.push", key="user")
 CALLBACKS_RETRY = Topic("im.callbacks.retry", key="event id", partitions=1)
 CALLBACKS_DLQ = Topic("im.callbacks.dlq", key="event id", partitions=1)
 CONFIG = Topic("im.config", key="app:section", compacted=True, partitions=1)
+# The troubleshooting event log and the statistics it feeds (services/common/trace.py).
+TRACE = Topic("im.trace", key="app:user")
 
 ALL: tuple[Topic, ...] = (
     INBOUND,
@@ -34,11 +36,12 @@ ALL: tuple[Topic, ...] = (
     CALLBACKS_RETRY,
     CALLBACKS_DLQ,
     CONFIG,
+    TRACE,
 )
 
 # Topics whose consumers send poison records to <topic>.dlq (the callback service's retry
 # consumer too: a record it cannot handle must not stall the retry topic).
-WITH_DLQ: tuple[Topic, ...] = (INBOUND, MESSAGES, EVENTS, PUSH, CALLBACKS_RETRY)
+WITH_DLQ: tuple[Topic, ...] = (INBOUND, MESSAGES, EVENTS, PUSH, CALLBACKS_RETRY, TRACE)
 
 
 def dlq_of(topic: str) -> str:

@@ -533,3 +533,76 @@ class DeadLetter(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeadLetter: _TypeAlias = DeadLetter  # noqa: Y015
+
+@_typing.final
+class TraceEvent(_message.Message):
+    """im.trace: the troubleshooting event log (Tencent console's troubleshooting tool), one record
+    per key event of an app, produced by the service that saw it, without waiting.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
+    SDKAPPID_FIELD_NUMBER: _builtins.int
+    TIME_MS_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
+    PEER_FIELD_NUMBER: _builtins.int
+    GROUP_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    CLIENT_IP_FIELD_NUMBER: _builtins.int
+    LATENCY_MS_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    schema_version: _builtins.int
+    sdkappid: _builtins.int
+    time_ms: _builtins.int
+    event: _builtins.str
+    """One of services/common/trace.py KINDS: login, logout, disconnect, kick, c2c_send,
+    group_send, recall, callback, push.
+    """
+    user: _builtins.str
+    """Who acted: the sender, the user who logged in, the recipient of a push."""
+    peer: _builtins.str
+    """The receiver of a C2C message or recall."""
+    group_id: _builtins.str
+    code: _builtins.int
+    """0 for success, else the error code the client or app server was given (Tencent's), or
+    the HTTP status / vendor outcome for callbacks and pushes (see detail).
+    """
+    description: _builtins.str
+    request_id: _builtins.str
+    """What ties it to a request: the client message id, the MsgKey, a callback's event id."""
+    platform: _builtins.str
+    client_ip: _builtins.str
+    latency_ms: _builtins.int
+    """Where the event has one: a send from receipt to outcome, a callback's round trip, a push."""
+    detail: _builtins.str
+    """The callback command, the push vendor, the group type."""
+    def __init__(
+        self,
+        *,
+        schema_version: _builtins.int = ...,
+        sdkappid: _builtins.int = ...,
+        time_ms: _builtins.int = ...,
+        event: _builtins.str = ...,
+        user: _builtins.str = ...,
+        peer: _builtins.str = ...,
+        group_id: _builtins.str = ...,
+        code: _builtins.int = ...,
+        description: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        platform: _builtins.str = ...,
+        client_ip: _builtins.str = ...,
+        latency_ms: _builtins.int = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_ip", b"client_ip", "code", b"code", "description", b"description", "detail", b"detail", "event", b"event", "group_id", b"group_id", "latency_ms", b"latency_ms", "peer", b"peer", "platform", b"platform", "request_id", b"request_id", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "time_ms", b"time_ms", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TraceEvent: _TypeAlias = TraceEvent  # noqa: Y015
