@@ -308,7 +308,8 @@ class Grant:
     vendor: str
     app: str
     verified: bool
-    # The FCM project of the service account, the Huawei or vivo app id: what it may send for.
+    # What it may send for: the service account's FCM project, the Huawei/vivo app id, the
+    # OPPO app key.
     scope: str
 
 
@@ -553,11 +554,8 @@ class VendorStandIn:
             claims = _jwt_claims(
                 assertion, key, "RS256", ["iss", "scope", "aud", "iat", "exp"], audience
             )
-            if (
-                registered
-                and jwt.get_unverified_header(assertion).get("kid")
-                != (registered["private_key_id"])
-            ):
+            kid = jwt.get_unverified_header(assertion).get("kid")
+            if registered and kid != registered["private_key_id"]:
                 raise jwt.InvalidTokenError("kid is not the key's id")
         except (jwt.PyJWTError, KeyError, ValueError):
             refusal = {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
@@ -666,12 +664,11 @@ class VendorStandIn:
             if not timestamp.isdigit():
                 return reply(19, "Invalid Timestamp")
             registered = self._apps["oppo"].get(app_key)
-            expected = (
-                hashlib.sha256(f"{app_key}{timestamp}{registered['master_secret']}".encode())
-                if registered
-                else None
-            )
-            if not _is_hex(sign, 64) or (expected is not None and sign != expected.hexdigest()):
+            signed = _is_hex(sign, 64)
+            if registered is not None:
+                text = f"{app_key}{timestamp}{registered['master_secret']}"
+                signed = signed and sign == hashlib.sha256(text.encode()).hexdigest()
+            if not signed:
                 return reply(16, "Invalid Signature")
             token = self._grant("oppo", app_key, registered is not None, app_key)
             return reply(0, "Success", {"auth_token": token, "create_time": _now_ms()})
@@ -757,10 +754,12 @@ class VendorStandIn:
         def authenticate() -> str:
             registered = self._apps["meizu"].get(form["appId"])
             # Sorted k=v with nothing between, then the AppSecret, MD5 in lower-case hex.
-            signed = "".join(f"{k}={form[k]}" for k in sorted(form) if k != "sign")
-            expected = _md5(signed + registered["app_secret"]) if registered else None
-            if not _is_hex(credential, 32) or (expected is not None and credential != expected):
-                raise _Refused(reply("1006", "签名认证失败", ""))
+            signed = _is_hex(credential, 32)
+            if registered is not None:
+                text = "".join(f"{k}={form[k]}" for k in sorted(form) if k != "sign")
+                signed = signed and credential == _md5(text + registered["app_secret"])
+            if not signed:
+                raise _Refused(reply("1006", "invalid sign", ""))
             return form["appId"] if registered else ""
 
         def answer(known: bool) -> Response:

@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.embedded.stack import Stack
 from tests.callback_app_server import AppServer
-from tests.conftest import eventually, http_client
+from tests.conftest import AppUnderTest, eventually, http_client
 from tests.e2e.test_callbacks import C2C_AFTER, TOKEN, configure
-from tests.e2e.test_push_delivery import push_app, push_direct
+from tests.e2e.test_push_delivery import push_app, push_metrics
 from tests.push_server import LocalServer
 
 pytestmark = pytest.mark.stack
@@ -74,10 +74,37 @@ def stage_total(samples: Samples, stage: str, app: int) -> float:
     )
 
 
-async def test_every_queried_metric_exists_and_the_stages_count_what_was_sent(
-    stack: Stack, push_vendor: LocalServer
-) -> None:
+async def offline_pushes(stack: Stack) -> None:
+    """On an app of its own (the stages of the main one must count its five sends only): a
+    message pushed to an offline user's phone, and one to an offline user with no device."""
     app = await push_app(stack)
+    await app.import_accounts("pia", "nod", "otto")
+    async with app.stores() as s:
+        await s.push_devices.register(app.sdkappid, "pia", "xiaomi", f"pia-{app.sdkappid}", 1)
+    for to in ("pia", "nod"):
+        reply = await app.rest(
+            "openim",
+            "sendmsg",
+            {
+                "From_Account": "otto",
+                "To_Account": to,
+                "MsgRandom": 1,
+                "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "push"}}],
+            },
+        )
+        assert reply["ErrorCode"] == 0, reply
+
+    async def both_handled() -> bool:
+        got = await push_metrics(stack, app.sdkappid)
+        return got["sent"]["xiaomi:sent"] == 1 and got["skipped"]["no_device"] == 1
+
+    await eventually(both_handled, timeout=30)
+
+
+async def test_every_queried_metric_exists_and_the_stages_count_what_was_sent(
+    app: AppUnderTest, push_vendor: LocalServer
+) -> None:
+    await offline_pushes(app.stack)
     server = AppServer()
     server.start()
     try:
@@ -105,10 +132,7 @@ async def test_every_queried_metric_exists_and_the_stages_count_what_was_sent(
                 done = stage_total(samples, "archive", app.sdkappid) >= 5
                 return samples if done and len(server.of(C2C_AFTER, app.sdkappid)) >= 5 else None
 
-            await eventually(archived_and_called_back, timeout=30)
-            # One offline push, sent through PushService, for the push service's counters.
-            await push_direct(app, push_vendor)
-            samples = await scrape(app.stack)
+            samples = await eventually(archived_and_called_back, timeout=30)
         finally:
             await mia.close()
             await max_.close()

@@ -299,7 +299,7 @@ async def push_direct(app: AppUnderTest, vendor: LocalServer) -> push_pb2.SendPu
         await s.push_devices.register(app.sdkappid, "quinn", "xiaomi", token, 1)
     job = PushJob(sdkappid=app.sdkappid, user="quinn", message=direct_message(app, "rita", "quinn"))
     async with grpc.aio.insecure_channel(app.stack.grpc_addr("push")) as channel:
-        reply = await push_pb2_grpc.PushServiceStub(channel).Send(
+        reply: push_pb2.SendPushReply = await push_pb2_grpc.PushServiceStub(channel).Send(
             push_pb2.SendPushRequest(job=job), timeout=30
         )
     assert [(d.vendor, d.outcome, d.token_suffix) for d in reply.devices] == [

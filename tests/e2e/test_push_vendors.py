@@ -123,12 +123,13 @@ def check_vendor_auth(vendor: str, credentials: dict[str, str], delivery: Delive
     else:
         # An access token the vendor's auth endpoint gave this app, for what it sends.
         app, scope = {
-            "fcm": (credentials.get("client_email"), credentials.get("project_id")),
-            "huawei": (credentials.get("app_id"), credentials.get("app_id")),
-            "oppo": (credentials.get("app_key"), credentials.get("app_key")),
-            "vivo": (credentials.get("app_id"), credentials.get("app_id")),
+            "fcm": ("client_email", "project_id"),
+            "huawei": ("app_id", "app_id"),
+            "oppo": ("app_key", "app_key"),
+            "vivo": ("app_id", "app_id"),
         }[vendor]
-        assert vendor_stand_in.grants[credential] == Grant(vendor, str(app), True, str(scope))
+        grant = Grant(vendor, credentials[app], True, credentials[scope])
+        assert vendor_stand_in.grants[credential] == grant
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -5,10 +5,12 @@ they query exists is checked against a running stack (tests/e2e/test_metrics_que
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +80,22 @@ def test_promtool_checks_the_rules(tmp_path: Path) -> None:
         ["promtool", "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_focused_dashboards_are_what_their_generator_writes() -> None:
+    """deploy/grafana's message path, callbacks, push and Kafka boards come from
+    scripts/gen_dashboards.py: a hand edit of the JSON would be lost at the next run."""
+    spec = importlib.util.spec_from_file_location(
+        "gen_dashboards", DEPLOY.parent / "scripts" / "gen_dashboards.py"
+    )
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    # Its dataclasses look their module up while they are made.
+    sys.modules[spec.name] = generator
+    spec.loader.exec_module(generator)
+    stale = [
+        path.name
+        for path, text in generator.rendered().items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+    assert not stale, f"run scripts/gen_dashboards.py: {stale} differ"
