@@ -61,7 +61,7 @@ from services.gateway import group_rules as rules
 from services.gateway.bounds import UINT32, UINT32_MAX, IntRange, checked_int
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.group_open_http_svc import account_list, load_group, require_accounts
+from services.gateway.rest_v4.group_common import account_list, load_group, require_accounts
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 SET, REMOVE = 1, 2

@@ -43,7 +43,7 @@ from services.common.store.groups import COMMUNITY, Group
 from services.gateway.bounds import IntRange, checked_int
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.group_open_http_svc import load_group
+from services.gateway.rest_v4.group_common import load_group
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 

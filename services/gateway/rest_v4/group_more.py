@@ -49,14 +49,14 @@ from services.gateway.bounds import MSG_SEQ, UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.group_messages import group_inbound
-from services.gateway.rest_v4.group_open_http_svc import (
+from services.gateway.rest_v4.group_common import (
     account_list,
     load_group,
     member_reply,
     name_list,
     require_accounts,
 )
+from services.gateway.rest_v4.group_messages import group_inbound
 from services.gateway.rest_v4.openim_messages import publish_modify
 
 BAD = ErrorCode.GROUP_INVALID_PARAM

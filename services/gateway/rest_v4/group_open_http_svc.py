@@ -1,4 +1,6 @@
-"""group_open_http_svc: groups and their members, managed by the app server (Tencent REST v4).
+"""group_open_http_svc: groups, managed by the app server (Tencent REST v4): create, import,
+list, read, modify, destroy, change owner. Their members are group_members.py, what both share
+group_common.py, and COMMANDS here is the whole service's.
 
 The caller is always an app admin, who may do anything an owner may; the group's own rules
 still hold (types, capacities, owner and admin roles, mutes). Message commands (send, recall,
@@ -20,8 +22,7 @@ Choices where Tencent's reference leaves room:
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from services.common import events
@@ -32,226 +33,40 @@ from services.gateway import group_rules as rules
 from services.gateway import membership
 from services.gateway.before_events import (
     CREATE_GROUP,
-    INVITE_JOIN_GROUP,
     ask_rest,
     group_rejection,
-    refused_members,
     wants,
 )
-from services.gateway.bounds import FLAG, STORED_U64, UINT32, IntRange
-from services.gateway.events import emit_rest, group_changed, group_unchanged
+from services.gateway.bounds import STORED_U64, UINT32, IntRange
+from services.gateway.events import emit_rest
 from services.gateway.quotas import has_member_addon
-from services.gateway.rest_v4 import fields
+from services.gateway.rest_v4 import fields, group_members
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.rest_v4.group_common import (
+    BAD,
+    MUTE_ALL,
+    base_info,
+    defined_list,
+    flag_field,
+    initial_member,
+    join_order,
+    load_group,
+    member_entries,
+    member_reply,
+    name_list,
+    now_s,
+    optional_int,
+    optional_text,
+    parse_group_type_filter,
+    parse_response_filter,
+    pick_fields,
+    require_accounts,
+    require_members,
+    roles_changed,
+)
 
-BAD = ErrorCode.GROUP_INVALID_PARAM
 # Tries at drawing a generated group ID before giving up (each collision is ~1 in 36**10).
 _ID_ATTEMPTS = 5
-# Users looked up in the session registry per round trip.
-_SESSION_BATCH = 500
-
-_MUTE_TIME = ("ShutUpTime", "MuteTime")
-# 0 lifts a mute; PERMANENT_MUTE mutes for good.
-MUTE_SECONDS = IntRange(0, rules.PERMANENT_MUTE)
-_MUTE_ALL = ("ShutUpAllMember", "MuteAllMember")
-
-
-def _now() -> int:
-    return int(time.time())
-
-
-# --- request fields ---------------------------------------------------------------------
-
-
-def _optional_int(body: dict[str, Any], *names: str, within: IntRange) -> int | None:
-    return fields.optional_integer(body, *names, code=BAD, within=within)
-
-
-def _optional_text(body: dict[str, Any], *names: str, max_len: int | None = None) -> str | None:
-    if fields.raw(body, *names) is None:
-        return None
-    return fields.text(body, *names, code=BAD, required=False, max_len=max_len)
-
-
-def _flag(body: dict[str, Any], name: str) -> bool:
-    return fields.integer(body, name, code=BAD, within=FLAG, required=False) == 1
-
-
-def account_list(body: dict[str, Any], *names: str, limit: int) -> list[str]:
-    raw = fields.raw(body, *names)
-    if raw is None:
-        raise TidingsError(BAD, f"{names[0]} is required")
-    if not isinstance(raw, list) or not all(isinstance(u, str) and u for u in raw):
-        raise TidingsError(BAD, f"{names[0]} must be an array of non-empty account strings")
-    if not raw:
-        raise TidingsError(BAD, f"{names[0]} must not be empty")
-    unique = list(dict.fromkeys(raw))
-    rules.check_account_count(len(unique), limit, names[0])
-    return unique
-
-
-def _member_entries(body: dict[str, Any], name: str, limit: int) -> list[dict[str, Any]]:
-    """An array of {Member_Account, ...}, one entry per account (the first one wins)."""
-    raw = fields.raw(body, name)
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise TidingsError(BAD, f"{name} must be an array of {{Member_Account, ...}}")
-    entries: dict[str, dict[str, Any]] = {}
-    for item in raw:
-        if not isinstance(item, dict):
-            raise TidingsError(BAD, f"each {name} item must be an object with Member_Account")
-        account = fields.text(item, "Member_Account", code=BAD)
-        entries.setdefault(account, item)
-    rules.check_account_count(len(entries), limit, name)
-    return list(entries.values())
-
-
-def name_list(container: Mapping[str, Any], name: str) -> list[str] | None:
-    raw = container.get(name)
-    if raw is None:
-        return None
-    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-        raise TidingsError(BAD, f"{name} must be an array of strings")
-    return raw
-
-
-def _response_filter(body: dict[str, Any]) -> dict[str, Any] | None:
-    raw = fields.raw(body, "ResponseFilter")
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise TidingsError(BAD, "ResponseFilter must be an object")
-    return raw
-
-
-def _group_type_filter(body: dict[str, Any]) -> str | None:
-    name = fields.text(body, "GroupType", "Type", code=BAD, required=False)
-    return rules.require_type(name, "GroupType") if name else None
-
-
-# --- lookups ----------------------------------------------------------------------------
-
-
-async def load_group(ctx: RestContext, body: dict[str, Any]) -> Group:
-    group_id = rules.require_group_id(fields.text(body, "GroupId", code=BAD))
-    group = await ctx.deps.stores.groups.get_group(ctx.app.sdkappid, group_id)
-    if group is None:
-        raise TidingsError(
-            ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist or was dissolved"
-        )
-    return group
-
-
-async def require_accounts(ctx: RestContext, users: Sequence[str]) -> None:
-    auth = ctx.deps.auth
-    missing = await auth.missing_accounts(
-        ctx.app.sdkappid, [u for u in dict.fromkeys(users) if not auth.is_admin(ctx.app, u)]
-    )
-    if missing:
-        raise TidingsError(
-            ErrorCode.GROUP_ACCOUNT_NOT_FOUND, f"accounts not imported: {', '.join(missing)}"
-        )
-
-
-async def _require_members(
-    ctx: RestContext, group: Group, users: Sequence[str]
-) -> dict[str, Member]:
-    found = await ctx.deps.stores.groups.get_members(ctx.app.sdkappid, group.group_id, users)
-    absent = [u for u in users if u not in found]
-    if absent:
-        raise TidingsError(
-            ErrorCode.GROUP_ACCOUNT_NOT_FOUND,
-            f"not members of group {group.group_id!r}: {', '.join(absent)}",
-        )
-    return found
-
-
-# --- reply shapes -----------------------------------------------------------------------
-
-
-def _defined_list(values: Mapping[str, str], keys: Sequence[str] | None) -> list[dict[str, str]]:
-    chosen = values if keys is None else {k: values[k] for k in keys if k in values}
-    return [{"Key": k, "Value": v} for k, v in chosen.items()]
-
-
-def _pick(info: dict[str, Any], names: Sequence[str] | None) -> dict[str, Any]:
-    return dict(info) if names is None else {n: info[n] for n in names if n in info}
-
-
-def _base_info(sdkappid: int, g: Group, member_num: int) -> dict[str, Any]:
-    mute_all = "On" if g.mute_all else "Off"
-    info: dict[str, Any] = {
-        "Type": g.group_type,
-        "Name": g.name,
-        "Appid": sdkappid,
-        "Introduction": g.introduction,
-        "Notification": g.notification,
-        "FaceUrl": g.face_url,
-        "Owner_Account": g.owner,
-        "CreateTime": g.create_time,
-        "InfoSeq": g.info_seq,
-        "LastInfoTime": g.last_info_time,
-        "LastMsgTime": g.last_msg_time,
-        "NextMsgSeq": g.next_msg_seq,
-        "MemberNum": member_num,
-        "MaxMemberNum": g.max_members,
-        "ApplyJoinOption": g.apply_join_option,
-        "InviteJoinOption": g.invite_join_option,
-        "ShutUpAllMember": mute_all,
-        "MuteAllMember": mute_all,
-    }
-    if g.group_type == rules.COMMUNITY:
-        info["SupportTopic"] = int(g.support_topic)
-    return info
-
-
-def _member_info(m: Member, now: int) -> dict[str, Any]:
-    until = m.mute_until if rules.is_muted(m.mute_until, now) else 0
-    return {
-        "Member_Account": m.user_id,
-        "Role": m.role,
-        "JoinTime": m.join_time,
-        "MsgSeq": m.msg_seq,
-        "MsgFlag": m.msg_flag,
-        "LastSendMsgTime": m.last_send_msg_time,
-        "ShutUpUntil": until,
-        "MuteUntil": until,
-        "NameCard": m.name_card,
-    }
-
-
-def member_reply(
-    m: Member, now: int, info_names: Sequence[str] | None, defined_keys: Sequence[str] | None
-) -> dict[str, Any]:
-    reply = {"Member_Account": m.user_id, **_pick(_member_info(m, now), info_names)}
-    defined = _defined_list(m.app_defined, defined_keys)
-    if defined:
-        reply["AppMemberDefinedData"] = defined
-    return reply
-
-
-def _join_order(members: Sequence[Member]) -> list[Member]:
-    """Oldest first; among members who joined in the same second (a group's creation), the
-    owner, then admins."""
-    return sorted(members, key=lambda m: (m.join_time, rules.ROLES.index(m.role), m.user_id))
-
-
-# --- creating groups --------------------------------------------------------------------
-
-
-def _initial_member(entry: dict[str, Any], join_time: int, role_field: str) -> Member:
-    role = fields.text(entry, "Role", code=BAD, required=False) or rules.MEMBER
-    rules.require_role_value(role, role_field)
-    defined = rules.without_empty(
-        rules.parse_defined_data(
-            entry.get("AppMemberDefinedData"),
-            "AppMemberDefinedData",
-            rules.MAX_MEMBER_FIELDS,
-            rules.MEMBER_FIELD_VALUE_MAX_BYTES,
-        )
-    )
-    return Member(entry["Member_Account"], role=role, join_time=join_time, app_defined=defined)
 
 
 def _profile_from(body: dict[str, Any], edition: str, addon: bool, create_time: int) -> Group:
@@ -262,7 +77,7 @@ def _profile_from(body: dict[str, Any], edition: str, addon: bool, create_time: 
     custom_id = fields.text(body, "GroupId", code=BAD, required=False)
     if custom_id:
         rules.check_custom_group_id(custom_id, group_type)
-    support_topic = _flag(body, "SupportTopic")
+    support_topic = flag_field(body, "SupportTopic")
     if support_topic and group_type != rules.COMMUNITY:
         raise TidingsError(BAD, "SupportTopic is for Community groups only")
     return Group(
@@ -282,14 +97,14 @@ def _profile_from(body: dict[str, Any], edition: str, addon: bool, create_time: 
         max_members=rules.resolve_max_members(
             group_type,
             edition,
-            _optional_int(body, "MaxMemberCount", "MaxMemberNum", within=UINT32),
+            optional_int(body, "MaxMemberCount", "MaxMemberNum", within=UINT32),
             addon=addon,
         ),
         apply_join_option=rules.resolve_apply_join_option(
-            group_type, _optional_text(body, "ApplyJoinOption")
+            group_type, optional_text(body, "ApplyJoinOption")
         ),
         invite_join_option=rules.resolve_invite_join_option(
-            group_type, _optional_text(body, "InviteJoinOption")
+            group_type, optional_text(body, "InviteJoinOption")
         ),
         support_topic=support_topic,
         create_time=create_time,
@@ -344,15 +159,15 @@ def _created_reply(group: Group) -> Reply:
 
 
 async def create_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    now = _now()
+    now = now_s()
     group = _profile_from(body, ctx.app.edition, has_member_addon(ctx.app.settings), now)
-    entries = _member_entries(body, "MemberList", rules.MAX_CREATE_MEMBERS)
+    entries = member_entries(body, "MemberList", rules.MAX_CREATE_MEMBERS)
     if entries and not rules.has_member_list(group.group_type):
         raise TidingsError(
             ErrorCode.GROUP_NO_PERMISSION,
             "an AVChatRoom group takes no MemberList: its members join through the SDK",
         )
-    members = [_initial_member(e, now, "MemberList Role") for e in entries]
+    members = [initial_member(e, now, "MemberList Role") for e in entries]
     members = _with_owner(group, members, now)
     await _before_create(ctx, group, members)
     await _store_new_group(ctx, group, members)
@@ -398,8 +213,8 @@ async def _before_create(ctx: RestContext, group: Group, members: Sequence[Membe
 
 
 async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    now = _now()
-    create_time = _optional_int(body, "CreateTime", within=IntRange(0, now))
+    now = now_s()
+    create_time = optional_int(body, "CreateTime", within=IntRange(0, now))
     group = _profile_from(
         body, ctx.app.edition, has_member_addon(ctx.app.settings), create_time or now
     )
@@ -420,11 +235,11 @@ async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def get_appid_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    limit = _optional_int(body, "Limit", within=IntRange(1, rules.MAX_APP_GROUP_PAGE))
+    limit = optional_int(body, "Limit", within=IntRange(1, rules.MAX_APP_GROUP_PAGE))
     limit = limit or rules.MAX_APP_GROUP_PAGE
     # Next is the last group's list key (creation time in microseconds), stored as int64.
-    after = _optional_int(body, "Next", within=STORED_U64) or 0
-    group_type = _group_type_filter(body)
+    after = optional_int(body, "Next", within=STORED_U64) or 0
+    group_type = parse_group_type_filter(body)
     store = ctx.deps.stores.groups
     sdkappid = ctx.app.sdkappid
     refs, total = await asyncio.gather(
@@ -468,13 +283,13 @@ async def _group_info(
         member_num = (
             len(members) if want_members else await store.count_members(sdkappid, group.group_id)
         )
-        info.update(_pick(_base_info(sdkappid, group, member_num), wanted[_BASE_PART]))
+        info.update(pick_fields(base_info(sdkappid, group, member_num), wanted[_BASE_PART]))
     if _GROUP_DATA_PART in wanted:
-        info["AppDefinedData"] = _defined_list(group.app_defined, wanted[_GROUP_DATA_PART])
+        info["AppDefinedData"] = defined_list(group.app_defined, wanted[_GROUP_DATA_PART])
     if want_members:
         member_keys = wanted.get(_MEMBER_DATA_PART, [])
         info["MemberList"] = [
-            member_reply(m, now, wanted[_MEMBER_PART], member_keys) for m in _join_order(members)
+            member_reply(m, now, wanted[_MEMBER_PART], member_keys) for m in join_order(members)
         ]
     return info
 
@@ -490,14 +305,14 @@ async def get_group_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
         raise TidingsError(
             BAD, f"GroupIdList holds {len(group_ids)} IDs, at most {rules.MAX_GROUP_INFO_IDS}"
         )
-    wanted = _wanted_parts(_response_filter(body))
+    wanted = _wanted_parts(parse_response_filter(body))
     well_formed = [g for g in group_ids if rules.is_well_formed_group_id(g)]
     found = await groups_as_of_last_ack(
         ctx.deps.tails,
         ctx.app.sdkappid,
         await ctx.deps.stores.groups.get_groups(ctx.app.sdkappid, well_formed),
     )
-    now = _now()
+    now = now_s()
     infos = await asyncio.gather(
         *(_group_info(ctx, found[g], wanted, now) for g in group_ids if g in found)
     )
@@ -526,7 +341,7 @@ async def get_group_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 def _on_off(body: dict[str, Any]) -> bool | None:
-    value = _optional_text(body, *_MUTE_ALL)
+    value = optional_text(body, *MUTE_ALL)
     if value is None:
         return None
     if value not in ("On", "Off"):
@@ -536,18 +351,18 @@ def _on_off(body: dict[str, Any]) -> bool | None:
 
 async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
-    name = _optional_text(body, "Name", max_len=rules.NAME_MAX_BYTES)
+    name = optional_text(body, "Name", max_len=rules.NAME_MAX_BYTES)
     if name is not None:
         if not name:
             raise TidingsError(BAD, "Name must not be empty")
         group.name = name
-    introduction = _optional_text(body, "Introduction", max_len=rules.INTRODUCTION_MAX_BYTES)
-    notification = _optional_text(body, "Notification", max_len=rules.NOTIFICATION_MAX_BYTES)
-    face_url = _optional_text(body, "FaceUrl", max_len=rules.FACE_URL_MAX_BYTES)
+    introduction = optional_text(body, "Introduction", max_len=rules.INTRODUCTION_MAX_BYTES)
+    notification = optional_text(body, "Notification", max_len=rules.NOTIFICATION_MAX_BYTES)
+    face_url = optional_text(body, "FaceUrl", max_len=rules.FACE_URL_MAX_BYTES)
     group.introduction = group.introduction if introduction is None else introduction
     group.notification = group.notification if notification is None else notification
     group.face_url = group.face_url if face_url is None else face_url
-    max_members = _optional_int(body, "MaxMemberNum", "MaxMemberCount", within=UINT32)
+    max_members = optional_int(body, "MaxMemberNum", "MaxMemberCount", within=UINT32)
     # Tencent ignores MaxMemberNum for AVChatRoom groups, which have no limit.
     if max_members is not None and rules.has_member_list(group.group_type):
         current = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
@@ -558,10 +373,10 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
             current,
             addon=has_member_addon(ctx.app.settings),
         )
-    apply_option = _optional_text(body, "ApplyJoinOption")
+    apply_option = optional_text(body, "ApplyJoinOption")
     if apply_option is not None:
         group.apply_join_option = rules.resolve_apply_join_option(group.group_type, apply_option)
-    invite_option = _optional_text(body, "InviteJoinOption")
+    invite_option = optional_text(body, "InviteJoinOption")
     if invite_option is not None:
         group.invite_join_option = rules.resolve_invite_join_option(group.group_type, invite_option)
     mute_all = _on_off(body)
@@ -576,7 +391,7 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
         group.app_defined, changes, "AppDefinedData", rules.MAX_GROUP_FIELDS
     )
     group.info_seq += 1
-    group.last_info_time = _now()
+    group.last_info_time = now_s()
     await ctx.deps.stores.groups.save_group(ctx.app.sdkappid, group)
     changed: dict[str, Any] = {
         field: value
@@ -628,7 +443,7 @@ async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # Tencent's callback lists the members of every type but Community.
     if group.group_type != rules.COMMUNITY:
         members = await store.members(ctx.app.sdkappid, group.group_id)
-        destroyed["MemberList"] = events.members([m.user_id for m in _join_order(members)])
+        destroyed["MemberList"] = events.members([m.user_id for m in join_order(members)])
     await store.delete_group(ctx.app.sdkappid, group.group_id)
     await ctx.deps.stores.group_kv.drop_group(ctx.app.sdkappid, group.group_id)
     await ctx.deps.stores.group_bans.drop_group(ctx.app.sdkappid, group.group_id)
@@ -642,7 +457,7 @@ async def change_group_owner(ctx: RestContext, body: dict[str, Any]) -> Reply:
     new_owner = fields.text(body, "NewOwner_Account", code=BAD)
     rules.require_transferable(group.group_type)
     await require_accounts(ctx, [new_owner])
-    found = await _require_members(ctx, group, [new_owner])
+    found = await require_members(ctx, group, [new_owner])
     if group.owner == new_owner:
         return {}
     store = ctx.deps.stores.groups
@@ -657,409 +472,10 @@ async def change_group_owner(ctx: RestContext, body: dict[str, Any]) -> Reply:
     await store.put_members(sdkappid, group.group_id, changed)
     group.owner = new_owner
     group.info_seq += 1
-    group.last_info_time = _now()
+    group.last_info_time = now_s()
     await store.save_group(sdkappid, group)
-    await _roles_changed(ctx, group, changed)
+    await roles_changed(ctx, group, changed)
     return {}
-
-
-async def _roles_changed(ctx: RestContext, group: Group, members: Sequence[Member]) -> None:
-    await emit_rest(
-        ctx,
-        events.GROUP_MEMBER_ROLE_CHANGED,
-        group.group_id,
-        {
-            "GroupId": group.group_id,
-            "Type": group.group_type,
-            "Operator_Account": ctx.identifier,
-            "MemberList": [{"Member_Account": m.user_id, "Role": m.role} for m in members],
-        },
-    )
-
-
-async def _mutes_changed(
-    ctx: RestContext, group: Group, members: Sequence[Member], seconds: int
-) -> None:
-    await emit_rest(
-        ctx,
-        events.GROUP_MEMBERS_MUTED,
-        group.group_id,
-        {
-            "GroupId": group.group_id,
-            "Type": group.group_type,
-            "Operator_Account": ctx.identifier,
-            "MuteTime": seconds,
-            "MemberList": events.members([m.user_id for m in members]),
-        },
-    )
-
-
-# --- members ----------------------------------------------------------------------------
-
-
-async def _admit(
-    ctx: RestContext, group: Group, candidates: Sequence[Member], *, read_from_now: bool
-) -> dict[str, int]:
-    """membership.admit for an app admin's add or import."""
-    await require_accounts(ctx, [m.user_id for m in candidates])
-
-    async def full() -> None:
-        # Tencent calls Group.CallbackAfterGroupFull for a join refused as full too.
-        await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
-
-    return await membership.admit(
-        ctx.deps.stores,
-        ctx.deps.tails,
-        ctx.app,
-        group,
-        candidates,
-        on_full=full,
-        read_from_now=read_from_now,
-    )
-
-
-async def _joined(ctx: RestContext, group: Group, results: Mapping[str, int]) -> None:
-    """The events of members added by an admin (Tencent's JoinType Invited), and of the group
-    becoming full."""
-    joined = [u for u, r in results.items() if r == 1]
-    if not joined:
-        # A retry: pay the membership version increment this node may still owe the group.
-        await group_unchanged(ctx.app.sdkappid, group.group_id)
-        return
-    try:
-        await emit_rest(
-            ctx,
-            events.GROUP_MEMBERS_JOINED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "JoinType": events.JOIN_INVITED,
-                "Operator_Account": ctx.identifier,
-                "NewMemberList": events.members(joined),
-            },
-        )
-    finally:
-        # The members joined even if the version bump failed (10002).
-        if group.max_members:
-            count = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
-            if count >= group.max_members:
-                await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
-
-
-async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    entries = _member_entries(body, "MemberList", rules.MAX_ADD_MEMBERS)
-    if not entries:
-        raise TidingsError(BAD, "MemberList must name at least one Member_Account")
-    # Silence mutes the member-joined tips, which nothing sends from here yet; it is checked all
-    # the same.
-    _flag(body, "Silence")
-    rules.require_member_list(group.group_type, "add_group_member")
-    invited = [e["Member_Account"] for e in entries]
-    verdict = await ask_rest(
-        ctx,
-        INVITE_JOIN_GROUP,
-        {
-            "GroupId": group.group_id,
-            "Type": group.group_type,
-            "Operator_Account": ctx.identifier,
-            "DestinationMembers": events.members(invited),
-        },
-    )
-    if not verdict.allowed:
-        raise group_rejection(verdict)
-    refused = refused_members(verdict.answer)
-    now = _now()
-    results = await _admit(
-        ctx,
-        group,
-        [Member(u, join_time=now) for u in invited if u not in refused],
-        read_from_now=True,
-    )
-    await _joined(ctx, group, results)
-    # Tencent's Result 0: not added (kept out by the app's before-invite callback, or banned).
-    return {
-        "MemberList": [
-            {"Member_Account": u, "Result": 0 if u in refused else results[u]} for u in invited
-        ]
-    }
-
-
-async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    entries = _member_entries(body, "MemberList", rules.MAX_IMPORT_MEMBERS)
-    if not entries:
-        raise TidingsError(BAD, "MemberList must name at least one Member_Account")
-    rules.require_member_list(group.group_type, "import_group_member")
-    now = _now()
-    members: list[Member] = []
-    for entry in entries:
-        join_time = _optional_int(entry, "JoinTime", within=IntRange(group.create_time, now))
-        unread = _optional_int(entry, "UnreadMsgNum", within=UINT32) or 0
-        member = _initial_member(entry, now if join_time is None else join_time, "Role")
-        member.unread_msg_num = unread
-        members.append(member)
-    # Imported members keep the unread count the import gives them.
-    results = await _admit(ctx, group, members, read_from_now=False)
-    imported = [u for u, r in results.items() if r == 1]
-    if imported:
-        # No callback (Tencent has none for imports); the send checks read member rows.
-        await emit_rest(
-            ctx,
-            events.GROUP_MEMBERS_IMPORTED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "MemberList": events.members(imported),
-            },
-        )
-    else:
-        await group_unchanged(ctx.app.sdkappid, group.group_id)
-    return {"MemberList": [{"Member_Account": u, "Result": r} for u, r in results.items()]}
-
-
-async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    users = account_list(body, "MemberToDel_Account", limit=rules.MAX_DELETE_MEMBERS)
-    # Silence and Reason shape the member-left tips, which nothing sends from here yet; they
-    # are still checked, so a malformed request fails now rather than once tips exist.
-    _flag(body, "Silence")
-    fields.text(body, "Reason", code=BAD, required=False)
-    rules.require_member_list(group.group_type, "delete_group_member")
-    if group.owner and group.owner in users:
-        raise TidingsError(
-            BAD, "the owner cannot be removed; transfer ownership with change_group_owner first"
-        )
-    # Removing someone who is not (or no longer) a member is a no-op, so retries are safe.
-    store = ctx.deps.stores.groups
-    present = await store.get_members(ctx.app.sdkappid, group.group_id, users)
-    await store.remove_members(ctx.app.sdkappid, group.group_id, users)
-    exited = [u for u in users if u in present]
-    if exited:
-        await emit_rest(
-            ctx,
-            events.GROUP_MEMBERS_EXITED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "ExitType": events.EXIT_KICKED,
-                "Operator_Account": ctx.identifier,
-                "ExitMemberList": events.members(exited),
-            },
-        )
-    else:
-        # None was a member when asked; one who joined meanwhile was removed all the same.
-        await group_changed(ctx.app.sdkappid, group.group_id)
-    return {}
-
-
-async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    user = fields.text(body, "Member_Account", code=BAD)
-    member = (await _require_members(ctx, group, [user]))[user]
-    role = _optional_text(body, "Role")
-    if role is not None:
-        rules.check_role_change(member.role, role)
-        member.role = role
-    msg_flag = _optional_text(body, "MsgFlag")
-    if msg_flag is not None:
-        if msg_flag not in rules.MSG_FLAGS:
-            raise TidingsError(BAD, f"MsgFlag must be one of {', '.join(rules.MSG_FLAGS)}")
-        member.msg_flag = msg_flag
-    name_card = _optional_text(body, "NameCard", max_len=rules.NAME_CARD_MAX_BYTES)
-    member.name_card = member.name_card if name_card is None else name_card
-    mute_seconds = _optional_int(body, *_MUTE_TIME, within=MUTE_SECONDS)
-    if mute_seconds is not None:
-        rules.require_mutable_members(group.group_type)
-        member.mute_until = rules.mute_until(_now(), mute_seconds)
-    changes = rules.parse_defined_data(
-        fields.raw(body, "AppMemberDefinedData"),
-        "AppMemberDefinedData",
-        rules.MAX_MEMBER_FIELDS,
-        rules.MEMBER_FIELD_VALUE_MAX_BYTES,
-    )
-    member.app_defined = rules.merge_defined_data(
-        member.app_defined, changes, "AppMemberDefinedData", rules.MAX_MEMBER_FIELDS
-    )
-    await ctx.deps.stores.groups.put_members(ctx.app.sdkappid, group.group_id, [member])
-    if role is not None:
-        await _roles_changed(ctx, group, [member])
-    if mute_seconds is not None:
-        await _mutes_changed(ctx, group, [member], mute_seconds)
-    if msg_flag is not None:
-        # Fan-out reads MsgFlag (Discard: nothing; AcceptNotNotify: no push).
-        await group_changed(ctx.app.sdkappid, group.group_id)
-    return {}
-
-
-async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    limit = _optional_int(body, "Limit", within=IntRange(0, rules.MAX_MEMBER_PAGE)) or None
-    offset = _optional_int(body, "Offset", within=UINT32) or 0
-    info_names = name_list(body, "MemberInfoFilter")
-    role_filter = name_list(body, "MemberRoleFilter")
-    defined_keys = name_list(body, "AppDefinedDataFilter_GroupMember")
-    if role_filter is not None and any(r not in rules.ROLES for r in role_filter):
-        raise TidingsError(BAD, "MemberRoleFilter holds Owner, Admin or Member")
-    store = ctx.deps.stores.groups
-    sdkappid = ctx.app.sdkappid
-    now = _now()
-    reply: Reply = {}
-    if group.group_type == rules.COMMUNITY:
-        # A Community pages with Next (the last user ID returned), not Offset; a role filter
-        # applies within the page, so a page may come back short while Next continues.
-        if offset:
-            raise TidingsError(BAD, "a Community group pages with Next, not Offset")
-        after = fields.text(body, "Next", code=BAD, required=False)
-        page_size = limit or rules.MAX_MEMBER_PAGE
-        scanned, member_num = await asyncio.gather(
-            store.members_after(sdkappid, group.group_id, after, page_size),
-            store.count_members(sdkappid, group.group_id),
-        )
-        reply["Next"] = scanned[-1].user_id if len(scanned) == page_size else ""
-        chosen = scanned
-    else:
-        chosen = _join_order(await store.members(sdkappid, group.group_id))
-        member_num = len(chosen)
-    if role_filter is not None:
-        chosen = [m for m in chosen if m.role in role_filter]
-    if group.group_type != rules.COMMUNITY:
-        chosen = rules.page(chosen, offset, limit)
-    return {
-        "MemberNum": member_num,
-        "MemberList": [member_reply(m, now, info_names, defined_keys) for m in chosen],
-        **reply,
-    }
-
-
-async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    user = fields.text(body, "Member_Account", code=BAD)
-    limit = _optional_int(body, "Limit", within=UINT32) or None
-    offset = _optional_int(body, "Offset", within=UINT32) or 0
-    group_type = _group_type_filter(body)
-    with_huge = _flag(body, "WithHugeGroups")
-    with_no_active = _flag(body, "WithNoActiveGroups")
-    response_filter = _response_filter(body)
-    await require_accounts(ctx, [user])
-    store = ctx.deps.stores.groups
-    sdkappid = ctx.app.sdkappid
-    joined = await store.joined_groups(sdkappid, user)
-    candidates = [j.group_id for j in joined if group_type in (None, j.group_type)]
-    groups = await groups_as_of_last_ack(
-        ctx.deps.tails, sdkappid, await store.get_groups(sdkappid, candidates)
-    )
-    listed = [
-        groups[g]
-        for g in candidates
-        if g in groups
-        and rules.listed_in_joined_groups(
-            groups[g].group_type, groups[g].last_msg_time, with_huge, with_no_active
-        )
-    ]
-    chosen: list[Group] = rules.page(listed, offset, limit)
-    entries: list[dict[str, Any]] = [{"GroupId": g.group_id} for g in chosen]
-    if response_filter is not None:
-        base_names = name_list(response_filter, "GroupBaseInfoFilter")
-        self_names = name_list(response_filter, "SelfInfoFilter")
-        if base_names is not None:
-            counts: Sequence[int] = [0] * len(chosen)
-            if "MemberNum" in base_names:
-                counts = await asyncio.gather(
-                    *(store.count_members(sdkappid, g.group_id) for g in chosen)
-                )
-            for entry, group, member_num in zip(entries, chosen, counts, strict=True):
-                entry.update(_pick(_base_info(sdkappid, group, member_num), base_names))
-        if self_names is not None:
-            selves = await asyncio.gather(
-                *(store.get_members(sdkappid, g.group_id, [user]) for g in chosen)
-            )
-            now = _now()
-            for entry, self_info in zip(entries, selves, strict=True):
-                if user in self_info:
-                    me = self_info[user]
-                    # SelfInfo also offers the member's unread count (set_unread_msg_num,
-                    # import_group_member); Tencent's member profile has no such field.
-                    full = {**_member_info(me, now), "UnreadMsgNum": me.unread_msg_num}
-                    info = _pick(full, self_names)
-                    info.pop("Member_Account", None)
-                    entry["SelfInfo"] = info
-    return {"TotalCount": len(listed), "GroupIdList": entries}
-
-
-async def get_role_in_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    users = account_list(body, "User_Account", limit=rules.MAX_ROLE_QUERY_ACCOUNTS)
-    found = await ctx.deps.stores.groups.get_members(ctx.app.sdkappid, group.group_id, users)
-    return {
-        "UserIdList": [
-            {"Member_Account": u, "Role": found[u].role if u in found else rules.NOT_MEMBER}
-            for u in users
-        ]
-    }
-
-
-async def get_online_member_num(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    if group.group_type != rules.AVCHATROOM:
-        raise TidingsError(
-            ErrorCode.GROUP_NO_PERMISSION, "get_online_member_num is for AVChatRoom groups only"
-        )
-    sdkappid = ctx.app.sdkappid
-    users = [m.user_id for m in await ctx.deps.stores.groups.members(sdkappid, group.group_id)]
-    online = 0
-    for start in range(0, len(users), _SESSION_BATCH):
-        batch = users[start : start + _SESSION_BATCH]
-        sessions = await ctx.deps.sessions.lookup([(sdkappid, u) for u in batch])
-        online += sum(1 for conns in sessions if conns)
-    return {"OnlineMemberNum": online}
-
-
-async def forbid_send_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    users = account_list(body, "Members_Account", limit=rules.MAX_MUTE_ACCOUNTS)
-    seconds = fields.integer(body, *_MUTE_TIME, code=BAD, within=MUTE_SECONDS)
-    rules.require_mutable_members(group.group_type)
-    members = await _require_members(ctx, group, users)
-    until = rules.mute_until(_now(), seconds)
-    for member in members.values():
-        member.mute_until = until
-    await ctx.deps.stores.groups.put_members(
-        ctx.app.sdkappid, group.group_id, list(members.values())
-    )
-    await _mutes_changed(ctx, group, list(members.values()), seconds)
-    return {}
-
-
-async def _muted(ctx: RestContext, group: Group) -> list[Member]:
-    now = _now()
-    members = await ctx.deps.stores.groups.members(ctx.app.sdkappid, group.group_id)
-    return [m for m in members if rules.is_muted(m.mute_until, now)]
-
-
-async def get_group_muted_account(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    muted = await _muted(ctx, group)
-    return {
-        "GroupId": group.group_id,
-        "MutedAccountList": [
-            {"Member_Account": m.user_id, "MutedUntil": m.mute_until} for m in muted
-        ],
-    }
-
-
-async def get_group_shutted_uin(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    """The same list under Tencent's earlier command and field names."""
-    group = await load_group(ctx, body)
-    muted = await _muted(ctx, group)
-    return {
-        "GroupId": group.group_id,
-        "ShuttedUinList": [
-            {"Member_Account": m.user_id, "ShuttedUntil": m.mute_until} for m in muted
-        ],
-    }
 
 
 COMMANDS: dict[str, Handler] = {
@@ -1070,15 +486,5 @@ COMMANDS: dict[str, Handler] = {
     "modify_group_base_info": modify_group_base_info,
     "destroy_group": destroy_group,
     "change_group_owner": change_group_owner,
-    "add_group_member": add_group_member,
-    "import_group_member": import_group_member,
-    "delete_group_member": delete_group_member,
-    "modify_group_member_info": modify_group_member_info,
-    "get_group_member_info": get_group_member_info,
-    "get_joined_group_list": get_joined_group_list,
-    "get_role_in_group": get_role_in_group,
-    "get_online_member_num": get_online_member_num,
-    "forbid_send_msg": forbid_send_msg,
-    "get_group_muted_account": get_group_muted_account,
-    "get_group_shutted_uin": get_group_shutted_uin,
+    **group_members.COMMANDS,
 }

@@ -52,7 +52,7 @@ from services.common.store.msg_ext import Extension, MsgExtBusy, MsgExtensions
 from services.gateway.bounds import MSG_SEQ, STORED_U64, IntRange
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.group_open_http_svc import load_group
+from services.gateway.rest_v4.group_common import load_group
 from services.gateway.rest_v4.openim_messages import _target
 
 C2C_BAD = ErrorCode.OPENIM_JSON_FIELDS

@@ -56,7 +56,7 @@ from services.gateway.receipts import (
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.accounts_check import missing_accounts
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.group_open_http_svc import load_group
+from services.gateway.rest_v4.group_common import load_group
 
 BAD_C2C = ErrorCode.MSG_INVALID_REQUEST
 BAD = ErrorCode.GROUP_INVALID_PARAM
