@@ -9,7 +9,7 @@ import pytest
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.sns import Friend
 from services.gateway import sns_rules as rules
-from services.gateway.rest_v4.sns import allow_type_of
+from services.gateway.rest_v4.sns_common import allow_type_of
 
 BAD = ErrorCode.SNS_INVALID_PARAM
 

@@ -1,4 +1,6 @@
-"""sns: Tencent's relationship chain — friends, the blocklist and friend-list groups.
+"""sns: Tencent's relationship chain — friends here, the blocklist in sns_blocklist.py,
+friend-list groups in sns_groups.py, what they share in sns_common.py; COMMANDS here is the
+whole service's.
 
 Batch commands answer ActionStatus OK with one ResultItem (or InfoItem...) per account and
 Fail_Account listing the failed ones; a malformed request as a whole answers 30001.
@@ -8,88 +10,30 @@ The rules live in services/gateway/sns_rules.py; this module gathers facts and w
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from services.common import events
 from services.common.errors import ErrorCode, TidingsError
-from services.common.store.ports import Stores
-from services.common.store.sns import BlockEntry, Friend, Pendency, SnsMeta
+from services.common.store.sns import Friend, Pendency
 from services.gateway import sns_rules as rules
 from services.gateway.before_events import PREV_FRIEND_ADD, ask_rest, friend_refusals
-from services.gateway.bounds import FLAG, STORED_U64, UINT32, UINT32_MAX, IntRange
+from services.gateway.bounds import FLAG, UINT32
 from services.gateway.events import emit_rest
 from services.gateway.quotas import quota_for
-from services.gateway.rest_v4 import accounts_check, fields
+from services.gateway.rest_v4 import accounts_check, fields, sns_blocklist, sns_groups
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-
-BAD = ErrorCode.SNS_INVALID_PARAM
-# Any page size is taken: a page is the blocklist's rest at most.
-MAX_LIMITED = IntRange(1, UINT32_MAX)
-ALLOW_TYPE_TAG = "Tag_Profile_IM_AllowType"
-
-# (sdkappid, user) -> the user's Tag_Profile_IM_AllowType, None when never set.
-AllowTypeReader = Callable[[int, str], Awaitable[str | None]]
-
-
-async def allow_type_of(read: AllowTypeReader | None, sdkappid: int, user: str) -> str:
-    """The user's add-friend verification; AllowType_Type_AllowAny when unset or unknown."""
-    value = await read(sdkappid, user) if read is not None else None
-    known = (rules.ALLOW_TYPE_ANY, rules.ALLOW_TYPE_NEED_CONFIRM, rules.ALLOW_TYPE_DENY_ANY)
-    return value if value in known else rules.ALLOW_TYPE_ANY
-
-
-def profile_allow_type_reader(stores: Stores) -> AllowTypeReader:
-    async def read(sdkappid: int, user: str) -> str | None:
-        values = await stores.profiles.get_values(sdkappid, [user])
-        value = values.get(user, {}).get(ALLOW_TYPE_TAG)
-        return value if isinstance(value, str) else None
-
-    return read
-
-
-def _sequence(body: dict[str, Any], name: str) -> int:
-    """A change sequence the caller saw last (0: none); ours are stored as int64."""
-    return fields.integer(body, name, code=BAD, within=STORED_U64, required=False)
-
-
-def _owner(body: dict[str, Any]) -> str:
-    return fields.text(body, "From_Account", code=BAD, max_len=rules.MAX_USER_ID_BYTES)
-
-
-def _to_accounts(body: dict[str, Any], *, required: bool = True) -> list[str]:
-    return rules.user_ids(fields.raw(body, "To_Account"), "To_Account", required=required)
-
-
-async def _bump(
-    ctx: RestContext,
-    owner: str,
-    *,
-    standard: bool = False,
-    custom: bool = False,
-    black: bool = False,
-    groups: tuple[str, ...] | None = None,
-) -> SnsMeta:
-    """Advance owner's sequences for what changed; a new group list advances group_seq."""
-    store = ctx.deps.stores.sns
-    meta = await store.get_meta(ctx.app.sdkappid, owner)
-    new_groups = meta.groups if groups is None else groups
-    updated = SnsMeta(
-        groups=new_groups,
-        standard_seq=meta.standard_seq + standard,
-        custom_seq=meta.custom_seq + custom,
-        group_seq=meta.group_seq + (new_groups != meta.groups),
-        black_seq=meta.black_seq + black,
-    )
-    if updated != meta:
-        await store.put_meta(ctx.app.sdkappid, owner, updated)
-    return updated
-
-
-def _group_overflow(known: tuple[str, ...], wanted: Iterable[str]) -> bool:
-    return len(rules.merge_groups(known, wanted)) > rules.MAX_GROUPS
-
+from services.gateway.rest_v4.sns_common import (
+    BAD,
+    allow_type_of,
+    bump_sequences,
+    group_overflow,
+    owner_field,
+    profile_allow_type_reader,
+    sequence_field,
+    to_accounts_field,
+    unfriend,
+)
 
 # ---- friend_add / friend_import --------------------------------------------------------------
 
@@ -118,7 +62,7 @@ def _add_request(item: dict[str, Any]) -> _AddRequest:
 
 
 async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
+    owner = owner_field(body)
     raw_items = rules.object_list(fields.raw(body, "AddFriendItem"), "AddFriendItem")
     requests = [_add_request(item) for item in raw_items]
     both = (
@@ -179,7 +123,7 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
                 friend_limit=limit,
             )
         )
-        if refusal is None and r.group and _group_overflow(groups, [r.group]):
+        if refusal is None and r.group and group_overflow(groups, [r.group]):
             refusal = ErrorCode.SNS_GROUP_LIMIT, f"at most {rules.MAX_GROUPS} groups"
         if refusal is not None:
             code, info = refusal
@@ -221,9 +165,9 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     for peer in added:
         await store.delete_pendencies(sdkappid, peer, [owner])
     if any(f.owner == owner for f in writes):
-        await _bump(ctx, owner, standard=True, groups=groups)
+        await bump_sequences(ctx, owner, standard=True, groups=groups)
     for peer in peers_changed:
-        await _bump(ctx, peer, standard=True)
+        await bump_sequences(ctx, peer, standard=True)
     if writes:
         await emit_rest(
             ctx,
@@ -292,7 +236,7 @@ def _import_request(owner: str, item: dict[str, Any], now: int) -> Friend:
 
 
 async def friend_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
+    owner = owner_field(body)
     now = int(time.time())
     raw_items = rules.object_list(fields.raw(body, "AddFriendItem"), "AddFriendItem")
     entries = [_import_request(owner, item, now) for item in raw_items]
@@ -317,7 +261,7 @@ async def friend_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
             a_friend_count=my_count,
             friend_limit=limit,
         )
-        if refusal is None and _group_overflow(groups, entry.groups):
+        if refusal is None and group_overflow(groups, entry.groups):
             refusal = ErrorCode.SNS_GROUP_LIMIT, f"at most {rules.MAX_GROUPS} groups"
         if refusal is not None:
             results.append(rules.result_item(entry.peer, *refusal))
@@ -330,7 +274,9 @@ async def friend_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
     await store.put_friends(sdkappid, writes)
     if writes:
-        await _bump(ctx, owner, standard=True, custom=any(f.custom for f in writes), groups=groups)
+        await bump_sequences(
+            ctx, owner, standard=True, custom=any(f.custom for f in writes), groups=groups
+        )
         # No callback (Tencent has none for imports), but the friend check reads them.
         await emit_rest(
             ctx,
@@ -345,7 +291,7 @@ async def friend_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def friend_update(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
+    owner = owner_field(body)
     raw_items = rules.object_list(fields.raw(body, "UpdateItem"), "UpdateItem")
     targets = [
         fields.text(item, "To_Account", code=BAD, max_len=rules.MAX_USER_ID_BYTES)
@@ -370,7 +316,7 @@ async def friend_update(ctx: RestContext, body: dict[str, Any]) -> Reply:
         except TidingsError as err:
             results.append(rules.result_item(peer, err.code, err.info))
             continue
-        if _group_overflow(groups, updated.groups):
+        if group_overflow(groups, updated.groups):
             results.append(
                 rules.result_item(
                     peer,
@@ -386,7 +332,7 @@ async def friend_update(ctx: RestContext, body: dict[str, Any]) -> Reply:
     originals = await store.get_friends(sdkappid, owner, list(changed))
     await store.put_friends(sdkappid, list(changed.values()))
     if changed:
-        await _bump(
+        await bump_sequences(
             ctx,
             owner,
             standard=any(_standard_changed(originals[p], f) for p, f in changed.items()),
@@ -412,29 +358,9 @@ def _delete_both(body: dict[str, Any]) -> bool:
     return delete_type == rules.DELETE_TYPE_BOTH
 
 
-async def _drop_from_lists_of(ctx: RestContext, owner: str, peers: list[str]) -> None:
-    """Remove owner from the friend list of each of peers that holds it."""
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    for peer in await store.friend_owners(sdkappid, owner, peers):
-        theirs = (await store.get_friends(sdkappid, peer, [owner]))[owner]
-        await store.delete_friends(sdkappid, peer, [owner])
-        await _bump(ctx, peer, standard=True, custom=bool(theirs.custom))
-
-
-async def _unfriend(ctx: RestContext, owner: str, removed: list[Friend], both: bool) -> None:
-    """Delete owner's entries, and with both the peers' entries for owner."""
-    peers = [f.peer for f in removed]
-    await ctx.deps.stores.sns.delete_friends(ctx.app.sdkappid, owner, peers)
-    if removed:
-        await _bump(ctx, owner, standard=True, custom=any(f.custom for f in removed))
-    if both:
-        await _drop_from_lists_of(ctx, owner, peers)
-
-
 async def friend_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    peers = _to_accounts(body)
+    owner = owner_field(body)
+    peers = to_accounts_field(body)
     both = _delete_both(body)
     await accounts_check.require_account(ctx, owner)
     mine = await ctx.deps.stores.sns.get_friends(ctx.app.sdkappid, owner, peers)
@@ -452,7 +378,7 @@ async def friend_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def friend_delete_all(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
+    owner = owner_field(body)
     both = _delete_both(body)
     await accounts_check.require_account(ctx, owner)
     friends = await ctx.deps.stores.sns.list_friends(ctx.app.sdkappid, owner)
@@ -463,12 +389,12 @@ async def friend_delete_all(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def _unfriend_and_tell(
     ctx: RestContext, owner: str, removed: list[Friend], both: bool
 ) -> None:
-    """_unfriend, then the event naming every entry it deleted."""
+    """unfriend, then the event naming every entry it deleted."""
     peers = [f.peer for f in removed]
     holders = (
         await ctx.deps.stores.sns.friend_owners(ctx.app.sdkappid, owner, peers) if both else set()
     )
-    await _unfriend(ctx, owner, removed, both)
+    await unfriend(ctx, owner, removed, both)
     pair_list = events.pairs(owner, peers) + [
         {"From_Account": p, "To_Account": owner} for p in peers if p in holders
     ]
@@ -480,8 +406,8 @@ async def _unfriend_and_tell(
 
 
 async def friend_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    peers = _to_accounts(body)
+    owner = owner_field(body)
+    peers = to_accounts_field(body)
     both = (
         rules.choice(
             fields.raw(body, "CheckType"),
@@ -508,10 +434,10 @@ async def friend_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def friend_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
+    owner = owner_field(body)
     start = fields.integer(body, "StartIndex", code=BAD, within=UINT32)
-    seen_standard = _sequence(body, "StandardSequence")
-    seen_custom = _sequence(body, "CustomSequence")
+    seen_standard = sequence_field(body, "StandardSequence")
+    seen_custom = sequence_field(body, "CustomSequence")
     await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
@@ -539,8 +465,8 @@ async def friend_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def friend_get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    peers = _to_accounts(body)
+    owner = owner_field(body)
+    peers = to_accounts_field(body)
     tags = rules.string_list(fields.raw(body, "TagList"), "TagList", maximum=100)
     if not tags:
         raise TidingsError(BAD, "TagList must not be empty")
@@ -584,228 +510,6 @@ async def _profile_values(
     return dict(await accounts_check.profile_values(ctx, users))
 
 
-# ---- blocklist -------------------------------------------------------------------------------
-
-
-async def black_list_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    peers = _to_accounts(body)
-    await accounts_check.require_account(ctx, owner)
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    missing = await accounts_check.missing_accounts(ctx, (p for p in peers if p != owner))
-    already = set(await store.get_blocked(sdkappid, owner, peers))
-    count = await store.count_blocked(sdkappid, owner)
-    now = int(time.time())
-    results: list[dict[str, Any]] = []
-    entries: list[BlockEntry] = []
-    for peer in peers:
-        if peer == owner:
-            results.append(rules.result_item(peer, BAD, "Err_SNS_BlackListAdd_Cannot_Add_Self"))
-        elif peer in missing:
-            results.append(
-                rules.result_item(
-                    peer, ErrorCode.SNS_ACCOUNT_NOT_FOUND, "To_Account does not exist"
-                )
-            )
-        elif peer in already:
-            results.append(rules.result_item(peer, BAD, "Err_SNS_BlackListAdd_Already_Exist"))
-        elif count >= rules.MAX_BLOCKED:
-            results.append(
-                rules.result_item(
-                    peer, ErrorCode.SNS_BLACKLIST_LIMIT, f"at most {rules.MAX_BLOCKED} blocked"
-                )
-            )
-        else:
-            entries.append(BlockEntry(owner, peer, now))
-            count += 1
-            results.append(rules.result_item(peer))
-    await store.put_blocked(sdkappid, entries)
-    if entries:
-        await _bump(ctx, owner, black=True)
-        # Tencent's default blocklist handling ("解除好友关系"): blocking ends the friendship
-        # on both sides.
-        blocked = [e.peer for e in entries]
-        mine = await store.get_friends(sdkappid, owner, blocked)
-        await _unfriend(ctx, owner, list(mine.values()), both=False)
-        await _drop_from_lists_of(ctx, owner, blocked)
-        await emit_rest(
-            ctx, events.BLOCKLIST_ADDED, owner, {"PairList": events.pairs(owner, blocked)}
-        )
-    return rules.batch_reply(results)
-
-
-async def black_list_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    peers = _to_accounts(body)
-    await accounts_check.require_account(ctx, owner)
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    blocked = await store.get_blocked(sdkappid, owner, peers)
-    await store.delete_blocked(sdkappid, owner, list(blocked))
-    if blocked:
-        await _bump(ctx, owner, black=True)
-        await emit_rest(
-            ctx,
-            events.BLOCKLIST_DELETED,
-            owner,
-            {"PairList": events.pairs(owner, [p for p in peers if p in blocked])},
-        )
-    return rules.batch_reply(
-        [
-            rules.result_item(p)
-            if p in blocked
-            else rules.result_item(p, BAD, "Err_SNS_BlackListDelete_Not_Exist")
-            for p in peers
-        ]
-    )
-
-
-async def black_list_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    start = fields.integer(body, "StartIndex", code=BAD, within=UINT32)
-    max_limited = fields.integer(body, "MaxLimited", code=BAD, within=MAX_LIMITED)
-    # LastSequence only tells what the caller saw last; every page is served whatever it is.
-    _sequence(body, "LastSequence")
-    await accounts_check.require_account(ctx, owner)
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    entries = await store.list_blocked(sdkappid, owner)
-    chunk, next_start = rules.page(entries, start, max_limited)
-    meta = await store.get_meta(sdkappid, owner)
-    return {
-        "BlackListItem": [rules.blocked_item(e) for e in chunk],
-        "StartIndex": next_start,
-        # Tencent's spelling.
-        "CurruentSequence": meta.black_seq,
-    }
-
-
-async def black_list_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    peers = _to_accounts(body)
-    both = (
-        rules.choice(
-            fields.raw(body, "CheckType"),
-            "CheckType",
-            (rules.BLACK_CHECK_TYPE_SINGLE, rules.BLACK_CHECK_TYPE_BOTH),
-        )
-        == rules.BLACK_CHECK_TYPE_BOTH
-    )
-    await accounts_check.require_account(ctx, owner)
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    mine = set(await store.get_blocked(sdkappid, owner, peers))
-    theirs = await store.blocker_owners(sdkappid, owner, peers) if both else set()
-    items = [
-        {
-            "To_Account": p,
-            "Relation": rules.black_relation(p in mine, p in theirs, both),
-            "ResultCode": 0,
-            "ResultInfo": "",
-        }
-        for p in peers
-    ]
-    return rules.batch_reply(items, key="BlackListCheckItem")
-
-
-# ---- friend-list groups ----------------------------------------------------------------------
-
-
-def _group_list(body: dict[str, Any], *, required: bool) -> tuple[str, ...]:
-    value = fields.raw(body, "GroupName")
-    if value is None and not required:
-        return ()
-    names = rules.string_list(value, "GroupName", maximum=rules.MAX_GROUPS)
-    if required and not names:
-        raise TidingsError(BAD, "GroupName must not be empty")
-    return rules.group_names(names, "GroupName")
-
-
-async def group_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    names = _group_list(body, required=True)
-    peers = _to_accounts(body, required=False)
-    await accounts_check.require_account(ctx, owner)
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    meta = await store.get_meta(sdkappid, owner)
-    existing = [n for n in names if n in meta.groups]
-    if existing:
-        raise TidingsError(BAD, f"group {existing[0]!r} already exists")
-    if _group_overflow(meta.groups, names):
-        raise TidingsError(ErrorCode.SNS_GROUP_LIMIT, f"at most {rules.MAX_GROUPS} groups")
-    mine = await store.get_friends(sdkappid, owner, peers)
-    moved = [
-        replace(f, groups=rules.merge_groups(f.groups, names)) for p in peers if (f := mine.get(p))
-    ]
-    await store.put_friends(sdkappid, moved)
-    updated = await _bump(
-        ctx, owner, standard=bool(moved), groups=rules.merge_groups(meta.groups, names)
-    )
-    reply: Reply = {"CurrentSequence": updated.group_seq}
-    if peers:
-        reply |= rules.batch_reply(
-            [
-                rules.result_item(p)
-                if p in mine
-                else rules.result_item(
-                    p, ErrorCode.SNS_GROUP_ADD_NOT_FRIEND, "Err_SNS_GroupAdd_ToTinyId_Not_Friend"
-                )
-                for p in peers
-            ]
-        )
-    return reply
-
-
-async def group_delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    names = _group_list(body, required=True)
-    await accounts_check.require_account(ctx, owner)
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    meta = await store.get_meta(sdkappid, owner)
-    unknown = [n for n in names if n not in meta.groups]
-    if unknown:
-        raise TidingsError(BAD, f"group {unknown[0]!r} does not exist")
-    friends = await store.list_friends(sdkappid, owner)
-    moved = [
-        replace(f, groups=tuple(g for g in f.groups if g not in names))
-        for f in friends
-        if set(f.groups) & set(names)
-    ]
-    await store.put_friends(sdkappid, moved)
-    remaining = tuple(g for g in meta.groups if g not in names)
-    updated = await _bump(ctx, owner, standard=bool(moved), groups=remaining)
-    return {"CurrentSequence": updated.group_seq}
-
-
-async def group_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = _owner(body)
-    need_friend = (
-        rules.choice(
-            fields.raw(body, "NeedFriend"), "NeedFriend", (rules.NEED_FRIEND_YES,), default=""
-        )
-        == rules.NEED_FRIEND_YES
-    )
-    wanted = _group_list(body, required=False)
-    await accounts_check.require_account(ctx, owner)
-    sdkappid = ctx.app.sdkappid
-    store = ctx.deps.stores.sns
-    meta = await store.get_meta(sdkappid, owner)
-    friends = await store.list_friends(sdkappid, owner)
-    # Names the user does not have are left out rather than failing the whole pull.
-    shown = [g for g in meta.groups if not wanted or g in wanted]
-    items: list[dict[str, Any]] = []
-    for group in shown:
-        members = [f.peer for f in friends if group in f.groups]
-        item: dict[str, Any] = {"GroupName": group, "FriendNumber": len(members)}
-        if need_friend:
-            item["To_Account"] = members
-        items.append(item)
-    return {"ResultItem": items, "CurrentSequence": meta.group_seq}
-
-
 COMMANDS: dict[str, Handler] = {
     "friend_add": friend_add,
     "friend_import": friend_import,
@@ -815,11 +519,6 @@ COMMANDS: dict[str, Handler] = {
     "friend_check": friend_check,
     "friend_get": friend_get,
     "friend_get_list": friend_get_list,
-    "black_list_add": black_list_add,
-    "black_list_delete": black_list_delete,
-    "black_list_get": black_list_get,
-    "black_list_check": black_list_check,
-    "group_add": group_add,
-    "group_delete": group_delete,
-    "group_get": group_get,
+    **sns_blocklist.COMMANDS,
+    **sns_groups.COMMANDS,
 }
