@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from google.protobuf.message import DecodeError
 
 from services.audit.retention import retention_seconds
+from services.common import conversation
 from services.common.app_cache import AppCache
 from services.common.bus import Poison, Record
 from services.common.logging import get_logger
@@ -57,7 +58,8 @@ def group_activity(stored: Sequence[Message]) -> dict[tuple[int, str], tuple[int
     rule and import_group_msg's time floor read."""
     out: dict[tuple[int, str], tuple[int, int]] = {}
     for m in stored:
-        if m.chat_type != CHAT_TYPE_GROUP:
+        # A Community topic's messages have seqs of their own, not the group's.
+        if m.chat_type != CHAT_TYPE_GROUP or conversation.is_topic(m.conversation):
             continue
         key = (m.sdkappid, m.group_id)
         time_s, next_seq = out.get(key, (0, 0))

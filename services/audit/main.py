@@ -6,6 +6,9 @@ import asyncio
 
 from services.audit.archive import Archiver
 from services.audit.history import HistoryServicer
+from services.audit.monitor import MonitorConsumer
+from services.audit.stats_stream import build_stats_app
+from services.audit.trace_log import TraceLog
 from services.common import topics
 from services.common.app_cache import AppCache
 from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
@@ -46,6 +49,12 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         producer,
     )
     await consumer.start()
+    # The troubleshooting event log: im.trace into the trace store, kept 7 days.
+    trace_log = TraceLog(settings, stores.trace_log, producer)
+    await trace_log.start()
+    # Real-time monitoring: im.trace into per-app time buckets in Redis.
+    monitor = MonitorConsumer(settings, redis, producer)
+    await monitor.start()
     server = GrpcServer(settings.bind_host, settings.grpc_port)
     server.add(
         lambda s: history_pb2_grpc.add_HistoryServiceServicer_to_server(
@@ -54,6 +63,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         [history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name],
     )
     await server.start()
+    # Daily statistics: faust in this process, started in the background (its first group
+    # join takes seconds on Tansu, and health must not wait for it).
+    stats_app = build_stats_app(settings, stores.stats)
+    stats_start = asyncio.create_task(stats_app.start())
     consume = asyncio.create_task(consumer.run())
     feeding = asyncio.create_task(feed.run())
     await stop.wait()
@@ -61,6 +74,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await feed.stop()
     await asyncio.gather(consume, feeding)
     await consumer.close()
+    await stats_start
+    await stats_app.stop()
+    await trace_log.stop()
+    await monitor.stop()
     await feed.close()
     await server.stop()
     await producer.stop()

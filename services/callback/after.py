@@ -231,7 +231,11 @@ class Deliverer:
         try:
             if d.rule:
                 await self._poster.post_plain(
-                    config.url, signed(d.body, config.token), d.command, timeout_s
+                    config.url,
+                    signed(d.body, config.token),
+                    d.command,
+                    timeout_s,
+                    sdkappid=d.sdkappid,
                 )
             else:
                 await self._poster.post(config, req, timeout_s)

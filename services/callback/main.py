@@ -16,7 +16,7 @@ from services.callback.rules_pre import RulesBeforeSender
 from services.callback.server import CallbackServicer
 from services.common import topics
 from services.common.app_cache import AppCache
-from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
+from services.common.bus import BatchConsumer, BatchProducer, ConsumerSpec, make_producer
 from services.common.config import Settings
 from services.common.config_feed import APP, ConfigFeed
 from services.common.config_versions import ConfigVersions
@@ -26,6 +26,7 @@ from services.common.recent import TailReader
 from services.common.redis_state import connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
+from services.common.trace import Tracer
 from services.common.unread import c2c_unread_total
 
 # A changed callback URL or token applies at once (SPEC §5): for everything after the writer's
@@ -40,9 +41,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     feed = ConfigFeed(settings, "callback")
     feed.on(APP, apps.on_app_change)
     groups = GroupTypes(stores.groups)
-    poster = Poster(settings.callback_allow_private)
     producer = make_producer(settings)
     await producer.start()
+    tracer = Tracer(BatchProducer(producer))
+    poster = Poster(settings.callback_allow_private, tracer=tracer)
     redis = connect(settings.redis_url)
     versions = ConfigVersions(redis)
 
@@ -98,6 +100,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await consumer.close()
     await feed.close()
     await server.stop()
+    await tracer.drain()
     await producer.stop()
     await poster.close()
     await channels.close()

@@ -22,6 +22,7 @@ import httpx
 import orjson
 
 from services.callback.signing import callback_url, query_params
+from services.callback.tracing import callback_trace
 from services.common.callback_config import (
     CallbackConfig,
     canonical_url,
@@ -29,6 +30,13 @@ from services.common.callback_config import (
     ip_allowed,
 )
 from services.common.metrics import CALLBACK_LATENCY
+from services.common.trace import (
+    CALLBACK_ADDRESS,
+    CALLBACK_TIMEOUT,
+    CALLBACK_TOO_LARGE,
+    CALLBACK_UNREACHABLE,
+    Tracer,
+)
 
 # An app server's answer is a small JSON object (a rewritten body is at most 12 KB).
 MAX_REPLY_BYTES = 1024 * 1024
@@ -37,12 +45,18 @@ _HEADERS = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Ti
 
 
 class CallbackFailure(Exception):
-    """No usable answer: `outcome` is "timeout" or "failed" (the metric's outcome label)."""
+    """No usable answer: `outcome` is "timeout" or "failed" (the metric's outcome label);
+    `code` the HTTP status, or a CALLBACK_* code of services/common/trace.py."""
 
-    def __init__(self, outcome: Literal["timeout", "failed"], detail: str) -> None:
+    def __init__(
+        self, outcome: Literal["timeout", "failed"], detail: str, code: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.outcome = outcome
         self.detail = detail
+        if code is None:
+            code = CALLBACK_TIMEOUT if outcome == "timeout" else CALLBACK_UNREACHABLE
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +69,12 @@ class Request:
 
 
 class Poster:
-    def __init__(self, allow_private: bool, max_connections: int = 512) -> None:
+    def __init__(
+        self, allow_private: bool, max_connections: int = 512, tracer: Tracer | None = None
+    ) -> None:
         self._allow_private = allow_private
+        # Each try is traced (im.trace) when given one.
+        self._tracer = tracer
         self._client = httpx.AsyncClient(
             timeout=None,  # one deadline per request instead, see post()
             follow_redirects=False,
@@ -75,35 +93,51 @@ class Poster:
         params = query_params(
             req.sdkappid, req.command, req.client_ip, req.platform, config.token, int(time.time())
         )
-        return await self._timed(req.command, timeout_s, config.url, params, req.body)
+        return await self._timed(req, timeout_s, config.url, params)
 
     async def post_plain(
-        self, url: str, body: dict[str, Any], label: str, timeout_s: float
+        self, url: str, body: dict[str, Any], label: str, timeout_s: float, *, sdkappid: int
     ) -> bytes:
         """The same, to a URL taken as it is (Easemob-style rules sign inside the body);
-        `label` names the request in the latency metric."""
-        return await self._timed(label, timeout_s, url, [], body)
+        `label` names the request in the latency metric and the trace."""
+        return await self._timed(Request(sdkappid, label, body), timeout_s, url, [])
 
     async def _timed(
-        self,
-        label: str,
-        timeout_s: float,
-        url: str,
-        params: list[tuple[str, str]],
-        body: dict[str, Any],
+        self, req: Request, timeout_s: float, url: str, params: list[tuple[str, str]]
     ) -> bytes:
         started = time.perf_counter()
+        content = b""
+        failure: CallbackFailure | None = None
         try:
             async with asyncio.timeout(timeout_s):
-                return await self._post(url, params, body)
+                content = await self._post(url, params, req.body)
+        except CallbackFailure as exc:
+            failure = exc
         except TimeoutError:
-            raise CallbackFailure("timeout", f"no answer within {timeout_s:g} s") from None
+            failure = CallbackFailure("timeout", f"no answer within {timeout_s:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise CallbackFailure("failed", f"{type(exc).__name__}: {exc}") from None
+            failure = CallbackFailure("failed", f"{type(exc).__name__}: {exc}")
         except OSError as exc:
-            raise CallbackFailure("failed", f"cannot resolve or reach the URL: {exc}") from None
+            failure = CallbackFailure("failed", f"cannot resolve or reach the URL: {exc}")
         finally:
-            CALLBACK_LATENCY.labels(label).observe(time.perf_counter() - started)
+            elapsed_s = time.perf_counter() - started
+            CALLBACK_LATENCY.labels(req.command).observe(elapsed_s)
+        if self._tracer is not None:
+            self._tracer.trace(
+                callback_trace(
+                    req.sdkappid,
+                    req.command,
+                    req.body,
+                    code=0 if failure is None else failure.code,
+                    description="" if failure is None else failure.detail,
+                    latency_ms=int(elapsed_s * 1000),
+                    client_ip=req.client_ip,
+                    platform=req.platform,
+                )
+            )
+        if failure is not None:
+            raise failure
+        return content
 
     async def _post(self, base: str, params: list[tuple[str, str]], body: dict[str, Any]) -> bytes:
         url = httpx.URL(canonical_url(base))
@@ -117,13 +151,17 @@ class Poster:
             extensions=extensions,
         ) as resp:
             if not 200 <= resp.status_code < 300:
-                raise CallbackFailure("failed", f"the app server answered HTTP {resp.status_code}")
+                raise CallbackFailure(
+                    "failed", f"the app server answered HTTP {resp.status_code}", resp.status_code
+                )
             chunks: list[bytes] = []
             size = 0
             async for chunk in resp.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
-                    raise CallbackFailure("failed", f"answer larger than {MAX_REPLY_BYTES} bytes")
+                    raise CallbackFailure(
+                        "failed", f"answer larger than {MAX_REPLY_BYTES} bytes", CALLBACK_TOO_LARGE
+                    )
                 chunks.append(chunk)
             return b"".join(chunks)
 
@@ -133,7 +171,7 @@ class Poster:
         literal = host_address(host)
         if literal is not None:
             if not ip_allowed(literal, self._allow_private):
-                raise CallbackFailure("failed", f"address {host} is not allowed")
+                raise CallbackFailure("failed", f"address {host} is not allowed", CALLBACK_ADDRESS)
             # Connect to the address as checked, whatever spelling the URL used.
             return url.copy_with(host=str(literal)), {}
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -160,7 +198,9 @@ class Poster:
         ]
         if refused:
             raise CallbackFailure(
-                "failed", f"{host} resolves to {refused[0]}, a loopback/link-local/private address"
+                "failed",
+                f"{host} resolves to {refused[0]}, a loopback/link-local/private address",
+                CALLBACK_ADDRESS,
             )
         self._dns[(host, port)] = (now + _DNS_TTL_S, addresses[0])
         return addresses[0]

@@ -230,7 +230,7 @@ class RulesBeforeSender(BeforeSender):
             if timeout <= 0:
                 raise CallbackFailure("timeout", "the caller's deadline left no time")
             content = await self._poster.post_plain(
-                rule.url, signed(body, rule.secret), PRE_SEND_LABEL, timeout
+                rule.url, signed(body, rule.secret), PRE_SEND_LABEL, timeout, sdkappid=msg.sdkappid
             )
             answer = parse_rule_reply(content)
             if not answer.valid:

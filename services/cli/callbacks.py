@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import typer
 
-from services.common import callback_config
-from services.common.callback_replay import replay_dlq
+from services.cli import audit_log
+from services.common import admin_audit, callback_config
+from services.common.callback_replay import ReplayResult, replay_dlq
 from services.common.config import get_settings
 from services.common.config_versions import bump_if_reachable
 from services.common.dlq_replay import replay_topic
@@ -26,23 +27,29 @@ callback_cli = typer.Typer(
 
 
 async def _apply(
-    app_id: int, change: Callable[[App, bool], dict[str, object] | None]
+    app_id: int,
+    change: Callable[[App, bool], dict[str, object] | None],
+    action: str | None = None,
+    resource: str = "",
 ) -> dict[str, object] | None:
-    """Run `change` on the app (with the SSRF setting) and save the app if it changed it."""
+    """Run `change` on the app (with the SSRF setting) and save the app if it changed it. A
+    command that changes something names its `action`: it makes one admin audit entry."""
     settings = get_settings()
     stores = open_stores(settings)
     try:
         app = await stores.apps.get_app(app_id)
         if app is None:
             raise typer.BadParameter(f"no app {app_id}")
-        before = dict(app.settings)
+        before = admin_audit.snapshot(app)
         try:
             result = change(app, settings.callback_allow_private)
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None
-        if app.settings != before:
+        if app.settings != before.settings:
             await stores.apps.save_app(app)
             await bump_if_reachable(settings.redis_url, app_id)
+        if action is not None:
+            await audit_log.record_app_change(stores, action, before, app, resource)
         return result
     finally:
         await stores.close()
@@ -76,13 +83,27 @@ def callback_set(
             fail_policy=fail,
         ).doc()
 
-    typer.echo(json.dumps(asyncio.run(_apply(app_id, change))))
+    typer.echo(json.dumps(asyncio.run(_apply(app_id, change, "callback.update"))))
 
 
 @callback_cli.command("show")
 def callback_show(app_id: int = typer.Option(..., "--app")) -> None:
     """Print an app's callback configuration as JSON (null when it has none)."""
     typer.echo(json.dumps(asyncio.run(_apply(app_id, lambda app, _: callback_config.view(app)))))
+
+
+async def _replay_app(app_id: int) -> ReplayResult:
+    """An app's replay, and its admin audit entry (a topic's replay is no app's change)."""
+    settings = get_settings()
+    result = await replay_dlq(settings, app_id)
+    stores = open_stores(settings)
+    try:
+        await audit_log.record(
+            stores, "callback.dlq.replay", app_id, after={"replayed": result.replayed}
+        )
+    finally:
+        await stores.close()
+    return result
 
 
 def replay_dlq_cmd(
@@ -107,7 +128,7 @@ def replay_dlq_cmd(
             replayed = asyncio.run(replay_topic(settings, topic))
             typer.echo(json.dumps(dataclasses.asdict(replayed)))
         else:
-            result = asyncio.run(replay_dlq(settings, app_id or 0))
+            result = asyncio.run(_replay_app(app_id or 0))
             typer.echo(json.dumps(dataclasses.asdict(result)))
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None

@@ -13,10 +13,13 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from services.cli import audit_log
 from services.cli.callbacks import callback_cli, replay_dlq_cmd
+from services.cli.events import events_cmd
 from services.cli.push import push_cli
 from services.cli.rules import rules_cli
-from services.common import app_settings, apps, messaging_settings, usersig
+from services.cli.stats import stats_cmd
+from services.common import admin_audit, app_settings, apps, messaging_settings, usersig
 from services.common.config import get_settings
 from services.common.config_versions import bump_if_reachable
 from services.common.store.factory import open_stores
@@ -32,6 +35,9 @@ cli.add_typer(callback_cli, name="callback")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(push_cli, name="push")
 cli.command("replay-dlq")(replay_dlq_cmd)
+cli.command("events")(events_cmd)
+cli.command("stats")(stats_cmd)
+cli.command("audit-log")(audit_log.audit_log_cmd)
 console = Console()
 
 
@@ -46,8 +52,10 @@ def _with_stores(fn: Callable[[Stores], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-async def _save(stores: Stores, app: App) -> None:
+async def _save(stores: Stores, app: App, before: App, action: str) -> None:
+    """Write a changed app (`before`: as it was loaded) and its admin audit entry."""
     await stores.apps.save_app(app)
+    await audit_log.record_app_change(stores, action, before, app)
     await bump_if_reachable(get_settings().redis_url, app.sdkappid)
 
 
@@ -125,7 +133,13 @@ def app_create(
     edition: str = typer.Option("Developer", "--edition"),
 ) -> None:
     """Create an app; prints {sdkappid, key, admin_identifier} as JSON."""
-    app = _with_stores(lambda s: apps.create_app(s.apps, name, edition))
+
+    async def create(stores: Stores) -> App:
+        app = await apps.create_app(stores.apps, name, edition)
+        await audit_log.record(stores, "app.create", app.sdkappid, after=admin_audit.app_state(app))
+        return app
+
+    app = _with_stores(create)
     typer.echo(
         json.dumps(
             {
@@ -156,8 +170,9 @@ def app_rotate_key(
         app = await stores.apps.get_app(app_id)
         if app is None:
             raise typer.BadParameter(f"no app {app_id}")
+        before = admin_audit.snapshot(app)
         key = apps.rotate_key(app, grace)
-        await _save(stores, app)
+        await _save(stores, app, before, "app.key.rotate")
         return key
 
     typer.echo(json.dumps({"sdkappid": app_id, "key": _with_stores(rotate), "grace_s": grace}))
@@ -184,6 +199,7 @@ def app_settings_cmd(
             raise typer.BadParameter(f"no app {app_id}")
         if whitelist is None and not rate and admins is None:
             return app_settings.view(app)
+        before = admin_audit.snapshot(app)
         try:
             rates = dict(app_settings.parse_rate_arg(r) for r in rate)
             app_settings.apply(
@@ -199,7 +215,7 @@ def app_settings_cmd(
             )
         except ValueError as err:
             raise typer.BadParameter(str(err)) from None
-        await _save(stores, app)
+        await _save(stores, app, before, "app.settings.update")
         return app_settings.view(app)
 
     typer.echo(json.dumps(_with_stores(update)))
@@ -229,11 +245,12 @@ def app_messaging_cmd(
         if app is None:
             raise typer.BadParameter(f"no app {app_id}")
         if changes:
+            before = admin_audit.snapshot(app)
             try:
                 messaging_settings.apply(app.settings, changes)
             except messaging_settings.InvalidSetting as err:
                 raise typer.BadParameter(str(err)) from None
-            await _save(stores, app)
+            await _save(stores, app, before, "messaging.update")
         return messaging_settings.view(app.settings)
 
     typer.echo(json.dumps(_with_stores(update)))
@@ -250,10 +267,18 @@ def usersig_cmd(
     expire: int = typer.Option(usersig.DEFAULT_EXPIRE_S, "--expire"),
 ) -> None:
     """Print a UserSig for a user of an app, signed with its current key."""
-    app = _with_stores(lambda s: s.apps.get_app(app_id))
-    if app is None:
-        raise typer.BadParameter(f"no app {app_id}")
-    typer.echo(usersig.sign(app_id, apps.current_key(app), user, expire))
+
+    async def issue(stores: Stores) -> str:
+        app = await stores.apps.get_app(app_id)
+        if app is None:
+            raise typer.BadParameter(f"no app {app_id}")
+        sig = usersig.sign(app_id, apps.current_key(app), user, expire)
+        await audit_log.record(
+            stores, "app.usersig.issue", app_id, after={"user": user, "expire": expire}
+        )
+        return sig
+
+    typer.echo(_with_stores(issue))
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ def credentials_set(
     def change(app: App, _: bool) -> dict[str, object]:
         return push_config.set_credentials(app, vendor, raw, sandbox)
 
-    typer.echo(json.dumps(asyncio.run(_apply(app_id, change))))
+    typer.echo(json.dumps(asyncio.run(_apply(app_id, change, "push.credentials.set", vendor))))
 
 
 @credentials_cli.command("show")
@@ -77,7 +77,7 @@ def credentials_remove(
     def change(app: App, _: bool) -> None:
         push_config.delete_credentials(app, vendor)
 
-    asyncio.run(_apply(app_id, change))
+    asyncio.run(_apply(app_id, change, "push.credentials.delete", vendor))
     typer.echo(json.dumps({"removed": vendor}))
 
 
@@ -97,7 +97,7 @@ def templates_set(
     def change(app: App, _: bool) -> dict[str, object]:
         return push_config.set_template(app, name, list(title), list(content))
 
-    typer.echo(json.dumps(asyncio.run(_apply(app_id, change))))
+    typer.echo(json.dumps(asyncio.run(_apply(app_id, change, "push.templates.set", name))))
 
 
 @templates_cli.command("list")
@@ -120,5 +120,5 @@ def templates_remove(
     def change(app: App, _: bool) -> None:
         push_config.delete_template(app, name)
 
-    asyncio.run(_apply(app_id, change))
+    asyncio.run(_apply(app_id, change, "push.templates.delete", name))
     typer.echo(json.dumps({"removed": name}))

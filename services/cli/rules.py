@@ -30,6 +30,11 @@ def _kind(raw: str) -> RuleKind:
     raise typer.BadParameter(f"--kind must be {KIND_HELP}")
 
 
+def _action(kind: RuleKind, verb: str) -> str:
+    """The audit action, named as the admin API names it: rules.pre_send.create."""
+    return f"rules.{kind.replace('-', '_')}.{verb}"
+
+
 def _rule_json(raw: str) -> object:
     try:
         return json.loads(raw)
@@ -57,7 +62,8 @@ def rules_add(
     def change(app: App, allow_private: bool) -> dict[str, object]:
         return callback_rules.add_rule(app, kind_, raw, allow_private).doc()
 
-    typer.echo(json.dumps(asyncio.run(_apply(app_id, change))))
+    name = str(raw.get("name", "")) if isinstance(raw, dict) else ""
+    typer.echo(json.dumps(asyncio.run(_apply(app_id, change, _action(kind_, "create"), name))))
 
 
 @rules_cli.command("replace")
@@ -73,7 +79,7 @@ def rules_replace(
     def change(app: App, allow_private: bool) -> dict[str, object]:
         return callback_rules.replace_rule(app, kind_, name, raw, allow_private).doc()
 
-    typer.echo(json.dumps(asyncio.run(_apply(app_id, change))))
+    typer.echo(json.dumps(asyncio.run(_apply(app_id, change, _action(kind_, "replace"), name))))
 
 
 @rules_cli.command("delete")
@@ -88,5 +94,5 @@ def rules_delete(
     def change(app: App, _: bool) -> None:
         callback_rules.delete_rule(app, kind_, name)
 
-    asyncio.run(_apply(app_id, change))
+    asyncio.run(_apply(app_id, change, _action(kind_, "delete"), name))
     typer.echo(json.dumps({"deleted": name}))

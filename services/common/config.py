@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     # Operator bearer token for the /admin API; empty disables it. `tidings up` makes one.
     admin_token: str = ""
 
+    # Device logs on demand (services/gateway/device_logs.py): the largest log a client may
+    # upload (refused with 413 before more is read), and how long a client has to answer the
+    # admin API's request before its request id stops being accepted.
+    device_log_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    device_log_request_ttl_s: int = Field(default=600, ge=10, le=86400)
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "tidings.sqlite3"

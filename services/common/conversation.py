@@ -1,7 +1,9 @@
 """Conversation ids: the Kafka key and the seq scope of every message.
 
 A conversation id is a key of escaped parts (services/common/keys.py), so no two pairs of
-users, and no user pair and group, share one, whatever characters the ids hold."""
+users, and no user pair and group, share one, whatever characters the ids hold. A Community
+topic is a conversation of its own (its seqs, history and read marks), named by its kind, its
+group and its topic ID, so it never shares an id with its group or another group's topic."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from services.common import keys
 
 C2C = "c2c"
 GROUP = "group"
+TOPIC = "topic"
 
 
 def c2c(a: str, b: str) -> str:
@@ -20,8 +23,18 @@ def group(group_id: str) -> str:
     return keys.join(GROUP, group_id)
 
 
+def topic(group_id: str, topic_id: str) -> str:
+    """A Community topic's conversation; its members are the group's."""
+    return keys.join(TOPIC, group_id, topic_id)
+
+
+def is_topic(conversation: str) -> bool:
+    return conversation.startswith(TOPIC + ":")
+
+
 def parts(conversation: str) -> list[str]:
-    """The kind and the ids of a conversation id: [c2c, lo, hi] or [group, id]."""
+    """The kind and the ids of a conversation id: [c2c, lo, hi], [group, id] or
+    [topic, group id, topic id]."""
     return keys.split(conversation)
 
 

@@ -188,6 +188,11 @@ class ErrorCode(IntEnum):
     # their limit.
     ROBOT_REQUEST_REFUSED = 10008
 
+    # Community topics (million_group_open_http_svc): the group does not support topics (not a
+    # Community created with SupportTopic 1), and destroy_topic's per-topic "already deleted".
+    GROUP_TOPICS_UNSUPPORTED = 11000
+    TOPIC_ALREADY_DESTROYED = 110003
+
     @property
     def default_info(self) -> str:
         return _INFO.get(self, self.name.lower().replace("_", " "))

@@ -12,6 +12,9 @@ wait for, or had uploaded, hundreds of megabytes. This pure ASGI middleware runs
 - a body without a Content-Length (chunked) is read here, before the app runs, and refused the
   same way as soon as it passes the limit, so no more than about the limit is held.
 
+Paths in `self_bounded` pass untouched: their routes check the caller, then bound and read the
+body themselves, with a limit of their own (device log uploads: services/gateway/device_logs.py).
+
 An unauthenticated admin request is answered and its connection closed: nothing more it sends
 is worth reading. A body over the limit is answered without closing, so that a client that
 writes its whole body before reading (most HTTP clients) still gets the answer; uvicorn then
@@ -103,12 +106,15 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 class HttpLimits:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, self_bounded: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.self_bounded = self_bounded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.self_bounded:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]

@@ -10,6 +10,7 @@ from services.common.grpc_util import Channels
 from services.common.logging import get_logger
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.redis_state import SessionInfo
+from services.gateway import tracing
 
 KICK_TIMEOUT_S = 5.0
 log = get_logger(__name__)
@@ -24,7 +25,9 @@ async def kick_connections(
     reason: str,
     only: Collection[str] | None = None,
 ) -> int:
-    """Kick the user's sessions (all of them, or the conn_ids in `only`); returns how many."""
+    """Kick the user's sessions (all of them, or the conn_ids in `only`); returns how many.
+    Each session of a node that answered is traced as kicked (by a newer login or an admin:
+    `reason` says which)."""
     by_node: dict[str, list[str]] = defaultdict(list)
     for conn_id, info in sessions.items():
         if only is None or conn_id in only:
@@ -50,4 +53,13 @@ async def kick_connections(
             log.warning("kick failed", gateway=node, user=user, error=str(reply))
         else:
             kicked += reply.kicked
+            tracing.emit(
+                *tracing.kicks(
+                    sdkappid,
+                    user,
+                    [(c, sessions[c].platform) for c in by_node[node]],
+                    code,
+                    reason,
+                )
+            )
     return kicked

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 
+import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -16,7 +17,7 @@ from prometheus_client import Gauge
 
 from services.common import topics
 from services.common.app_cache import AppCache
-from services.common.bus import make_producer
+from services.common.bus import BatchProducer, make_producer
 from services.common.config import Settings, get_settings
 from services.common.config_feed import APP, ConfigAnnouncer, ConfigFeed
 from services.common.config_versions import ConfigVersions
@@ -28,12 +29,20 @@ from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry, connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
+from services.common.trace import Tracer
+from services.gateway import tracing
+from services.gateway.admin import audit_log as admin_audit_log
+from services.gateway.admin import device_logs as admin_device_logs
+from services.gateway.admin import events as admin_events
+from services.gateway.admin import monitor as admin_monitor
 from services.gateway.admin import mount_admin
 from services.gateway.admin import push as admin_push
 from services.gateway.admin import reports as admin_reports
+from services.gateway.admin import stats as admin_stats
 from services.gateway.admin.base import AdminDeps
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
+from services.gateway.device_logs import UPLOAD_PATH, DeviceLogRequests, build_upload_router
 from services.gateway.directory import Directory
 from services.gateway.events import observe_local, use_group_versions
 from services.gateway.grpc_service import GatewayServicer
@@ -63,7 +72,9 @@ TASKS = Gauge(
 )
 
 
-def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> FastAPI:
+def build_http(
+    deps: RestDeps, publisher: Publisher, app_cache: AppCache, redis: aioredis.Redis
+) -> FastAPI:
     app = FastAPI(
         title="Tidings",
         version="0.1.0",
@@ -71,15 +82,34 @@ def build_http(deps: RestDeps, publisher: Publisher, app_cache: AppCache) -> Fas
     )
     app.include_router(build_router(deps))
     admin = AdminDeps(
-        deps.settings, deps.stores.apps, app_cache, deps.stores.dirty_words, deps.config
+        deps.settings,
+        deps.stores.apps,
+        app_cache,
+        deps.stores.dirty_words,
+        deps.config,
+        deps.stores.admin_audit,
     )
     mount_admin(app, admin)
+    app.include_router(admin_audit_log.build_router(admin))
     # Message reports read history and recall through the publisher, as REST does.
     app.include_router(admin_reports.build_router(admin, deps))
     app.include_router(admin_push.build_router(admin))
+    app.include_router(admin_stats.build_router(admin, deps.stores.stats))
+    # Device logs: the admin API asks connected clients, and they upload over HTTP.
+    log_requests = DeviceLogRequests(redis, deps.settings.device_log_request_ttl_s)
+    app.include_router(admin_device_logs.build_router(admin, deps, log_requests))
+    app.include_router(
+        build_upload_router(
+            deps.auth, log_requests, deps.stores.device_logs, deps.settings.device_log_max_bytes
+        )
+    )
+    app.include_router(admin_events.build_router(admin, deps.stores.trace_log))
+    # Real-time monitoring reads the audit service's buckets and the presence index.
+    app.include_router(admin_monitor.build_router(admin, redis))
     install_openapi(app, SERVICES)
     # Outside every route: the token and the body size are checked before a body is read.
-    app.add_middleware(HttpLimits, settings=deps.settings)
+    # Device log uploads check the UserSig, then bound their own (larger) body.
+    app.add_middleware(HttpLimits, settings=deps.settings, self_bounded=frozenset({UPLOAD_PATH}))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -143,6 +173,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     channels = Channels()
     producer = make_producer(settings)
     await producer.start()
+    tracer = Tracer(BatchProducer(producer))
+    tracing.use(tracer)
     node_addr = f"{settings.advertise_host}:{settings.grpc_port}"
     publisher = Publisher(
         producer,
@@ -212,7 +244,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     )
     http = uvicorn.Server(
         uvicorn.Config(
-            build_http(deps, publisher, app_cache),
+            build_http(deps, publisher, app_cache, redis),
             loop="none",
             lifespan="off",
             log_level="warning",
@@ -247,6 +279,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         task.cancel()
     await feed.close()
     await grpc_server.stop()
+    await tracer.drain()
     await producer.stop()
     await channels.close()
     await redis.aclose()

@@ -22,6 +22,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -44,7 +45,7 @@ from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
 from services.common.store.msg_deletions import as_seen_by
 from services.common.store.ports import Stores
-from services.gateway import eager, frames, frames_proto
+from services.gateway import eager, frames, frames_proto, tracing
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import BeforeEvents
@@ -226,6 +227,9 @@ class WsEndpoint:
         conn.logged_out = True
         self._local.remove(conn)
         self._events.closed(conn)
+        ended = tracing.session_end(tracing.who_of(conn), conn.conn_id, tracing.closing_of(conn))
+        if ended is not None:
+            tracing.emit(ended)
         CONNECTIONS.labels(self._settings.node_id).dec()
         self._spawn(self._unregister(conn))
 
@@ -288,13 +292,23 @@ class WsEndpoint:
             if op == "ping":
                 reply = {"op": "pong", "id": request_id}
             elif op == "send" and conn.logged_in:
-                await self._send(conn, frame, request_id)
+                # A refusal is traced here, the router's outcome in _send's on_done.
+                await tracing.traced(
+                    self._send(conn, frame, request_id),
+                    partial(tracing.ws_send_refused, tracing.who_of(conn), frame),
+                    ErrorCode.MSG_INTERNAL,
+                    success=False,
+                )
                 reply = None
             elif op == "login":
                 if conn.logged_in:
                     raise TidingsError(ErrorCode.WS_BAD_FRAME, "already logged in")
                 try:
-                    await self._login(conn, frame)
+                    await tracing.traced(
+                        self._login(conn, frame),
+                        partial(tracing.ws_login, conn, frame),
+                        ErrorCode.MSG_INTERNAL,
+                    )
                 except TidingsError:
                     conn.failed_logins += 1
                     if conn.failed_logins >= MAX_LOGIN_ATTEMPTS:
@@ -357,7 +371,11 @@ class WsEndpoint:
 
     async def _op(self, conn: Connection, op: str, frame: dict[str, Any]) -> dict[str, Any]:
         if op == "recall":
-            return await self._ops.recall(conn, await self._auth.app(conn.sdkappid), frame)
+            return await tracing.traced(
+                self._ops.recall(conn, await self._auth.app(conn.sdkappid), frame),
+                partial(tracing.ws_recall, tracing.who_of(conn), frame),
+                ErrorCode.MSG_INTERNAL,
+            )
         if op == "conversations":
             return await self._ops.conversations(conn, frame)
         if op == "delete_conversation":
@@ -424,8 +442,10 @@ class WsEndpoint:
         rules = self._auth.rules
         rules.throttle(app, conn.user, group=is_group)
         tracks_receipts = False
+        group_type = ""
         if is_group:
             group = await rules.check_group(app, inbound)
+            group_type = group.group_type
             if inbound.need_read_receipt:
                 count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
                 refusal = receipt_refusal(group, count)
@@ -437,6 +457,18 @@ class WsEndpoint:
         received_ms = inbound.received_at_ms
 
         def on_done(outcome: Outcome) -> None:
+            tracing.emit(
+                tracing.send(
+                    tracing.who_of(conn),
+                    peer=inbound.to_user,
+                    group_id=inbound.group_id,
+                    code=outcome.error_code,
+                    description=outcome.error_info or f"MsgKey {outcome.msg_key}",
+                    request_id=inbound.client_msg_id,
+                    latency_ms=max(0, int(time.time() * 1000) - received_ms),
+                    group_type=group_type,
+                )
+            )
             if outcome.error_code:
                 conn.reply(frames.error_frame(request_id, outcome.error_code, outcome.error_info))
                 return

@@ -91,6 +91,11 @@ class JobOutcome:
     template_error: str | None = None
 
 
+# Told each job's outcome once every device has one, with the time then (ms): the trace
+# (services/push/tracing.py).
+OutcomeObserver = Callable[[PushJob, JobOutcome, float], None]
+
+
 def decode_jobs(records: Sequence[Record]) -> tuple[list[PushJob], list[Poison]]:
     jobs: list[PushJob] = []
     poison: list[Poison] = []
@@ -171,6 +176,7 @@ class PushDelivery:
         policy: RetryPolicy,
         concurrency: int,
         clock: Callable[[], float] = time.time,
+        on_outcome: OutcomeObserver | None = None,
     ) -> None:
         self._stores = stores
         self._apps = apps
@@ -179,6 +185,7 @@ class PushDelivery:
         self._policy = policy
         self._slots = asyncio.Semaphore(concurrency)
         self._clock = clock
+        self._on_outcome = on_outcome
 
     async def handle(self, records: Sequence[Record]) -> list[Poison]:
         jobs, poison = decode_jobs(records)
@@ -200,6 +207,8 @@ class PushDelivery:
         now_ms = self._clock() * 1000
         for job, outcome in zip(jobs, outcomes, strict=True):
             self._count(job, outcome, now_ms)
+            if self._on_outcome is not None:
+                self._on_outcome(job, outcome, now_ms)
         return outcomes
 
     async def _plan_app(

@@ -8,7 +8,7 @@ import contextlib
 
 from services.common import topics
 from services.common.app_cache import AppCache
-from services.common.bus import BatchConsumer, ConsumerSpec, make_producer
+from services.common.bus import BatchConsumer, BatchProducer, ConsumerSpec, make_producer
 from services.common.config import Settings
 from services.common.config_feed import APP, ConfigFeed
 from services.common.grpc_util import GrpcServer
@@ -16,10 +16,12 @@ from services.common.pb.tidings.v1 import push_pb2, push_pb2_grpc
 from services.common.redis_state import connect
 from services.common.runtime import run_service
 from services.common.store.factory import open_stores
+from services.common.trace import Tracer
 from services.push.adapters import Adapters
 from services.push.all_member import AllMemberPush
 from services.push.delivery import PushDelivery, RetryPolicy
 from services.push.grpc_service import PushServicer
+from services.push.tracing import traced_outcomes
 
 # A batch is held until its jobs are published, which at the paced rate can take hours; Kafka
 # must not count the consumer as failed meanwhile.
@@ -33,6 +35,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     stores = open_stores(settings)
     producer = make_producer(settings)
     await producer.start()
+    tracer = Tracer(BatchProducer(producer))
     apps = AppCache(stores.apps)
     feed = ConfigFeed(settings, "push", settings.kafka_background_fetch_max_wait_ms)
     feed.on(APP, apps.on_app_change)
@@ -48,6 +51,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             settings.push_max_attempts, settings.push_retry_base_s, settings.push_retry_max_s
         ),
         settings.push_concurrency,
+        on_outcome=traced_outcomes(tracer),
     )
     all_member = AllMemberPush(
         stores.directory, stores.push_attrs, producer, settings.all_member_push_rate
@@ -93,6 +97,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     await feed.close()
     await server.stop()
     await adapters.close()
+    await tracer.drain()
     await producer.stop()
     await redis.aclose()
     await stores.close()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
+import logging
 import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from tidings_client import frames
+from tidings_client.device_log import DEFAULT_LINES, DeviceLog, own_logger, upload_body
 from tidings_client.ordering import ConversationOrder
 
 # History's largest page (docs/PROTOCOL.md, sync): the SDK always asks for it.
@@ -25,6 +29,15 @@ CONVERSATION_LIST_MAX = 500
 CATCH_UP_CONCURRENCY = 16
 # The code of TidingsClientError when the connection went away before the reply came.
 CONNECTION_LOST = -1
+# How long a log upload may take (docs/PROTOCOL.md, upload_log_request).
+LOG_UPLOAD_TIMEOUT_S = 60.0
+
+# The SDK's records, for the app's logging configuration to show or not.
+logger = logging.getLogger("tidings_client")
+
+# What an app gives as `log_provider`: its own log, as text or bytes (gzip data is uploaded as
+# it is), returned or awaited.
+LogProvider = Callable[[], str | bytes | Awaitable[str | bytes]]
 
 
 class TidingsClientError(Exception):
@@ -151,6 +164,9 @@ class Client:
         platform: str = "Android",
         reconnect: bool = True,
         encoding: str = "json",
+        rest_url: str | None = None,
+        log_provider: LogProvider | None = None,
+        log_lines: int = DEFAULT_LINES,
     ) -> None:
         if encoding not in (frames.JSON, frames.PROTO):
             raise ValueError("encoding must be 'json' or 'proto'")
@@ -190,6 +206,14 @@ class Client:
         # Set when the server pushed this session out (a newer login, or the app admin):
         # (code, message). A kicked client does not reconnect by itself.
         self.kicked: tuple[int, str] | None = None
+        # The server's HTTP base URL (demo-app.json's rest_url), where a log the operator asks
+        # for is uploaded; without it such a request is noted and ignored.
+        self.rest_url = rest_url.rstrip("/") if rest_url else None
+        # The last `log_lines` records of this client, uploaded unless `log_provider` is given.
+        self.device_log = DeviceLog(log_lines)
+        self._own_log = own_logger(logger.name, self.device_log)
+        self._log_provider = log_provider
+        self._uploads: set[asyncio.Task[None]] = set()
 
     @property
     def ws_url(self) -> str:
@@ -227,7 +251,7 @@ class Client:
         self._closing = True
         if self._ws is not None:
             await self._ws.close()
-        tasks = [self._reader, self._catch_up_task, *self._gap_tasks.values()]
+        tasks = [self._reader, self._catch_up_task, *self._gap_tasks.values(), *self._uploads]
         for task in tasks:
             if task is not None:
                 task.cancel()
@@ -479,8 +503,19 @@ class Client:
         reply = frames.decode(await ws.recv(), self.encoding)
         if reply.get("op") != "login":
             await ws.close()
-            raise TidingsClientError(reply.get("code", -1), reply.get("message", "login failed"))
+            code, message = reply.get("code", -1), reply.get("message", "login failed")
+            self._note(logging.INFO, "login refused at %s: %s %s", self.ws_url, code, message)
+            raise TidingsClientError(code, message)
         self.conn_id = reply["conn_id"]
+        self._note(
+            logging.INFO,
+            "logged in as %s at %s (conn %s, %s, %s)",
+            self.user_id,
+            self.ws_url,
+            self.conn_id,
+            self.platform,
+            self.encoding,
+        )
         self._ws = ws
         self._connected.set()
 
@@ -490,8 +525,9 @@ class Client:
                 assert self._ws is not None
                 async for raw in self._ws:
                     self._dispatch(frames.decode(raw, self.encoding))
-            except ConnectionClosed:
-                pass
+            except ConnectionClosed as e:
+                if not self._closing:
+                    self._note(logging.INFO, "connection lost (conn %s): %s", self.conn_id, e)
             self._connected.clear()
             # Until the reconnect's catch-up reads the list, new conversations wait for it.
             self._holding = True
@@ -509,8 +545,9 @@ class Client:
             self._url_index = (self._url_index + 1) % len(self._urls)
             try:
                 await self._open()
-            except (OSError, TimeoutError, WebSocketException, TidingsClientError):
+            except (OSError, TimeoutError, WebSocketException, TidingsClientError) as e:
                 # Unreachable, a handshake cut short, or a refused login: try again.
+                self._note(logging.INFO, "reconnect to %s failed: %r", self.ws_url, e)
                 await asyncio.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -591,6 +628,14 @@ class Client:
         op = frame.get("op")
         if op == "kicked":
             self.kicked = (int(frame.get("code", 0)), str(frame.get("message", "")))
+            self._note(logging.INFO, "kicked: %s %s", *self.kicked)
+            return
+        if op == "upload_log_request":
+            task = asyncio.get_running_loop().create_task(
+                self._upload_log(str(frame.get("request_id", "")), self.conn_id)
+            )
+            self._uploads.add(task)
+            task.add_done_callback(self._uploads.discard)
             return
         if op == "receipt":
             self._receipts.put_nowait(Receipt.from_json(frame))
@@ -681,6 +726,54 @@ class Client:
             released += self._deliver(order.settle(covered))
             if complete:
                 return released
+
+    def _note(self, level: int, msg: str, *args: object) -> None:
+        """A record of this client: kept in its device log whatever the app's logging
+        configuration, and passed to the "tidings_client" logger, which shows it or not."""
+        self._own_log.log(level, msg, *args)
+        logger.log(level, msg, *args)
+
+    async def _log_to_upload(self) -> str | bytes:
+        if self._log_provider is None:
+            return self.device_log.text()
+        provided = self._log_provider()
+        return await provided if inspect.isawaitable(provided) else provided
+
+    async def _upload_log(self, request_id: str, conn_id: str) -> None:
+        """Answer the operator's upload_log_request: this client's log (or the app's, from
+        `log_provider`) to POST {rest_url}/v1/device-logs, with this user's credentials."""
+        if self.rest_url is None:
+            self._note(logging.WARNING, "log upload %s asked, but no rest_url is set", request_id)
+            return
+        self._note(logging.INFO, "log upload %s asked (conn %s)", request_id, conn_id)
+        try:
+            body, content_type = upload_body(await self._log_to_upload())
+            async with httpx.AsyncClient(timeout=LOG_UPLOAD_TIMEOUT_S) as http:
+                reply = await http.post(
+                    f"{self.rest_url}/v1/device-logs",
+                    params={
+                        "sdkappid": self.sdkappid,
+                        "identifier": self.user_id,
+                        "usersig": self.usersig,
+                        "request_id": request_id,
+                        "conn_id": conn_id,
+                    },
+                    content=body,
+                    headers={"Content-Type": content_type},
+                )
+        except Exception as e:  # noqa: BLE001 - an upload never stops the session
+            self._note(logging.WARNING, "log upload %s failed: %r", request_id, e)
+            return
+        if reply.status_code == 200:
+            self._note(logging.INFO, "log upload %s done: %d bytes", request_id, len(body))
+        else:
+            self._note(
+                logging.WARNING,
+                "log upload %s refused: HTTP %d %s",
+                request_id,
+                reply.status_code,
+                reply.text[:200],
+            )
 
     def _order(self, conv: str) -> ConversationOrder[Message]:
         order = self._orders.get(conv)

@@ -22,13 +22,16 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, S
 from cassandra.query import PreparedStatement
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.cassandra_admin_audit import CassandraAdminAuditStore
 from services.common.store.cassandra_avchatroom import CassandraAVChatRoomStore
 from services.common.store.cassandra_contact_groups import CassandraContactGroupStore
 from services.common.store.cassandra_conversations import CassandraConversationStore
+from services.common.store.cassandra_device_logs import CassandraDeviceLogStore
 from services.common.store.cassandra_dirtywords import CassandraDirtyWordStore
 from services.common.store.cassandra_follow import CassandraFollowStore
 from services.common.store.cassandra_group_bans import CassandraGroupBanStore
 from services.common.store.cassandra_group_kv import CassandraGroupKvStore
+from services.common.store.cassandra_group_topics import CassandraGroupTopicStore
 from services.common.store.cassandra_groups import CassandraGroupStore
 from services.common.store.cassandra_msg_deletions import CassandraMessageDeletionStore
 from services.common.store.cassandra_msg_ext import CassandraMsgExtStore
@@ -40,6 +43,8 @@ from services.common.store.cassandra_push_devices import CassandraPushDeviceStor
 from services.common.store.cassandra_pushattrs import CassandraPushAttrStore
 from services.common.store.cassandra_reports import CassandraReportStore
 from services.common.store.cassandra_sns import CassandraSnsStore
+from services.common.store.cassandra_stats import CassandraStatsStore
+from services.common.store.cassandra_trace_log import CassandraTraceStore
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.conversations import LastMessage
 from services.common.store.ports import Account, App, ArchiveBatch, countable
@@ -392,6 +397,86 @@ CREATE TABLE IF NOT EXISTS {keyspace}.push_mutes (
   conversation text,
   until_ms bigint,
   PRIMARY KEY ((sdkappid, user_id), conversation)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.trace_log (
+  sdkappid bigint,
+  day int,
+  time_ms bigint,
+  record_id text,
+  body blob,
+  PRIMARY KEY ((sdkappid, day), time_ms, record_id)
+) WITH CLUSTERING ORDER BY (time_ms DESC, record_id DESC);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.admin_audit (
+  day int,
+  entry_id text,
+  doc text,
+  PRIMARY KEY ((day), entry_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.device_logs (
+  sdkappid bigint,
+  upload_id text,
+  info text,
+  PRIMARY KEY ((sdkappid), upload_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.device_log_blobs (
+  sdkappid bigint,
+  upload_id text,
+  body blob,
+  PRIMARY KEY ((sdkappid, upload_id))
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.stats_members (
+  sdkappid bigint,
+  day text,
+  metric text,
+  member text,
+  PRIMARY KEY ((sdkappid, day, metric), member)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.stats_values (
+  sdkappid bigint,
+  day text,
+  metric text,
+  source text,
+  value bigint,
+  upto bigint,
+  PRIMARY KEY ((sdkappid, day), metric, source)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.stats_sessions (
+  sdkappid bigint,
+  user_id text,
+  sessions int,
+  source text,
+  upto bigint,
+  PRIMARY KEY ((sdkappid), user_id)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.stats_groups (
+  sdkappid bigint,
+  group_id text,
+  created_ms bigint,
+  destroyed_ms bigint,
+  PRIMARY KEY ((sdkappid), group_id, created_ms)
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.group_topics (
+  sdkappid bigint,
+  group_id text,
+  topic_id text,
+  name text,
+  creator text,
+  face_url text,
+  notification text,
+  introduction text,
+  custom_string text,
+  mute_all int,
+  create_time bigint,
+  PRIMARY KEY ((sdkappid, group_id), topic_id)
 );
 """
 
@@ -776,6 +861,7 @@ class CassandraStores:
         self.groups = CassandraGroupStore(cql)
         self.group_kv = CassandraGroupKvStore(cql)
         self.group_bans = CassandraGroupBanStore(cql)
+        self.group_topics = CassandraGroupTopicStore(cql)
         self.avchatroom = CassandraAVChatRoomStore(cql)
         self.msg_ext = CassandraMsgExtStore(cql)
         self.conversations = CassandraConversationStore(cql)
@@ -790,6 +876,10 @@ class CassandraStores:
         self.follows = CassandraFollowStore(cql)
         self.reports = CassandraReportStore(cql)
         self.msg_deletions = CassandraMessageDeletionStore(cql)
+        self.admin_audit = CassandraAdminAuditStore(cql)
+        self.trace_log = CassandraTraceStore(cql)
+        self.stats = CassandraStatsStore(cql)
+        self.device_logs = CassandraDeviceLogStore(cql)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._cluster.shutdown)

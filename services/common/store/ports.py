@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.store.admin_audit import AdminAuditStore
 from services.common.store.avchatroom import AVChatRoomStore
 from services.common.store.contact_groups import ContactGroupStore
 from services.common.store.conversations import ConversationStore, LastMessage
+from services.common.store.device_logs import DeviceLogStore
 from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.follow import FollowStore
 from services.common.store.group_bans import GroupBanStore
 from services.common.store.group_kv import GroupKvStore
+from services.common.store.group_topics import GroupTopicStore
 from services.common.store.groups import GroupStore
 from services.common.store.msg_deletions import MessageDeletionStore
 from services.common.store.msg_ext import MsgExtStore
@@ -25,6 +28,8 @@ from services.common.store.push_devices import PushDeviceStore
 from services.common.store.pushattrs import PushAttrStore
 from services.common.store.reports import ReportStore
 from services.common.store.sns import SnsStore
+from services.common.store.stats import StatsStore
+from services.common.store.trace_log import TraceStore
 
 
 @dataclass(slots=True)
@@ -185,6 +190,8 @@ class Stores(Protocol):
     @property
     def group_bans(self) -> GroupBanStore: ...
     @property
+    def group_topics(self) -> GroupTopicStore: ...
+    @property
     def avchatroom(self) -> AVChatRoomStore: ...
     @property
     def msg_ext(self) -> MsgExtStore: ...
@@ -192,4 +199,12 @@ class Stores(Protocol):
     def reports(self) -> ReportStore: ...
     @property
     def msg_deletions(self) -> MessageDeletionStore: ...
+    @property
+    def admin_audit(self) -> AdminAuditStore: ...
+    @property
+    def trace_log(self) -> TraceStore: ...
+    @property
+    def stats(self) -> StatsStore: ...
+    @property
+    def device_logs(self) -> DeviceLogStore: ...
     async def close(self) -> None: ...

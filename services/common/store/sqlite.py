@@ -18,13 +18,16 @@ from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.ports import Account, App, ArchiveBatch, Received, countable
 from services.common.store.profiles import CachedNoSpeakingStore
+from services.common.store.sqlite_admin_audit import SqliteAdminAuditStore
 from services.common.store.sqlite_avchatroom import SqliteAVChatRoomStore
 from services.common.store.sqlite_contact_groups import SqliteContactGroupStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
+from services.common.store.sqlite_device_logs import SqliteDeviceLogStore
 from services.common.store.sqlite_dirtywords import SqliteDirtyWordStore
 from services.common.store.sqlite_follow import SqliteFollowStore
 from services.common.store.sqlite_group_bans import SqliteGroupBanStore
 from services.common.store.sqlite_group_kv import SqliteGroupKvStore
+from services.common.store.sqlite_group_topics import SqliteGroupTopicStore
 from services.common.store.sqlite_groups import SqliteGroupStore
 from services.common.store.sqlite_msg_deletions import SqliteMessageDeletionStore
 from services.common.store.sqlite_msg_ext import SqliteMsgExtStore
@@ -33,6 +36,8 @@ from services.common.store.sqlite_push_devices import SqlitePushDeviceStore
 from services.common.store.sqlite_pushattrs import SqlitePushAttrStore
 from services.common.store.sqlite_reports import SqliteReportStore
 from services.common.store.sqlite_sns import SqliteSnsStore
+from services.common.store.sqlite_stats import SqliteStatsStore
+from services.common.store.sqlite_trace_log import SqliteTraceStore
 
 T = TypeVar("T")
 
@@ -419,6 +424,7 @@ class SqliteStores:
         self.groups = SqliteGroupStore(self._db)
         self.group_kv = SqliteGroupKvStore(self._db)
         self.group_bans = SqliteGroupBanStore(self._db)
+        self.group_topics = SqliteGroupTopicStore(self._db)
         self.avchatroom = SqliteAVChatRoomStore(self._db)
         self.msg_ext = SqliteMsgExtStore(self._db)
         self.conversations = SqliteConversationStore(self._db)
@@ -433,6 +439,10 @@ class SqliteStores:
         self.follows = SqliteFollowStore(self._db)
         self.reports = SqliteReportStore(self._db)
         self.msg_deletions = SqliteMessageDeletionStore(self._db)
+        self.admin_audit = SqliteAdminAuditStore(self._db)
+        self.trace_log = SqliteTraceStore(self._db)
+        self.stats = SqliteStatsStore(self._db)
+        self.device_logs = SqliteDeviceLogStore(self._db)
 
     async def close(self) -> None:
         await self._db.close()

@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common import app_settings, apps, usersig
+from services.common import admin_audit, app_settings, apps, usersig
 from services.common.errors import TidingsError
 from services.common.store.ports import App
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, current_change
 
 ADMIN_IDENTIFIER = app_settings.ADMIN
 MAX_GRACE_S = 30 * 86400
@@ -128,12 +128,19 @@ def _settings_view(app: App) -> SettingsView:
 def build_router(deps: AdminDeps) -> APIRouter:
     router = deps.router()
 
-    @router.post("/apps", status_code=201, summary="Create an app")
+    @router.post(
+        "/apps",
+        status_code=201,
+        summary="Create an app",
+        dependencies=[deps.audited("app.create")],
+    )
     async def create_app(req: CreateApp) -> CreatedApp:
         try:
             app = await apps.create_app(deps.apps, req.name, req.edition)
         except TidingsError as err:
             raise AdminError(422, "invalid_argument", err.info) from None
+        change = current_change()
+        change.sdkappid, change.after = app.sdkappid, admin_audit.app_state(app)
         return CreatedApp(
             sdkappid=app.sdkappid,
             key=apps.current_key(app),
@@ -156,6 +163,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.post(
         "/apps/{sdkappid}/rotate-key",
         summary="Make a new key; the old one keeps verifying for grace_s seconds",
+        dependencies=[deps.audited("app.key.rotate")],
     )
     async def rotate_key(sdkappid: SdkAppId, req: RotateKey) -> RotatedKey:
         app = await deps.load_app(sdkappid)
@@ -163,7 +171,11 @@ def build_router(deps: AdminDeps) -> APIRouter:
         await deps.save_app(app, "key")
         return RotatedKey(sdkappid=sdkappid, key=key, grace_s=req.grace_s)
 
-    @router.post("/apps/{sdkappid}/usersig", summary="Issue a UserSig signed with the current key")
+    @router.post(
+        "/apps/{sdkappid}/usersig",
+        summary="Issue a UserSig signed with the current key",
+        dependencies=[deps.audited("app.usersig.issue")],
+    )
     async def issue_usersig(sdkappid: SdkAppId, req: IssueUserSig) -> IssuedUserSig:
         if len(req.user.encode()) > app_settings.MAX_IDENTIFIER_BYTES:
             raise AdminError(
@@ -173,6 +185,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
             )
         app = await deps.load_app(sdkappid)
         sig = usersig.sign(sdkappid, apps.current_key(app), req.user, req.expire)
+        current_change().after = {"user": req.user, "expire": req.expire}
         return IssuedUserSig(sdkappid=sdkappid, user=req.user, usersig=sig, expire=req.expire)
 
     @router.get("/apps/{sdkappid}/settings", summary="Rate limits, IP whitelist, admin accounts")
@@ -182,6 +195,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.patch(
         "/apps/{sdkappid}/settings",
         summary="Change rate limits, IP whitelist or admin accounts; applies at once",
+        dependencies=[deps.audited("app.settings.update")],
     )
     async def patch_settings(sdkappid: SdkAppId, req: SettingsPatch) -> SettingsView:
         app = await deps.load_app(sdkappid)

@@ -8,22 +8,31 @@ Every admin error is JSON `{"error": {"code": "<code>", "message": "<text>"}}` w
 - 404 `not_found`: no such app (or path);
 - 405 `method_not_allowed`;
 - 422 `invalid_argument`: a field is missing, of the wrong type, unknown, or out of range.
+
+Every route that changes something declares its audit action (`AdminDeps.audited`): the request
+makes exactly one admin audit entry (services/common/admin_audit.py) once it succeeds, with the
+app as load_app found it and as save_app wrote it.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import APIRouter, Depends, Security
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from services.common import admin_audit
+from services.common.admin_audit import Actor
 from services.common.app_cache import AppCache
 from services.common.config import Settings
 from services.common.config_feed import APP, ConfigAnnouncer
 from services.common.config_versions import ConfigNotCurrent
+from services.common.store.admin_audit import AdminAuditStore
 from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.ports import App, AppStore
 
@@ -37,6 +46,7 @@ class AdminDeps:
     dirty_words: DirtyWordStore
     # Announces changes, so that every service applies them to what is sent after the answer.
     config: ConfigAnnouncer
+    audit: AdminAuditStore
 
     def router(self, prefix: str = "/admin") -> APIRouter:
         """An admin router: operator token required, errors in the admin envelope."""
@@ -47,14 +57,26 @@ class AdminDeps:
             responses=ERROR_RESPONSES,
         )
 
+    def audited(self, action: str) -> Any:
+        """The dependency of a route that changes something, named `action` in the audit log."""
+        return Depends(Audited(self.audit, action), scope="function")
+
     async def load_app(self, sdkappid: int) -> App:
         app = await self.apps.get_app(sdkappid)
         if app is None:
             raise AdminError(404, "not_found", f"app {sdkappid} does not exist")
+        change = _CHANGE.get()
+        if change is not None and change.loaded is None:
+            change.loaded = admin_audit.snapshot(app)
         return app
 
     async def save_app(self, app: App, changed: str) -> None:
         await self.apps.save_app(app)
+        change = _CHANGE.get()
+        if change is not None:
+            change.saved = True
+            if change.loaded is not None:
+                change.before, change.after = admin_audit.app_changes(change.loaded, app)
         await self.app_saved(app.sdkappid, changed)
 
     async def app_saved(self, sdkappid: int, changed: str) -> None:
@@ -72,6 +94,83 @@ async def announce(
         await config.announce(sdkappid, section, value)
     except ConfigNotCurrent as err:
         raise AdminError(503, "not_in_effect", err.info) from None
+
+
+@dataclass(slots=True)
+class AdminChange:
+    """The audit entry of the admin request being served, filled in as its handler runs."""
+
+    action: str
+    actor: Actor
+    sdkappid: int
+    resource: str = ""
+    before: object = None
+    after: object = None
+    # The app as first loaded, to compare with what is saved.
+    loaded: App | None = field(default=None, repr=False)
+    # Something was written: the entry is made even if the request fails afterwards.
+    saved: bool = False
+
+
+_CHANGE: ContextVar[AdminChange | None] = ContextVar("admin_change", default=None)
+
+
+def current_change() -> AdminChange:
+    """The audit entry of the route being served, for a handler to fill in what save_app
+    does not (a created app, words, a replay)."""
+    change = _CHANGE.get()
+    if change is None:
+        raise RuntimeError("not inside a route declared with AdminDeps.audited")
+    return change
+
+
+class Audited:
+    """Makes one audit entry per request of a changing route: when it succeeds, or when it
+    fails after it saved something. Path parameters other than the SDKAppID name the
+    resource."""
+
+    def __init__(self, store: AdminAuditStore, action: str) -> None:
+        self.store = store
+        self.action = action
+
+    async def __call__(self, request: Request) -> AsyncIterator[AdminChange]:
+        params = {k: str(v) for k, v in request.path_params.items()}
+        sdkappid = params.pop("sdkappid", "")
+        change = AdminChange(
+            action=self.action,
+            actor=Actor(
+                admin_audit.OPERATOR,
+                admin_audit.ADMIN_API,
+                request.client.host if request.client else "",
+            ),
+            sdkappid=int(sdkappid) if sdkappid.isdigit() else 0,
+            resource="/".join(params.values()),
+        )
+        token = _CHANGE.set(change)
+        succeeded = False
+        try:
+            yield change
+            succeeded = True
+        finally:
+            _CHANGE.reset(token)
+            if succeeded or change.saved:
+                await self.record(change)
+
+    async def record(self, change: AdminChange) -> None:
+        try:
+            await admin_audit.record(
+                self.store,
+                change.actor,
+                change.sdkappid,
+                change.action,
+                change.resource,
+                change.before,
+                change.after,
+            )
+        except Exception as err:
+            raise AdminError(
+                503, "audit_unavailable", f"changed, but the audit entry was not written: {err}"
+            ) from err
 
 
 class AdminError(Exception):

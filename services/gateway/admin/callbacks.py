@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from services.common import callback_config
 from services.common.callback_replay import replay_dlq
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, current_change
 
 
 class CallbackPut(Request):
@@ -70,6 +70,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.put(
         "/apps/{sdkappid}/callback",
         summary="Set the app's callback URL, token, commands, timeout and fail policy",
+        dependencies=[deps.audited("callback.update")],
     )
     async def put_callback(sdkappid: SdkAppId, req: CallbackPut) -> CallbackView:
         app = await deps.load_app(sdkappid)
@@ -86,6 +87,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.post(
         "/apps/{sdkappid}/callbacks/replay",
         summary="Put the app's dead-lettered after-callbacks back on the retry topic",
+        dependencies=[deps.audited("callback.dlq.replay")],
     )
     async def replay(sdkappid: SdkAppId) -> ReplayView:
         await deps.load_app(sdkappid)
@@ -93,6 +95,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
             result = await replay_dlq(deps.settings, sdkappid)
         except (KafkaError, ValueError) as err:
             raise AdminError(503, "unavailable", f"cannot read the DLQ: {err}") from None
+        current_change().after = {"replayed": result.replayed}
         return ReplayView(
             sdkappid=sdkappid,
             replayed=result.replayed,

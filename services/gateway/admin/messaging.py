@@ -27,6 +27,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.patch(
         "/apps/{sdkappid}/messaging",
         summary="Change some messaging settings; null restores a setting's default",
+        dependencies=[deps.audited("messaging.update")],
         openapi_extra={
             "requestBody": {
                 "content": {

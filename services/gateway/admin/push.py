@@ -115,6 +115,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.put(
         "/credentials/{vendor}",
         summary="Set a vendor's push credentials (checked; answered redacted)",
+        dependencies=[deps.audited("push.credentials.set")],
     )
     async def put_credentials(
         sdkappid: SdkAppId, vendor: Vendor, req: CredentialsIn
@@ -128,7 +129,10 @@ def build_router(deps: AdminDeps) -> APIRouter:
         return view
 
     @router.delete(
-        "/credentials/{vendor}", status_code=204, summary="Remove a vendor's push credentials"
+        "/credentials/{vendor}",
+        status_code=204,
+        summary="Remove a vendor's push credentials",
+        dependencies=[deps.audited("push.credentials.delete")],
     )
     async def delete_credentials(sdkappid: SdkAppId, vendor: Vendor) -> Response:
         app = await deps.load_app(sdkappid)
@@ -155,6 +159,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.put(
         "/templates/{name}",
         summary=f"Create or replace a push template (at most {push_config.MAX_TEMPLATES})",
+        dependencies=[deps.audited("push.templates.set")],
     )
     async def put_template(sdkappid: SdkAppId, name: TemplateName, req: TemplateIn) -> TemplateView:
         app = await deps.load_app(sdkappid)
@@ -165,7 +170,12 @@ def build_router(deps: AdminDeps) -> APIRouter:
         await deps.save_app(app, push_config.SETTINGS_KEY)
         return TemplateView.model_validate(view)
 
-    @router.delete("/templates/{name}", status_code=204, summary="Delete a push template")
+    @router.delete(
+        "/templates/{name}",
+        status_code=204,
+        summary="Delete a push template",
+        dependencies=[deps.audited("push.templates.delete")],
+    )
     async def delete_template(sdkappid: SdkAppId, name: TemplateName) -> Response:
         app = await deps.load_app(sdkappid)
         try:

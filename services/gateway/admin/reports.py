@@ -22,7 +22,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.common.store.reports import Report
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, current_change
 from services.gateway.recall import recall_inbound
 from services.gateway.rest_v4.context import RestDeps
 
@@ -112,19 +112,23 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
     @router.post(
         "/{report_id}/resolve",
         summary="Resolve a report (upheld or dismissed), optionally recalling the message",
+        dependencies=[deps.audited("reports.resolve")],
     )
     async def resolve(sdkappid: SdkAppId, report_id: ReportId, req: Resolve) -> ReportView:
         await deps.load_app(sdkappid)
         report = await rest.stores.reports.get(sdkappid, report_id)
         if report is None:
             raise AdminError(404, "not_found", f"app {sdkappid} has no report {report_id}")
+        change = current_change()
+        change.before = {"status": report.status, "note": report.note, "recalled": report.recalled}
         if req.recall:
             await recall(report)
-            report.recalled = True
+            report.recalled = change.saved = True
         report.status = req.status
         report.note = req.note
         report.resolved_ms = int(time.time() * 1000)
         await rest.stores.reports.save(report)
+        change.after = {"status": report.status, "note": report.note, "recalled": report.recalled}
         return _view(report)
 
     return router

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from services.common import callback_rules
 from services.common.callback_rules import POST_SEND, PRE_SEND, RuleError, RuleKind
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, current_change
 
 RuleName = Annotated[
     str, Path(min_length=1, max_length=callback_rules.MAX_NAME_LENGTH, description="rule name")
@@ -119,6 +119,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
             rule = callback_rules.add_rule(app, kind, body.model_dump(), allow_private)
         except RuleError as err:
             raise _error(err) from None
+        current_change().resource = rule.name
         await deps.save_app(app, callback_rules.SETTINGS_KEY)
         return view(rule)
 
@@ -152,7 +153,12 @@ def build_router(deps: AdminDeps) -> APIRouter:
             callback_rules.rules_of(await deps.load_app(sdkappid)).doc()
         )
 
-    @router.post("/pre-send", status_code=201, summary="Add a pre-send rule (at most 4)")
+    @router.post(
+        "/pre-send",
+        status_code=201,
+        summary="Add a pre-send rule (at most 4)",
+        dependencies=[deps.audited("rules.pre_send.create")],
+    )
     async def add_pre(sdkappid: SdkAppId, req: PreSendRuleIn) -> PreSendRuleView:
         return PreSendRuleView.model_validate(await create(sdkappid, PRE_SEND, req))
 
@@ -160,15 +166,29 @@ def build_router(deps: AdminDeps) -> APIRouter:
     async def get_pre(sdkappid: SdkAppId, name: RuleName) -> PreSendRuleView:
         return PreSendRuleView.model_validate(await fetch(sdkappid, PRE_SEND, name))
 
-    @router.put("/pre-send/{name}", summary="Replace a pre-send rule (an empty secret keeps it)")
+    @router.put(
+        "/pre-send/{name}",
+        summary="Replace a pre-send rule (an empty secret keeps it)",
+        dependencies=[deps.audited("rules.pre_send.replace")],
+    )
     async def put_pre(sdkappid: SdkAppId, name: RuleName, req: PreSendRuleIn) -> PreSendRuleView:
         return PreSendRuleView.model_validate(await change(sdkappid, PRE_SEND, name, req))
 
-    @router.delete("/pre-send/{name}", status_code=204, summary="Delete a pre-send rule")
+    @router.delete(
+        "/pre-send/{name}",
+        status_code=204,
+        summary="Delete a pre-send rule",
+        dependencies=[deps.audited("rules.pre_send.delete")],
+    )
     async def delete_pre(sdkappid: SdkAppId, name: RuleName) -> Response:
         return await remove(sdkappid, PRE_SEND, name)
 
-    @router.post("/post-send", status_code=201, summary="Add a post-send rule (at most 4)")
+    @router.post(
+        "/post-send",
+        status_code=201,
+        summary="Add a post-send rule (at most 4)",
+        dependencies=[deps.audited("rules.post_send.create")],
+    )
     async def add_post(sdkappid: SdkAppId, req: PostSendRuleIn) -> PostSendRuleView:
         return PostSendRuleView.model_validate(await create(sdkappid, POST_SEND, req))
 
@@ -176,11 +196,20 @@ def build_router(deps: AdminDeps) -> APIRouter:
     async def get_post(sdkappid: SdkAppId, name: RuleName) -> PostSendRuleView:
         return PostSendRuleView.model_validate(await fetch(sdkappid, POST_SEND, name))
 
-    @router.put("/post-send/{name}", summary="Replace a post-send rule (an empty secret keeps it)")
+    @router.put(
+        "/post-send/{name}",
+        summary="Replace a post-send rule (an empty secret keeps it)",
+        dependencies=[deps.audited("rules.post_send.replace")],
+    )
     async def put_post(sdkappid: SdkAppId, name: RuleName, req: PostSendRuleIn) -> PostSendRuleView:
         return PostSendRuleView.model_validate(await change(sdkappid, POST_SEND, name, req))
 
-    @router.delete("/post-send/{name}", status_code=204, summary="Delete a post-send rule")
+    @router.delete(
+        "/post-send/{name}",
+        status_code=204,
+        summary="Delete a post-send rule",
+        dependencies=[deps.audited("rules.post_send.delete")],
+    )
     async def delete_post(sdkappid: SdkAppId, name: RuleName) -> Response:
         return await remove(sdkappid, POST_SEND, name)
 

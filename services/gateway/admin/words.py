@@ -14,7 +14,7 @@ from services.common.config_versions import ConfigNotCurrent
 from services.common.errors import TidingsError
 from services.common.word_settings import ListAction
 from services.gateway.admin.apps import Request, SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, current_change
 from services.gateway.rest_v4 import openim_dirty_words
 
 
@@ -52,6 +52,7 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.patch(
         "/apps/{sdkappid}/sensitive-words",
         summary="Set what the built-in list and the app's custom words do; applies at once",
+        dependencies=[deps.audited("words.actions.update")],
     )
     async def patch_actions(sdkappid: SdkAppId, req: WordActionsPatch) -> WordActionsView:
         app = await deps.load_app(sdkappid)
@@ -73,11 +74,14 @@ def build_router(deps: AdminDeps) -> APIRouter:
     @router.post(
         "/apps/{sdkappid}/sensitive-words/custom",
         summary="Add and delete the app's own words (deletes first); applies within seconds",
+        dependencies=[deps.audited("words.change")],
     )
     async def change_custom(sdkappid: SdkAppId, req: CustomWordsChange) -> CustomWordsView:
         await deps.load_app(sdkappid)
         if not req.add and not req.delete:
             raise AdminError(422, "invalid_argument", "give words to add or delete")
+        # The audit entry: the words deleted before, the words added after.
+        change = current_change()
         try:
             # Both lists are checked before anything is written.
             to_delete = openim_dirty_words.parse_words(req.delete) if req.delete else []
@@ -86,8 +90,10 @@ def build_router(deps: AdminDeps) -> APIRouter:
                 await openim_dirty_words.delete_words(
                     deps.dirty_words, deps.config, sdkappid, to_delete
                 )
+                change.before, change.saved = {"words": to_delete}, True
             if to_add:
                 await openim_dirty_words.add_words(deps.dirty_words, deps.config, sdkappid, to_add)
+                change.after, change.saved = {"words": to_add}, True
         except ConfigNotCurrent as err:
             raise AdminError(503, "not_in_effect", err.info) from None
         except TidingsError as err:

@@ -45,7 +45,7 @@ from services.gateway.bounds import UINT32, IntRange, parse_decimal
 from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.push_rules import MAX_TAG_BYTES, MAX_VALUE_BYTES, parse_condition
 from services.gateway.rest_v4 import fields
-from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.rest_v4.context import Handler, Reply, RestContext, audit
 
 MALFORMED = ErrorCode.OPENIM_JSON
 MAX_ATTRS = 10
@@ -150,10 +150,17 @@ async def im_set_attr_name(ctx: RestContext, body: dict[str, Any]) -> Reply:
             )
         names[number] = name
     store = ctx.deps.stores.push_attrs
-    merged = {**await store.get_attr_names(ctx.app.sdkappid), **names}
+    stored = await store.get_attr_names(ctx.app.sdkappid)
+    merged = {**stored, **names}
     if len(set(merged.values())) < len(merged):
         raise TidingsError(ErrorCode.PUSH_ATTR_INVALID, "two attributes cannot share a name")
     await store.set_attr_names(ctx.app.sdkappid, names)
+    await audit(
+        ctx,
+        "push.attr_names.set",
+        before={str(n): stored[n] for n in names if n in stored},
+        after={str(n): names[n] for n in names},
+    )
     return {}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from services.common import admin_audit
 from services.common.config import Settings
 from services.common.config_feed import ConfigAnnouncer
 from services.common.grpc_util import Channels
@@ -56,3 +57,12 @@ class RestContext:
 
 Reply = dict[str, Any]
 Handler = Callable[[RestContext, dict[str, Any]], Awaitable[Reply]]
+
+
+async def audit(ctx: RestContext, action: str, before: object = None, after: object = None) -> None:
+    """The admin audit entry of a REST command that changes the app's configuration (the
+    custom sensitive words, the push attribute names), made by the calling admin."""
+    actor = admin_audit.Actor(ctx.identifier, admin_audit.REST, ctx.client_ip)
+    await admin_audit.record(
+        ctx.deps.stores.admin_audit, actor, ctx.app.sdkappid, action, before=before, after=after
+    )

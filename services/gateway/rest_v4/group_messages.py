@@ -19,7 +19,9 @@ replies carry it; its example, written before the field existed, does not). A Re
 above the group's latest seq reads from the latest seq.
 IsFinished is Tencent's: 1 when the reply holds the whole requested range (ReqMsgNumber seqs down
 from ReqMsgSeq, none below 1), 0 when it was cut at MAX_GET, 2 when it was cut and every message
-on the page has expired. No group has Community topics yet, so any TopicId is 10004.
+on the page has expired. A TopicId (send_group_msg, group_msg_get_simple, group_msg_recall) sends
+to, reads and recalls in the Community topic's own conversation (rest_v4/group_topics.py); the
+other commands ignore it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.store.groups import Group
+from services.gateway import tracing
 from services.gateway.bounds import FLAG, MSG_SEQ, STORED_U64, UINT32, UINT32_MAX, IntRange
 from services.gateway.group_msg_rules import (
     import_checks,
@@ -58,6 +61,7 @@ from services.gateway.msgbody import content_crc, msg_body_json, parse_msg_body
 from services.gateway.recall import recall_inbound
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.rest_v4.group_topics import topic_conversation
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 MAX_GET = 20
@@ -116,12 +120,10 @@ async def publish_in_order(ctx: RestContext, inbound: list[InboundMessage]) -> l
     return list(await asyncio.gather(*waits))
 
 
-async def _message_count(ctx: RestContext, group_id: str) -> int:
-    """The group's highest seq: how many messages it has had."""
+async def _message_count(ctx: RestContext, conv: str) -> int:
+    """The group's (or topic's) highest seq: how many messages it has had."""
     head = await ctx.deps.history.MaxSeq(
-        history_pb2.MaxSeqRequest(
-            sdkappid=ctx.app.sdkappid, conversation=conversation.group(group_id)
-        ),
+        history_pb2.MaxSeqRequest(sdkappid=ctx.app.sdkappid, conversation=conv),
         timeout=10.0,
     )
     return int(head.seq)
@@ -145,7 +147,10 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     )
     # The app admin may name any member as the sender; REST sends skip mutes (Tencent).
     await ctx.deps.auth.rules.check_rest_group_sender(ctx.app, group, sender)
+    topic_conv = await topic_conversation(ctx, group, body)
     inbound = group_inbound(ctx, group.group_id, sender)
+    if topic_conv:
+        inbound.conversation = topic_conv
     inbound.msg_random = random
     inbound.client_msg_id = f"rest:{random}:{content_crc(elements)}"
     inbound.elements.extend(elements)
@@ -286,14 +291,11 @@ async def group_msg_get_simple(ctx: RestContext, body: dict[str, Any]) -> Reply:
     count = fields.integer(body, "ReqMsgNumber", code=BAD, within=REQ_MSG_NUMBER)
     top = fields.integer(body, "ReqMsgSeq", code=BAD, within=STORED_U64, required=False)
     with_recalled = fields.integer(body, "WithRecalledMsg", code=BAD, within=FLAG, required=False)
-    if fields.text(body, "TopicId", code=BAD, required=False):
-        raise TidingsError(BAD, f"group {group.group_id!r} has no topics")
-    head = await _message_count(ctx, group.group_id)
+    conv = await topic_conversation(ctx, group, body) or conversation.group(group.group_id)
+    head = await _message_count(ctx, conv)
     seqs, whole_range = history_page(min(top, head) if top else head, count)
     got: history_pb2.GetReply = await ctx.deps.history.Get(
-        history_pb2.GetRequest(
-            sdkappid=ctx.app.sdkappid, conversation=conversation.group(group.group_id), seqs=seqs
-        ),
+        history_pb2.GetRequest(sdkappid=ctx.app.sdkappid, conversation=conv, seqs=seqs),
         timeout=10.0,
     )
     by_seq = {m.seq: m for m in got.messages}
@@ -318,7 +320,7 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
     ]
     if -1 in seqs:
         raise TidingsError(BAD, 'each MsgSeqList item must be {"MsgSeq": n}')
-    conv = conversation.group(group.group_id)
+    conv = await topic_conversation(ctx, group, body) or conversation.group(group.group_id)
     by_seq = {m.seq: m for m in await ctx.deps.archive.get(ctx.app.sdkappid, conv, seqs)}
     results: list[dict[str, int]] = []
     for seq in seqs:
@@ -367,17 +369,17 @@ async def set_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Reply:
             f"{user!r} is not a member of group {group.group_id!r}",
         )
     # Tencent lowers a count above the group's message count to that count.
-    count = min(requested, await _message_count(ctx, group.group_id))
+    count = min(requested, await _message_count(ctx, conversation.group(group.group_id)))
     await store.set_unread_msg_num(sdkappid, group.group_id, user, count)
     return {}
 
 
 COMMANDS: dict[str, Handler] = {
-    "send_group_msg": send_group_msg,
+    "send_group_msg": tracing.rest_traced(send_group_msg, tracing.rest_group_send, group_type=True),
     "import_group_msg": import_group_msg,
     "send_group_system_notification": send_group_system_notification,
     "group_msg_get_simple": group_msg_get_simple,
-    "group_msg_recall": group_msg_recall,
+    "group_msg_recall": tracing.rest_traced(group_msg_recall, tracing.rest_group_recall),
     "delete_group_msg_by_sender": delete_group_msg_by_sender,
     "set_unread_msg_num": set_unread_msg_num,
 }

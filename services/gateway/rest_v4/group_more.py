@@ -27,8 +27,8 @@ Choices where Tencent is silent:
   asked; the others are left out.
 - modify_group_msg answers in openim's codes where they apply (90010 for a bad field, as
   modify_c2c_msg): an unknown group is 10010, an AVChatRoom 10007, a seq with no message (or a
-  deleted one) 20022 and a recalled one 20023. Topics are not modelled, so a TopicId names the
-  group's own conversation; it is 90010 on a group without topics.
+  deleted one) 20022 and a recalled one 20023. A TopicId names that Community topic's
+  conversation (a topic with no such message: 20022); it is 90010 on a group without topics.
 """
 
 from __future__ import annotations
@@ -209,9 +209,16 @@ async def modify_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     if group is None:
         raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist")
     check_modifiable(group, topic_id)
-    stored = await ctx.deps.archive.get(sdkappid, conversation.group(group.group_id), [seq])
+    conv = (
+        conversation.topic(group.group_id, topic_id)
+        if topic_id
+        else conversation.group(group.group_id)
+    )
+    stored = await ctx.deps.archive.get(sdkappid, conv, [seq])
     target = modify_target(next((m for m in stored if m.seq == seq), None))
-    await publish_modify(ctx, group_inbound(ctx, group.group_id, target.sender), body, target)
+    inbound = group_inbound(ctx, group.group_id, target.sender)
+    inbound.conversation = conv
+    await publish_modify(ctx, inbound, body, target)
     return {}
 
 

@@ -447,6 +447,7 @@ async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     await store.delete_group(ctx.app.sdkappid, group.group_id)
     await ctx.deps.stores.group_kv.drop_group(ctx.app.sdkappid, group.group_id)
     await ctx.deps.stores.group_bans.drop_group(ctx.app.sdkappid, group.group_id)
+    await ctx.deps.stores.group_topics.drop_group(ctx.app.sdkappid, group.group_id)
     await ctx.deps.stores.avchatroom.drop_group(ctx.app.sdkappid, group.group_id)
     await emit_rest(ctx, events.GROUP_DESTROYED, group.group_id, destroyed)
     return {}

@@ -26,6 +26,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     InboundMessage,
     Message,
 )
+from services.gateway import tracing
 from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
 from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.msgkeys import parse_msg_key
@@ -171,4 +172,7 @@ async def admin_getroammsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     }
 
 
-COMMANDS: dict[str, Handler] = {"sendmsg": sendmsg, "admin_getroammsg": admin_getroammsg}
+COMMANDS: dict[str, Handler] = {
+    "sendmsg": tracing.rest_traced(sendmsg, tracing.rest_c2c_send),
+    "admin_getroammsg": admin_getroammsg,
+}

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from services.common.config_feed import DIRTY_WORDS, ConfigAnnouncer
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.dirtywords import DirtyWordStore
-from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.rest_v4.context import Handler, Reply, RestContext, audit
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 MAX_WORDS_PER_REQUEST = 50
@@ -71,12 +71,14 @@ async def get(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     words = parse_words(body.get("DirtyWordsList"))
     await add_words(ctx.deps.stores.dirty_words, ctx.deps.config, ctx.app.sdkappid, words)
+    await audit(ctx, "words.add", after={"words": words})
     return {}
 
 
 async def delete(ctx: RestContext, body: dict[str, Any]) -> Reply:
     words = parse_words(body.get("DirtyWordsList"))
     await delete_words(ctx.deps.stores.dirty_words, ctx.deps.config, ctx.app.sdkappid, words)
+    await audit(ctx, "words.delete", before={"words": words})
     return {}
 
 

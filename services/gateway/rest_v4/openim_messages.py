@@ -25,6 +25,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.store.conversations import ConversationState
 from services.common.unread import c2c_unread
+from services.gateway import tracing
 from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
 from services.gateway.msgbody import content_crc, parse_msg_body
@@ -321,11 +322,11 @@ async def get_c2c_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Repl
 
 
 COMMANDS: dict[str, Handler] = {
-    "batchsendmsg": batchsendmsg,
+    "batchsendmsg": tracing.rest_traced(batchsendmsg, tracing.rest_c2c_send),
     "importmsg": importmsg,
     # The SPEC's name for importmsg; Tencent's command word is importmsg.
     "import_msg": importmsg,
-    "admin_msgwithdraw": admin_msgwithdraw,
+    "admin_msgwithdraw": tracing.rest_traced(admin_msgwithdraw, tracing.rest_c2c_recall),
     "modify_c2c_msg": modify_c2c_msg,
     "admin_set_msg_read": admin_set_msg_read,
     "get_c2c_unread_msg_num": get_c2c_unread_msg_num,
