@@ -1,6 +1,7 @@
 """The metrics that dashboards and alerts trust, against a running stack: after traffic, every
 metric that a panel in deploy/grafana or a rule in deploy/prometheus queries is in the scraped
-output of the services, and the stage counters of the app that sent moved by what it sent."""
+output of the services; the stage counters, REST and callback counters of the app that sent
+moved by exactly what it sent, and the stage latency histograms by at least that."""
 
 from __future__ import annotations
 
@@ -111,6 +112,7 @@ async def test_every_queried_metric_exists_and_the_stages_count_what_was_sent(
         await app.import_accounts("mia", "max")
         await configure(app, server.url, token=TOKEN, commands=[C2C_AFTER])
         mia, max_ = await app.connect("mia"), await app.connect("max")
+        before = await scrape(app.stack)
         try:
             for i in range(3):
                 await mia.send(to="max", text=f"ws {i}")
@@ -150,3 +152,32 @@ async def test_every_queried_metric_exists_and_the_stages_count_what_was_sent(
     # Five sends: each stage of the path counted each once, for this app.
     for stage in ("receive", "ingest", "fanout", "archive", "deliver"):
         assert stage_total(samples, stage, app.sdkappid) == 5, stage
+    # The latency histograms (from the gateway's receipt; receive is their zero) have no app
+    # label, one series per stage: other apps' stragglers may add to them, so each moved by at
+    # least what was sent, and "ack" (the WebSocket sender's answer) by the three WS sends.
+    for stage, sent in (("ingest", 5), ("fanout", 5), ("archive", 5), ("deliver", 5), ("ack", 3)):
+        moved = stage_observations(samples, stage) - stage_observations(before, stage)
+        assert moved >= sent, (stage, moved)
+    rest_sends = app_total(
+        samples, "tidings_rest_requests_total", app.sdkappid, command="sendmsg", error_code="0"
+    )
+    assert rest_sends == 2
+    assert app_total(samples, "tidings_callback_requests_total", app.sdkappid) == 5
+
+
+def stage_observations(samples: Samples, stage: str) -> float:
+    return sum(
+        v
+        for name, labels, v in samples
+        if name == "tidings_stage_latency_seconds_count" and labels.get("stage") == stage
+    )
+
+
+def app_total(samples: Samples, metric: str, app: int, **wanted: str) -> float:
+    return sum(
+        v
+        for name, labels, v in samples
+        if name == metric
+        and labels.get("app") == str(app)
+        and all(labels.get(k) == w for k, w in wanted.items())
+    )
