@@ -1,4 +1,6 @@
-"""audit: archives im.messages and serves HistoryService."""
+"""audit: the record. Archives im.messages and serves HistoryService; keeps the troubleshooting
+event log and the real-time monitoring buckets from im.trace; runs the daily statistics on
+faust-streaming from im.messages, im.events and im.trace."""
 
 from __future__ import annotations
 
