@@ -88,6 +88,10 @@ async def test_kill_9_push_mid_run(push_stack: Stack, vendor_port: int) -> None:
     per_id = Counter(r.headers["apns-collapse-id"] for r in server.requests)
     assert set(per_id) == wanted, "only these messages' pushes, each under its own id"
     resent = {key for key, n in per_id.items() if n > 1}
+    print(
+        f"\npush kill -9: {len(wanted)} messages, {len(server.requests)} vendor requests, "
+        f"{held_at_kill} held at the kill, {len(resent)} messages pushed again"
+    )
     assert resent, "pushes in flight at the kill are sent again after the restart"
     for request in server.requests:
         key = request.headers["apns-collapse-id"]
