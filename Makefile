@@ -22,8 +22,15 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/tidings up
 
+## Debian's chromium for the console's browser tests (tests/browser/): Playwright drives it,
+## never a downloaded browser. If it cannot be installed, those tests fail and say so.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	-$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
 ## Every test tier that runs here. Pytest's exit 5 (no tests collected) is not a failure.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q -rfE -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
 
 unit: $(STAMP)
@@ -46,6 +53,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.group
 	$(PY) -m tests.bench.rest_sendmsg
 	$(PY) -m tests.bench.words
+	$(PY) -m tests.bench.all_member_push
 
 chaos: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -s tests/chaos

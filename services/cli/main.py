@@ -15,10 +15,15 @@ from rich.console import Console
 
 from services.cli import audit_log
 from services.cli.callbacks import callback_cli, replay_dlq_cmd
+from services.cli.console import console_cli
 from services.cli.events import events_cmd
+from services.cli.importer import import_cmd
 from services.cli.push import push_cli
 from services.cli.rules import rules_cli
+from services.cli.send import send_cmd
 from services.cli.stats import stats_cmd
+from services.cli.tail import tail_cmd
+from services.cli.topics_cmd import topics_cli
 from services.common import admin_audit, app_settings, apps, messaging_settings, usersig
 from services.common.config import get_settings
 from services.common.config_versions import bump_if_reachable
@@ -34,10 +39,15 @@ cli.add_typer(app_cli, name="app")
 cli.add_typer(callback_cli, name="callback")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(push_cli, name="push")
+cli.add_typer(console_cli, name="console")
 cli.command("replay-dlq")(replay_dlq_cmd)
 cli.command("events")(events_cmd)
 cli.command("stats")(stats_cmd)
 cli.command("audit-log")(audit_log.audit_log_cmd)
+cli.command("import")(import_cmd)
+cli.command("send")(send_cmd)
+cli.command("tail")(tail_cmd)
+cli.add_typer(topics_cli, name="topics")
 console = Console()
 
 

@@ -152,6 +152,14 @@ class Settings(BaseSettings):
     device_log_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     device_log_request_ttl_s: int = Field(default=600, ge=10, le=86400)
 
+    # Web console logins (services/gateway/console_auth.py): a session ends after this long
+    # unused; a username, or a client IP, with this many failed logins within the window is
+    # refused (429) until the window, counted from its first failure, ends.
+    console_session_idle_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
+    console_login_window_s: int = Field(default=900, ge=1, le=86400)
+    console_login_max_failures: int = Field(default=5, ge=1, le=1000)
+    console_login_max_failures_per_ip: int = Field(default=20, ge=1, le=100000)
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "tidings.sqlite3"

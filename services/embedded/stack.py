@@ -17,6 +17,7 @@ from pathlib import Path
 from services.common import apps, usersig
 from services.common.config import Settings
 from services.common.grpc_util import check_health
+from services.common.store.console_accounts import ConsoleAccount, hash_password
 from services.common.store.factory import open_stores
 from services.embedded.launchers import (
     ChildProcess,
@@ -32,6 +33,8 @@ SERVICES = ("audit", "callback", "push", "router", "gateway")
 # Stop order on shutdown: the edge first, so nothing new is accepted, then the processors.
 STOP_ORDER = ("gateway", "router", "callback", "push", "audit")
 DEMO_APP_NAME = "demo"
+# The root console account `tidings up` makes when the data dir has none.
+CONSOLE_ROOT_USER = "admin"
 
 
 @dataclass
@@ -68,6 +71,8 @@ class Stack:
     children: dict[str, ChildProcess] = field(default_factory=dict)
     ports: dict[str, ServicePorts] = field(default_factory=dict)
     demo: dict[str, object] = field(default_factory=dict)
+    # The root console account: console_user and console_password, as demo-app.json has them.
+    console: dict[str, str] = field(default_factory=dict)
     # How many processes of a service to run (scale-out tests run 2 gateways and 2 routers).
     # Routers split the partitions by instance index; gateways are independent nodes.
     instances: dict[str, int] = field(default_factory=dict)
@@ -116,6 +121,7 @@ class Stack:
             self._assign_ports()
             self._ensure_topics()
             self.demo = self._ensure_demo_app()
+            self.console = self._ensure_console_admin()
             for name in self.instance_names():
                 self.start_service(name)
             for name in self.instance_names():
@@ -189,6 +195,33 @@ class Stack:
 
         return asyncio.run(run())
 
+    def _ensure_console_admin(self) -> dict[str, str]:
+        """The root console account: made with a random password when the data dir has none;
+        else the one there, with the password demo-app.json already holds for it ("" when it
+        names another user: `tidings console passwd` sets a new one)."""
+
+        async def run() -> dict[str, str]:
+            stores = open_stores(self.settings())
+            try:
+                roots = [a for a in await stores.console_accounts.list() if a.root]
+                if roots:
+                    return {"console_user": roots[0].username, "console_password": ""}
+                password = secrets.token_urlsafe(12)
+                now = int(time.time() * 1000)
+                account = ConsoleAccount(
+                    CONSOLE_ROOT_USER, hash_password(password), True, [], now, now
+                )
+                if not await stores.console_accounts.create(account):
+                    raise RuntimeError(f"console account {CONSOLE_ROOT_USER!r} exists, not root")
+                return {"console_user": CONSOLE_ROOT_USER, "console_password": password}
+            finally:
+                await stores.close()
+
+        found = asyncio.run(run())
+        if not found["console_password"]:
+            found["console_password"] = known_console_password(self.data_dir, found["console_user"])
+        return found
+
     def _write_demo_file(self) -> None:
         doc = {
             **self.demo,
@@ -197,13 +230,15 @@ class Stack:
             "admin_url": f"{self.rest_url}/admin",
             "admin_token": self.admin_token,
             "console_url": f"{self.rest_url}/console/",
+            # The root console account's login (console_user, console_password).
+            **self.console,
             # Each service's Prometheus endpoint (its first process; a gateway's worker i and
             # a service's instance i serve theirs on their own ports: `Stack.ports`).
             "metrics": {
                 name: f"http://127.0.0.1:{self.ports[name].metrics}/metrics" for name in SERVICES
             },
         }
-        path = self.data_dir / "demo-app.json"
+        path = demo_file(self.data_dir)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(path)
@@ -286,3 +321,19 @@ class Stack:
 
 def preferred_port(port: int) -> int:
     return port if port_is_free(port) else free_port()
+
+
+def demo_file(data_dir: Path) -> Path:
+    return data_dir / "demo-app.json"
+
+
+def known_console_password(data_dir: Path, user: str) -> str:
+    """The console password demo-app.json holds for `user`, "" when it holds none."""
+    try:
+        doc = json.loads(demo_file(data_dir).read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(doc, dict) or doc.get("console_user") != user:
+        return ""
+    password = doc.get("console_password")
+    return password if isinstance(password, str) else ""

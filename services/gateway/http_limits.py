@@ -5,7 +5,10 @@ on /admin and a route's own body limit came after an unauthenticated caller had 
 wait for, or had uploaded, hundreds of megabytes. This pure ASGI middleware runs first:
 
 - under /admin, the operator bearer token (`token_refusal`, as `operator_check` on the routers,
-  which stays for the OpenAPI security scheme): 401 in the admin envelope;
+  which stays for the OpenAPI security scheme): 401 in the admin envelope; or, without an
+  Authorization header, the web console's session cookie and, on a changing request, its CSRF
+  token (services/gateway/console_auth.py): 401, or 403 `csrf`; the console user goes on in
+  the request scope for the routers' policy check;
 - on every route, a declared Content-Length over `max_http_body_bytes` is refused at once: 413
   `payload_too_large` in the admin envelope, and Tencent's always-200 envelope with 60003 on
   /v4/; a malformed one is 400 `bad_request` / 60003;
@@ -31,7 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common.config import Settings
 from services.common.errors import ErrorCode
 from services.gateway.admin import PREFIX as ADMIN_PREFIX
-from services.gateway.admin.base import envelope, token_refusal
+from services.gateway.admin.base import CONSOLE_USER, AdminError, envelope, token_refusal
+from services.gateway.console_auth import COOKIE, ConsoleAuth
 from services.gateway.rest_v4 import reply_body
 
 REST_PREFIX = "/v4/"
@@ -107,18 +111,23 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 class HttpLimits:
     def __init__(
-        self, app: ASGIApp, settings: Settings, self_bounded: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        self_bounded: frozenset[str] = frozenset(),
+        console: ConsoleAuth | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.self_bounded = self_bounded
+        self.console = console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.self_bounded:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        unauthorized = self._unauthorized(scope) if _is_admin(path) else None
+        unauthorized = await self._unauthorized(scope) if _is_admin(path) else None
         if unauthorized is not None:
             await unauthorized(scope, receive, send)
             return
@@ -141,8 +150,22 @@ class HttpLimits:
             return
         await self.app(scope, _replay(messages, receive), send)
 
-    def _unauthorized(self, scope: Scope) -> Response | None:
-        refused = token_refusal(self.settings, bearer_token(scope))
+    async def _unauthorized(self, scope: Scope) -> Response | None:
+        refused: AdminError | None
+        if (
+            self.console is not None
+            and not _headers(scope, b"authorization")
+            and any(COOKIE.encode() in v for v in _headers(scope, b"cookie"))
+        ):
+            found = await self.console.admin_caller(scope["method"], scope["headers"])
+            if not isinstance(found, AdminError):
+                scope[CONSOLE_USER] = found
+                return None
+            if found.status == 403:
+                return JSONResponse(envelope(found.code, found.message), found.status)
+            refused = found
+        else:
+            refused = token_refusal(self.settings, bearer_token(scope))
         if refused is None:
             return None
         headers = {"WWW-Authenticate": "Bearer", "Connection": "close"}

@@ -8,11 +8,13 @@ import gc
 import os
 import signal
 import socket
+from pathlib import Path
 
 import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import Gauge
 
 from services.common import topics
@@ -39,9 +41,12 @@ from services.gateway.admin import mount_admin
 from services.gateway.admin import push as admin_push
 from services.gateway.admin import reports as admin_reports
 from services.gateway.admin import stats as admin_stats
+from services.gateway.admin import subaccounts as admin_subaccounts
 from services.gateway.admin.base import AdminDeps
 from services.gateway.archive import Archive
 from services.gateway.auth import Authenticator
+from services.gateway.console_auth import ConsoleAuth
+from services.gateway.console_auth import build_router as console_auth_router
 from services.gateway.device_logs import UPLOAD_PATH, DeviceLogRequests, build_upload_router
 from services.gateway.directory import Directory
 from services.gateway.events import observe_local, use_group_versions
@@ -64,6 +69,15 @@ HTTP_BACKLOG = 2048
 # How long closing the WebSocket server waits for its last connections once every socket was
 # told to close (WsEndpoint.close_all).
 WS_CLOSE_S = 5.0
+
+# The web console: static files (index.html, app.js, app.css), no build step.
+CONSOLE_DIR = Path(__file__).with_name("console")
+# The console's page may load only its own scripts and styles, and nobody may frame it.
+CONSOLE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
 
 TASKS = Gauge(
     "tidings_gateway_asyncio_tasks",
@@ -106,10 +120,21 @@ def build_http(
     app.include_router(admin_events.build_router(admin, deps.stores.trace_log))
     # Real-time monitoring reads the audit service's buckets and the presence index.
     app.include_router(admin_monitor.build_router(admin, redis))
+    # The web console's logins, and its sub-accounts (services/gateway/console_auth.py).
+    console = ConsoleAuth(deps.settings, deps.stores.console_accounts, redis)
+    app.include_router(console_auth_router(console))
+    app.include_router(admin_subaccounts.build_router(admin, deps.stores.console_accounts))
     install_openapi(app, SERVICES)
-    # Outside every route: the token and the body size are checked before a body is read.
-    # Device log uploads check the UserSig, then bound their own (larger) body.
-    app.add_middleware(HttpLimits, settings=deps.settings, self_bounded=frozenset({UPLOAD_PATH}))
+    mount_console(app)
+    # Outside every route: the token (or the console session and its CSRF token) and the body
+    # size are checked before a body is read. Device log uploads check the UserSig, then bound
+    # their own (larger) body.
+    app.add_middleware(
+        HttpLimits,
+        settings=deps.settings,
+        self_bounded=frozenset({UPLOAD_PATH}),
+        console=console,
+    )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -121,6 +146,21 @@ def build_http(
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     return app
+
+
+def mount_console(app: FastAPI) -> None:
+    """The web console at /console/: its page, and its assets under /console/assets/ (a path
+    that leaves /console/api/* to the console's session routes)."""
+
+    @app.get("/console", include_in_schema=False)
+    async def console_slash() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
+    @app.get("/console/", include_in_schema=False)
+    async def console_page() -> FileResponse:
+        return FileResponse(CONSOLE_DIR / "index.html", headers=CONSOLE_HEADERS)
+
+    app.mount("/console/assets", StaticFiles(directory=CONSOLE_DIR), name="console")
 
 
 async def touch_sessions(local: LocalSessions, registry: SessionRegistry) -> None:

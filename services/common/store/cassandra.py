@@ -24,6 +24,7 @@ from cassandra.query import PreparedStatement
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.cassandra_admin_audit import CassandraAdminAuditStore
 from services.common.store.cassandra_avchatroom import CassandraAVChatRoomStore
+from services.common.store.cassandra_console_accounts import CassandraConsoleAccountStore
 from services.common.store.cassandra_contact_groups import CassandraContactGroupStore
 from services.common.store.cassandra_conversations import CassandraConversationStore
 from services.common.store.cassandra_device_logs import CassandraDeviceLogStore
@@ -478,6 +479,12 @@ CREATE TABLE IF NOT EXISTS {keyspace}.group_topics (
   create_time bigint,
   PRIMARY KEY ((sdkappid, group_id), topic_id)
 );
+
+CREATE TABLE IF NOT EXISTS {keyspace}.console_accounts (
+  username text,
+  doc text,
+  PRIMARY KEY (username)
+);
 """
 
 # CQL identifiers cannot be bound, so the keyspace name is checked before it is spliced in.
@@ -880,6 +887,7 @@ class CassandraStores:
         self.trace_log = CassandraTraceStore(cql)
         self.stats = CassandraStatsStore(cql)
         self.device_logs = CassandraDeviceLogStore(cql)
+        self.console_accounts = CassandraConsoleAccountStore(cql)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._cluster.shutdown)

@@ -12,6 +12,7 @@ from typing import Protocol
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.admin_audit import AdminAuditStore
 from services.common.store.avchatroom import AVChatRoomStore
+from services.common.store.console_accounts import ConsoleAccountStore
 from services.common.store.contact_groups import ContactGroupStore
 from services.common.store.conversations import ConversationStore, LastMessage
 from services.common.store.device_logs import DeviceLogStore
@@ -207,4 +208,6 @@ class Stores(Protocol):
     def stats(self) -> StatsStore: ...
     @property
     def device_logs(self) -> DeviceLogStore: ...
+    @property
+    def console_accounts(self) -> ConsoleAccountStore: ...
     async def close(self) -> None: ...

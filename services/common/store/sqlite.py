@@ -20,6 +20,7 @@ from services.common.store.ports import Account, App, ArchiveBatch, Received, co
 from services.common.store.profiles import CachedNoSpeakingStore
 from services.common.store.sqlite_admin_audit import SqliteAdminAuditStore
 from services.common.store.sqlite_avchatroom import SqliteAVChatRoomStore
+from services.common.store.sqlite_console_accounts import SqliteConsoleAccountStore
 from services.common.store.sqlite_contact_groups import SqliteContactGroupStore
 from services.common.store.sqlite_conversations import SqliteConversationStore
 from services.common.store.sqlite_device_logs import SqliteDeviceLogStore
@@ -443,6 +444,7 @@ class SqliteStores:
         self.trace_log = SqliteTraceStore(self._db)
         self.stats = SqliteStatsStore(self._db)
         self.device_logs = SqliteDeviceLogStore(self._db)
+        self.console_accounts = SqliteConsoleAccountStore(self._db)
 
     async def close(self) -> None:
         await self._db.close()

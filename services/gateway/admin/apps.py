@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request as HttpRequest
 
 from services.common import admin_audit, app_settings, apps, usersig
 from services.common.errors import TidingsError
@@ -149,15 +150,22 @@ def build_router(deps: AdminDeps) -> APIRouter:
             edition=app.edition,
         )
 
-    @router.get("/apps", summary="List apps (without keys)")
-    async def list_apps() -> AppList:
-        return AppList(apps=[_info(a, with_key=False) for a in await deps.apps.list_apps()])
+    @router.get("/apps", summary="List apps (without keys): those the caller may read")
+    async def list_apps(request: HttpRequest) -> AppList:
+        listed = await deps.apps.list_apps()
+        readable = [a for a in listed if deps.may(request, "app:read", a.sdkappid)]
+        return AppList(apps=[_info(a, with_key=False) for a in readable])
 
     @router.get("/apps/{sdkappid}", summary="Get one app; its current key only if asked")
     async def get_app(
         sdkappid: SdkAppId,
+        request: HttpRequest,
         include_key: Annotated[bool, Query(description="include the current key")] = False,
     ) -> AppInfo:
+        # The key signs UserSigs, the administrator's included: only for those who may change
+        # the app.
+        if include_key and not deps.may(request, "app:write", sdkappid):
+            raise AdminError(403, "forbidden", "the app's key needs app:write")
         return _info(await deps.load_app(sdkappid), with_key=include_key)
 
     @router.post(

@@ -4,10 +4,16 @@ error envelope.
 Every admin error is JSON `{"error": {"code": "<code>", "message": "<text>"}}` with:
 - 400 `bad_request`: the body is not JSON;
 - 401 `unauthorized`: no or a wrong operator bearer token (`admin_disabled` when the server has
-  no TIDINGS_ADMIN_TOKEN, so the API is off);
+  no TIDINGS_ADMIN_TOKEN, so the API is off), and no live console session cookie;
+- 403 `csrf`: a console session's changing request without its X-CSRF-Token; 403 `forbidden`:
+  the console user's policies do not allow the route's action (services/common/console_policy.py);
 - 404 `not_found`: no such app (or path);
 - 405 `method_not_allowed`;
 - 422 `invalid_argument`: a field is missing, of the wrong type, unknown, or out of range.
+
+The caller is the operator (the bearer token: every right) or a console user (the session cookie,
+checked with its CSRF token by HttpLimits before the body is read, then its policy here, by the
+routers' dependency, on the action `console_policy.route_action` names for the route).
 
 Every route that changes something declares its audit action (`AdminDeps.audited`): the request
 makes exactly one admin audit entry (services/common/admin_audit.py) once it succeeds, with the
@@ -32,6 +38,7 @@ from services.common.app_cache import AppCache
 from services.common.config import Settings
 from services.common.config_feed import APP, ConfigAnnouncer
 from services.common.config_versions import ConfigNotCurrent
+from services.common.console_policy import FILTERED, ConsoleUser, route_action
 from services.common.store.admin_audit import AdminAuditStore
 from services.common.store.dirtywords import DirtyWordStore
 from services.common.store.ports import App, AppStore
@@ -56,6 +63,11 @@ class AdminDeps:
             dependencies=[Depends(operator_check(self.settings))],
             responses=ERROR_RESPONSES,
         )
+
+    def may(self, request: Request, action: str, sdkappid: int | None) -> bool:
+        """Whether the caller may do `action` on the app (the operator may do everything)."""
+        user = console_user_of(request)
+        return user is None or user.may(action, sdkappid)
 
     def audited(self, action: str) -> Any:
         """The dependency of a route that changes something, named `action` in the audit log."""
@@ -136,10 +148,11 @@ class Audited:
     async def __call__(self, request: Request) -> AsyncIterator[AdminChange]:
         params = {k: str(v) for k, v in request.path_params.items()}
         sdkappid = params.pop("sdkappid", "")
+        user = console_user_of(request)
         change = AdminChange(
             action=self.action,
             actor=Actor(
-                admin_audit.OPERATOR,
+                admin_audit.OPERATOR if user is None else user.actor,
                 admin_audit.ADMIN_API,
                 request.client.host if request.client else "",
             ),
@@ -208,17 +221,41 @@ bearer = HTTPBearer(
 )
 
 
+# The request scope's key for the console user HttpLimits found the session cookie of.
+CONSOLE_USER = "tidings.console_user"
+
+
+def console_user_of(request: Request) -> ConsoleUser | None:
+    """The console user making the request, None for the operator."""
+    user = request.scope.get(CONSOLE_USER)
+    return user if isinstance(user, ConsoleUser) else None
+
+
 def operator_check(
     settings: Settings,
-) -> Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]:
-    """A dependency that lets only the operator token through."""
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[None]]:
+    """A dependency that lets the operator token through, and a console user whose policies
+    allow the route's action."""
 
     async def check(
+        request: Request,
         credentials: HTTPAuthorizationCredentials | None = Security(bearer),  # noqa: B008
     ) -> None:
-        refused = token_refusal(settings, credentials.credentials if credentials else "")
-        if refused is not None:
-            raise refused
+        user = console_user_of(request)
+        if user is None:
+            refused = token_refusal(settings, credentials.credentials if credentials else "")
+            if refused is not None:
+                raise refused
+            return
+        route = request.scope.get("route")
+        path = getattr(route, "path", request.url.path)
+        if (request.method, path) in FILTERED:
+            return
+        action = route_action(request.method, path) or f"unmapped route {path}"
+        sdkappid = str(request.path_params.get("sdkappid", ""))
+        app = int(sdkappid) if sdkappid.isdigit() else None
+        if not user.may(action, app):
+            raise AdminError(403, "forbidden", user.refusal(action, app))
 
     return check
 
