@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -287,6 +287,17 @@ class Batch:
     rows: list[Row]
     bad: list[BadRow]
     last_line: int
+
+
+def entity_keys(kind: Kind, rows: Sequence[Row]) -> set[str]:
+    """What the batch's rows create (accounts, friendships, groups): two batches that share one
+    must run in file order, so that a later duplicate is the one refused."""
+    if kind == "accounts":
+        return {f"user:{r.item['UserID']}" for r in rows}
+    if kind == "friends":
+        return {f"friend:{r.item['From_Account']}:{r.item['To_Account']}" for r in rows}
+    # A group without a GroupId gets a new one from the server: it shares nothing.
+    return {f"group:{r.item['GroupId']}" for r in rows if "GroupId" in r.item}
 
 
 def batch_key(kind: Kind, row: Row) -> str:

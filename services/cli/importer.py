@@ -34,7 +34,7 @@ from rich.progress import (
 )
 
 from services.cli import import_rows
-from services.cli.import_rows import BadRow, Batch, Kind, Row
+from services.cli.import_rows import BadRow, Batch, Kind, Row, entity_keys
 from services.cli.rest_v4 import RestClient, StackUnavailable, Target, resolve_target
 
 # Answers about the request as a whole, not its rows: the run stops.
@@ -236,7 +236,13 @@ async def import_batches(
             result.bad += len(outcome.bad)
             commit(state, outcome.bad)
 
+    # The latest batch to create each entity: a batch waits for those it shares one with.
+    latest: dict[str, asyncio.Task[None]] = {}
     for index, batch in enumerate(batches):
+        keys = entity_keys(importer.kind, batch.rows)
+        earlier = {latest[k] for k in keys if k in latest and not latest[k].done()}
+        if earlier:
+            await asyncio.wait(earlier)
         await slots.acquire()
         if result.stopped:
             slots.release()
@@ -244,6 +250,8 @@ async def import_batches(
         task = asyncio.create_task(one(index, batch))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+        for key in keys:
+            latest[key] = task
     if tasks:
         await asyncio.gather(*tasks)
     return result

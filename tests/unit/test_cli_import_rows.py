@@ -289,3 +289,16 @@ async def test_commits_advance_in_order_and_a_fatal_error_stops() -> None:
         await Importer(FakeRest(fatal=True), "accounts").run(  # type: ignore[arg-type]
             import_rows.Batch(rows(1), [], 1)
         )
+
+
+def test_batches_that_create_the_same_entity_share_a_key() -> None:
+    from services.cli.import_rows import Row, entity_keys
+
+    a = [Row(1, {"GroupId": "g1", "Type": "Public", "Name": "A"})]
+    again = [Row(3, {"GroupId": "g1", "Type": "Public", "Name": "Again"})]
+    anonymous = [Row(4, {"Type": "Public", "Name": "no id"})]
+    assert entity_keys("groups", a) & entity_keys("groups", again)
+    assert not entity_keys("groups", anonymous)
+    friends = [Row(1, {"From_Account": "a", "To_Account": "b"})]
+    assert entity_keys("friends", friends) == {"friend:a:b"}
+    assert entity_keys("accounts", [Row(1, {"UserID": "u"})]) == {"user:u"}

@@ -9,7 +9,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from services.common.store.push_devices import Device, PushSettings, mute_active, overflow
-from services.common.store.sqlite_tables import LazyTables, placeholders
+from services.common.store.sqlite_tables import (
+    LazyTables,
+    in_immediate_transaction,
+    placeholders,
+)
 
 if TYPE_CHECKING:
     from services.common.store.sqlite import SqliteDb
@@ -51,25 +55,25 @@ class SqlitePushDeviceStore:
         self, sdkappid: int, user: str, vendor: str, token: str, now_ms: int
     ) -> None:
         def write(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN")
-            with c:
-                rows = c.execute(
-                    "SELECT vendor, token, registered_ms FROM push_devices"
-                    " WHERE sdkappid = ? AND user_id = ?",
-                    (sdkappid, user),
-                ).fetchall()
-                others = [Device(v, t, ms) for v, t, ms in rows if (v, t) != (vendor, token)]
-                c.executemany(
-                    "DELETE FROM push_devices WHERE sdkappid = ? AND vendor = ? AND token = ?",
-                    [(sdkappid, d.vendor, d.token) for d in overflow(others)],
-                )
-                c.execute(
-                    "INSERT OR REPLACE INTO push_devices"
-                    " (sdkappid, vendor, token, user_id, registered_ms) VALUES (?, ?, ?, ?, ?)",
-                    (sdkappid, vendor, token, user, now_ms),
-                )
+            rows = c.execute(
+                "SELECT vendor, token, registered_ms FROM push_devices"
+                " WHERE sdkappid = ? AND user_id = ?",
+                (sdkappid, user),
+            ).fetchall()
+            others = [Device(v, t, ms) for v, t, ms in rows if (v, t) != (vendor, token)]
+            c.executemany(
+                "DELETE FROM push_devices WHERE sdkappid = ? AND vendor = ? AND token = ?",
+                [(sdkappid, d.vendor, d.token) for d in overflow(others)],
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO push_devices"
+                " (sdkappid, vendor, token, user_id, registered_ms) VALUES (?, ?, ?, ?, ?)",
+                (sdkappid, vendor, token, user, now_ms),
+            )
 
-        await self._tables.run(write)
+        # The read and the writes under one write lock, taken first: a deferred transaction
+        # that reads and then writes fails at once (no busy wait) when another process writes.
+        await self._tables.run(lambda c: in_immediate_transaction(c, write))
 
     async def unregister(self, sdkappid: int, user: str, vendor: str, token: str) -> None:
         await self._tables.write_many(
