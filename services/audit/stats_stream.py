@@ -19,6 +19,7 @@ import faust
 
 from services.audit.stats import Record, StatsAggregator
 from services.common import topics
+from services.common.bus import backoff_s
 from services.common.config import Settings
 from services.common.logging import get_logger
 from services.common.store.stats import StatsStore
@@ -27,7 +28,7 @@ log = get_logger(__name__)
 
 APP_ID = "tidings-stats"
 BATCH_WITHIN_S = 0.5
-RETRY_S = 1.0
+RETRY_BASE_S = 0.1
 
 Handler = Callable[[Sequence[Record]], Awaitable[None]]
 
@@ -83,10 +84,12 @@ def _agent(handler: Handler, max_batch: int) -> Callable[[Any], Awaitable[None]]
 
 
 async def _until_done(handler: Handler, records: Sequence[Record]) -> None:
+    attempt = 0
     while True:
         try:
             await handler(records)
             return
         except Exception as exc:  # noqa: BLE001 - retried: a batch is never skipped
             log.warning("stats_batch_failed", records=len(records), error=str(exc))
-            await asyncio.sleep(RETRY_S)
+            await asyncio.sleep(backoff_s(attempt, base_s=RETRY_BASE_S))
+            attempt += 1

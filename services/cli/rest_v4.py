@@ -18,6 +18,7 @@ import httpx
 import typer
 
 from services.common import apps, usersig
+from services.common.bus import backoff_s
 from services.common.config import get_settings
 from services.common.store.factory import open_stores
 
@@ -102,7 +103,7 @@ class RestClient:
         last = ""
         for attempt in range(RETRIES):
             if attempt:
-                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+                await asyncio.sleep(backoff_s(attempt, base_s=0.2))
             params["random"] = secrets.randbelow(2**32)
             try:
                 r = await self._http.post(f"/v4/{service}/{command}", params=params, json=body)

@@ -27,6 +27,7 @@ from services.gateway.rest_v4.sns_common import (
     BAD,
     allow_type_of,
     bump_sequences,
+    check_request,
     group_overflow,
     owner_field,
     profile_allow_type_reader,
@@ -406,17 +407,9 @@ async def _unfriend_and_tell(
 
 
 async def friend_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = owner_field(body)
-    peers = to_accounts_field(body)
-    both = (
-        rules.choice(
-            fields.raw(body, "CheckType"),
-            "CheckType",
-            (rules.CHECK_TYPE_SINGLE, rules.CHECK_TYPE_BOTH),
-        )
-        == rules.CHECK_TYPE_BOTH
+    owner, peers, both = await check_request(
+        ctx, body, rules.CHECK_TYPE_SINGLE, rules.CHECK_TYPE_BOTH
     )
-    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     mine = await store.get_friends(sdkappid, owner, peers)

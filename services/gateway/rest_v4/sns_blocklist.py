@@ -17,6 +17,7 @@ from services.gateway.rest_v4.sns_common import (
     BAD,
     MAX_LIMITED,
     bump_sequences,
+    check_request,
     drop_from_lists_of,
     owner_field,
     sequence_field,
@@ -122,17 +123,9 @@ async def black_list_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def black_list_check(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    owner = owner_field(body)
-    peers = to_accounts_field(body)
-    both = (
-        rules.choice(
-            fields.raw(body, "CheckType"),
-            "CheckType",
-            (rules.BLACK_CHECK_TYPE_SINGLE, rules.BLACK_CHECK_TYPE_BOTH),
-        )
-        == rules.BLACK_CHECK_TYPE_BOTH
+    owner, peers, both = await check_request(
+        ctx, body, rules.BLACK_CHECK_TYPE_SINGLE, rules.BLACK_CHECK_TYPE_BOTH
     )
-    await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns
     mine = set(await store.get_blocked(sdkappid, owner, peers))

@@ -11,7 +11,7 @@ from services.common.store.ports import Stores
 from services.common.store.sns import Friend, SnsMeta
 from services.gateway import sns_rules as rules
 from services.gateway.bounds import STORED_U64, UINT32_MAX, IntRange
-from services.gateway.rest_v4 import fields
+from services.gateway.rest_v4 import accounts_check, fields
 from services.gateway.rest_v4.context import RestContext
 
 BAD = ErrorCode.SNS_INVALID_PARAM
@@ -99,3 +99,15 @@ async def unfriend(ctx: RestContext, owner: str, removed: list[Friend], both: bo
         await bump_sequences(ctx, owner, standard=True, custom=any(f.custom for f in removed))
     if both:
         await drop_from_lists_of(ctx, owner, peers)
+
+
+async def check_request(
+    ctx: RestContext, body: dict[str, Any], single: str, both: str
+) -> tuple[str, list[str], bool]:
+    """A check command's owner (an imported account), the accounts it asks about, and whether
+    its CheckType asks both ways."""
+    owner = owner_field(body)
+    peers = to_accounts_field(body)
+    both_ways = rules.choice(fields.raw(body, "CheckType"), "CheckType", (single, both)) == both
+    await accounts_check.require_account(ctx, owner)
+    return owner, peers, both_ways

@@ -16,7 +16,9 @@ credentials say sandbox).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -112,6 +114,31 @@ class AccessToken:
 
     def fresh(self, now: float) -> bool:
         return now < self.refresh_at
+
+
+class TokenCache:
+    """The access token an adapter sends with, shared by its concurrent sends: fetched (one
+    fetch at a time) when there is none, when it is due for refresh, or when the vendor refused
+    it. A refusal names the token refused, so a newer one another send fetched meanwhile is
+    kept."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[AccessToken]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._token: AccessToken | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, rejected: str | None = None) -> str:
+        async with self._lock:
+            cached = self._token
+            if cached is not None and cached.value != rejected and cached.fresh(self._clock()):
+                return cached.value
+            self._token = await self._fetch()
+            return self._token.value
 
 
 async def post_for_json(

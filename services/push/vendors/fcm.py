@@ -38,7 +38,6 @@ a permanent failure of this notification, not of the token.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -51,6 +50,7 @@ from services.push.vendors.base import (
     AccessToken,
     Notification,
     Priority,
+    TokenCache,
     VendorError,
     retry_after,
     unreachable,
@@ -256,17 +256,16 @@ class FcmAdapter:
         self._token_url = token_url or credentials.token_uri
         self._client = client if client is not None else httpx.AsyncClient(timeout=10.0)
         self._owns_client = client is None
-        self._token: AccessToken | None = None
-        self._token_lock = asyncio.Lock()
+        self._tokens = TokenCache(self._fetch_access_token)
 
     async def send(self, notification: Notification) -> None:
         body = message_body(notification, time.time())
-        token = await self._access_token()
+        token = await self._tokens.get()
         response = await self._post_message(token, body)
         doc = _json_or_none(response)
         if token_rejected(response.status_code, doc):
             # The token was revoked or expired early: one new token, one more try.
-            token = await self._access_token(rejected=token)
+            token = await self._tokens.get(rejected=token)
             response = await self._post_message(token, body)
             doc = _json_or_none(response)
         if response.status_code == 200:
@@ -287,25 +286,18 @@ class FcmAdapter:
         except httpx.HTTPError as exc:
             raise unreachable(VENDOR, exc) from exc
 
-    async def _access_token(self, rejected: str | None = None) -> str:
-        """The cached token, or a new one when it is near expiry or is `rejected` (a send
-        that was refused it; a token fetched meanwhile by another send is used as it is)."""
-        async with self._token_lock:
-            cached = self._token
-            if cached is not None and cached.value != rejected and cached.fresh(time.monotonic()):
-                return cached.value
-            assertion = sign_assertion(self._credentials, self._token_url, int(time.time()))
-            try:
-                response = await self._client.post(
-                    self._token_url,
-                    data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
-                )
-            except httpx.HTTPError as exc:
-                raise unreachable(VENDOR, exc) from exc
-            self._token = access_token_from(
-                response.status_code,
-                _json_or_none(response),
-                response.headers.get("retry-after"),
-                time.monotonic(),
+    async def _fetch_access_token(self) -> AccessToken:
+        assertion = sign_assertion(self._credentials, self._token_url, int(time.time()))
+        try:
+            response = await self._client.post(
+                self._token_url,
+                data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
             )
-            return self._token.value
+        except httpx.HTTPError as exc:
+            raise unreachable(VENDOR, exc) from exc
+        return access_token_from(
+            response.status_code,
+            _json_or_none(response),
+            response.headers.get("retry-after"),
+            time.monotonic(),
+        )

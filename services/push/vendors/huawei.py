@@ -33,7 +33,6 @@ credentials are wrong, or the token endpoint hands out tokens of another app).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -45,6 +44,7 @@ from services.push.vendors.base import (
     AccessToken,
     Notification,
     Priority,
+    TokenCache,
     VendorError,
     retry_after,
     unreachable,
@@ -190,16 +190,15 @@ class HuaweiAdapter:
         self._token_url = token_url or TOKEN_URL
         self._client = client if client is not None else httpx.AsyncClient(timeout=10.0)
         self._owns_client = client is None
-        self._token: AccessToken | None = None
-        self._token_lock = asyncio.Lock()
+        self._tokens = TokenCache(self._fetch_access_token)
 
     async def send(self, notification: Notification) -> None:
         body = message_body(notification)
-        token = await self._access_token()
+        token = await self._tokens.get()
         response = await self._post_message(token, body)
         doc = _json_or_none(response)
         if token_rejected(response.status_code, doc):
-            token = await self._access_token(rejected=token)
+            token = await self._tokens.get(rejected=token)
             response = await self._post_message(token, body)
             doc = _json_or_none(response)
         error = send_error(response.status_code, doc, response.headers.get("retry-after"))
@@ -223,28 +222,21 @@ class HuaweiAdapter:
         except httpx.HTTPError as exc:
             raise unreachable(VENDOR, exc) from exc
 
-    async def _access_token(self, rejected: str | None = None) -> str:
-        """The cached token, or a new one when it is near expiry or is `rejected` (a send
-        that was refused it; a token fetched meanwhile by another send is used as it is)."""
-        async with self._token_lock:
-            cached = self._token
-            if cached is not None and cached.value != rejected and cached.fresh(time.monotonic()):
-                return cached.value
-            try:
-                response = await self._client.post(
-                    self._token_url,
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": self._credentials.app_id,
-                        "client_secret": self._credentials.client_secret,
-                    },
-                )
-            except httpx.HTTPError as exc:
-                raise unreachable(VENDOR, exc) from exc
-            self._token = access_token_from(
-                response.status_code,
-                _json_or_none(response),
-                response.headers.get("retry-after"),
-                time.monotonic(),
+    async def _fetch_access_token(self) -> AccessToken:
+        try:
+            response = await self._client.post(
+                self._token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self._credentials.app_id,
+                    "client_secret": self._credentials.client_secret,
+                },
             )
-            return self._token.value
+        except httpx.HTTPError as exc:
+            raise unreachable(VENDOR, exc) from exc
+        return access_token_from(
+            response.status_code,
+            _json_or_none(response),
+            response.headers.get("retry-after"),
+            time.monotonic(),
+        )

@@ -32,7 +32,6 @@ api-intl.push.oppomobile.com, serves devices outside China, a separate base_url)
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import time
@@ -43,8 +42,10 @@ import httpx
 
 from services.common.push_credentials import OppoCredentials
 from services.push.vendors.base import (
+    AccessToken,
     Notification,
     Priority,
+    TokenCache,
     VendorError,
     post_for_json,
 )
@@ -151,18 +152,17 @@ class OppoAdapter:
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=10.0)
         self._clock = clock
-        self._auth_token: str | None = None
-        self._auth_token_refresh_at = 0.0
-        self._auth_lock = asyncio.Lock()
+        self._auth_tokens = TokenCache(self._fetch_auth_token, clock)
 
     async def send(self, notification: Notification) -> None:
         message = json.dumps(build_message(notification), ensure_ascii=False)
-        auth_token = await self._current_auth_token()
+        auth_token = await self._auth_tokens.get()
         status, reply = await self._send_with(auth_token, message)
         code = _code(reply, status)
         if code in AUTH_TOKEN_REJECTED_CODES:
-            self._forget(auth_token)
-            status, reply = await self._send_with(await self._current_auth_token(), message)
+            status, reply = await self._send_with(
+                await self._auth_tokens.get(rejected=auth_token), message
+            )
             code = _code(reply, status)
         error = map_code(code, str(reply.get("message", "")), status)
         if error is not None:
@@ -179,21 +179,7 @@ class OppoAdapter:
             headers={"auth_token": auth_token},
         )
 
-    async def _current_auth_token(self) -> str:
-        async with self._auth_lock:
-            if self._auth_token is None or self._clock() >= self._auth_token_refresh_at:
-                self._auth_token = await self._fetch_auth_token()
-                self._auth_token_refresh_at = (
-                    self._clock() + AUTH_TOKEN_LIFETIME_S - AUTH_TOKEN_REFRESH_MARGIN_S
-                )
-            return self._auth_token
-
-    def _forget(self, auth_token: str) -> None:
-        # Only the token that was refused: another send may already have fetched a new one.
-        if self._auth_token == auth_token:
-            self._auth_token = None
-
-    async def _fetch_auth_token(self) -> str:
+    async def _fetch_auth_token(self) -> AccessToken:
         form = auth_form(self._credentials, int(time.time() * 1000))
         status, reply = await self._post(AUTH_PATH, data=form, headers={})
         error = map_code(_code(reply, status), str(reply.get("message", "")), status)
@@ -203,7 +189,9 @@ class OppoAdapter:
         auth_token = data.get("auth_token") if isinstance(data, Mapping) else None
         if not isinstance(auth_token, str) or not auth_token:
             raise VendorError(VENDOR, "bad_response", f"no auth_token in {reply!r}", status=status)
-        return auth_token
+        return AccessToken(
+            auth_token, self._clock() + AUTH_TOKEN_LIFETIME_S - AUTH_TOKEN_REFRESH_MARGIN_S
+        )
 
     async def _post(
         self, path: str, *, data: dict[str, str], headers: dict[str, str]

@@ -28,7 +28,6 @@ vivo has no badge field in this API.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Mapping
@@ -38,8 +37,10 @@ import httpx
 
 from services.common.push_credentials import VivoCredentials
 from services.push.vendors.base import (
+    AccessToken,
     Notification,
     Priority,
+    TokenCache,
     VendorError,
     post_for_json,
 )
@@ -161,18 +162,15 @@ class VivoAdapter:
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=10.0)
         self._clock = clock
-        self._auth_token: str | None = None
-        self._auth_token_refresh_at = 0.0
-        self._auth_lock = asyncio.Lock()
+        self._auth_tokens = TokenCache(self._fetch_auth_token, clock)
 
     async def send(self, notification: Notification) -> None:
         body = build_body(self._credentials, notification)
-        auth_token = await self._current_auth_token()
+        auth_token = await self._auth_tokens.get()
         status, reply = await self._post(SEND_PATH, body, {"authToken": auth_token})
         result = _result(reply, status)
         if result in AUTH_TOKEN_REJECTED_CODES:
-            self._forget(auth_token)
-            headers = {"authToken": await self._current_auth_token()}
+            headers = {"authToken": await self._auth_tokens.get(rejected=auth_token)}
             status, reply = await self._post(SEND_PATH, body, headers)
             result = _result(reply, status)
         error = map_result(result, str(reply.get("desc", "")), status)
@@ -183,19 +181,7 @@ class VivoAdapter:
         if self._owns_client:
             await self._client.aclose()
 
-    async def _current_auth_token(self) -> str:
-        async with self._auth_lock:
-            if self._auth_token is None or self._clock() >= self._auth_token_refresh_at:
-                self._auth_token = await self._fetch_auth_token()
-                self._auth_token_refresh_at = self._clock() + AUTH_TOKEN_REFRESH_S
-            return self._auth_token
-
-    def _forget(self, auth_token: str) -> None:
-        # Only the token that was refused: another send may already have fetched a new one.
-        if self._auth_token == auth_token:
-            self._auth_token = None
-
-    async def _fetch_auth_token(self) -> str:
+    async def _fetch_auth_token(self) -> AccessToken:
         body = auth_body(self._credentials, int(time.time() * 1000))
         status, reply = await self._post(AUTH_PATH, body, {})
         error = map_result(_result(reply, status), str(reply.get("desc", "")), status)
@@ -204,7 +190,7 @@ class VivoAdapter:
         auth_token = reply.get("authToken")
         if not isinstance(auth_token, str) or not auth_token:
             raise VendorError(VENDOR, "bad_response", f"no authToken in {reply!r}", status=status)
-        return auth_token
+        return AccessToken(auth_token, self._clock() + AUTH_TOKEN_REFRESH_S)
 
     async def _post(
         self, path: str, body: dict[str, Any], headers: dict[str, str]
