@@ -65,7 +65,7 @@ async def test_a_wrong_password_is_refused_then_the_right_one_logs_in(
     await anonymous.page.click("#login-submit")
     await anonymous.page.wait_for_selector("#login-error:has-text('Wrong user or password.')")
     await anonymous.log_in(user, password)
-    assert await anonymous.page.is_visible("#nav a[data-page='apps']")
+    await anonymous.page.wait_for_selector("#nav a[data-page='apps']")
 
 
 async def test_create_an_app_and_import_accounts_from_a_file(

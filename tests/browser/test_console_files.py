@@ -35,13 +35,19 @@ async def test_the_page_its_assets_and_the_api_beside_them() -> None:
         assert got.status_code == 200, asset
     script = await client.get("/console/assets/app.js")
     assert script.headers["content-type"].startswith("text/javascript")
+    # Every module the shell imports, and what those import, is served.
+    for module in sorted(CONSOLE_DIR.rglob("*.js")):
+        for spec in re.findall(r'^import .* from "(\.{1,2}/[^"]+)";', module.read_text(), re.M):
+            target = (module.parent / spec).resolve().relative_to(CONSOLE_DIR)
+            got = await client.get(f"/console/assets/{target}")
+            assert got.status_code == 200, (module.name, spec)
     assert (await client.get("/console/api/me")).json() == {"user": "root"}
     assert (await client.get("/console/assets/nothing.js")).status_code == 404
     await client.aclose()
 
 
 def test_the_console_loads_nothing_from_elsewhere() -> None:
-    for f in CONSOLE_DIR.iterdir():
+    for f in (p for p in CONSOLE_DIR.rglob("*") if p.is_file()):
         text = f.read_text()
         assert not re.search(r"(?:src|href)=\"(?:https?:)?//", text), f
         assert "import(" not in text and not re.search(r"^import .* from ['\"]http", text, re.M)

@@ -1,0 +1,82 @@
+import { h, time, field, api, act } from "../lib.js";
+
+// ---- Troubleshooting: the event log
+
+const EVENTS = ["", "login", "logout", "disconnect", "kick", "c2c_send", "group_send", "recall", "callback", "push"];
+
+function localInput(ms) {
+  const d = new Date(ms - new Date().getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 16);
+}
+
+export async function pageEvents(el, id, current) {
+  const since = h("input", { type: "datetime-local", value: localInput(Date.now() - 3600 * 1000) });
+  const until = h("input", { type: "datetime-local" });
+  const event = h("select", { id: "ev-event" }, EVENTS.map((e) => h("option", { value: e }, e || "any")));
+  const user = h("input", { id: "ev-user", size: 12 });
+  const peer = h("input", { size: 12 });
+  const group = h("input", { size: 12 });
+  const code = h("input", { size: 6, placeholder: "any" });
+  const search = h("button", { type: "submit", id: "ev-search" }, "Search");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More");
+  const body = h("tbody");
+  const out = h("div", { id: "ev-result" });
+  let cursor = "";
+  const query = () => {
+    const q = new URLSearchParams({ since: String(new Date(since.value).getTime()), limit: "50" });
+    if (until.value) q.set("until", String(new Date(until.value).getTime()));
+    for (const [k, i] of [["event", event], ["user", user], ["peer", peer], ["group", group], ["code", code]]) {
+      if (i.value.trim()) q.set(k, i.value.trim());
+    }
+    if (cursor) q.set("cursor", cursor);
+    return q;
+  };
+  const load = async (append) => {
+    const page = await api("GET", `/admin/apps/${id}/events?${query()}`);
+    if (!current()) return;
+    if (!append) body.replaceChildren();
+    for (const e of page.events) {
+      body.append(
+        h(
+          "tr",
+          {},
+          h("td", {}, time(e.time)),
+          h("td", {}, e.event),
+          h("td", {}, e.user),
+          h("td", {}, e.peer || e.group_id),
+          h("td", { class: e.code ? "error" : "" }, e.code),
+          h("td", {}, e.description, e.detail ? ` (${e.detail})` : ""),
+          h("td", {}, e.platform, " ", e.client_ip),
+          h("td", { class: "num" }, e.latency_ms),
+        ),
+      );
+    }
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    out.replaceChildren(
+      body.children.length
+        ? h("table", {}, h("thead", {}, h("tr", {}, ["Time", "Event", "User", "Peer / group", "Code", "What", "Client", "ms"].map((c) => h("th", {}, c)))), body)
+        : h("p", { class: "muted" }, "No events match."),
+    );
+  };
+  const form = h(
+    "form",
+    { class: "inline" },
+    field("Since", since),
+    field("Until", until),
+    field("Event", event),
+    field("User", user),
+    field("Peer", peer),
+    field("Group", group),
+    field("Code", code),
+    search,
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    cursor = "";
+    act(search, () => load(false));
+  });
+  more.addEventListener("click", () => act(more, () => load(true)));
+  el.append(h("p", { class: "muted" }, "The app's event log keeps 7 days: logins, kicks, sends, recalls, callbacks and pushes."), form, out, more);
+  await load(false);
+}
