@@ -146,8 +146,7 @@ class Archiver:
             )
 
     async def _retention(self, sdkappid: int) -> int:
-        app = await self._apps.get(sdkappid)
-        return retention_seconds(app.edition if app else "Developer")
+        return retention_seconds(await self._apps.get(sdkappid))
 
     async def _act(self, action: Message) -> None:
         found = await self._messages.get(action.sdkappid, action.conversation, [action.seq])

@@ -3,18 +3,28 @@
 Every read merges the conversation's recent tail in Redis (written by ingest with the seq,
 before the ack) with the archive (written by audit later), tail first (services/common/
 recent.py says why that order). So a message is readable the moment its sender has the ack.
+
+Sync, Roam and Get return nothing older than the app's history retention (read from the cached
+app record): a shortened retention hides at once what the archive's longer TTL still keeps.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import grpc
 
+from services.audit.retention import oldest_kept_ms
+from services.common.app_cache import AppCache
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.recent import TailReader, merge
 from services.common.store.ports import MessageStore, countable
 
 DEFAULT_PAGE = 100
+# No upper bound on a message's server time.
+NO_TIME_BOUND_MS = 2**62
 MAX_PAGE = 500
 
 
@@ -31,27 +41,35 @@ def unread_by(m: Message, reader: str) -> bool:
 
 
 class HistoryServicer(history_pb2_grpc.HistoryServiceServicer):
-    def __init__(self, messages: MessageStore, tails: TailReader) -> None:
+    def __init__(self, messages: MessageStore, tails: TailReader, apps: AppCache) -> None:
         self._messages = messages
         self._tails = tails
+        self._apps = apps
+
+    async def _oldest_ms(self, sdkappid: int) -> int:
+        return oldest_kept_ms(await self._apps.get(sdkappid), int(time.time() * 1000))
 
     async def Sync(
         self, request: history_pb2.SyncRequest, context: grpc.aio.ServicerContext
     ) -> history_pb2.SyncReply:
         app, conv, after = request.sdkappid, request.conversation, request.after_seq
         limit = page_size(request.limit)
+        oldest = await self._oldest_ms(app)
         # One extra row tells whether the page is the last one.
         tail = await self._tails.after(app, conv, after, limit + 1)
-        rows = tail.messages
+        rows = [m for m in tail.messages if m.server_time_ms >= oldest]
         if not tail.covers(after):
-            rows = merge(rows, await self._messages.after(app, conv, after, limit + 1))
+            archived = await self._messages.by_time(
+                app, conv, oldest, NO_TIME_BOUND_MS, after, limit + 1
+            )
+            rows = merge(rows, archived)
         return history_pb2.SyncReply(messages=rows[:limit], complete=len(rows) <= limit)
 
     async def Roam(
         self, request: history_pb2.RoamRequest, context: grpc.aio.ServicerContext
     ) -> history_pb2.RoamReply:
         app, conv = request.sdkappid, request.conversation
-        lo, hi = request.min_time_ms, request.max_time_ms
+        lo, hi = max(request.min_time_ms, await self._oldest_ms(app)), request.max_time_ms
         limit = page_size(request.limit)
         tail = await self._tails.everything(app, conv)
         recent = [m for m in tail.messages if in_range(m, lo, hi)]
@@ -70,9 +88,13 @@ class HistoryServicer(history_pb2_grpc.HistoryServiceServicer):
         self, request: history_pb2.GetRequest, context: grpc.aio.ServicerContext
     ) -> history_pb2.GetReply:
         app, conv, seqs = request.sdkappid, request.conversation, list(request.seqs)
-        recent = await self._tails.get(app, conv, seqs)
-        archived = await self._messages.get(app, conv, seqs)
-        return history_pb2.GetReply(messages=merge(recent, archived))
+        recent, archived, oldest = await asyncio.gather(
+            self._tails.get(app, conv, seqs),
+            self._messages.get(app, conv, seqs),
+            self._oldest_ms(app),
+        )
+        kept = [m for m in merge(recent, archived) if m.server_time_ms >= oldest]
+        return history_pb2.GetReply(messages=kept)
 
     async def CountUnread(
         self, request: history_pb2.CountUnreadRequest, context: grpc.aio.ServicerContext

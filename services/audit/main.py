@@ -60,7 +60,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     server = GrpcServer(settings.bind_host, settings.grpc_port)
     server.add(
         lambda s: history_pb2_grpc.add_HistoryServiceServicer_to_server(
-            HistoryServicer(stores.messages, TailReader(redis)), s
+            HistoryServicer(stores.messages, TailReader(redis), apps), s
         ),
         [history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name],
     )

@@ -1,10 +1,21 @@
-"""History retention per edition (SPEC §1)."""
+"""History retention as audit applies it: the archive's TTL for new writes and the oldest
+message a history read returns. The days are the app's messaging setting
+`history_retention_days`, defaulting per edition (services/common/messaging_settings.py)."""
 
 from __future__ import annotations
 
-_DAYS = {"Developer": 7, "Standard": 7, "Premium": 30}
+from services.common import messaging_settings
+from services.common.store.ports import App
+
+# An app the cache does not know (deleted meanwhile): the smallest edition's retention.
+_UNKNOWN = App(sdkappid=0, name="", edition="Developer", keys=[])
 
 
-def retention_seconds(edition: str, purchased_days: int | None = None) -> int:
-    days = purchased_days if purchased_days else _DAYS.get(edition, 7)
-    return min(days, 360) * 86400
+def retention_seconds(app: App | None) -> int:
+    return messaging_settings.retention_days(app or _UNKNOWN) * 86_400
+
+
+def oldest_kept_ms(app: App | None, now_ms: int) -> int:
+    """The server time (ms) of the oldest message history still returns: a retention that was
+    shortened hides what the longer TTL still keeps."""
+    return messaging_settings.oldest_kept_ms(app or _UNKNOWN, now_ms)

@@ -225,9 +225,9 @@ class Deliverer:
         return rule_target(rule) if rule is not None and rule.enabled else None
 
     async def post(
-        self, d: Delivery, config: CallbackConfig, timeout_s: float, tally: Tally
+        self, d: Delivery, config: CallbackConfig, timeout_s: float, tally: Tally, attempt: int
     ) -> None:
-        req = Request(d.sdkappid, d.command, d.body, d.client_ip, d.platform)
+        req = Request(d.sdkappid, d.command, d.body, d.client_ip, d.platform, attempt)
         try:
             if d.rule:
                 await self._poster.post_plain(
@@ -236,6 +236,7 @@ class Deliverer:
                     d.command,
                     timeout_s,
                     sdkappid=d.sdkappid,
+                    attempt=attempt,
                 )
             else:
                 await self._poster.post(config, req, timeout_s)
@@ -300,7 +301,13 @@ class Dispatcher:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise CallbackFailure("timeout", "the inline retry budget is spent")
-                    await self._deliverer.post(d, config, min(config.timeout_s, remaining), tally)
+                    await self._deliverer.post(
+                        d,
+                        config,
+                        min(config.timeout_s, remaining),
+                        tally,
+                        attempt.retry_state.attempt_number,
+                    )
         except CallbackFailure:
             return False
         return True
@@ -399,7 +406,10 @@ class RetryWorker:
             log.info("callback no longer enabled; not retried", app=d.sdkappid, event_id=d.event_id)
             return True
         try:
-            await self._deliverer.post(d, config, config.timeout_s, tally)
+            # Numbered after the inline tries (a replayed delivery starts again from there).
+            await self._deliverer.post(
+                d, config, config.timeout_s, tally, INLINE_ATTEMPTS + d.attempts + 1
+            )
         except CallbackFailure:
             return False
         return True

@@ -22,7 +22,7 @@ import httpx
 import orjson
 
 from services.callback.signing import callback_url, query_params
-from services.callback.tracing import callback_trace
+from services.callback.tracing import callback_trace, url_host
 from services.common.callback_config import (
     CallbackConfig,
     canonical_url,
@@ -66,6 +66,8 @@ class Request:
     body: dict[str, Any]
     client_ip: str = ""
     platform: str = ""
+    # Which try of its delivery this is (traced): 1 for a before-callback's only one.
+    attempt: int = 1
 
 
 class Poster:
@@ -96,11 +98,19 @@ class Poster:
         return await self._timed(req, timeout_s, config.url, params)
 
     async def post_plain(
-        self, url: str, body: dict[str, Any], label: str, timeout_s: float, *, sdkappid: int
+        self,
+        url: str,
+        body: dict[str, Any],
+        label: str,
+        timeout_s: float,
+        *,
+        sdkappid: int,
+        attempt: int = 1,
     ) -> bytes:
         """The same, to a URL taken as it is (Easemob-style rules sign inside the body);
         `label` names the request in the latency metric and the trace."""
-        return await self._timed(Request(sdkappid, label, body), timeout_s, url, [])
+        req = Request(sdkappid, label, body, attempt=attempt)
+        return await self._timed(req, timeout_s, url, [])
 
     async def _timed(
         self, req: Request, timeout_s: float, url: str, params: list[tuple[str, str]]
@@ -133,6 +143,8 @@ class Poster:
                     latency_ms=int(elapsed_s * 1000),
                     client_ip=req.client_ip,
                     platform=req.platform,
+                    target_host=url_host(url),
+                    attempt=req.attempt,
                 )
             )
         if failure is not None:

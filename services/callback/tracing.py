@@ -5,6 +5,7 @@ Pure: the poster produces them (poster.py)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from services.common import trace
 from services.common.pb.tidings.v1.envelope_pb2 import TraceEvent
@@ -37,6 +38,15 @@ def _first(body: dict[str, Any], names: tuple[str, ...]) -> str:
     return ""
 
 
+def url_host(url: str) -> str:
+    """The host and port of a URL, without any user info: what the delivery log shows."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return ""
+    return netloc.rpartition("@")[2]
+
+
 def callback_user(body: dict[str, Any]) -> str:
     info = body.get("Info")
     if isinstance(info, dict) and not any(body.get(n) for n in USER_FIELDS[:4]):
@@ -56,12 +66,15 @@ def callback_trace(
     latency_ms: int,
     client_ip: str = "",
     platform: str = "",
+    target_host: str = "",
+    attempt: int = 1,
 ) -> TraceEvent:
-    """One try: `code` 0 for a 2xx answer, else the HTTP status or a CALLBACK_* code."""
+    """One try: `code` 0 for a 2xx answer, else the HTTP status or a CALLBACK_* code; the
+    host (and port) posted to, and which try of the delivery it was."""
     user = callback_user(body)
     peer = _text(body.get("To_Account")) or _text(body.get("to"))
     group_id = _text(body.get("GroupId")) or _text(body.get("group_id"))
-    return new_trace(
+    event = new_trace(
         sdkappid,
         trace.CALLBACK,
         user,
@@ -75,3 +88,6 @@ def callback_trace(
         latency_ms=latency_ms,
         detail=command,
     )
+    event.target_host = _text(target_host)
+    event.attempt = attempt
+    return event

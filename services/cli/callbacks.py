@@ -1,18 +1,26 @@
-"""`tidings callback set|show` and `tidings replay-dlq`: the same rules and replay as the admin
-API (callback_config.py, callback_replay.py), against the data dir and Kafka named by TIDINGS_*
-variables."""
+"""`tidings callback set|show|deliveries|dlq` and `tidings replay-dlq`: the same rules, delivery
+log, DLQ listing and replay as the admin API (callback_config.py, callback_log.py,
+callback_replay.py), against the data dir and Kafka named by TIDINGS_* variables."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
+import time
 from collections.abc import Callable
 
 import typer
 
 from services.cli import audit_log
-from services.common import admin_audit, callback_config
+from services.cli.events import parse_range
+from services.common import admin_audit, callback_config, callback_replay
+from services.common.callback_log import (
+    DeliveryPage,
+    DeliverySearch,
+    check_search,
+    search_deliveries,
+)
 from services.common.callback_replay import ReplayResult, replay_dlq
 from services.common.config import get_settings
 from services.common.config_versions import bump_if_reachable
@@ -20,6 +28,7 @@ from services.common.dlq_replay import replay_topic
 from services.common.logging import setup_logging
 from services.common.store.factory import open_stores
 from services.common.store.ports import App
+from services.common.store.trace_log import DEFAULT_PAGE, MAX_PAGE
 
 callback_cli = typer.Typer(
     help="Tencent-style callbacks of an app: URL, token, commands.", no_args_is_help=True
@@ -90,6 +99,100 @@ def callback_set(
 def callback_show(app_id: int = typer.Option(..., "--app")) -> None:
     """Print an app's callback configuration as JSON (null when it has none)."""
     typer.echo(json.dumps(asyncio.run(_apply(app_id, lambda app, _: callback_config.view(app)))))
+
+
+async def _deliveries(search: DeliverySearch) -> DeliveryPage:
+    stores = open_stores(get_settings())
+    try:
+        if await stores.apps.get_app(search.sdkappid) is None:
+            raise typer.BadParameter(f"no app {search.sdkappid}")
+        return await search_deliveries(stores.trace_log, search)
+    finally:
+        await stores.close()
+
+
+@callback_cli.command("deliveries")
+def callback_deliveries(
+    app_id: int = typer.Option(..., "--app"),
+    since: str = typer.Option(
+        "1d", "--since", help="start: a span ago (90m, 6h, 3d), Unix ms or ISO-8601; at most 7d"
+    ),
+    until: str | None = typer.Option(None, "--until", help="end, as --since; default now"),
+    command: str = typer.Option("", "--command", help="one CallbackCommand"),
+    outcome: str = typer.Option("", "--outcome", help="ok or failed"),
+    limit: int = typer.Option(DEFAULT_PAGE, "--limit", help=f"at most {MAX_PAGE}"),
+    cursor: str = typer.Option("", "--cursor", help="the next_cursor a previous page printed"),
+) -> None:
+    """Print an app's callback delivery log (one item per HTTP try, newest first) as JSON."""
+    now = int(time.time() * 1000)
+    try:
+        search = check_search(
+            app_id,
+            *parse_range(since, until, now),
+            now,
+            command=command,
+            outcome=outcome,
+            limit=limit,
+            cursor=cursor,
+        )
+    except ValueError as err:  # TraceQueryError is one
+        raise typer.BadParameter(str(err)) from None
+    page = asyncio.run(_deliveries(search))
+    doc = {
+        "deliveries": [dataclasses.asdict(d) for d in page.deliveries],
+        "next_cursor": page.next_cursor,
+    }
+    typer.echo(json.dumps(doc))
+
+
+async def _replay_letter(app_id: int, letter: str) -> dict[str, object]:
+    settings = get_settings()
+    d = await callback_replay.replay_letter(settings, app_id, letter)
+    if d is None:
+        raise typer.BadParameter(f"app {app_id} has no dead letter {letter}")
+    stores = open_stores(settings)
+    try:
+        await audit_log.record(
+            stores,
+            "callback.dlq.replay_one",
+            app_id,
+            letter,
+            after={"replayed": 1, "event_id": d.event_id},
+        )
+    finally:
+        await stores.close()
+    return {"sdkappid": app_id, "id": letter, "event_id": d.event_id}
+
+
+@callback_cli.command("dlq")
+def callback_dlq(
+    app_id: int = typer.Option(..., "--app"),
+    limit: int = typer.Option(
+        callback_replay.DEFAULT_LIST, "--limit", help=f"at most {callback_replay.MAX_LIST}"
+    ),
+    replay: str | None = typer.Option(
+        None, "--replay", help="put this dead letter (<partition>:<offset>) back on the retry topic"
+    ),
+) -> None:
+    """List an app's dead-lettered after-callbacks (what `tidings replay-dlq --app` would put
+    back, oldest first) as JSON, or replay one of them by its id. Needs
+    TIDINGS_KAFKA_BOOTSTRAP."""
+    setup_logging("tidings-cli", "console", "warning")
+    try:
+        if replay is not None:
+            callback_replay.parse_letter_id(replay)
+            typer.echo(json.dumps(asyncio.run(_replay_letter(app_id, replay))))
+            return
+        listing = asyncio.run(callback_replay.list_dlq(get_settings(), app_id, limit))
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+    doc = {
+        "sdkappid": app_id,
+        "letters": [callback_replay.letter_doc(x) for x in listing.letters],
+        "scanned": listing.scanned,
+        "complete": listing.complete,
+    }
+    typer.echo(json.dumps(doc))
 
 
 async def _replay_app(app_id: int) -> ReplayResult:

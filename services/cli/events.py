@@ -50,6 +50,11 @@ def parse_time(text: str, now_ms: int) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def parse_range(since: str, until: str | None, now_ms: int) -> tuple[int, int | None]:
+    """--since and --until as Unix ms (until None: now)."""
+    return parse_time(since, now_ms), parse_time(until, now_ms) if until is not None else None
+
+
 def _when(time_ms: int) -> str:
     return datetime.fromtimestamp(time_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
@@ -108,8 +113,7 @@ def events_cmd(
     try:
         query = build_query(
             app_id,
-            parse_time(since, now),
-            parse_time(until, now) if until is not None else None,
+            *parse_range(since, until, now),
             now,
             event=event,
             user=user,

@@ -16,6 +16,7 @@ from rich.console import Console
 from services.cli import audit_log
 from services.cli.callbacks import callback_cli, replay_dlq_cmd
 from services.cli.console import console_cli
+from services.cli.custom_fields import custom_fields_cli
 from services.cli.events import events_cmd
 from services.cli.importer import import_cmd
 from services.cli.push import push_cli
@@ -36,6 +37,7 @@ T = TypeVar("T")
 cli = typer.Typer(help="Tidings: a self-hosted instant-messaging cloud.", no_args_is_help=True)
 app_cli = typer.Typer(help="Apps: create, list, rotate keys.", no_args_is_help=True)
 cli.add_typer(app_cli, name="app")
+app_cli.add_typer(custom_fields_cli, name="custom-fields")
 cli.add_typer(callback_cli, name="callback")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(push_cli, name="push")
@@ -257,11 +259,11 @@ def app_messaging_cmd(
         if changes:
             before = admin_audit.snapshot(app)
             try:
-                messaging_settings.apply(app.settings, changes)
+                messaging_settings.apply(app, changes, int(time.time()))
             except messaging_settings.InvalidSetting as err:
                 raise typer.BadParameter(str(err)) from None
             await _save(stores, app, before, "messaging.update")
-        return messaging_settings.view(app.settings)
+        return messaging_settings.view(app, int(time.time()))
 
     typer.echo(json.dumps(_with_stores(update)))
 

@@ -160,6 +160,15 @@ class Settings(BaseSettings):
     console_login_max_failures: int = Field(default=5, ge=1, le=1000)
     console_login_max_failures_per_ip: int = Field(default=20, ge=1, le=100000)
 
+    # REST get_history's download URLs (services/gateway/history_files.py): signed with this
+    # secret (HMAC-SHA256; empty: get_history answers 90994, `tidings up` makes one), valid
+    # for url_ttl_s, and starting with base_url, the gateway's address as app servers reach
+    # it (empty: http://advertise_host:http_port). Files of finished hours are kept under
+    # data_dir/history_files.
+    history_file_secret: str = ""
+    history_file_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    history_file_base_url: str = ""
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "tidings.sqlite3"

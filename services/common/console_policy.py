@@ -54,6 +54,7 @@ APP_SEGMENTS: dict[str, str] = {
     "usersig": "app",
     "settings": "config",
     "messaging": "config",
+    "custom-fields": "config",
     "callback": "callbacks",
     "callbacks": "callbacks",
     "rules": "callbacks",

@@ -40,24 +40,33 @@ class Replayed:
     complete: bool
 
 
-async def read_to_end(
-    settings: Settings,
-    group: str,
-    topic: str,
-    take: Callable[[Sequence[Record]], None],
-    then: Callable[[], Awaitable[None]],
-) -> tuple[int, bool]:
-    """Read `topic` from `group`'s position to its end, handing each batch to `take`; await
-    `then()` (the effect) and only then commit. Returns (records read, reached the end)."""
+def dlq_consumer(settings: Settings, group: str | None) -> AIOKafkaConsumer:
+    """A consumer for reading a DLQ by hand: no auto commit, and from the earliest record where
+    the group has no position (or a position below the log's start)."""
     if not settings.kafka_bootstrap:
         raise ValueError("no Kafka to read from: set TIDINGS_KAFKA_BOOTSTRAP")
-    consumer = AIOKafkaConsumer(
+    return AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=200,
     )
+
+
+async def read_to_end(
+    settings: Settings,
+    group: str,
+    topic: str,
+    take: Callable[[Sequence[Record]], bool],
+    then: Callable[[], Awaitable[None]],
+    *,
+    commit: bool = True,
+) -> tuple[int, bool]:
+    """Read `topic` from `group`'s position to its end, handing each batch to `take`, until it
+    answers False (it has enough); await `then()` (the effect) and only then commit (a listing
+    reads without committing). Returns (records read, reached the end)."""
+    consumer = dlq_consumer(settings, group)
     await consumer.start()
     try:
         await consumer.topics()
@@ -69,15 +78,18 @@ async def read_to_end(
             batches = await consumer.getmany(timeout_ms=500)
             records = [r for rs in batches.values() for r in rs]
             scanned += len(records)
-            take(records)
+            wants_more = take(records)
             idle = 0 if records else idle + 1
             # Tansu's ListOffsets(latest) is unreliable, so the end is the fetch high watermark
             # (or, for a topic never written to, polls that bring nothing).
             if await _at_end(consumer, partitions) or idle >= _IDLE_POLLS:
                 complete = True
                 break
+            if not wants_more:
+                break
         await then()
-        await consumer.commit()
+        if commit:
+            await consumer.commit()
     finally:
         await consumer.stop()
     return scanned, complete
@@ -97,7 +109,7 @@ async def replay_topic(settings: Settings, topic: str) -> Replayed:
         raise ValueError(f"{topic!r} has no DLQ; topics with one: {names}")
     back: dict[str, list[tuple[bytes, bytes]]] = {}
 
-    def take(records: Sequence[Record]) -> None:
+    def take(records: Sequence[Record]) -> bool:
         for r in records:
             try:
                 letter = DeadLetter.FromString(r.value or b"")
@@ -105,6 +117,7 @@ async def replay_topic(settings: Settings, topic: str) -> Replayed:
                 log.error("unreadable dead letter skipped", offset=r.offset, error=str(err))
                 continue
             back.setdefault(letter.topic or topic, []).append((letter.key, letter.value))
+        return True
 
     producer = make_producer(settings)
 

@@ -117,6 +117,8 @@ class ErrorCode(IntEnum):
     PROFILE_INVALID_PARAM = 40001
     PROFILE_ACCOUNT_MISSING = 40002
     PROFILE_ACCOUNT_NOT_FOUND = 40003
+    # A custom profile field that does not grant the caller this read or write.
+    PROFILE_NO_PERMISSION = 40004
     PROFILE_TAG_NOT_FOUND = 40009
     PROFILE_VALUE_TOO_LONG = 40601
     PROFILE_VALUE_ERROR = 40605
@@ -192,6 +194,13 @@ class ErrorCode(IntEnum):
     # Community created with SupportTopic 1), and destroy_topic's per-topic "already deleted".
     GROUP_TOPICS_UNSUPPORTED = 11000
     TOPIC_ALREADY_DESTROYED = 110003
+
+    # A group's owner may not quit it (Tencent's 10009); it transfers the group first.
+    GROUP_OWNER_CANNOT_QUIT = 10009
+
+    # User status query and subscription while the app's console switch is off (Tencent's
+    # 72001, "user status is not enabled").
+    USER_STATUS_DISABLED = 72001
 
     @property
     def default_info(self) -> str:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.common import apps, usersig
+from services.common import apps, messaging_settings, usersig
 from services.common.config import Settings
 from services.common.grpc_util import check_health
 from services.common.store.console_accounts import ConsoleAccount, hash_password
@@ -67,6 +67,7 @@ class Stack:
     partitions: int = 2
     # Bearer token of the /admin API; made at start when empty.
     admin_token: str = ""
+    history_file_secret: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     children: dict[str, ChildProcess] = field(default_factory=dict)
     ports: dict[str, ServicePorts] = field(default_factory=dict)
@@ -116,6 +117,7 @@ class Stack:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.admin_token = self.admin_token or secrets.token_urlsafe(32)
+        self.history_file_secret = self.history_file_secret or self._history_file_secret()
         try:
             self._start_infra()
             self._assign_ports()
@@ -130,6 +132,14 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def _history_file_secret(self) -> str:
+        """Kept in the data dir, so download URLs given out before a restart still verify."""
+        path = self.data_dir / "history-file-secret"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     def _start_infra(self) -> None:
         if not self.kafka_bootstrap:
@@ -183,6 +193,12 @@ class Stack:
             try:
                 existing = [a for a in await stores.apps.list_apps() if a.name == DEMO_APP_NAME]
                 app = existing[0] if existing else await apps.create_app(stores.apps, "demo")
+                # The demo app has every console feature switch on (an app's default is off, as
+                # Tencent's), keeping any a developer turned off.
+                switched = {k: True for k in messaging_settings.FEATURE_NAMES} | app.settings
+                if switched != app.settings:
+                    app.settings.update(switched)
+                    await stores.apps.save_app(app)
             finally:
                 await stores.close()
             key = apps.current_key(app)
@@ -265,6 +281,7 @@ class Stack:
             "TIDINGS_HISTORY_ADDR": self.grpc_addr("audit"),
             "TIDINGS_PUSH_ADDR": self.grpc_addr("push"),
             "TIDINGS_ADMIN_TOKEN": self.admin_token,
+            "TIDINGS_HISTORY_FILE_SECRET": self.history_file_secret,
             "TIDINGS_GATEWAY_WORKERS": str(ports.workers),
             # The embedded stack serves local app servers (127.0.0.1) for callbacks.
             "TIDINGS_CALLBACK_ALLOW_PRIVATE": "true",

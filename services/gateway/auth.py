@@ -1,5 +1,5 @@
 """Who is calling and what they may do: UserSig verification against the app's keys, admin
-checks, accounts, and the rules a client's send passes (send_rules.py).
+checks, accounts, and the state the send rules read (send_rules.py, handlers/send.py).
 
 Accounts are looked up in the gateway's directory (directory.py): cached, found or not, and
 dropped when an account is imported or deleted (im.events), so a deleted account can neither

@@ -33,9 +33,13 @@ from services.common.runtime import run_service
 from services.common.store.factory import open_stores
 from services.common.trace import Tracer
 from services.gateway import tracing
+from services.gateway.admin import accounts as admin_accounts
 from services.gateway.admin import audit_log as admin_audit_log
+from services.gateway.admin import callback_log as admin_callback_log
+from services.gateway.admin import custom_fields as admin_custom_fields
 from services.gateway.admin import device_logs as admin_device_logs
 from services.gateway.admin import events as admin_events
+from services.gateway.admin import groups as admin_groups
 from services.gateway.admin import monitor as admin_monitor
 from services.gateway.admin import mount_admin
 from services.gateway.admin import push as admin_push
@@ -51,6 +55,8 @@ from services.gateway.device_logs import UPLOAD_PATH, DeviceLogRequests, build_u
 from services.gateway.directory import Directory
 from services.gateway.events import observe_local, use_group_versions
 from services.gateway.grpc_service import GatewayServicer
+from services.gateway.history_downloads import HistoryFiles
+from services.gateway.history_downloads import build_router as build_history_file_router
 from services.gateway.http_limits import HttpLimits
 from services.gateway.openapi_routes import install_openapi
 from services.gateway.publisher import Publisher
@@ -95,6 +101,9 @@ def build_http(
         description="Tencent Cloud IM REST v4 compatible server API, and the Tidings admin API.",
     )
     app.include_router(build_router(deps))
+    # get_history's files: the URL's signature is their credential (no UserSig).
+    history_files = HistoryFiles(deps.stores.messages, deps.settings)
+    app.include_router(build_history_file_router(history_files, deps.settings.history_file_secret))
     admin = AdminDeps(
         deps.settings,
         deps.stores.apps,
@@ -105,6 +114,7 @@ def build_http(
     )
     mount_admin(app, admin)
     app.include_router(admin_audit_log.build_router(admin))
+    app.include_router(admin_custom_fields.build_router(admin))
     # Message reports read history and recall through the publisher, as REST does.
     app.include_router(admin_reports.build_router(admin, deps))
     app.include_router(admin_push.build_router(admin))
@@ -118,12 +128,16 @@ def build_http(
         )
     )
     app.include_router(admin_events.build_router(admin, deps.stores.trace_log))
+    app.include_router(admin_callback_log.build_router(admin, deps.stores.trace_log))
     # Real-time monitoring reads the audit service's buckets and the presence index.
     app.include_router(admin_monitor.build_router(admin, redis))
     # The web console's logins, and its sub-accounts (services/gateway/console_auth.py).
     console = ConsoleAuth(deps.settings, deps.stores.console_accounts, redis)
     app.include_router(console_auth_router(console))
     app.include_router(admin_subaccounts.build_router(admin, deps.stores.console_accounts))
+    # Accounts and groups: the handlers REST v4 runs, as the app's admin account.
+    app.include_router(admin_accounts.build_router(admin, deps))
+    app.include_router(admin_groups.build_router(admin, deps))
     install_openapi(app, SERVICES)
     mount_console(app)
     # Outside every route: the token (or the console session and its CSRF token) and the body

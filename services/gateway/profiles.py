@@ -3,11 +3,11 @@ Tencent's profile-field types and limits, and deadline arithmetic. No I/O here."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.common import custom_fields
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.profiles import FOREVER, ProfileValue
 from services.gateway import ids
@@ -18,9 +18,9 @@ MAX_CUSTOM_TAGS = 20
 
 NICK = "Tag_Profile_IM_Nick"
 IMAGE = "Tag_Profile_IM_Image"
-CUSTOM_PREFIX = "Tag_Profile_Custom_"
+CUSTOM_PREFIX = custom_fields.RULES[custom_fields.PROFILE].prefix
 # Tencent: the key after the prefix is English letters only, at most 8 of them.
-_CUSTOM_KEY = re.compile(r"[A-Za-z]{1,8}")
+_CUSTOM_KEY = custom_fields.RULES[custom_fields.PROFILE].name
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ STANDARD_TAGS: dict[str, TagSpec] = {
     "Tag_Profile_IM_Level": _UINT32,
     "Tag_Profile_IM_Role": _UINT32,
 }
-# Custom fields are strings (Tencent: integer types are for standard fields only).
+# A custom field declared without a type, or as a string; an integer one is a _UINT32.
 _CUSTOM = _text()
 
 
@@ -172,31 +172,40 @@ def is_custom_tag(tag: str) -> bool:
     return tag.startswith(CUSTOM_PREFIX) and bool(_CUSTOM_KEY.fullmatch(tag[len(CUSTOM_PREFIX) :]))
 
 
-def declared_custom_tags(settings: Mapping[str, object]) -> frozenset[str] | None:
-    """The app's `profile_custom_fields` setting: the custom fields it declared, like Tencent's
-    console list, as keys ("Test") or full tags ("Tag_Profile_Custom_Test"); entries that are not
-    valid custom field names are skipped. None when the app declares none: then any valid custom
-    tag is accepted, up to MAX_CUSTOM_TAGS distinct ones per app."""
-    declared = settings.get("profile_custom_fields")
-    if declared is None:
-        return None
-    if not isinstance(declared, list):
-        return frozenset()
-    tags = (
-        name if name.startswith(CUSTOM_PREFIX) else CUSTOM_PREFIX + name
-        for name in declared
-        if isinstance(name, str)
-    )
-    return frozenset(t for t in tags if is_custom_tag(t))
+# The declared profile fields by tag (services/common/custom_fields.py); None: the app
+# declared none, and any valid custom tag is accepted, up to MAX_CUSTOM_TAGS distinct ones.
+Declared = Mapping[str, custom_fields.Field] | None
+ADMIN_READ = "admin_read"
+ADMIN_WRITE = "admin_write"
 
 
-def check_tag(tag: str, declared: frozenset[str] | None) -> TagSpec:
+def declared_custom_fields(settings: Mapping[str, object]) -> Declared:
+    """The app's declared custom profile fields (also its older `profile_custom_fields`
+    list, every permission granted)."""
+    return custom_fields.declared(settings, custom_fields.PROFILE)
+
+
+def check_tag(tag: str, declared: Declared, permission: str) -> TagSpec:
+    """The tag's value rules. A custom tag must be declared (40009, Tencent's "invalid field:
+    you may not configure custom fields in the console") and grant `permission` (40004)."""
     spec = STANDARD_TAGS.get(tag)
     if spec is not None:
         return spec
-    if is_custom_tag(tag) and (declared is None or tag in declared):
+    if not is_custom_tag(tag):
+        raise TidingsError(ErrorCode.PROFILE_TAG_NOT_FOUND, f"profile tag {tag!r} does not exist")
+    if declared is None:
         return _CUSTOM
-    raise TidingsError(ErrorCode.PROFILE_TAG_NOT_FOUND, f"profile tag {tag!r} does not exist")
+    field = declared.get(tag)
+    if field is None:
+        raise TidingsError(
+            ErrorCode.PROFILE_TAG_NOT_FOUND,
+            f"invalid field: {tag} is not a custom profile field of this app: declare it first",
+        )
+    if permission not in field.permissions:
+        raise TidingsError(
+            ErrorCode.PROFILE_NO_PERMISSION, f"{tag} does not grant the {permission} permission"
+        )
+    return _UINT32 if field.type == custom_fields.INTEGER else _CUSTOM
 
 
 def check_value(tag: str, spec: TagSpec, value: Any) -> ProfileValue:
@@ -219,7 +228,9 @@ def check_value(tag: str, spec: TagSpec, value: Any) -> ProfileValue:
     return value
 
 
-def profile_items(raw: Any, declared: frozenset[str] | None) -> dict[str, ProfileValue]:
+def profile_items(
+    raw: Any, declared: Declared, permission: str = ADMIN_WRITE
+) -> dict[str, ProfileValue]:
     """portrait_set's ProfileItem [{Tag, Value}] as {tag: value}; a repeated tag: the last wins."""
     bad = ErrorCode.PROFILE_INVALID_PARAM
     if not isinstance(raw, list) or not raw:
@@ -231,11 +242,11 @@ def profile_items(raw: Any, declared: frozenset[str] | None) -> dict[str, Profil
         if "Value" not in item:
             raise TidingsError(bad, f"ProfileItem {item['Tag']} has no Value")
         tag: str = item["Tag"]
-        values[tag] = check_value(tag, check_tag(tag, declared), item["Value"])
+        values[tag] = check_value(tag, check_tag(tag, declared, permission), item["Value"])
     return values
 
 
-def tag_list(raw: Any, declared: frozenset[str] | None) -> list[str]:
+def tag_list(raw: Any, declared: Declared, permission: str = ADMIN_READ) -> list[str]:
     bad = ErrorCode.PROFILE_INVALID_PARAM
     if not isinstance(raw, list) or not raw:
         raise TidingsError(bad, "TagList must be a non-empty array")
@@ -243,13 +254,11 @@ def tag_list(raw: Any, declared: frozenset[str] | None) -> list[str]:
         raise TidingsError(bad, "TagList entries must be strings")
     tags = list(dict.fromkeys(raw))
     for tag in tags:
-        check_tag(tag, declared)
+        check_tag(tag, declared, permission)
     return tags
 
 
-def new_custom_tags(
-    values: Iterable[str], known: set[str], declared: frozenset[str] | None
-) -> list[str]:
+def new_custom_tags(values: Iterable[str], known: set[str], declared: Declared) -> list[str]:
     """Custom tags a portrait_set introduces to the app. Without declared fields an app may use
     MAX_CUSTOM_TAGS distinct ones, as many as Tencent's console lets it declare."""
     new = [t for t in dict.fromkeys(values) if is_custom_tag(t) and t not in known]

@@ -1,5 +1,5 @@
 """Read receipts (SPEC §4): C2C read marks told to the peer, and per-message receipts in groups
-of at most 200 members (Tencent's 群消息已读回执).
+of at most 200 members, of the types the app enabled (Tencent's 群消息已读回执).
 
 A group message sent with `need_receipt` is indexed in Redis when its ack comes back: one
 sorted set per group of "seq|sender" scored by seq. A member's read mark up to seq N counts
@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
-from services.common import conversation, keys
+from services.common import conversation, keys, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
 from services.common.logging import get_logger
+from services.common.messaging_settings import MAX_RECEIPT_GROUP_MEMBERS
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
 from services.common.redis_state import SessionRegistry, text
 from services.common.store.groups import Group
@@ -32,20 +34,28 @@ from services.gateway.group_rules import AVCHATROOM, COMMUNITY
 
 log = get_logger(__name__)
 
-# Tencent: group read receipts are for groups of at most 200 members, and not for AVChatRoom
-# or Community groups.
-MAX_RECEIPT_GROUP_MEMBERS = 200
+# Tencent: group read receipts are for groups of at most 200 members, of the types the app
+# enabled (messaging setting `group_receipt_types`), never AVChatRoom or Community groups.
 NO_RECEIPT_TYPES = frozenset({AVCHATROOM, COMMUNITY})
 RECEIPT_TTL_S = 7 * 86400
 NOTIFY_TIMEOUT_S = 5.0
 
 
-def receipt_refusal(group: Group, member_count: int) -> TidingsError | None:
-    """Why a message in this group may not ask for read receipts, or None."""
+def receipt_refusal(
+    settings: Mapping[str, Any], group: Group, member_count: int
+) -> TidingsError | None:
+    """Why this group's messages may not have read receipts (asked for when sending, read or
+    queried over REST), or None."""
     if group.group_type in NO_RECEIPT_TYPES:
         return TidingsError(
             ErrorCode.GROUP_NO_PERMISSION,
             f"{group.group_type} groups have no read receipts",
+        )
+    if not messaging_settings.receipts_enabled(settings, group.group_type):
+        return TidingsError(
+            ErrorCode.GROUP_NO_PERMISSION,
+            f"read receipts are not enabled for {group.group_type} groups in this app "
+            "(messaging setting group_receipt_types)",
         )
     if member_count > MAX_RECEIPT_GROUP_MEMBERS:
         return TidingsError(

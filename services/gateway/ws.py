@@ -51,6 +51,7 @@ from services.gateway.auth import Authenticator
 from services.gateway.before_events import BeforeEvents
 from services.gateway.events import EventEmitter
 from services.gateway.frame_budget import FrameBudget
+from services.gateway.handlers.send import check_send
 from services.gateway.kicks import kick_connections
 from services.gateway.login_modes import Session, policy_from_settings, sessions_to_kick
 from services.gateway.msgbody import message_json
@@ -377,9 +378,10 @@ class WsEndpoint:
                 ErrorCode.MSG_INTERNAL,
             )
         if op == "conversations":
-            return await self._ops.conversations(conn, frame)
+            return await self._ops.conversations(conn, await self._auth.app(conn.sdkappid), frame)
         if op == "delete_conversation":
-            return await self._ops.delete_conversation(conn, frame)
+            app = await self._auth.app(conn.sdkappid)
+            return await self._ops.delete_conversation(conn, app, frame)
         if op == "read":
             return await self._ops.read(conn, frame)
         if op == "read_members":
@@ -388,7 +390,7 @@ class WsEndpoint:
             return await self._ops.join_group(conn, await self._auth.app(conn.sdkappid), frame)
         if op == "quit_group":
             return await self._ops.quit_group(conn, frame)
-        return await self._ops.presence(conn, frame)
+        return await self._ops.presence(conn, await self._auth.app(conn.sdkappid), frame)
 
     async def _login(self, conn: Connection, frame: dict[str, Any]) -> None:
         sdkappid, identifier, sig, platform = frames.parse_login(frame)
@@ -437,23 +439,18 @@ class WsEndpoint:
             frame, conn.sdkappid, conn.user, conn.platform, self._settings.max_body_bytes
         )
         app = await self._auth.app(conn.sdkappid)
-        is_group = bool(inbound.group_id)
         # Answered from this gateway's memory: its throttle buckets and its directory cache.
-        rules = self._auth.rules
-        rules.throttle(app, conn.user, group=is_group)
+        group = await check_send(self._auth.rules, app, inbound)
         tracks_receipts = False
         group_type = ""
-        if is_group:
-            group = await rules.check_group(app, inbound)
+        if group is not None:
             group_type = group.group_type
             if inbound.need_read_receipt:
                 count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
-                refusal = receipt_refusal(group, count)
+                refusal = receipt_refusal(app.settings, group, count)
                 if refusal is not None:
                     raise refusal
                 tracks_receipts = True
-        else:
-            await rules.check_c2c(app, inbound)
         received_ms = inbound.received_at_ms
 
         def on_done(outcome: Outcome) -> None:

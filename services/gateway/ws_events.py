@@ -13,6 +13,8 @@ when the app has enabled C2C.CallbackAfterMsgReport, the only use of the fact.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from services.common import events
 from services.common.callback_config import config_of
@@ -23,7 +25,8 @@ from services.common.store.ports import Stores
 from services.common.unread import c2c_unread
 from services.gateway.auth import Authenticator
 from services.gateway.before_events import APPLY_JOIN_GROUP, BeforeEvents, group_rejection
-from services.gateway.events import EventEmitter, closed_state, group_unchanged, state_payload
+from services.gateway.events import EventEmitter, closed_state, state_payload
+from services.gateway.handlers.membership import MembershipEvents
 from services.gateway.sessions import Connection
 
 READ_REPORT = "C2C.CallbackAfterMsgReport"
@@ -32,6 +35,10 @@ READ_REPORT = "C2C.CallbackAfterMsgReport"
 def client_ip(conn: Connection) -> str:
     address = conn.ws.remote_address
     return str(address[0]) if address else ""
+
+
+def _origin(conn: Connection) -> dict[str, str]:
+    return {"client_ip": client_ip(conn), "platform": conn.platform}
 
 
 class WsEvents:
@@ -51,15 +58,10 @@ class WsEvents:
         self._tails = tails
         self._auth = auth
 
-    def _emit(self, conn: Connection, kind: str, entity: str, payload: dict[str, object]) -> None:
-        self._emitter.emit_soon(
-            conn.sdkappid,
-            kind,
-            entity,
-            payload,
-            client_ip=client_ip(conn),
-            platform=conn.platform,
-        )
+    def _emit(
+        self, conn: Connection, kind: str, entity: str, payload: Mapping[str, object]
+    ) -> None:
+        self._emitter.emit_soon(conn.sdkappid, kind, entity, payload, **_origin(conn))
 
     def login(self, conn: Connection, kicked_platforms: list[str]) -> None:
         payload = state_payload(
@@ -85,55 +87,20 @@ class WsEvents:
         if not verdict.allowed:
             raise group_rejection(verdict)
 
-    async def joined(self, conn: Connection, group: Group) -> None:
-        """A client joined by itself (Tencent's JoinType Apply); the group may be full now.
-        Returns once the group's membership version is bumped."""
-        try:
-            await self._emitter.emit_membership_soon(
-                conn.sdkappid,
-                events.GROUP_MEMBERS_JOINED,
-                group.group_id,
-                {
-                    "GroupId": group.group_id,
-                    "Type": group.group_type,
-                    "JoinType": events.JOIN_APPLY,
-                    "Operator_Account": conn.user,
-                    "NewMemberList": events.members([conn.user]),
-                },
-                client_ip=client_ip(conn),
-                platform=conn.platform,
-            )
-        finally:
-            # The member joined even if the version bump failed (10002).
-            if group.max_members:
-                count = await self._stores.groups.count_members(conn.sdkappid, group.group_id)
-                if count >= group.max_members:
-                    self.full(conn, group)
+    def changes(self, conn: Connection) -> MembershipEvents:
+        """The events of a client joining (Tencent's JoinType Apply) or quitting a group by
+        itself. A membership event returns once the group's version is bumped; the broker is
+        not waited for."""
 
-    def full(self, conn: Connection, group: Group) -> None:
-        self._emit(conn, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+        async def emit(kind: str, entity: str, payload: Mapping[str, Any]) -> None:
+            if kind in events.MEMBERSHIP_KINDS:
+                await self._emitter.emit_membership_soon(
+                    conn.sdkappid, kind, entity, payload, **_origin(conn)
+                )
+            else:
+                self._emit(conn, kind, entity, payload)
 
-    async def quit(self, conn: Connection, group: Group) -> None:
-        """Returns once the group's membership version is bumped."""
-        await self._emitter.emit_membership_soon(
-            conn.sdkappid,
-            events.GROUP_MEMBERS_EXITED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "ExitType": events.EXIT_QUIT,
-                "Operator_Account": conn.user,
-                "ExitMemberList": events.members([conn.user]),
-            },
-            client_ip=client_ip(conn),
-            platform=conn.platform,
-        )
-
-    async def unchanged(self, conn: Connection, group: Group) -> None:
-        """A join or quit that found nothing to change (perhaps a retry): pay the group's
-        membership version increment this node may still owe."""
-        await group_unchanged(conn.sdkappid, group.group_id)
+        return MembershipEvents(emit, conn.user, events.JOIN_APPLY, events.EXIT_QUIT)
 
     async def c2c_read(self, conn: Connection, peer: str) -> None:
         config = config_of(await self._auth.app(conn.sdkappid))

@@ -18,30 +18,25 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
 from services.common.store.conversations import C2C, ConversationState
-from services.common.store.groups import Group, Member
+from services.common.store.groups import Group
 from services.common.store.ports import App, Stores
-from services.gateway import membership
 from services.gateway.archive import Archive
 from services.gateway.bounds import MSG_SEQ, STORED_U64, UINT32
 from services.gateway.frames import field as frame_field
 from services.gateway.frames import integer as frame_integer
 from services.gateway.frames import optional_integer as frame_optional_integer
 from services.gateway.group_rules import (
-    AVCHATROOM,
     COMMUNITY,
-    FREE_ACCESS,
     MEETING,
-    MEMBER,
 )
+from services.gateway.handlers import membership
+from services.gateway.handlers.recall import Origin, Recaller, recall
 from services.gateway.msgbody import message_json
 from services.gateway.publisher import Publisher
-from services.gateway.recall import recall_inbound, recall_refusal
 from services.gateway.receipts import GroupReceipts, Notice, notify
 from services.gateway.sessions import Connection
 from services.gateway.ws_events import WsEvents
 
-MAX_CONVERSATIONS = 500
-DEFAULT_CONVERSATIONS = 100
 MAX_PRESENCE_USERS = 500
 
 
@@ -64,19 +59,6 @@ def sees_history_before_join(group_type: str) -> bool:
     """SPEC §4: members of Meeting and Community groups may read what was said before they
     joined; Work and Public members see messages from their join on (AVChatRoom keeps none)."""
     return group_type in (MEETING, COMMUNITY)
-
-
-def join_refusal(group: Group) -> TidingsError | None:
-    """May a client join this group by itself? AVChatRoom, Meeting and Community groups are
-    FreeAccess (Tencent); Work groups are invitation only; a Public group asks for approval,
-    which is an app admin's add_group_member here."""
-    if group.group_type == AVCHATROOM or group.apply_join_option == FREE_ACCESS:
-        return None
-    return TidingsError(
-        ErrorCode.GROUP_NO_PERMISSION,
-        f"this group does not take joins from clients ({group.apply_join_option}); "
-        "an admin adds members",
-    )
 
 
 class WsOps:
@@ -118,31 +100,29 @@ class WsOps:
     async def recall(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id = _target_conversation(frame, conn.user)
         seq = frame_integer(frame, "seq", MSG_SEQ)
-        got = await self._archive.get(conn.sdkappid, conv, [seq])
-        if not got:
-            raise TidingsError(ErrorCode.MSG_NOT_FOUND, "the message does not exist")
-        target = got[0]
         role = None
         if group_id is not None:
             member = await self._stores.groups.get_members(conn.sdkappid, group_id, [conn.user])
             if conn.user not in member:
                 raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")
             role = member[conn.user].role
-        refusal = recall_refusal(
-            target, conn.user, role, int(time.time() * 1000), recall_window_s(app)
+        got = await self._archive.get(conn.sdkappid, conv, [seq])
+        await recall(
+            self._publisher,
+            got[0] if got else None,
+            group_id is not None,
+            Origin(SOURCE_WS, conn.platform),
+            Recaller(conn.user, role),
+            recall_window_s(app),
         )
-        if refusal is not None:
-            raise refusal
-        inbound = recall_inbound(target, source=SOURCE_WS, platform=conn.platform)
-        outcome = await self._publisher.publish(inbound)
-        if outcome.error_code:
-            # As-is: the router refuses a second recall of a message with Tencent's code.
-            raise TidingsError(outcome.error_code, outcome.error_info)
         return {"op": "recall", "code": 0, "conversation": conv, "seq": seq}
 
-    async def conversations(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
-        limit = frame_optional_integer(frame, "limit", UINT32) or DEFAULT_CONVERSATIONS
-        limit = max(1, min(limit, MAX_CONVERSATIONS))
+    async def conversations(
+        self, conn: Connection, app: App, frame: dict[str, Any]
+    ) -> dict[str, Any]:
+        limit = messaging_settings.conversation_page(
+            app.settings, frame_optional_integer(frame, "limit", UINT32) or 0
+        )
         everything = await conversation_list.user_states(
             self._stores, self._tails, conn.sdkappid, conn.user
         )
@@ -184,12 +164,27 @@ class WsOps:
         items = await asyncio.gather(*(describe(s) for s in states))
         return {"op": "conversations", "code": 0, "conversations": list(items)}
 
-    async def delete_conversation(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
-        conv, _ = _target_conversation(frame, conn.user)
+    async def delete_conversation(
+        self, conn: Connection, app: App, frame: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Hide the conversation; with `conversation_delete_sync` on, the user's other devices
+        get a `conversation_deleted` to hide it too."""
+        conv, group_id = _target_conversation(frame, conn.user)
         await conversation_list.delete(self._stores, self._tails, conn.sdkappid, conn.user, conv)
+        if messaging_settings.feature_on(app.settings, "conversation_delete_sync"):
+            target = {"group": group_id} if group_id else {"peer": frame["peer"]}
+            deleted = {"op": "conversation_deleted", "conversation": conv, **target}
+            await notify(
+                self._channels,
+                self._registry,
+                [Notice(conn.sdkappid, conn.user, deleted, skip_conn_id=conn.conn_id)],
+            )
         return {"op": "delete_conversation", "code": 0, "conversation": conv}
 
-    async def presence(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
+    async def presence(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
+        messaging_settings.require_feature(
+            app.settings, "user_status", ErrorCode.USER_STATUS_DISABLED
+        )
         users = frame.get("users")
         if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
             raise TidingsError(ErrorCode.WS_BAD_FRAME, "'users' must be an array of user ids")
@@ -284,44 +279,20 @@ class WsOps:
 
     async def join_group(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         group = await self._group(conn.sdkappid, frame_field(frame, "group", str))
-        refusal = join_refusal(group)
-        if refusal is not None:
-            raise refusal
-
-        async def full() -> None:
-            self._events.full(conn, group)
 
         async def approve() -> None:
             await self._events.before_apply(conn, group)
 
-        joiner = Member(user_id=conn.user, role=MEMBER, join_time=int(time.time()))
-        result = (
-            await membership.admit(
-                self._stores, self._tails, app, group, [joiner], on_full=full, approve=approve
-            )
-        )[conn.user]
-        if result == membership.NOT_ADDED:
-            raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "banned from this group for now")
-        if result == membership.ALREADY_MEMBER:
-            await self._events.unchanged(conn, group)
-            return {"op": "join_group", "code": 0, "group": group.group_id, "joined": False}
-        await self._events.joined(conn, group)
-        return {"op": "join_group", "code": 0, "group": group.group_id, "joined": True}
+        changes = self._events.changes(conn)
+        joined = await membership.join(
+            self._stores, self._tails, app, group, conn.user, changes, approve
+        )
+        return {"op": "join_group", "code": 0, "group": group.group_id, "joined": joined}
 
     async def quit_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:
         group = await self._group(conn.sdkappid, frame_field(frame, "group", str))
-        if group.owner == conn.user and group.group_type != AVCHATROOM:
-            raise TidingsError(
-                ErrorCode.GROUP_NO_PERMISSION, "the owner cannot quit; transfer the group first"
-            )
-        try:
-            await self._require_member(conn.sdkappid, group.group_id, conn.user)
-        except TidingsError:
-            # Perhaps a retry of a quit answered 10002: pay what this node owes the group.
-            await self._events.unchanged(conn, group)
-            raise
-        await self._stores.groups.remove_members(conn.sdkappid, group.group_id, [conn.user])
-        await self._events.quit(conn, group)
+        changes = self._events.changes(conn)
+        await membership.leave(self._stores, conn.sdkappid, group, conn.user, changes)
         return {"op": "quit_group", "code": 0, "group": group.group_id}
 
     async def _group(self, sdkappid: int, group_id: str) -> Group:

@@ -124,6 +124,19 @@ async def test_create_an_app_and_import_accounts_from_a_file(
     await page.click("#check-go")
     await page.wait_for_selector("#check-result td:has-text('NotImported')")
 
+    # Found by prefix, its profile opened and its nick changed.
+    await page.fill("#search-prefix", "be")
+    await page.click("#search-go")
+    found = page.locator("#search-result tr", has_text="ben")
+    await found.get_by_role("button", name="Profile").click()
+    await page.fill("#profile-form input[name=Tag_Profile_IM_Nick]", "Benjamin")
+    await page.click("#profile-save")
+    await console.toast("Profile of ben saved")
+    profile = await app.rest(
+        "profile", "portrait_get", {"To_Account": ["ben"], "TagList": ["Tag_Profile_IM_Nick"]}
+    )
+    assert profile["UserProfileItem"][0]["ProfileItem"][0]["Value"] == "Benjamin"
+
 
 @pytest.fixture
 async def app_server() -> AsyncIterator[AppServer]:
@@ -274,6 +287,7 @@ async def test_a_read_only_sub_account_sees_but_cannot_change(
 
         await viewer.open("features", app.sdkappid)
         assert await page.is_disabled("#login-mode")
+        assert await page.is_disabled("#switch-community")
         assert await page.query_selector("#save-features") is None
         assert await page.is_visible("text=Read-only: your policy does not allow changes here.")
 

@@ -1,5 +1,5 @@
-"""One admission for every way into a group (services/gateway/membership.py): the rules that the
-WebSocket join and the REST commands used to apply differently now hold for both."""
+"""One admission for every way into a group (services/gateway/handlers/membership.py): the rules
+that the WebSocket join and the REST commands used to apply differently now hold for both."""
 
 from __future__ import annotations
 

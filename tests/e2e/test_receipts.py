@@ -11,13 +11,21 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest
+from services.embedded.stack import Stack
+from tests.conftest import AppUnderTest, new_app
 from tests.e2e.test_group_messages import make_group
 from tidings_client import Client, Message, TidingsClientError
 
 pytestmark = pytest.mark.stack
 
 WAIT_S = 30.0
+# Tencent's group read receipts are off until the console enables them per group type.
+RECEIPTS_ON = {"group_receipt_types": ["Work", "Public", "Meeting"]}
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    return await new_app(stack, **RECEIPTS_ON)
 
 
 async def receive(c: Client, count: int) -> list[Message]:

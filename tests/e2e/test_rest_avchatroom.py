@@ -13,12 +13,20 @@ import pytest
 
 from services.common.errors import ErrorCode
 from services.common.store.groups import AVCHATROOM, Member
-from tests.conftest import AppUnderTest
+from services.embedded.stack import Stack
+from tests.conftest import AppUnderTest, new_app
 from tests.e2e.test_avchatroom import live_group
 from tests.e2e.test_group_messages import make_group
 from tidings_client import Client
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    """The online member list is off until the console turns it on (Tencent's default)."""
+    return await new_app(stack, avchatroom_member_list=True)
+
 
 SVC = "group_open_avchatroom_http_svc"
 OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}

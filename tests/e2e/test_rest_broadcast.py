@@ -16,6 +16,13 @@ from tests.e2e.test_group_messages import make_group
 
 pytestmark = pytest.mark.stack
 
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    """Broadcasts are off until the console turns them on (Tencent's default)."""
+    return await new_app(stack, avchatroom_broadcast=True)
+
+
 SVC = "group_open_http_svc"
 DATA = '{ "type":1, "content":"hello world"}'
 EXAMPLE: dict[str, Any] = {
@@ -56,7 +63,7 @@ async def test_broadcast_reaches_every_live_group(app: AppUnderTest) -> None:
 
 
 async def test_broadcast_without_live_groups(stack: Stack) -> None:
-    app = await new_app(stack)
+    app = await new_app(stack, avchatroom_broadcast=True)
     reply = await app.rest(SVC, "send_broadcast_msg", {**EXAMPLE, "From_Account": None})
     assert reply == {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "MsgSeq": 0}
 

@@ -11,9 +11,17 @@ import pytest
 
 from services.common import conversation
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest
+from services.embedded.stack import Stack
+from tests.conftest import AppUnderTest, new_app
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    """Communities and topics are off until the console turns them on (Tencent's default)."""
+    return await new_app(stack, community=True, community_topics=True)
+
 
 SVC = "million_group_open_http_svc"
 GROUP_SVC = "group_open_http_svc"

@@ -11,10 +11,18 @@ import pytest
 from services.common.errors import ErrorCode
 from services.common.store.groups import Member
 from services.common.store.sqlite import SqliteStores
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, new_app
 from tidings_client import Client
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    """Communities and topics are off until the console turns them on (Tencent's default)."""
+    return await new_app(stack, community=True, community_topics=True)
+
 
 SVC = "group_open_http_svc"
 

@@ -8,9 +8,17 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest
+from services.embedded.stack import Stack
+from tests.conftest import AppUnderTest, new_app
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    """Message extensions are off until the console turns them on (Tencent's default)."""
+    return await new_app(stack, msg_extensions=True)
+
 
 SVC = "openim_msg_ext_http_svc"
 OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}

@@ -1,36 +1,54 @@
 """Operations commands through the stack: getappinfo with Tencent's request examples (the
-counts the stores hold, 0 for the statistics Tidings does not keep yet), get_history (no
-archive files: an empty File list) and GetIPList, with their error paths."""
+counts the stores hold, the day's statistics, 0 for the figures Tidings does not keep),
+get_history's request checks and an hour long gone (no file: tests/e2e/test_rest_history_files.py
+downloads files) and GetIPList, with their error paths."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from services.common.errors import ErrorCode
-from services.gateway.rest_v4.operations import APP_INFO_FIELDS, BEIJING
+from services.gateway.rest_v4.operations import APP_INFO_FIELDS
 from tests.conftest import AppUnderTest
 from tests.e2e.test_group_messages import make_group
 
 pytestmark = pytest.mark.stack
 
 OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
-REAL = {"AppId", "AppName", "Company", "RegistUserNumTotal", "GroupAllGroupNum", "Date"}
+# The fields no statistic of Tidings gives.
+NO_FIGURE = {
+    "LoginTimes",
+    "LoginUserNum",
+    "C2CDownMsgNum",
+    "DownMsgNum",
+    "GroupDownMsgNum",
+    "C2CSendMsgUserNum",
+    "GroupSendMsgUserNum",
+    "C2CAPNSMsgNum",
+    "GroupAPNSMsgNum",
+    "ChainIncrease",
+    "ChainDecrease",
+    "GroupJoinGroupTimes",
+    "GroupQuitGroupTimes",
+}
 
 
-def beijing_date() -> str:
-    return datetime.now(BEIJING).strftime("%Y%m%d")
+def stats_date() -> str:
+    """Today as the statistics count days (UTC)."""
+    return datetime.now(UTC).strftime("%Y%m%d")
 
 
 async def test_getappinfo_all_fields(app: AppUnderTest) -> None:
     await app.import_accounts("ops1", "ops2", "ops3")
     await make_group(app, "ops1", ["ops2"])
-    before = beijing_date()
+    before = stats_date()
     reply = await app.rest("openconfigsvr", "getappinfo", {})
-    after = beijing_date()
+    after = stats_date()
     assert {k: reply[k] for k in OK} == OK, reply
+    # A new app: its statistics start today.
     [row] = reply["Result"]
     assert list(row) == list(APP_INFO_FIELDS)
     assert all(isinstance(v, str) for v in row.values()), row
@@ -40,7 +58,7 @@ async def test_getappinfo_all_fields(app: AppUnderTest) -> None:
     assert row["RegistUserNumTotal"] == "3"
     assert row["GroupAllGroupNum"] == "1"
     assert row["Date"] in (before, after)
-    assert {row[name] for name in set(APP_INFO_FIELDS) - REAL} == {"0"}
+    assert {row[name] for name in NO_FIGURE} == {"0"}
 
     # The count follows the directory.
     deleted = await app.rest(
@@ -52,11 +70,11 @@ async def test_getappinfo_all_fields(app: AppUnderTest) -> None:
 
 
 async def test_getappinfo_request_field(app: AppUnderTest) -> None:
-    before = beijing_date()
+    before = stats_date()
     reply = await app.rest(
         "openconfigsvr", "getappinfo", {"RequestField": ["ChainIncrease", "ChainDecrease"]}
     )
-    after = beijing_date()
+    after = stats_date()
     assert reply["ErrorCode"] == 0, reply
     [row] = reply["Result"]
     assert {k: v for k, v in row.items() if k != "Date"} == {
@@ -79,8 +97,8 @@ async def test_getappinfo_malformed(app: AppUnderTest, body: dict[str, Any]) -> 
 
 
 @pytest.mark.parametrize("chat_type", ["C2C", "Group"])
-async def test_get_history_has_no_files(app: AppUnderTest, chat_type: str) -> None:
-    # Tencent's request example.
+async def test_get_history_of_an_hour_long_gone(app: AppUnderTest, chat_type: str) -> None:
+    # Tencent's request example: the archive holds nothing of 2015.
     reply = await app.rest(
         "open_msg_svc", "get_history", {"ChatType": chat_type, "MsgTime": "2015120121"}
     )

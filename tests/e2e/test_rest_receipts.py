@@ -12,13 +12,19 @@ import pytest
 
 from services.common import conversation
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest
-from tests.e2e.test_receipts import WAIT_S, receive, unread_of
+from services.embedded.stack import Stack
+from tests.conftest import AppUnderTest, new_app
+from tests.e2e.test_receipts import RECEIPTS_ON, WAIT_S, receive, unread_of
 
 pytestmark = pytest.mark.stack
 
 OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
 GROUP = "group_open_http_svc"
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    return await new_app(stack, **RECEIPTS_ON)
 
 
 async def sendmsg(app: AppUnderTest, sender: str, to: str, text: str) -> str:

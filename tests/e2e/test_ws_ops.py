@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from services.common.errors import ErrorCode
+from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, eventually, new_app
 from tidings_client import Client, Message, TidingsClientError
 
@@ -82,7 +83,8 @@ async def test_recall_window_closes(stack) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("encoding", ["json", "proto"])
-async def test_conversations_presence_and_delete(app: AppUnderTest, encoding: str) -> None:
+async def test_conversations_presence_and_delete(stack: Stack, encoding: str) -> None:
+    app = await new_app(stack, user_status=True)
     await app.import_accounts("ca", "cb", "cc")
     ca, cb = await app.connect("ca", encoding), await app.connect("cb", encoding)
     try:

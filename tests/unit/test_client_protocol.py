@@ -11,9 +11,9 @@ from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage, Message
 from services.common.store.groups import Group
 from services.common.store.ports import App
 from services.gateway import avchatroom, frames_proto
+from services.gateway.handlers.membership import join_refusal
 from services.gateway.msgbody import message_json
 from services.gateway.receipts import parse_entry, receipt_refusal
-from services.gateway.ws_ops import join_refusal
 from services.router.fanout import Recipient, pushable
 from services.router.ingest import build_message
 from tidings_client import frames as sdk_frames
@@ -93,18 +93,21 @@ def test_avchatroom_rate_is_one_a_second_by_default_and_at_most_five(
     assert avchatroom.msg_rate(app).per_s == 1
 
 
+RECEIPTS_ON = {"group_receipt_types": ["Work", "Public", "Meeting"]}
+
+
 def _group(group_type: str, apply_join_option: str = "") -> Group:
     return Group(group_id="g", group_type=group_type, name="g", apply_join_option=apply_join_option)
 
 
 def test_read_receipts_are_for_groups_of_at_most_200_and_not_live_or_community() -> None:
     for kind in ("Work", "Public", "Meeting"):
-        assert receipt_refusal(_group(kind), 200) is None
-        refusal = receipt_refusal(_group(kind), 201)
+        assert receipt_refusal(RECEIPTS_ON, _group(kind), 200) is None
+        refusal = receipt_refusal(RECEIPTS_ON, _group(kind), 201)
         assert refusal is not None
         assert refusal.code == ErrorCode.GROUP_NO_PERMISSION
     for kind in ("AVChatRoom", "Community"):
-        assert receipt_refusal(_group(kind), 2) is not None
+        assert receipt_refusal(RECEIPTS_ON, _group(kind), 2) is not None
     assert parse_entry(b"12|alice") == (12, "alice")
     assert parse_entry("3|a|b") == (3, "a|b")
 

@@ -11,13 +11,15 @@ from services.common.store.ports import App
 from services.gateway import avchatroom, login_modes, throttle, ws_ops
 from services.gateway.quotas import has_member_addon
 
+NOW = 1_800_000_000
+
 
 def app_with(settings: dict[str, Any]) -> App:
     return App(sdkappid=1400000001, name="t", edition="Standard", keys=[], settings=settings)
 
 
 def test_defaults_are_the_readers_defaults() -> None:
-    shown = ms.view({})
+    shown = ms.view(app_with({}), NOW)
     app = app_with({})
     policy = login_modes.policy_from_settings({})
     assert shown["login"] == {
@@ -37,7 +39,7 @@ def test_defaults_are_the_readers_defaults() -> None:
 def test_stored_values_reach_the_readers() -> None:
     settings: dict[str, Any] = {}
     ms.apply(
-        settings,
+        app_with(settings),
         {
             "login": {"mode": 2},
             "recall_window_s": 600,
@@ -45,6 +47,7 @@ def test_stored_values_reach_the_readers() -> None:
             "avchatroom_msg_rate": 5,
             "group_member_addon": True,
         },
+        NOW,
     )
     app = app_with(settings)
     assert login_modes.policy_from_settings(settings).mode == 2
@@ -70,12 +73,12 @@ def test_stored_values_reach_the_readers() -> None:
 def test_invalid_changes_are_refused_and_nothing_is_stored(changes: dict[str, Any]) -> None:
     settings: dict[str, Any] = {"recall_window_s": 300}
     with pytest.raises(ms.InvalidSetting):
-        ms.apply(settings, {"c2c_friend_check": True, **changes})
+        ms.apply(app_with(settings), {"c2c_friend_check": True, **changes}, NOW)
     assert settings == {"recall_window_s": 300}
 
 
 def test_null_restores_the_default_and_other_keys_are_kept() -> None:
     settings: dict[str, Any] = {"recall_window_s": 300, "callback": {"url": "x"}}
-    ms.apply(settings, {"recall_window_s": None})
+    ms.apply(app_with(settings), {"recall_window_s": None}, NOW)
     assert settings == {"callback": {"url": "x"}}
-    assert ms.view(settings)["recall_window_s"] == 120
+    assert ms.view(app_with(settings), NOW)["recall_window_s"] == 120

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.common import custom_fields
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.profiles import FOREVER, CachedNoSpeakingStore, NoSpeaking
 from services.gateway import profiles
@@ -104,12 +105,15 @@ def test_custom_tag_names_are_letters_only_and_short() -> None:
     assert not profiles.is_custom_tag("Tag_Profile_IM_Nick")
 
 
-def test_declared_custom_tags_setting() -> None:
-    assert profiles.declared_custom_tags({}) is None
-    assert profiles.declared_custom_tags(
-        {"profile_custom_fields": ["Test", "Tag_Profile_Custom_Hobby", "bad name", 3]}
-    ) == frozenset({"Tag_Profile_Custom_Test", "Tag_Profile_Custom_Hobby"})
-    assert profiles.declared_custom_tags({"profile_custom_fields": "Test"}) == frozenset()
+def test_declared_custom_fields_setting() -> None:
+    assert profiles.declared_custom_fields({}) is None
+    assert set(
+        profiles.declared_custom_fields(
+            {"profile_custom_fields": ["Test", "Tag_Profile_Custom_Hobby", "bad name", 3]}
+        )
+        or {}
+    ) == {"Tag_Profile_Custom_Test", "Tag_Profile_Custom_Hobby"}
+    assert profiles.declared_custom_fields({"profile_custom_fields": "Test"}) == {}
 
 
 def test_profile_items_accept_every_standard_tag() -> None:
@@ -176,13 +180,37 @@ def test_profile_items_refusals(items: Any, code: ErrorCode) -> None:
     assert _code(profiles.profile_items, items, None) == code
 
 
+def _declared(*names: str, **spec: object) -> profiles.Declared:
+    settings: dict[str, object] = {}
+    for name in names:
+        custom_fields.add_field(settings, custom_fields.PROFILE, {"name": name, **spec})
+    return profiles.declared_custom_fields(settings)
+
+
 def test_declared_custom_fields_limit_the_custom_tags() -> None:
-    declared = frozenset({"Tag_Profile_Custom_Test"})
+    declared = _declared("Test")
     ok = [{"Tag": "Tag_Profile_Custom_Test", "Value": "x"}]
     assert profiles.profile_items(ok, declared) == {"Tag_Profile_Custom_Test": "x"}
     other = [{"Tag": "Tag_Profile_Custom_Other", "Value": "x"}]
     assert _code(profiles.profile_items, other, declared) == ErrorCode.PROFILE_TAG_NOT_FOUND
     assert _code(profiles.tag_list, ["Tag_Profile_Custom_Other"], declared) == 40009
+
+
+def test_declared_permissions_and_types() -> None:
+    declared = _declared("Test", admin_write=False, app_read=False)
+    item = [{"Tag": "Tag_Profile_Custom_Test", "Value": "x"}]
+    assert _code(profiles.profile_items, item, declared) == ErrorCode.PROFILE_NO_PERMISSION
+    assert profiles.profile_items(item, declared, "app_write") == {"Tag_Profile_Custom_Test": "x"}
+    assert profiles.tag_list(["Tag_Profile_Custom_Test"], declared) == ["Tag_Profile_Custom_Test"]
+    code = _code(profiles.tag_list, ["Tag_Profile_Custom_Test"], declared, "app_read")
+    assert code == ErrorCode.PROFILE_NO_PERMISSION
+    number = _declared("Score", type="integer")
+    assert profiles.profile_items([{"Tag": "Tag_Profile_Custom_Score", "Value": 7}], number) == {
+        "Tag_Profile_Custom_Score": 7
+    }
+    text = [{"Tag": "Tag_Profile_Custom_Score", "Value": "7"}]
+    code = _code(profiles.profile_items, text, number)
+    assert code == ErrorCode.PROFILE_VALUE_TYPE
 
 
 def test_tag_list() -> None:
@@ -203,7 +231,7 @@ def test_at_most_twenty_custom_tags_without_declared_fields() -> None:
     code = _code(profiles.new_custom_tags, ["Tag_Profile_Custom_Y"], full, None)
     assert code == ErrorCode.PROFILE_TAG_NOT_FOUND
     # Declared fields are the app's own list: no counting.
-    declared = frozenset({"Tag_Profile_Custom_Y"})
+    declared = _declared("Y")
     assert profiles.new_custom_tags(["Tag_Profile_Custom_Y"], full, declared) == [
         "Tag_Profile_Custom_Y"
     ]

@@ -10,6 +10,8 @@ import pytest
 
 from services.common.config import Settings
 from services.common.errors import ErrorCode, TidingsError
+from services.common.store.stats_report import DayFigures
+from services.gateway.history_files import BEIJING
 from services.gateway.rest_v4 import operations
 
 
@@ -44,34 +46,40 @@ def test_malformed_request_field(raw: Any) -> None:
 
 def test_row_holds_the_known_values_and_zero_for_the_rest() -> None:
     wanted = operations.requested_fields(None)
-    # 17:30 UTC is already the next day in Beijing.
-    now = datetime(2016, 6, 6, 17, 30, tzinfo=UTC)
-    row = operations.app_info_row(
-        wanted, {"AppId": "1400000001", "Company": "", "RegistUserNumTotal": "3"}, now
-    )
+    day = operations.day_values(DayFigures("2016-06-07", active_users=4, callbacks_ok=2))
+    row = operations.app_info_row(wanted, {"AppId": "1400000001", "Company": "", **day})
     assert list(row) == wanted
-    assert row["Date"] == "20160607"
-    assert (row["AppId"], row["Company"], row["RegistUserNumTotal"]) == ("1400000001", "", "3")
     assert all(isinstance(v, str) for v in row.values())
-    unknown = set(wanted) - {"AppId", "Company", "RegistUserNumTotal", "Date"}
-    assert {row[name] for name in unknown} == {"0"}
+    assert (row["Date"], row["AppId"], row["ActiveUserNum"]) == ("20160607", "1400000001", "4")
+    assert (row["CallBackReq"], row["CallBackRsp"], row["UpMsgNum"]) == ("2", "2", "0")
+    assert row["LoginTimes"] == row["ChainIncrease"] == "0"
 
 
 def test_row_of_picked_fields() -> None:
-    now = datetime(2016, 6, 7, 1, 0, tzinfo=UTC)
     wanted = operations.requested_fields(["ChainIncrease", "ChainDecrease"])
-    assert operations.app_info_row(wanted, {"AppId": "1"}, now) == {
+    day = operations.day_values(DayFigures("2016-06-07", messages=3))
+    assert operations.app_info_row(wanted, {"AppId": "1", **day}) == {
         "ChainIncrease": "0",
         "ChainDecrease": "0",
         "Date": "20160607",
     }
 
 
+def test_app_info_days_start_at_the_first_with_figures() -> None:
+    quiet, busy, today = (
+        DayFigures("2026-12-04"),
+        DayFigures("2026-12-05", c2c_messages=3, messages=3),
+        DayFigures("2026-12-06"),
+    )
+    assert operations.days_shown([quiet, busy, today]) == [busy, today]
+    assert operations.days_shown([quiet, today]) == [today]
+
+
 def test_msg_time_is_a_beijing_hour() -> None:
     got = operations.parse_msg_time("2015120121")
-    assert got == datetime(2015, 12, 1, 21, tzinfo=operations.BEIJING)
-    assert got.astimezone(UTC) == datetime(2015, 12, 1, 13, tzinfo=UTC)
-    assert operations.parse_msg_time("2016022900").day == 29
+    assert got == int(datetime(2015, 12, 1, 13, tzinfo=UTC).timestamp() * 1000)
+    leap = datetime.fromtimestamp(operations.parse_msg_time("2016022900") / 1000, BEIJING)
+    assert leap.day == 29
 
 
 @pytest.mark.parametrize(

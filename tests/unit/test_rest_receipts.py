@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode, TidingsError
-from services.common.store.groups import Group
 from services.gateway.receipts import ReadCount, group_receipt_notice, read_split
 from services.gateway.rest_v4 import receipts
 
@@ -133,12 +132,3 @@ def test_receipt_items() -> None:
         "ReadNum": 0,
         "UnreadNum": 0,
     }
-
-
-def test_live_and_community_groups_have_no_receipts() -> None:
-    for kind in ("AVChatRoom", "Community"):
-        with pytest.raises(TidingsError) as err:
-            receipts.check_receipt_group(Group(group_id="g", group_type=kind, name="n"))
-        assert err.value.code == ErrorCode.GROUP_NO_PERMISSION
-    for kind in ("Work", "Public", "Meeting"):
-        receipts.check_receipt_group(Group(group_id="g", group_type=kind, name="n"))

@@ -316,8 +316,9 @@ def test_merge_groups_keeps_order() -> None:
 # ---- the AllowType port ----------------------------------------------------------------------
 
 
-async def test_allow_type_defaults_to_allow_any() -> None:
-    assert await allow_type_of(None, 1, "u") == rules.ALLOW_TYPE_ANY
+async def test_allow_type_defaults_to_the_apps_default() -> None:
+    any_, confirm = rules.ALLOW_TYPE_ANY, rules.ALLOW_TYPE_NEED_CONFIRM
+    assert await allow_type_of(None, 1, "u", any_) == rules.ALLOW_TYPE_ANY
 
     async def unset(sdkappid: int, user: str) -> str | None:
         return None
@@ -328,6 +329,7 @@ async def test_allow_type_defaults_to_allow_any() -> None:
     async def garbage(sdkappid: int, user: str) -> str | None:
         return "AllowType_Type_Bogus"
 
-    assert await allow_type_of(unset, 1, "u") == rules.ALLOW_TYPE_ANY
-    assert await allow_type_of(deny, 1, "u") == rules.ALLOW_TYPE_DENY_ANY
-    assert await allow_type_of(garbage, 1, "u") == rules.ALLOW_TYPE_ANY
+    assert await allow_type_of(unset, 1, "u", any_) == rules.ALLOW_TYPE_ANY
+    assert await allow_type_of(unset, 1, "u", confirm) == rules.ALLOW_TYPE_NEED_CONFIRM
+    assert await allow_type_of(deny, 1, "u", confirm) == rules.ALLOW_TYPE_DENY_ANY
+    assert await allow_type_of(garbage, 1, "u", confirm) == rules.ALLOW_TYPE_NEED_CONFIRM

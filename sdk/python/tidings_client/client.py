@@ -189,6 +189,7 @@ class Client:
         self._changes: asyncio.Queue[Message] = asyncio.Queue()
         self._receipts: asyncio.Queue[Receipt] = asyncio.Queue()
         self._read_marks: asyncio.Queue[ReadMark] = asyncio.Queue()
+        self._deleted_conversations: asyncio.Queue[str] = asyncio.Queue()
         # Per conversation: what was shown, and what waits for a missing seq.
         self._orders: dict[str, ConversationOrder[Message]] = {}
         # One sync of a conversation at a time (a gap fill, or a catch-up's).
@@ -458,6 +459,11 @@ class Client:
         while True:
             yield await self._read_marks.get()
 
+    async def deleted_conversations(self) -> AsyncIterator[str]:
+        """Conversations this user deleted on another device (when the app syncs deletions)."""
+        while True:
+            yield await self._deleted_conversations.get()
+
     async def changes(self) -> AsyncIterator[Message]:
         """Recalls and edits of messages already seen (`kind` "recall" or "modify"), and group
         system notifications (`kind` "system": live only, never in sync)."""
@@ -644,6 +650,9 @@ class Client:
             self._read_marks.put_nowait(
                 ReadMark(frame["conversation"], frame["seq"], frame.get("time", 0))
             )
+            return
+        if op == "conversation_deleted":
+            self._deleted_conversations.put_nowait(frame["conversation"])
             return
         if op == "msg":
             for m in frame["msgs"]:

@@ -48,7 +48,15 @@ from services.common.store.cassandra_stats import CassandraStatsStore
 from services.common.store.cassandra_trace_log import CassandraTraceStore
 from services.common.store.codec import app_to_doc, doc_to_app
 from services.common.store.conversations import LastMessage
-from services.common.store.ports import Account, App, ArchiveBatch, countable
+from services.common.store.ports import (
+    Account,
+    App,
+    ArchiveBatch,
+    archive_chat_type,
+    countable,
+    hour_of,
+    hour_position,
+)
 from services.common.store.profiles import CachedNoSpeakingStore
 
 # deploy/cassandra/schema.cql is this text rendered for keyspace `tidings`, replication 1.
@@ -485,6 +493,16 @@ CREATE TABLE IF NOT EXISTS {keyspace}.console_accounts (
   doc text,
   PRIMARY KEY (username)
 );
+
+CREATE TABLE IF NOT EXISTS {keyspace}.messages_by_hour (
+  sdkappid bigint,
+  chat_type text,
+  hour_ms bigint,
+  position text,
+  conversation text,
+  seq bigint,
+  PRIMARY KEY ((sdkappid, chat_type, hour_ms), position)
+);
 """
 
 # CQL identifiers cannot be bound, so the keyspace name is checked before it is spliced in.
@@ -501,6 +519,11 @@ _NO_UPPER_BOUND = 2**63 - 1
 _INSERT_MESSAGE = (
     "INSERT INTO messages (sdkappid, conversation, seq, time_ms, sender, countable, body)"
     " VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL {ttl_s}"
+)
+# A message's hour index row lives as long as the message.
+_INDEX_HOUR = (
+    "INSERT INTO messages_by_hour (sdkappid, chat_type, hour_ms, position, conversation, seq)"
+    " VALUES (?, ?, ?, ?, ?, ?) USING TTL {ttl_s}"
 )
 
 
@@ -668,6 +691,17 @@ def _message_row(m: Message, raw: bytes | None = None) -> tuple[object, ...]:
     )
 
 
+def _hour_row(m: Message) -> tuple[object, ...]:
+    return (
+        m.sdkappid,
+        archive_chat_type(m.conversation),
+        hour_of(m.server_time_ms),
+        hour_position(m),
+        m.conversation,
+        m.seq,
+    )
+
+
 class CassandraMessageStore:
     def __init__(
         self,
@@ -679,6 +713,14 @@ class CassandraMessageStore:
         self._conversations = conversations
         self._groups = groups
         self._inserts: dict[int, PreparedStatement] = {}
+        self._hour_inserts: dict[int, PreparedStatement] = {}
+        # The keys of an hour's page; the bodies are read from `messages`, so a recall or an
+        # edit shows there too.
+        self._hour_page = cql.prepare(
+            "SELECT conversation, seq FROM messages_by_hour"
+            " WHERE sdkappid = ? AND chat_type = ? AND hour_ms = ? AND position > ?"
+            " ORDER BY position ASC LIMIT ?"
+        )
         self._after = cql.prepare(
             "SELECT body FROM messages WHERE sdkappid = ? AND conversation = ?"
             " AND seq > ? ORDER BY seq ASC LIMIT ?"
@@ -721,11 +763,27 @@ class CassandraMessageStore:
         )
 
     async def _insert(self, ttl_s: int) -> PreparedStatement:
-        statement = self._inserts.get(ttl_s)
+        return await self._with_ttl(self._inserts, _INSERT_MESSAGE, ttl_s)
+
+    async def _with_ttl(
+        self, prepared: dict[int, PreparedStatement], template: str, ttl_s: int
+    ) -> PreparedStatement:
+        statement = prepared.get(ttl_s)
         if statement is None:
-            statement = await self._cql.prepare_async(_INSERT_MESSAGE.format(ttl_s=ttl_s))
-            self._inserts[ttl_s] = statement
+            statement = await self._cql.prepare_async(template.format(ttl_s=ttl_s))
+            prepared[ttl_s] = statement
         return statement
+
+    async def _write(self, messages: Sequence[tuple[Message, bytes | None, int]]) -> None:
+        """Each message (with its bytes, if kept as they came, and its TTL) and its hour index
+        row."""
+        ttls = {ttl for _, _, ttl in messages}
+        inserts = {ttl: await self._insert(ttl) for ttl in ttls}
+        indexes = {ttl: await self._with_ttl(self._hour_inserts, _INDEX_HOUR, ttl) for ttl in ttls}
+        await asyncio.gather(
+            *(self._cql.execute(inserts[ttl], _message_row(m, raw)) for m, raw, ttl in messages),
+            *(self._cql.execute(indexes[ttl], _hour_row(m)) for m, _, ttl in messages),
+        )
 
     async def archive(self, batch: ArchiveBatch) -> None:
         """Cassandra has no transaction across partitions: the writes go out together, and
@@ -733,13 +791,7 @@ class CassandraMessageStore:
         for r in batch.messages:
             if r.ttl_s <= 0:
                 raise ValueError(f"ttl_s must be positive, got {r.ttl_s}")
-        inserts = {ttl: await self._insert(ttl) for ttl in {r.ttl_s for r in batch.messages}}
-        await asyncio.gather(
-            *(
-                self._cql.execute(inserts[r.ttl_s], _message_row(r.message, r.raw))
-                for r in batch.messages
-            )
-        )
+        await self._write([(r.message, r.raw, r.ttl_s) for r in batch.messages])
         await self._advance_heads([r.message for r in batch.messages])
         by_app: dict[int, list[LastMessage]] = {}
         for app, entry in batch.last:
@@ -765,8 +817,7 @@ class CassandraMessageStore:
             raise ValueError(f"ttl_s must be positive, got {ttl_s}")
         if not messages:
             return
-        insert = await self._insert(ttl_s)
-        await asyncio.gather(*(self._cql.execute(insert, _message_row(m)) for m in messages))
+        await self._write([(m, None, ttl_s) for m in messages])
         await self._advance_heads(messages)
 
     async def rewrite(self, messages: Sequence[Message], ttl_s: int) -> None:
@@ -840,6 +891,21 @@ class CassandraMessageStore:
     async def max_seq(self, sdkappid: int, conversation: str) -> int:
         rows = await self._cql.execute(self._head, (sdkappid, conversation))
         return int(rows[0][0]) if rows else 0
+
+    async def by_hour(
+        self, sdkappid: int, chat_type: str, hour_ms: int, after: str, limit: int
+    ) -> list[Message]:
+        keys = await self._cql.execute(
+            self._hour_page, (sdkappid, chat_type, hour_ms, after, limit)
+        )
+        seqs: dict[str, list[int]] = {}
+        for conversation, seq in keys:
+            seqs.setdefault(conversation, []).append(seq)
+        found = await asyncio.gather(
+            *(self.get(sdkappid, conversation, wanted) for conversation, wanted in seqs.items())
+        )
+        # An index row can outlive its message by moments (both expire with the same TTL).
+        return sorted((m for page in found for m in page), key=hour_position)
 
 
 class CassandraStores:

@@ -151,10 +151,46 @@ class MessageStore(Protocol):
         """Messages after after_seq (and before before_seq, 0: no bound) that `reader` did not
         send and that are `countable`."""
 
+    async def by_hour(
+        self, sdkappid: int, chat_type: str, hour_ms: int, after: str, limit: int
+    ) -> list[Message]:
+        """The app's stored messages of one chat type ("C2C", or "Group" with its topics) whose
+        server time is in the hour starting at hour_ms, in `hour_position` order after `after`
+        ("" for the first page), at most limit."""
+
 
 def countable(m: Message) -> bool:
     """Whether a message can count as unread: not silent, recalled or deleted."""
     return not (m.silent or m.recalled or m.deleted)
+
+
+HOUR_MS = 3_600_000
+# Tencent's ChatType of a conversation kind (services/common/conversation.py).
+CHAT_TYPE_OF_KIND = {"c2c": "C2C", "group": "Group", "topic": "Group"}
+# Between the parts of an hour position: below every character a conversation id holds, so
+# positions sort as (time, conversation, seq) tuples do.
+_POSITION_SEP = "\x00"
+
+
+def archive_chat_type(conversation: str) -> str:
+    kind = conversation.partition(":")[0]
+    return CHAT_TYPE_OF_KIND.get(kind, kind)
+
+
+def hour_of(time_ms: int) -> int:
+    """The start of the hour holding time_ms (UTC and Beijing hours begin together)."""
+    return time_ms - time_ms % HOUR_MS
+
+
+def hour_position(m: Message) -> str:
+    """Where a message sorts within its hour, and the cursor `by_hour` pages from: by server
+    time, then conversation, then seq; fixed-width numbers so the text sorts as they do."""
+    return _POSITION_SEP.join((f"{m.server_time_ms:020d}", m.conversation, f"{m.seq:020d}"))
+
+
+def split_hour_position(position: str) -> tuple[int, str, int]:
+    time_ms, conversation, seq = position.split(_POSITION_SEP)
+    return int(time_ms), conversation, int(seq)
 
 
 class Stores(Protocol):

@@ -16,7 +16,16 @@ from typing import TypeVar
 
 from services.common.pb.tidings.v1.envelope_pb2 import Message
 from services.common.store.codec import app_to_doc, doc_to_app
-from services.common.store.ports import Account, App, ArchiveBatch, Received, countable
+from services.common.store.ports import (
+    CHAT_TYPE_OF_KIND,
+    HOUR_MS,
+    Account,
+    App,
+    ArchiveBatch,
+    Received,
+    countable,
+    split_hour_position,
+)
 from services.common.store.profiles import CachedNoSpeakingStore
 from services.common.store.sqlite_admin_audit import SqliteAdminAuditStore
 from services.common.store.sqlite_avchatroom import SqliteAVChatRoomStore
@@ -68,6 +77,7 @@ CREATE TABLE IF NOT EXISTS messages (
   PRIMARY KEY (sdkappid, conversation, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (sdkappid, conversation, time_ms);
+CREATE INDEX IF NOT EXISTS messages_by_app_time ON messages (sdkappid, time_ms, conversation, seq);
 CREATE TABLE IF NOT EXISTS push_attr_names (
   sdkappid INTEGER NOT NULL,
   attr INTEGER NOT NULL,
@@ -415,6 +425,25 @@ class SqliteMessageStore:
             ).fetchone()
         )
         return int(row[0] or 0)
+
+    async def by_hour(
+        self, sdkappid: int, chat_type: str, hour_ms: int, after: str, limit: int
+    ) -> list[Message]:
+        kinds = sorted(kind for kind, of in CHAT_TYPE_OF_KIND.items() if of == chat_type)
+        start = split_hour_position(after) if after else (hour_ms, "", 0)
+        now = _now_ms()
+
+        def read(c: sqlite3.Connection) -> list[tuple[bytes]]:
+            marks = ",".join("?" * len(kinds))
+            return c.execute(
+                "SELECT body FROM messages WHERE sdkappid = ? AND time_ms >= ? AND time_ms < ?"
+                " AND (time_ms, conversation, seq) > (?, ?, ?) AND expire_at_ms > ?"
+                f" AND substr(conversation, 1, instr(conversation, ':') - 1) IN ({marks})"
+                " ORDER BY time_ms, conversation, seq LIMIT ?",
+                (sdkappid, hour_ms, hour_ms + HOUR_MS, *start, now, *kinds, limit),
+            ).fetchall()
+
+        return _decode(await self._db.run(read))
 
 
 class SqliteStores:

@@ -1,11 +1,17 @@
 """/admin/apps/{id}/messaging: the app's messaging switches (login mode, recall window, sender
-throttle, friend check, blocklist reply, live-group rate, group-member add-on).
+throttle, friend check, blocklist reply, live-group rate, group-member add-on, history
+retention, conversation pull count, group read receipts, add-friend verification, blocklist
+handling, and the feature switches: communities, topics, message extensions, user status,
+live-group broadcast and member list, conversation-deletion sync).
 
 The rules are services/common/messaging_settings.py, the same code `tidings app messaging` runs.
+A second history retention change in a calendar month is 409 `retention_changed_this_month`,
+naming the date the next change is allowed.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Body
@@ -22,12 +28,13 @@ def build_router(deps: AdminDeps) -> APIRouter:
 
     @router.get("/apps/{sdkappid}/messaging", summary="The app's messaging settings")
     async def get_messaging(sdkappid: SdkAppId) -> dict[str, Any]:
-        return messaging_settings.view((await deps.load_app(sdkappid)).settings)
+        return messaging_settings.view(await deps.load_app(sdkappid), int(time.time()))
 
     @router.patch(
         "/apps/{sdkappid}/messaging",
         summary="Change some messaging settings; null restores a setting's default",
         dependencies=[deps.audited("messaging.update")],
+        responses={409: {"description": "history retention was already changed this month"}},
         openapi_extra={
             "requestBody": {
                 "content": {
@@ -43,11 +50,14 @@ def build_router(deps: AdminDeps) -> APIRouter:
         changes: dict[str, Any] = Body(...),  # noqa: B008
     ) -> dict[str, Any]:
         app = await deps.load_app(sdkappid)
+        now_s = int(time.time())
         try:
-            messaging_settings.apply(app.settings, changes)
+            messaging_settings.apply(app, changes, now_s)
+        except messaging_settings.RetentionChangedThisMonth as err:
+            raise AdminError(409, "retention_changed_this_month", str(err)) from None
         except messaging_settings.InvalidSetting as err:
             raise AdminError(422, "invalid_argument", str(err)) from None
         await deps.save_app(app, SECTION)
-        return messaging_settings.view(app.settings)
+        return messaging_settings.view(app, now_s)
 
     return router

@@ -16,14 +16,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from services.common.errors import ErrorCode
-from services.common.pb.tidings.v1.envelope_pb2 import (
-    SOURCE_REST,
-)
+from services.common.errors import TidingsError
 from services.common.store.reports import Report
 from services.gateway.admin.apps import Request, SdkAppId
 from services.gateway.admin.base import AdminDeps, AdminError, current_change
-from services.gateway.recall import recall_inbound
+from services.gateway.handlers import recall as recalls
 from services.gateway.rest_v4.context import RestDeps
 
 ReportId = Annotated[str, Path(min_length=1, max_length=64, description="the report's id")]
@@ -69,21 +66,20 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
 
     async def recall(report: Report) -> None:
         got = await rest.archive.get(report.sdkappid, report.conversation, [report.seq])
-        target = got[0] if got else None
-        if target is None or target.deleted:
-            raise AdminError(409, "message_gone", "the reported message no longer exists")
-        if target.recalled:
-            return
-        inbound = recall_inbound(target, source=SOURCE_REST, platform="RESTAPI")
-        outcome = await rest.publisher.publish(inbound)
-        if outcome.error_code not in (
-            ErrorCode.OK,
-            ErrorCode.MSG_ALREADY_RECALLED,
-            ErrorCode.GROUP_MSG_ALREADY_RECALLED,
-        ):
+        in_group = bool(report.group_id)
+        try:
+            target = got[0] if got else None
+            await recalls.recall(rest.publisher, target, in_group, recalls.rest_origin())
+        except TidingsError as refused:
+            if refused.code in recalls.ALREADY_RECALLED:
+                return
+            if refused.code in recalls.GONE:
+                raise AdminError(
+                    409, "message_gone", "the reported message no longer exists"
+                ) from None
             raise AdminError(
-                503, "unavailable", f"the recall failed: {outcome.error_code} {outcome.error_info}"
-            )
+                503, "unavailable", f"the recall failed: {int(refused.code)} {refused.info}"
+            ) from None
 
     @router.get("", summary="The app's message reports, newest first")
     async def list_reports(

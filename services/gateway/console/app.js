@@ -8,6 +8,7 @@ import { pageApps } from "./pages/apps.js";
 import { pageAccounts } from "./pages/accounts.js";
 import { pageGroups } from "./pages/groups.js";
 import { pageFeatures } from "./pages/features.js";
+import { pageCustomFields } from "./pages/custom_fields.js";
 import { pageCallbacks } from "./pages/callbacks.js";
 import { pageWords } from "./pages/words.js";
 import { pagePush } from "./pages/push.js";
@@ -34,6 +35,7 @@ const PAGES = [
   { id: "accounts", res: "accounts", label: "Accounts", group: "App", app: true, render: pageAccounts },
   { id: "groups", res: "groups", label: "Groups", group: "App", app: true, render: pageGroups },
   { id: "features", res: "config", label: "Feature settings", group: "App", app: true, render: pageFeatures },
+  { id: "custom-fields", res: "config", label: "Custom fields", group: "App", app: true, render: pageCustomFields },
   { id: "callbacks", res: "callbacks", label: "Callbacks", group: "App", app: true, render: pageCallbacks },
   { id: "words", res: "words", label: "Sensitive words", group: "App", app: true, render: pageWords },
   { id: "push", res: "push", label: "Push", group: "App", app: true, render: pagePush },

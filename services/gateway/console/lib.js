@@ -121,35 +121,6 @@ export async function act(button, fn) {
   }
 }
 
-// REST v4 as the app's administrator: the admin API issues a short-lived UserSig.
-const sigs = new Map();
-export async function rest(sdkappid, service, command, body) {
-  let sig = sigs.get(sdkappid);
-  if (!sig || sig.until < Date.now()) {
-    const issued = await api("POST", `/admin/apps/${sdkappid}/usersig`, {
-      user: "administrator",
-      expire: 600,
-    });
-    sig = { usersig: issued.usersig, until: Date.now() + 500_000 };
-    sigs.set(sdkappid, sig);
-  }
-  const q = new URLSearchParams({
-    sdkappid: String(sdkappid),
-    identifier: "administrator",
-    usersig: sig.usersig,
-    random: String(Math.floor(Math.random() * 2 ** 31)),
-    contenttype: "json",
-  });
-  const r = await fetch(`/v4/${service}/${command}?${q}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-    credentials: "omit",
-  });
-  if (!r.ok) throw new Error(`REST ${service}/${command}: HTTP ${r.status}`);
-  return r.json();
-}
-
 // ---------------------------------------------------------------- policies
 
 function statements() {
@@ -192,11 +163,4 @@ export function readOnlyNote(resource, sdkappid) {
   return can(`${resource}:write`, sdkappid)
     ? null
     : h("p", { class: "muted readonly" }, "Read-only: your policy does not allow changes here.");
-}
-
-
-export async function restOk(id, service, command, body) {
-  const reply = await rest(id, service, command, body);
-  if (reply.ErrorCode !== 0) throw new Error(`${command}: ${reply.ErrorCode} ${reply.ErrorInfo}`);
-  return reply;
 }

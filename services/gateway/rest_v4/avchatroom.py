@@ -25,7 +25,8 @@ Choices where Tencent is silent:
 - "Online" is get_online_member_num's: a member with a live session. get_members and
   check_members answer the online members; get_members lists them latest join first (user ID
   among equals), and its NextTimestamp is where the next page starts in that list, so it is
-  never 0 before the end.
+  never 0 before the end. It needs the app's console switch `avchatroom_member_list` (直播群在线成员
+  列表, off by default as Tencent's): 10007 while off.
 - A mark holds while its member stays in the group and keeps a connection opened before it was
   set (500: while the member stays in the group); marks that no longer hold are not listed and
   are forgotten at the next modify_user_info. Accounts that are not members, or are offline
@@ -53,6 +54,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.common import messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.redis_state import SessionInfo
 from services.common.store.avchatroom import MemberMark
@@ -238,6 +240,9 @@ async def _profiles(ctx: RestContext, users: Sequence[str]) -> dict[str, tuple[s
 
 
 async def get_members(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    messaging_settings.require_feature(
+        ctx.app.settings, "avchatroom_member_list", ErrorCode.GROUP_NO_PERMISSION
+    )
     group = await _live_group(ctx, body, "get_members")
     start = fields.integer(body, "Timestamp", code=BAD, within=UINT32)
     mark = fields.optional_integer(body, "Mark", code=BAD, within=MARK)

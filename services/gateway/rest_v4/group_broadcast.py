@@ -11,9 +11,10 @@ Where Tencent is silent: a From_Account that is neither an imported account nor 
 a duplicate within our 24 h dedupe window rather than five minutes; `MsgSeq` is the seq the
 message took in the first live group (in the groups' listing order), 0 when the app has no live
 group; a group that refuses its copy misses the broadcast while the others get it, and the
-request fails only when every group refused (with the first group's code). Tencent's edition
-and console switch, and its 1-a-second call rate, are not modelled: the REST platform's per-app
-limits apply.
+request fails only when every group refused (with the first group's code). Tencent's console
+switch is the messaging setting `avchatroom_broadcast` (off by default: 10007 while off); its
+edition rule and 1-a-second call rate are not modelled: the REST platform's per-app limits
+apply, and each group's copy takes its share of that group's `avchatroom_msg_rate`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.common import messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1.envelope_pb2 import MsgElement
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
@@ -63,6 +65,9 @@ async def _live_groups(ctx: RestContext) -> list[list[str]]:
 
 
 async def send_broadcast_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    messaging_settings.require_feature(
+        ctx.app.settings, "avchatroom_broadcast", ErrorCode.GROUP_NO_PERMISSION
+    )
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     random = fields.integer(body, "Random", code=BAD, within=UINT32)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)

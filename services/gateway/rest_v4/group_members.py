@@ -7,12 +7,11 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.common import events
+from services.common import custom_fields, events
 from services.common.conversation_list import groups_as_of_last_ack
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.groups import Group, Member
 from services.gateway import group_rules as rules
-from services.gateway import membership
 from services.gateway.before_events import (
     INVITE_JOIN_GROUP,
     ask_rest,
@@ -21,6 +20,8 @@ from services.gateway.before_events import (
 )
 from services.gateway.bounds import UINT32, IntRange
 from services.gateway.events import emit_rest, group_changed, group_unchanged
+from services.gateway.handlers import groups as group_handlers
+from services.gateway.handlers import membership
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.group_common import (
@@ -31,7 +32,6 @@ from services.gateway.rest_v4.group_common import (
     base_info,
     flag_field,
     initial_member,
-    join_order,
     load_group,
     member_entries,
     member_info,
@@ -55,71 +55,21 @@ _SESSION_BATCH = 500
 async def _mutes_changed(
     ctx: RestContext, group: Group, members: Sequence[Member], seconds: int
 ) -> None:
-    await emit_rest(
-        ctx,
-        events.GROUP_MEMBERS_MUTED,
-        group.group_id,
-        {
-            "GroupId": group.group_id,
-            "Type": group.group_type,
-            "Operator_Account": ctx.identifier,
-            "MuteTime": seconds,
-            "MemberList": events.members([m.user_id for m in members]),
-        },
-    )
+    await group_handlers.mutes_changed(ctx, group, members, seconds)
 
 
 # --- members ----------------------------------------------------------------------------
 
 
-async def _admit(
-    ctx: RestContext, group: Group, candidates: Sequence[Member], *, read_from_now: bool
-) -> dict[str, int]:
-    """membership.admit for an app admin's add or import."""
-    await require_accounts(ctx, [m.user_id for m in candidates])
+def _changes(ctx: RestContext) -> membership.MembershipEvents:
+    """An app admin's changes of members: Tencent's JoinType Invited and ExitType Kicked."""
 
-    async def full() -> None:
-        # Tencent calls Group.CallbackAfterGroupFull for a join refused as full too.
-        await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
+    async def emit(kind: str, entity: str, payload: Mapping[str, Any]) -> None:
+        await emit_rest(ctx, kind, entity, payload)
 
-    return await membership.admit(
-        ctx.deps.stores,
-        ctx.deps.tails,
-        ctx.app,
-        group,
-        candidates,
-        on_full=full,
-        read_from_now=read_from_now,
+    return membership.MembershipEvents(
+        emit, ctx.identifier, events.JOIN_INVITED, events.EXIT_KICKED
     )
-
-
-async def _joined(ctx: RestContext, group: Group, results: Mapping[str, int]) -> None:
-    """The events of members added by an admin (Tencent's JoinType Invited), and of the group
-    becoming full."""
-    joined = [u for u, r in results.items() if r == 1]
-    if not joined:
-        # A retry: pay the membership version increment this node may still owe the group.
-        await group_unchanged(ctx.app.sdkappid, group.group_id)
-        return
-    try:
-        await emit_rest(
-            ctx,
-            events.GROUP_MEMBERS_JOINED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "JoinType": events.JOIN_INVITED,
-                "Operator_Account": ctx.identifier,
-                "NewMemberList": events.members(joined),
-            },
-        )
-    finally:
-        # The members joined even if the version bump failed (10002).
-        if group.max_members:
-            count = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
-            if count >= group.max_members:
-                await emit_rest(ctx, events.GROUP_FULL, group.group_id, {"GroupId": group.group_id})
 
 
 async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -146,13 +96,12 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
         raise group_rejection(verdict)
     refused = refused_members(verdict.answer)
     now = now_s()
-    results = await _admit(
-        ctx,
-        group,
-        [Member(u, join_time=now) for u in invited if u not in refused],
-        read_from_now=True,
+    candidates = [Member(u, join_time=now) for u in invited if u not in refused]
+    await require_accounts(ctx, [m.user_id for m in candidates])
+    deps = ctx.deps
+    results = await membership.admit(
+        deps.stores, deps.tails, ctx.app, group, candidates, events=_changes(ctx)
     )
-    await _joined(ctx, group, results)
     # Tencent's Result 0: not added (kept out by the app's before-invite callback, or banned).
     return {
         "MemberList": [
@@ -175,9 +124,21 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
         member = initial_member(entry, now if join_time is None else join_time, "Role")
         member.unread_msg_num = unread
         members.append(member)
+    await require_accounts(ctx, [m.user_id for m in members])
+    custom_fields.check_group_data(
+        ctx.app.settings, group.group_type, {}, [m.app_defined for m in members]
+    )
     # Imported members keep the unread count the import gives them.
-    results = await _admit(ctx, group, members, read_from_now=False)
-    imported = [u for u, r in results.items() if r == 1]
+    results = await membership.admit(
+        ctx.deps.stores,
+        ctx.deps.tails,
+        ctx.app,
+        group,
+        members,
+        events=_changes(ctx),
+        imported=True,
+    )
+    imported = [u for u, r in results.items() if r == membership.ADDED]
     if imported:
         # No callback (Tencent has none for imports); the send checks read member rows.
         await emit_rest(
@@ -203,31 +164,7 @@ async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     flag_field(body, "Silence")
     fields.text(body, "Reason", code=BAD, required=False)
     rules.require_member_list(group.group_type, "delete_group_member")
-    if group.owner and group.owner in users:
-        raise TidingsError(
-            BAD, "the owner cannot be removed; transfer ownership with change_group_owner first"
-        )
-    # Removing someone who is not (or no longer) a member is a no-op, so retries are safe.
-    store = ctx.deps.stores.groups
-    present = await store.get_members(ctx.app.sdkappid, group.group_id, users)
-    await store.remove_members(ctx.app.sdkappid, group.group_id, users)
-    exited = [u for u in users if u in present]
-    if exited:
-        await emit_rest(
-            ctx,
-            events.GROUP_MEMBERS_EXITED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "ExitType": events.EXIT_KICKED,
-                "Operator_Account": ctx.identifier,
-                "ExitMemberList": events.members(exited),
-            },
-        )
-    else:
-        # None was a member when asked; one who joined meanwhile was removed all the same.
-        await group_changed(ctx.app.sdkappid, group.group_id)
+    await membership.remove(ctx.deps.stores, ctx.app.sdkappid, group, users, _changes(ctx))
     return {}
 
 
@@ -256,6 +193,7 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
         rules.MAX_MEMBER_FIELDS,
         rules.MEMBER_FIELD_VALUE_MAX_BYTES,
     )
+    custom_fields.check_group_data(ctx.app.settings, group.group_type, {}, [changes])
     member.app_defined = rules.merge_defined_data(
         member.app_defined, changes, "AppMemberDefinedData", rules.MAX_MEMBER_FIELDS
     )
@@ -279,35 +217,18 @@ async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply
     defined_keys = name_list(body, "AppDefinedDataFilter_GroupMember")
     if role_filter is not None and any(r not in rules.ROLES for r in role_filter):
         raise TidingsError(BAD, "MemberRoleFilter holds Owner, Admin or Member")
-    store = ctx.deps.stores.groups
-    sdkappid = ctx.app.sdkappid
+    community = group.group_type == rules.COMMUNITY
+    after = fields.text(body, "Next", code=BAD, required=False) if community and not offset else ""
+    page = await group_handlers.member_page(ctx, group, offset, limit, role_filter, after)
     now = now_s()
-    reply: Reply = {}
-    if group.group_type == rules.COMMUNITY:
-        # A Community pages with Next (the last user ID returned), not Offset; a role filter
-        # applies within the page, so a page may come back short while Next continues.
-        if offset:
-            raise TidingsError(BAD, "a Community group pages with Next, not Offset")
-        after = fields.text(body, "Next", code=BAD, required=False)
-        page_size = limit or rules.MAX_MEMBER_PAGE
-        scanned, member_num = await asyncio.gather(
-            store.members_after(sdkappid, group.group_id, after, page_size),
-            store.count_members(sdkappid, group.group_id),
-        )
-        reply["Next"] = scanned[-1].user_id if len(scanned) == page_size else ""
-        chosen = scanned
-    else:
-        chosen = join_order(await store.members(sdkappid, group.group_id))
-        member_num = len(chosen)
-    if role_filter is not None:
-        chosen = [m for m in chosen if m.role in role_filter]
-    if group.group_type != rules.COMMUNITY:
-        chosen = rules.page(chosen, offset, limit)
-    return {
-        "MemberNum": member_num,
-        "MemberList": [member_reply(m, now, info_names, defined_keys) for m in chosen],
-        **reply,
+    reply: Reply = {
+        "MemberNum": page.member_num,
+        "MemberList": [member_reply(m, now, info_names, defined_keys) for m in page.members],
     }
+    # A Community pages with Next (the last user ID returned), not Offset.
+    if community:
+        reply["Next"] = page.next_after
+    return reply
 
 
 async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -396,22 +317,12 @@ async def forbid_send_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
     users = account_list(body, "Members_Account", limit=rules.MAX_MUTE_ACCOUNTS)
     seconds = fields.integer(body, *MUTE_TIME, code=BAD, within=MUTE_SECONDS)
-    rules.require_mutable_members(group.group_type)
-    members = await require_members(ctx, group, users)
-    until = rules.mute_until(now_s(), seconds)
-    for member in members.values():
-        member.mute_until = until
-    await ctx.deps.stores.groups.put_members(
-        ctx.app.sdkappid, group.group_id, list(members.values())
-    )
-    await _mutes_changed(ctx, group, list(members.values()), seconds)
+    await group_handlers.mute(ctx, group, users, seconds)
     return {}
 
 
 async def _muted(ctx: RestContext, group: Group) -> list[Member]:
-    now = now_s()
-    members = await ctx.deps.stores.groups.members(ctx.app.sdkappid, group.group_id)
-    return [m for m in members if rules.is_muted(m.mute_until, now)]
+    return await group_handlers.muted(ctx, group)
 
 
 async def get_group_muted_account(ctx: RestContext, body: dict[str, Any]) -> Reply:

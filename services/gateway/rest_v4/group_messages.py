@@ -57,8 +57,9 @@ from services.gateway.group_msg_rules import (
     parse_import_list,
 )
 from services.gateway.group_rules import AVCHATROOM
+from services.gateway.handlers.recall import ALREADY_RECALLED, GONE, recall, rest_origin
+from services.gateway.handlers.send import check_group, publish
 from services.gateway.msgbody import content_crc, msg_body_json, parse_msg_body
-from services.gateway.recall import recall_inbound
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.group_topics import topic_conversation
@@ -94,10 +95,7 @@ async def _group(ctx: RestContext, body: dict[str, Any]) -> Group:
 
 
 async def _publish(ctx: RestContext, inbound: InboundMessage) -> tuple[int, int]:
-    outcome = await ctx.deps.publisher.publish(inbound)
-    if outcome.error_code:
-        # As-is: the router's codes, and an app server's own before-send code (10100-10200).
-        raise TidingsError(outcome.error_code, outcome.error_info)
+    outcome = await publish(ctx.deps.publisher, inbound)
     return outcome.seq, outcome.server_time_ms
 
 
@@ -130,11 +128,7 @@ async def _message_count(ctx: RestContext, conv: str) -> int:
 
 
 async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    # The group and the sender's membership from the gateway's directory, as client sends.
     group_id = fields.text(body, "GroupId", code=BAD)
-    group = await ctx.deps.auth.directory.group(ctx.app.sdkappid, group_id)
-    if group is None:
-        raise TidingsError(ErrorCode.GROUP_NOT_FOUND, f"group {group_id!r} does not exist")
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     random = fields.integer(body, "Random", code=BAD, within=UINT32)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
@@ -145,19 +139,17 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         ErrorCode.BODY_TOO_LARGE,
         BAD,
     )
-    # The app admin may name any member as the sender; REST sends skip mutes (Tencent).
-    await ctx.deps.auth.rules.check_rest_group_sender(ctx.app, group, sender)
-    topic_conv = await topic_conversation(ctx, group, body)
-    inbound = group_inbound(ctx, group.group_id, sender)
-    if topic_conv:
-        inbound.conversation = topic_conv
+    inbound = group_inbound(ctx, group_id, sender)
     inbound.msg_random = random
     inbound.client_msg_id = f"rest:{random}:{content_crc(elements)}"
     inbound.elements.extend(elements)
     inbound.cloud_custom_data = cloud
     inbound.offline_push_json = offline_push
-    # A live group's messages reach online members only, whoever sends them.
-    inbound.online_only = group.group_type == AVCHATROOM
+    # The group and the sender's membership from the gateway's directory, as client sends.
+    group = await check_group(ctx.deps.auth.rules, ctx.app, inbound)
+    topic_conv = await topic_conversation(ctx, group, body)
+    if topic_conv:
+        inbound.conversation = topic_conv
     seq, time_ms = await _publish(ctx, inbound)
     return {"MsgTime": time_ms // 1000, "MsgSeq": seq}
 
@@ -324,19 +316,14 @@ async def group_msg_recall(ctx: RestContext, body: dict[str, Any]) -> Reply:
     by_seq = {m.seq: m for m in await ctx.deps.archive.get(ctx.app.sdkappid, conv, seqs)}
     results: list[dict[str, int]] = []
     for seq in seqs:
-        target = by_seq.get(seq)
-        if target is None or target.deleted:
-            code = ErrorCode.GROUP_MSG_NOT_FOUND
-        elif target.recalled:
-            code = ErrorCode.GROUP_MSG_ALREADY_RECALLED
-        else:
-            inbound = recall_inbound(
-                target, source=SOURCE_REST, platform="RESTAPI", client_ip=ctx.client_ip
-            )
-            outcome = await ctx.deps.publisher.publish(inbound)
-            if outcome.error_code not in (ErrorCode.OK, ErrorCode.GROUP_MSG_ALREADY_RECALLED):
-                raise TidingsError(outcome.error_code, outcome.error_info)
-            code = ErrorCode(outcome.error_code)
+        try:
+            await recall(ctx.deps.publisher, by_seq.get(seq), True, rest_origin(ctx.client_ip))
+            code = ErrorCode.OK
+        except TidingsError as refused:
+            # Each message's own RetCode; anything else fails the request.
+            if refused.code not in (*GONE, *ALREADY_RECALLED):
+                raise
+            code = ErrorCode(refused.code)
         results.append({"MsgSeq": seq, "RetCode": int(code)})
     return {"RecallRetList": results}
 

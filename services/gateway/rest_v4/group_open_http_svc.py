@@ -17,6 +17,9 @@ Choices where Tencent's reference leaves room:
   get_group_member_info), and get_online_member_num counts the members with a live session.
 - Members are listed in join order (owner, admins first among equals); Community pages
   follow user ID, with Next.
+- A Community is created or imported only with the app's console switch `community` on, and
+  one with SupportTopic 1 only with `community_topics` on too (both off by default, as
+  Tencent's); while off, 10007 (Tencent names no code).
 """
 
 from __future__ import annotations
@@ -25,12 +28,10 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from services.common import events
-from services.common.conversation_list import groups_as_of_last_ack
+from services.common import custom_fields, events, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.groups import Group, Member
 from services.gateway import group_rules as rules
-from services.gateway import membership
 from services.gateway.before_events import (
     CREATE_GROUP,
     ask_rest,
@@ -39,6 +40,7 @@ from services.gateway.before_events import (
 )
 from services.gateway.bounds import STORED_U64, UINT32, IntRange
 from services.gateway.events import emit_rest
+from services.gateway.handlers import groups, membership
 from services.gateway.quotas import has_member_addon
 from services.gateway.rest_v4 import fields, group_members
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
@@ -122,6 +124,9 @@ def _profile_from(body: dict[str, Any], edition: str, addon: bool, create_time: 
 
 async def _store_new_group(ctx: RestContext, group: Group, members: Sequence[Member]) -> str:
     """Create the group (under a generated ID if it has none); returns its ID."""
+    custom_fields.check_group_data(
+        ctx.app.settings, group.group_type, group.app_defined, [m.app_defined for m in members]
+    )
     joining = [m.user_id for m in members]
     await require_accounts(ctx, [group.owner, *joining] if group.owner else joining)
     rules.check_room(group.max_members, 0, len(members))
@@ -158,9 +163,22 @@ def _created_reply(group: Group) -> Reply:
     return reply
 
 
+def _require_type_enabled(ctx: RestContext, group: Group) -> None:
+    """Communities, and those with topics, need the app's console switches (off by default)."""
+    if group.group_type == rules.COMMUNITY:
+        messaging_settings.require_feature(
+            ctx.app.settings, "community", ErrorCode.GROUP_NO_PERMISSION
+        )
+    if group.support_topic:
+        messaging_settings.require_feature(
+            ctx.app.settings, "community_topics", ErrorCode.GROUP_NO_PERMISSION
+        )
+
+
 async def create_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     now = now_s()
     group = _profile_from(body, ctx.app.edition, has_member_addon(ctx.app.settings), now)
+    _require_type_enabled(ctx, group)
     entries = member_entries(body, "MemberList", rules.MAX_CREATE_MEMBERS)
     if entries and not rules.has_member_list(group.group_type):
         raise TidingsError(
@@ -218,6 +236,7 @@ async def import_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = _profile_from(
         body, ctx.app.edition, has_member_addon(ctx.app.settings), create_time or now
     )
+    _require_type_enabled(ctx, group)
     rules.require_member_list(group.group_type, "import_group")
     members = _with_owner(group, [], group.create_time)
     await _store_new_group(ctx, group, members)
@@ -239,19 +258,11 @@ async def get_appid_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
     limit = limit or rules.MAX_APP_GROUP_PAGE
     # Next is the last group's list key (creation time in microseconds), stored as int64.
     after = optional_int(body, "Next", within=STORED_U64) or 0
-    group_type = parse_group_type_filter(body)
-    store = ctx.deps.stores.groups
-    sdkappid = ctx.app.sdkappid
-    refs, total = await asyncio.gather(
-        store.list_groups(sdkappid, group_type, after, limit + 1),
-        store.count_groups(sdkappid, group_type),
-    )
-    more = len(refs) > limit
-    refs = refs[:limit]
+    page = await groups.list_groups(ctx, parse_group_type_filter(body), after, limit)
     return {
-        "TotalCount": total,
-        "GroupIdList": [{"GroupId": r.group_id} for r in refs],
-        "Next": refs[-1].list_key if more else 0,
+        "TotalCount": page.total,
+        "GroupIdList": [{"GroupId": r.group_id} for r in page.groups],
+        "Next": page.next_after,
     }
 
 
@@ -306,12 +317,7 @@ async def get_group_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
             BAD, f"GroupIdList holds {len(group_ids)} IDs, at most {rules.MAX_GROUP_INFO_IDS}"
         )
     wanted = _wanted_parts(parse_response_filter(body))
-    well_formed = [g for g in group_ids if rules.is_well_formed_group_id(g)]
-    found = await groups_as_of_last_ack(
-        ctx.deps.tails,
-        ctx.app.sdkappid,
-        await ctx.deps.stores.groups.get_groups(ctx.app.sdkappid, well_formed),
-    )
+    found = await groups.find_groups(ctx, group_ids)
     now = now_s()
     infos = await asyncio.gather(
         *(_group_info(ctx, found[g], wanted, now) for g in group_ids if g in found)
@@ -387,6 +393,7 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
         rules.MAX_GROUP_FIELDS,
         rules.GROUP_FIELD_VALUE_MAX_BYTES,
     )
+    custom_fields.check_group_data(ctx.app.settings, group.group_type, changes)
     group.app_defined = rules.merge_defined_data(
         group.app_defined, changes, "AppDefinedData", rules.MAX_GROUP_FIELDS
     )
@@ -432,24 +439,7 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
 
 
 async def destroy_group(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    group = await load_group(ctx, body)
-    store = ctx.deps.stores.groups
-    destroyed: dict[str, Any] = {
-        "GroupId": group.group_id,
-        "Type": group.group_type,
-        "Owner_Account": group.owner,
-        "Name": group.name,
-    }
-    # Tencent's callback lists the members of every type but Community.
-    if group.group_type != rules.COMMUNITY:
-        members = await store.members(ctx.app.sdkappid, group.group_id)
-        destroyed["MemberList"] = events.members([m.user_id for m in join_order(members)])
-    await store.delete_group(ctx.app.sdkappid, group.group_id)
-    await ctx.deps.stores.group_kv.drop_group(ctx.app.sdkappid, group.group_id)
-    await ctx.deps.stores.group_bans.drop_group(ctx.app.sdkappid, group.group_id)
-    await ctx.deps.stores.group_topics.drop_group(ctx.app.sdkappid, group.group_id)
-    await ctx.deps.stores.avchatroom.drop_group(ctx.app.sdkappid, group.group_id)
-    await emit_rest(ctx, events.GROUP_DESTROYED, group.group_id, destroyed)
+    await groups.destroy(ctx, await load_group(ctx, body))
     return {}
 
 

@@ -19,6 +19,8 @@ group_msg_get_simple and group_msg_recall (group_messages.py) and modify_group_m
 (group_more.py) take TopicId; the members are the Community's.
 
 Where Tencent is silent:
+- create_topic and import_topic need the app's console switches `community` and
+  `community_topics` (off by default, as Tencent's): 10007 while either is off;
 - a TopicId on a message command for a group without topics is the command's bad-field code
   (10004; modify_group_msg's 90010, as it already answered);
 - a Community holds at most MAX_TOPICS topics (our cap); past it create and import are 10004;
@@ -49,7 +51,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from services.common import conversation
+from services.common import conversation, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1 import history_pb2
 from services.common.store.group_topics import Topic
@@ -235,6 +237,9 @@ async def _creator(ctx: RestContext, body: dict[str, Any]) -> str:
 
 
 async def _add_topic(ctx: RestContext, body: dict[str, Any], create_time: int) -> Reply:
+    messaging_settings.require_feature(
+        ctx.app.settings, "community_topics", ErrorCode.GROUP_NO_PERMISSION
+    )
     group = await _topic_group(ctx, body)
     name = fields.text(body, "TopicName", code=BAD, max_len=MAX_NAME_BYTES)
     custom_id = fields.text(body, "TopicId", code=BAD, required=False)

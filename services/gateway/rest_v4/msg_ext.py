@@ -23,6 +23,8 @@ Tencent's reference, followed here:
   such group). Malformed fields are 90010 for one-to-one and 10004 for group messages.
 
 Where Tencent is silent:
+- While the app's console switch `msg_extensions` is off (its default, as Tencent's), every
+  command is refused: 20001 for one-to-one messages, 10007 for group messages.
 - Every stored message supports extensions: Tidings' messages carry no "support message
   extension" flag, and a message without extensions simply has none.
 - An item without Seq is written without the check (the app admin overrides); a request that
@@ -45,7 +47,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from services.common import conversation
+from services.common import conversation, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.groups import AVCHATROOM
 from services.common.store.msg_ext import Extension, MsgExtBusy, MsgExtensions
@@ -57,6 +59,10 @@ from services.gateway.rest_v4.openim_messages import _target
 
 C2C_BAD = ErrorCode.OPENIM_JSON_FIELDS
 GROUP_BAD = ErrorCode.GROUP_INVALID_PARAM
+# Extensions switched off (`msg_extensions`): Tencent names no code; openim's "invalid request"
+# for one-to-one messages, the group service's "no permission" (as for AVChatRoom) for groups.
+C2C_OFF = ErrorCode.MSG_INVALID_REQUEST
+GROUP_OFF = ErrorCode.GROUP_NO_PERMISSION
 
 SET, DELETE, CLEAR = 1, 2, 3
 OPERATE_TYPE = IntRange(SET, CLEAR)
@@ -164,6 +170,7 @@ def extension_page(current: MsgExtensions, start_seq: int) -> Reply:
 
 async def _c2c_message(ctx: RestContext, body: dict[str, Any]) -> tuple[str, int]:
     """The conversation and seq of the one-to-one message named by the body."""
+    messaging_settings.require_feature(ctx.app.settings, "msg_extensions", C2C_OFF)
     sender = fields.text(
         body, "From_Account", code=ErrorCode.OPENIM_NO_FROM_ACCOUNT, required=False
     )
@@ -173,6 +180,7 @@ async def _c2c_message(ctx: RestContext, body: dict[str, Any]) -> tuple[str, int
 
 async def _group_message(ctx: RestContext, body: dict[str, Any]) -> tuple[str, int]:
     """The conversation and seq of the group message named by the body."""
+    messaging_settings.require_feature(ctx.app.settings, "msg_extensions", GROUP_OFF)
     seq = fields.integer(body, "MsgSeq", code=GROUP_BAD, within=MSG_SEQ)
     group = await load_group(ctx, body)
     if group.group_type == AVCHATROOM:

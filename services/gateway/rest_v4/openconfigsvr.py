@@ -14,9 +14,9 @@ from services.common.errors import ErrorCode, TidingsError
 from services.gateway import profiles
 from services.gateway.bounds import UINT32
 from services.gateway.events import emit_rest
+from services.gateway.handlers.accounts import existing_users
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.im_open_login_svc import existing_users
 
 C2C_TIME = "C2CmsgNospeakingTime"
 GROUP_TIME = "GroupmsgNospeakingTime"

@@ -28,6 +28,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 )
 from services.gateway import tracing
 from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
+from services.gateway.handlers.send import check_send, publish
 from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.msgkeys import parse_msg_key
 from services.gateway.rest_v4 import fields
@@ -39,11 +40,6 @@ MAX_ROAM_COUNT = 100
 MAX_CNT = IntRange(1, UINT32_MAX)
 # Tencent: 1 also puts the message on the sender's devices and roaming, 2 does not.
 SYNC_OTHER_MACHINE = IntRange(1, 2)
-
-
-def _outcome_error(code: int, info: str) -> TidingsError:
-    # As-is: the router's codes, and an app server's own before-send code (pass-through range).
-    return TidingsError(code, info)
 
 
 async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -64,13 +60,6 @@ async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         ErrorCode.OPENIM_MSG_BODY,
     )
     sdkappid = ctx.app.sdkappid
-    missing = await ctx.deps.auth.missing_accounts(
-        sdkappid, [u for u in (sender, to) if not ctx.deps.auth.is_admin(ctx.app, u)]
-    )
-    if to in missing:
-        raise TidingsError(ErrorCode.OPENIM_TO_ACCOUNT_UNKNOWN, f"To_Account {to!r} does not exist")
-    if sender in missing:
-        raise TidingsError(ErrorCode.MSG_ACCOUNT_INVALID, f"From_Account {sender!r} does not exist")
     # Tencent dedupes REST sends on sender, MsgSeq, MsgRandom and the CRC32 of the content.
     crc = zlib.crc32(b"".join(e.content_json for e in elements))
     inbound = InboundMessage(
@@ -91,9 +80,8 @@ async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         platform="RESTAPI",
         offline_push_json=offline_push,
     )
-    outcome = await ctx.deps.publisher.publish(inbound)
-    if outcome.error_code:
-        raise _outcome_error(outcome.error_code, outcome.error_info)
+    await check_send(ctx.deps.auth.rules, ctx.app, inbound)
+    outcome = await publish(ctx.deps.publisher, inbound)
     return {
         "MsgTime": outcome.server_time_ms // 1000,
         "MsgKey": outcome.msg_key,

@@ -22,15 +22,15 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     Message,
     MsgElement,
 )
-from services.common.pb.tidings.v1.gateway_pb2 import Outcome
 from services.common.store.conversations import ConversationState
 from services.common.unread import c2c_unread
 from services.gateway import tracing
 from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
 from services.gateway.events import emit_rest
+from services.gateway.handlers.recall import recall, rest_origin
+from services.gateway.handlers.send import publish
 from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
-from services.gateway.recall import recall_inbound
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.openim import SYNC_OTHER_MACHINE
@@ -42,11 +42,6 @@ MSG_TIMESTAMP = IntRange(1, UINT32_MAX)
 MAX_UNREAD_PEERS = 10
 IMPORT_HISTORY = 2
 IMPORT_REALTIME = 5
-
-
-def _outcome_error(outcome: Outcome) -> TidingsError:
-    # As-is: the router's codes, and an app server's own before-send code (pass-through range).
-    return TidingsError(outcome.error_code, outcome.error_info)
 
 
 def _rest_inbound(
@@ -175,9 +170,7 @@ async def importmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     inbound = _rest_inbound(ctx, sender, to, elements, client_msg_id, random, cloud)
     inbound.client_time_ms = timestamp * 1000
     inbound.silent = mode == IMPORT_HISTORY
-    outcome = await ctx.deps.publisher.publish(inbound)
-    if outcome.error_code:
-        raise _outcome_error(outcome)
+    await publish(ctx.deps.publisher, inbound)
     return {}
 
 
@@ -197,18 +190,9 @@ async def _target(ctx: RestContext, body: dict[str, Any]) -> tuple[str, str, Mes
     return sender, to, found
 
 
-async def _act(ctx: RestContext, inbound: InboundMessage) -> None:
-    outcome = await ctx.deps.publisher.publish(inbound)
-    if outcome.error_code:
-        raise _outcome_error(outcome)
-
-
 async def admin_msgwithdraw(ctx: RestContext, body: dict[str, Any]) -> Reply:
     _, _, found = await _target(ctx, body)
-    await _act(
-        ctx,
-        recall_inbound(found, source=SOURCE_REST, platform="RESTAPI", client_ip=ctx.client_ip),
-    )
+    await recall(ctx.deps.publisher, found, False, rest_origin(ctx.client_ip))
     return {}
 
 
@@ -238,7 +222,7 @@ async def publish_modify(
     inbound.msg_random = found.msg_random
     inbound.kind = MESSAGE_KIND_MODIFY
     inbound.target_seq = found.seq
-    await _act(ctx, inbound)
+    await publish(ctx.deps.publisher, inbound)
 
 
 async def modify_c2c_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:

@@ -7,9 +7,9 @@ from typing import Any
 from services.common.errors import ErrorCode
 from services.gateway import profiles
 from services.gateway.bounds import FLAG
+from services.gateway.handlers.accounts import existing_users
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.im_open_login_svc import existing_users
 
 BAD = ErrorCode.ACCOUNT_INVALID_PARAM
 MAX_ACCOUNTS = 500

@@ -2,25 +2,34 @@
 and ConfigSvc/GetIPList (reference: cloud.tencent.com/document/product/269/4193, 269/1650 and
 269/45438).
 
-getappinfo: Tencent answers `Result`, one row per day of the last 30 days (Beijing time), every
-value a string, and `RequestField` names the fields wanted (all when absent). Tidings keeps no
-statistics yet (a later issue builds them), so it answers one row, dated today in Beijing time,
-with what its stores know now:
-- real: `AppId` (the SDKAppID), `AppName` (the app's name), `Date`, `RegistUserNumTotal` (the
-  accounts imported and not deleted, now) and `GroupAllGroupNum` (the groups that exist now);
-- `Company` is "" (Tidings keeps no customer name);
-- 0 until the statistics issue: every other field (`ActiveUserNum`, `RegistUserNumOneDay`,
-  `LoginTimes`, `LoginUserNum`, `UpMsgNum`, `SendMsgUserNum`, `APNSMsgNum`, `C2CUpMsgNum`,
-  `C2CDownMsgNum`, `C2CSendMsgUserNum`, `C2CAPNSMsgNum`, `MaxOnlineNum`, `DownMsgNum`,
-  `ChainIncrease`, `ChainDecrease`, `GroupUpMsgNum`, `GroupDownMsgNum`, `GroupSendMsgUserNum`,
-  `GroupAPNSMsgNum`, `GroupSendMsgGroupNum`, `GroupJoinGroupTimes`, `GroupQuitGroupTimes`,
-  `GroupNewGroupNum`, `GroupDestroyGroupNum`, `CallBackReq`, `CallBackRsp`).
+getappinfo: Tencent answers `Result`, one row per day of the last 30 days, every value a string,
+and `RequestField` names the fields wanted (all when absent). Tidings answers a row for each day
+of the last 30 from the first one its statistics (services/common/store/stats_report.py) have
+anything for, through today, oldest first; with nothing yet, one row for today. Its days are
+UTC days (the statistics' days), `Date` written YYYYMMDD. The fields:
+- `AppId`, `AppName`; `Company` is "" (Tidings keeps no customer name);
+- from the day's statistics: `ActiveUserNum` (active users), `RegistUserNumOneDay` (accounts
+  imported), `UpMsgNum`, `C2CUpMsgNum`, `GroupUpMsgNum` (messages sent), `SendMsgUserNum`
+  (senders), `APNSMsgNum` (offline pushes sent), `MaxOnlineNum` (peak online),
+  `GroupNewGroupNum`, `GroupDestroyGroupNum`, `GroupAllGroupNum` (groups at the day's end),
+  `GroupSendMsgGroupNum` (groups with messages), `CallBackReq` (callbacks made) and
+  `CallBackRsp` (those answered);
+- today's `RegistUserNumTotal` and `GroupAllGroupNum` are the counts the stores hold now;
+  `RegistUserNumTotal` of a past day is "0" (no history of the directory's size is kept);
+- "0", as Tidings keeps no figure for them: `LoginTimes`, `LoginUserNum`, `C2CDownMsgNum`,
+  `DownMsgNum`, `GroupDownMsgNum`, `C2CSendMsgUserNum`, `GroupSendMsgUserNum`,
+  `C2CAPNSMsgNum`, `GroupAPNSMsgNum`, `ChainIncrease`, `ChainDecrease`,
+  `GroupJoinGroupTimes`, `GroupQuitGroupTimes`.
 `Date` is in every row (it says which day a row is); names Tencent does not list are left out
 rather than refused, as a projection would.
 
-get_history: Tencent's hourly archive files. Tidings writes none, so a valid request answers an
-empty `File` list: the answer for an hour without a file. `ChatType` is "C2C" or "Group" and
-`MsgTime` a real Beijing hour written YYYYMMDDHH, both strings as in Tencent's reference.
+get_history: the download of one Beijing hour's C2C or group messages as a gzip file, built from
+the archive (services/gateway/history_files.py, history_downloads.py). `ChatType` is "C2C" or
+"Group" and `MsgTime` a real Beijing hour written YYYYMMDDHH, both strings. The reply's `File`
+holds one file, with Tencent's `URL`, `ExpireTime` (Beijing time), `FileSize`, `FileMD5`,
+`GzipSize` and `GzipMD5`; an hour without messages (or one still to come) has none (an empty
+`File` list). Tencent serves finished hours, an hour or so late, for 7 days; Tidings also serves
+the current hour (up to the time of the request) and any hour the archive still holds.
 
 GetIPList: the addresses callback requests leave from (setting `callback_egress_ips`), for app
 servers to allow-list. Tencent's `nettype` query parameter picks SDK or callback addresses by
@@ -34,19 +43,23 @@ malformed request answers 90001 (Tencent's "the JSON body is invalid" of its ope
 from __future__ import annotations
 
 import asyncio
-import re
+import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import asdict
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from services.common.errors import ErrorCode, TidingsError
+from services.common.store.ports import HOUR_MS
+from services.common.store.stats_report import DayFigures, daily_report
+from services.gateway import history_files
+from services.gateway.history_downloads import HistoryFiles
+from services.gateway.history_files import FileRef
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.OPENIM_JSON
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 # Tencent's operations data fields, in its reference's order.
 APP_INFO_FIELDS: tuple[str, ...] = (
@@ -86,8 +99,8 @@ APP_INFO_FIELDS: tuple[str, ...] = (
 # More names than Tencent has, even with each named twice, is not a field list.
 MAX_REQUEST_FIELDS = 2 * len(APP_INFO_FIELDS)
 
-CHAT_TYPES = ("C2C", "Group")
-_HOUR = re.compile(r"[0-9]{10}")
+# Tencent's "the last 30 days".
+APP_INFO_DAYS = 30
 
 
 # ---- pure rules -------------------------------------------------------------------------------
@@ -106,27 +119,60 @@ def requested_fields(raw: Any) -> list[str]:
     return [name for name in APP_INFO_FIELDS if name in wanted]
 
 
-def app_info_row(wanted: Sequence[str], known: dict[str, str], now: datetime) -> dict[str, str]:
-    """One Result row: the known values, "0" for the fields with no statistics yet, and the
-    Beijing date of `now`."""
-    values = {**known, "Date": now.astimezone(BEIJING).strftime("%Y%m%d")}
+def day_values(day: DayFigures) -> dict[str, str]:
+    """The getappinfo fields a day's statistics give."""
+    figures = {
+        "ActiveUserNum": day.active_users,
+        "RegistUserNumOneDay": day.new_users,
+        "UpMsgNum": day.messages,
+        "C2CUpMsgNum": day.c2c_messages,
+        "GroupUpMsgNum": day.group_messages,
+        "SendMsgUserNum": day.senders,
+        "APNSMsgNum": day.pushes_sent,
+        "MaxOnlineNum": day.peak_online,
+        "GroupNewGroupNum": day.new_groups,
+        "GroupDestroyGroupNum": day.destroyed_groups,
+        "GroupAllGroupNum": day.groups,
+        "GroupSendMsgGroupNum": day.active_groups,
+        "CallBackReq": day.callbacks_ok + day.callbacks_failed,
+        "CallBackRsp": day.callbacks_ok,
+    }
+    return {**{k: str(v) for k, v in figures.items()}, "Date": day.day.replace("-", "")}
+
+
+def has_figures(day: DayFigures) -> bool:
+    return any(v for k, v in asdict(day).items() if k not in ("day", "callback_success_rate"))
+
+
+def days_shown(days: Sequence[DayFigures]) -> list[DayFigures]:
+    """From the first day with any figure through the last (today), which is always shown."""
+    first = next((i for i, day in enumerate(days) if has_figures(day)), len(days) - 1)
+    return list(days[first:])
+
+
+def app_info_row(wanted: Sequence[str], values: dict[str, str]) -> dict[str, str]:
+    """One Result row: the wanted fields, "0" for those with no figure."""
     return {name: values.get(name, "0") for name in wanted}
 
 
-def parse_msg_time(value: Any) -> datetime:
-    """A get_history MsgTime: a Beijing hour written YYYYMMDDHH."""
-    if not isinstance(value, str) or not _HOUR.fullmatch(value):
+def parse_msg_time(value: Any) -> int:
+    """A get_history MsgTime, a Beijing hour written YYYYMMDDHH: the hour's start in Unix ms."""
+    if not isinstance(value, str):
         raise TidingsError(BAD, "MsgTime must be a string YYYYMMDDHH, such as 2015120121")
     try:
-        return datetime.strptime(value, "%Y%m%d%H").replace(tzinfo=BEIJING)
+        return history_files.parse_hour(value)
     except ValueError:
-        raise TidingsError(BAD, f"MsgTime {value!r} is not an hour of a date") from None
+        raise TidingsError(BAD, f"MsgTime {value!r} is not an hour written YYYYMMDDHH") from None
 
 
 def chat_type(value: Any) -> str:
-    if value not in CHAT_TYPES:
+    if value not in history_files.CHAT_TYPES:
         raise TidingsError(BAD, 'ChatType must be "C2C" or "Group"')
     return str(value)
+
+
+def file_base_url(settings_base: str, host: str, port: int) -> str:
+    return settings_base.rstrip("/") or f"http://{host}:{port}"
 
 
 # ---- commands ---------------------------------------------------------------------------------
@@ -139,20 +185,52 @@ async def getappinfo(ctx: RestContext, body: dict[str, Any]) -> Reply:
     accounts, groups = await asyncio.gather(
         stores.directory.count_accounts(sdkappid), stores.groups.count_groups(sdkappid, None)
     )
-    known = {
-        "AppId": str(sdkappid),
-        "AppName": ctx.app.name,
-        "Company": "",
-        "RegistUserNumTotal": str(accounts),
-        "GroupAllGroupNum": str(groups),
-    }
-    return {"Result": [app_info_row(wanted, known, datetime.now(UTC))]}
+    reports = await daily_report(stores.stats, sdkappid, APP_INFO_DAYS)
+    days = days_shown([r.figures for r in reports])
+    app = {"AppId": str(sdkappid), "AppName": ctx.app.name, "Company": ""}
+    now = {"RegistUserNumTotal": str(accounts), "GroupAllGroupNum": str(groups)}
+    rows = [{**app, **day_values(day)} for day in days]
+    rows[-1].update(now)
+    return {"Result": [app_info_row(wanted, row) for row in rows]}
 
 
 async def get_history(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    chat_type(fields.raw(body, "ChatType"))
-    parse_msg_time(fields.raw(body, "MsgTime"))
-    return {"File": []}
+    chat = chat_type(fields.raw(body, "ChatType"))
+    hour_ms = parse_msg_time(fields.raw(body, "MsgTime"))
+    settings = ctx.deps.settings
+    if not settings.history_file_secret:
+        raise TidingsError(
+            ErrorCode.OPENIM_INTERNAL, "history files are off: TIDINGS_HISTORY_FILE_SECRET is unset"
+        )
+    now_ms = int(time.time() * 1000)
+    if hour_ms > now_ms:
+        return {"File": []}
+    until_ms = min(now_ms, hour_ms + HOUR_MS - 1)
+    ref = FileRef(ctx.app.sdkappid, chat, hour_ms)
+    found = await HistoryFiles(ctx.deps.stores.messages, settings).file(ref, until_ms)
+    if found is None:
+        return {"File": []}
+    expires_s = now_ms // 1000 + settings.history_file_url_ttl_s
+    path = history_files.file_path(ref.sdkappid, chat, hour_ms)
+    query = history_files.signed_query(
+        settings.history_file_secret.encode(), path, until_ms, expires_s
+    )
+    base = file_base_url(
+        settings.history_file_base_url, settings.advertise_host, settings.http_port
+    )
+    facts = found.facts
+    return {
+        "File": [
+            {
+                "URL": f"{base}{path}?{query}",
+                "ExpireTime": history_files.expire_time_text(expires_s),
+                "FileSize": facts.file_size,
+                "FileMD5": facts.file_md5,
+                "GzipSize": facts.gzip_size,
+                "GzipMD5": facts.gzip_md5,
+            }
+        ]
+    }
 
 
 async def get_ip_list(ctx: RestContext, body: dict[str, Any]) -> Reply:

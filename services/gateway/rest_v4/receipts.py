@@ -25,7 +25,9 @@ Where Tencent is silent:
 - Read and unread members are the group's current members other than the sender, by UserID;
   get_group_msg_receipt_detail's Count defaults to 200, its Cursor is opaque (the last UserID of
   the page, base64url), and its reply also names GroupId, MsgSeq and Filter.
-- A group of another kind answers 10007, as Tencent does for commands a group type lacks.
+- A group of another kind, of a type the app has not enabled for receipts (messaging setting
+  `group_receipt_types`; Tencent's console switch, off by default), or of more than 200 members
+  answers 10007, as Tencent does for commands a group type lacks, and changes nothing.
 - The read receipt callback (Group.CallbackAfterReadReceipt) is not sent yet.
 """
 
@@ -47,11 +49,11 @@ from services.gateway import ids, profiles
 from services.gateway.bounds import FLAG, MSG_SEQ, IntRange
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
 from services.gateway.receipts import (
-    NO_RECEIPT_TYPES,
     c2c_message_receipt_notice,
     group_receipt_notice,
     notify,
     read_split,
+    receipt_refusal,
 )
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.accounts_check import missing_accounts
@@ -150,13 +152,6 @@ def receipt_item(seq: int, counts: tuple[int, int] | None) -> dict[str, int]:
     return {"Code": int(code), "MsgSeq": seq, "ReadNum": counts[0], "UnreadNum": counts[1]}
 
 
-def check_receipt_group(group: Group) -> None:
-    if group.group_type in NO_RECEIPT_TYPES:
-        raise TidingsError(
-            ErrorCode.GROUP_NO_PERMISSION, f"{group.group_type} groups have no read receipts"
-        )
-
-
 # ---- commands ---------------------------------------------------------------------------------
 
 
@@ -194,7 +189,10 @@ async def c2c_msg_read_receipt(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 async def _receipt_group(ctx: RestContext, body: dict[str, Any]) -> Group:
     group = await load_group(ctx, body)
-    check_receipt_group(group)
+    count = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group.group_id)
+    refusal = receipt_refusal(ctx.app.settings, group, count)
+    if refusal is not None:
+        raise refusal
     return group
 
 

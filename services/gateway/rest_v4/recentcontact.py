@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common import conversation, conversation_list
+from services.common import conversation, conversation_list, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.conversations import C2C, GROUP, ConversationState
 from services.gateway.bounds import FLAG, UINT32
@@ -12,7 +12,6 @@ from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
-PAGE = 100
 # AssistFlags bits (Tencent): pinned conversations supported, empty conversations returned.
 PINNED = 1
 EMPTY = 2
@@ -26,17 +25,18 @@ def session_item(s: ConversationState) -> dict[str, Any]:
 
 
 def page_of(
-    states: list[ConversationState], start: int, assist_flags: int
+    states: list[ConversationState], start: int, assist_flags: int, page: int
 ) -> tuple[list[ConversationState], list[ConversationState]]:
     """(pinned, normal) for one page. Pinned ones come first when the caller supports them;
-    the pinned list is short and returned whole, the normal list is paged from `start`."""
+    the pinned list is short and returned whole, the normal list is paged from `start`, `page`
+    (the app's conversation pull count) at a time."""
     shown = [s for s in states if s.visible or (assist_flags & EMPTY and s.last_seq == 0)]
     if assist_flags & PINNED:
         pinned = sorted((s for s in shown if s.pinned_at_ms), key=lambda s: -s.pinned_at_ms)
         normal = [s for s in shown if not s.pinned_at_ms]
     else:
         pinned, normal = [], shown
-    return pinned, normal[start : start + PAGE]
+    return pinned, normal[start : start + page]
 
 
 async def get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
@@ -55,7 +55,8 @@ async def get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
         key=lambda s: s.last_time_ms,
         reverse=True,
     )
-    pinned, normal = page_of(states, start, assist)
+    page = messaging_settings.conversation_page(ctx.app.settings, 0)
+    pinned, normal = page_of(states, start, assist, page)
     pinned = pinned[top_start:] if top_start else pinned
     total_normal = sum(1 for s in states if s.visible and not (assist & PINNED and s.pinned_at_ms))
     next_start = start + len(normal)

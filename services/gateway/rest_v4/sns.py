@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.common import events
+from services.common import custom_fields, events, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.sns import Friend, Pendency
 from services.gateway import sns_rules as rules
@@ -91,6 +91,7 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     groups = (await store.get_meta(sdkappid, owner)).groups
     limit = quota_for(ctx.app.edition).friends_per_user
     read_allow_type = profile_allow_type_reader(ctx.deps.stores)
+    default_allow_type = str(messaging_settings.value(ctx.app.settings, "default_allow_type"))
     now = int(time.time())
 
     results: list[dict[str, Any]] = []
@@ -104,7 +105,7 @@ async def friend_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
         usable = r.to != owner and r.to not in missing
         allow_type = rules.ALLOW_TYPE_ANY
         if usable and not forced:
-            allow_type = await allow_type_of(read_allow_type, sdkappid, r.to)
+            allow_type = await allow_type_of(read_allow_type, sdkappid, r.to, default_allow_type)
         peer_count = 0
         if usable and both and r.to not in has_me:
             peer_count = await store.count_friends(sdkappid, r.to)
@@ -241,6 +242,8 @@ async def friend_import(ctx: RestContext, body: dict[str, Any]) -> Reply:
     now = int(time.time())
     raw_items = rules.object_list(fields.raw(body, "AddFriendItem"), "AddFriendItem")
     entries = [_import_request(owner, item, now) for item in raw_items]
+    for item in raw_items:
+        custom_fields.check_friend_items(ctx.app.settings, item.get("CustomItem"))
     await accounts_check.require_account(ctx, owner)
 
     sdkappid = ctx.app.sdkappid
@@ -314,6 +317,7 @@ async def friend_update(ctx: RestContext, body: dict[str, Any]) -> Reply:
             continue
         try:
             updated = rules.apply_sns_items(current, item.get("SnsItem"), now)
+            custom_fields.check_friend_items(ctx.app.settings, item.get("SnsItem"))
         except TidingsError as err:
             results.append(rules.result_item(peer, err.code, err.info))
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from services.common import events
+from services.common import events, messaging_settings
 from services.common.errors import ErrorCode
 from services.common.store.sns import BlockEntry
 from services.gateway import sns_rules as rules
@@ -64,12 +64,13 @@ async def black_list_add(ctx: RestContext, body: dict[str, Any]) -> Reply:
     await store.put_blocked(sdkappid, entries)
     if entries:
         await bump_sequences(ctx, owner, black=True)
-        # Tencent's default blocklist handling ("解除好友关系"): blocking ends the friendship
-        # on both sides.
         blocked = [e.peer for e in entries]
-        mine = await store.get_friends(sdkappid, owner, blocked)
-        await unfriend(ctx, owner, list(mine.values()), both=False)
-        await drop_from_lists_of(ctx, owner, blocked)
+        # Tencent's default blocklist handling ("解除好友关系") ends the friendship on both
+        # sides; an app may keep it ("保留好友关系", messaging setting blocklist_keeps_friendship).
+        if not messaging_settings.value(ctx.app.settings, "blocklist_keeps_friendship"):
+            mine = await store.get_friends(sdkappid, owner, blocked)
+            await unfriend(ctx, owner, list(mine.values()), both=False)
+            await drop_from_lists_of(ctx, owner, blocked)
         await emit_rest(
             ctx, events.BLOCKLIST_ADDED, owner, {"PairList": events.pairs(owner, blocked)}
         )

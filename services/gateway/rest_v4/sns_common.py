@@ -23,11 +23,14 @@ ALLOW_TYPE_TAG = "Tag_Profile_IM_AllowType"
 AllowTypeReader = Callable[[int, str], Awaitable[str | None]]
 
 
-async def allow_type_of(read: AllowTypeReader | None, sdkappid: int, user: str) -> str:
-    """The user's add-friend verification; AllowType_Type_AllowAny when unset or unknown."""
+async def allow_type_of(
+    read: AllowTypeReader | None, sdkappid: int, user: str, default: str
+) -> str:
+    """The user's add-friend verification; the app's default (messaging setting
+    `default_allow_type`) when unset or unknown."""
     value = await read(sdkappid, user) if read is not None else None
     known = (rules.ALLOW_TYPE_ANY, rules.ALLOW_TYPE_NEED_CONFIRM, rules.ALLOW_TYPE_DENY_ANY)
-    return value if value in known else rules.ALLOW_TYPE_ANY
+    return value if value in known else default
 
 
 def profile_allow_type_reader(stores: Stores) -> AllowTypeReader:

@@ -1,6 +1,32 @@
-import { h, missing, toast, field, api, act, can, readOnlyNote } from "../lib.js";
+import { h, toast, field, api, act, can, readOnlyNote } from "../lib.js";
 
 // ---- Feature settings: /admin/apps/{id}/messaging
+
+// Tencent's feature switches (功能配置), each off until turned on, by section.
+const SWITCHES = [
+  [
+    "Messages",
+    [
+      ["msg_extensions", "Message extensions (key-value pairs on a message)"],
+      ["user_status", "User status query and change notification"],
+      ["conversation_delete_sync", "Deleting a conversation deletes it on the user's other devices"],
+    ],
+  ],
+  [
+    "Groups",
+    [
+      ["community", "Communities (社群)"],
+      ["community_topics", "Topics in Communities (needs Communities)"],
+    ],
+  ],
+  [
+    "Live groups",
+    [
+      ["avchatroom_broadcast", "Broadcast messages to every live group"],
+      ["avchatroom_member_list", "Online member list (the latest 1,000)"],
+    ],
+  ],
+];
 
 export async function pageFeatures(el, id) {
   const s = await api("GET", `/admin/apps/${id}/messaging`);
@@ -28,6 +54,47 @@ export async function pageFeatures(el, id) {
   const blockErr = box("blocklist_send_error", s.blocklist_send_error);
   const live = num("avchatroom_msg_rate", s.avchatroom_msg_rate, 1, 5);
   const addon = box("group_member_addon", s.group_member_addon);
+  const retention = num("history_retention_days", s.history_retention_days, 1, 360);
+  retention.id = "history-retention";
+  const retentionNote = h("p", { class: "muted", id: "retention-next-change" });
+  const showNextChange = (next) => {
+    retentionNote.textContent = next
+      ? `Changed this month: the next change is allowed from ${next} (UTC).`
+      : "One change a calendar month. Developer apps keep at most 7 days.";
+  };
+  showNextChange(s.history_retention_next_change);
+  const verifications = [
+    ["AllowType_Type_NeedConfirm", "Needs the user's confirmation"],
+    ["AllowType_Type_AllowAny", "Allow anyone"],
+    ["AllowType_Type_DenyAny", "Allow no one"],
+  ];
+  const allowType = h(
+    "select",
+    { name: "default_allow_type", id: "default-allow-type", disabled: !writable },
+    verifications.map(([v, t]) => h("option", { value: v, selected: s.default_allow_type === v }, t)),
+  );
+  const keepFriends = box("blocklist_keeps_friendship", s.blocklist_keeps_friendship);
+  keepFriends.id = "blocklist-keeps-friendship";
+  const pullCount = num("conversation_pull_count", s.conversation_pull_count, 1, 500);
+  pullCount.id = "conversation-pull-count";
+  const receiptTypes = ["Work", "Public", "Meeting"].map((type) => [
+    type,
+    h("input", {
+      type: "checkbox",
+      name: `group_receipt_types.${type}`,
+      id: `receipts-${type.toLowerCase()}`,
+      checked: s.group_receipt_types.includes(type),
+      disabled: !writable,
+    }),
+  ]);
+  const switches = SWITCHES.map(([section, items]) => [
+    section,
+    items.map(([key, text]) => {
+      const input = box(key, s[key]);
+      input.id = `switch-${key.replaceAll("_", "-")}`;
+      return [key, input, text];
+    }),
+  ]);
   const save = h("button", { type: "submit", id: "save-features" }, "Save");
   const form = h(
     "form",
@@ -39,15 +106,34 @@ export async function pageFeatures(el, id) {
     field("Sender throttle: messages", rateLimit),
     field("… per seconds", ratePer),
     field("Live-group messages a second", live),
+    field("History retention (days)", retention),
+    retentionNote,
+    field("Conversations a pull returns (1–500)", pullCount),
+    field("Default add-friend verification (accounts that set none)", allowType),
     h("label", { class: "check" }, friend, "C2C only between friends"),
     h("label", { class: "check" }, blockErr, "Blocked sender gets error 20007"),
     h("label", { class: "check" }, addon, "Group member add-on (Premium)"),
+    h("label", { class: "check" }, keepFriends, "Blocklisting a friend keeps the friendship"),
+    h(
+      "fieldset",
+      { class: "wide", id: "group-receipts" },
+      h("legend", {}, "Group read receipts (groups of at most 200 members)"),
+      receiptTypes.map(([type, input]) => h("label", { class: "check" }, input, type)),
+    ),
+    switches.map(([section, items]) =>
+      h(
+        "fieldset",
+        { class: "wide", id: `switches-${section.toLowerCase().replace(" ", "-")}` },
+        h("legend", {}, section),
+        items.map(([, input, text]) => h("label", { class: "check" }, input, text)),
+      ),
+    ),
     writable ? h("div", { class: "wide" }, save) : readOnlyNote("config", id),
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     act(save, async () => {
-      await api("PATCH", `/admin/apps/${id}/messaging`, {
+      const saved = await api("PATCH", `/admin/apps/${id}/messaging`, {
         login: { mode: Number(mode.value), per_platform: Number(perPlatform.value), web: Number(web.value) },
         recall_window_s: Number(recall.value),
         send_rate: { limit: Number(rateLimit.value), per_s: Number(ratePer.value) },
@@ -55,15 +141,27 @@ export async function pageFeatures(el, id) {
         blocklist_send_error: blockErr.checked,
         avchatroom_msg_rate: Number(live.value),
         group_member_addon: addon.checked,
+        history_retention_days: Number(retention.value),
+        conversation_pull_count: Number(pullCount.value),
+        default_allow_type: allowType.value,
+        blocklist_keeps_friendship: keepFriends.checked,
+        group_receipt_types: receiptTypes.filter(([, input]) => input.checked).map(([type]) => type),
+        ...Object.fromEntries(
+          switches.flatMap(([, items]) => items.map(([key, input]) => [key, input.checked])),
+        ),
       });
+      showNextChange(saved.history_retention_next_change);
       toast("Saved: applies to what is sent from now on");
     });
   });
   el.append(
     h("section", { class: "card" }, h("h2", {}, "Messaging"), form),
-    missing(
-      "Not in the admin API yet, so not on this page: history retention, conversation pull " +
-        "count, read receipts, custom fields.",
+    h(
+      "p",
+      { class: "muted" },
+      "Custom profile, friend and group fields have their own page: ",
+      h("a", { href: `#/custom-fields/${id}` }, "Custom fields"),
+      ".",
     ),
   );
 }

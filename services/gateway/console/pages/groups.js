@@ -1,74 +1,73 @@
-import { h, missing, time, toast, table, act, can, restOk } from "../lib.js";
+import { h, time, toast, table, act, api, can, readOnlyNote } from "../lib.js";
 import { render } from "../app.js";
 
-// ---- Groups: list, members, mute, destroy (REST v4 as the administrator)
+// ---- Groups: list, members, mute and unmute, destroy (/admin/apps/{id}/groups)
 
+const MEMBER_PAGE = 100;
 
 export async function pageGroups(el, id, current) {
-  el.append(
-    missing("The admin API has no groups route yet: this page uses REST v4 as the app's administrator."),
-  );
-  if (!can("app:write", id)) {
-    el.append(h("p", { class: "muted" }, "Groups are read with an administrator UserSig, which needs app:write."));
-    return;
-  }
   const writable = can("groups:write", id);
-  const list = await restOk(id, "group_open_http_svc", "get_appid_group_list", { Limit: 50 });
-  const ids = (list.GroupIdList || []).map((g) => g.GroupId);
-  const filter = { GroupBaseInfoFilter: ["Type", "Name", "Owner_Account", "MemberNum"] };
-  const info = ids.length
-    ? (await restOk(id, "group_open_http_svc", "get_group_info", { GroupIdList: ids, ResponseFilter: filter }))
-        .GroupInfo
-    : [];
+  const base = `/admin/apps/${id}/groups`;
+  const first = await api("GET", `${base}?limit=50`);
   if (!current()) return;
   const members = h("div", { id: "group-members" });
-  const showMembers = async (g) => {
-    const got = await restOk(id, "group_open_http_svc", "get_group_member_info", { GroupId: g.GroupId, Limit: 100 });
-    const now = Date.now() / 1000;
+
+  const showMembers = async (g, cursor = "", shown = []) => {
+    const q = new URLSearchParams({ cursor, limit: String(MEMBER_PAGE) });
+    const got = await api("GET", `${base}/${encodeURIComponent(g.group_id)}?${q}`);
+    const all = shown.concat(got.members);
+    const more = h("button", { type: "button", class: "secondary", hidden: !got.members_cursor }, "More members");
+    more.addEventListener("click", () => act(more, () => showMembers(g, got.members_cursor, all)));
     members.replaceChildren(
-      h("h2", {}, `Members of ${g.GroupId}`),
+      h("h2", {}, `Members of ${got.group_id} (${got.member_num})`),
       table(
         [
-          { label: "Member", cell: (m) => m.Member_Account },
-          { label: "Role", cell: (m) => m.Role },
-          { label: "Muted until", cell: (m) => (m.MuteUntil > now ? time(m.MuteUntil * 1000) : "") },
+          { label: "Member", cell: (m) => m.user },
+          { label: "Role", cell: (m) => m.role },
+          { label: "Muted until", cell: (m) => (m.mute_until ? time(m.mute_until * 1000) : "") },
           {
             label: "",
             cell: (m) => {
               if (!writable) return "";
               const secs = h("input", { type: "number", min: 0, value: 600, class: "short", title: "seconds; 0 unmutes" });
               const mute = h("button", { type: "button", class: "secondary" }, "Mute");
-              mute.addEventListener("click", () =>
-                act(mute, async () => {
-                  await restOk(id, "group_open_http_svc", "forbid_send_msg", {
-                    GroupId: g.GroupId,
-                    Members_Account: [m.Member_Account],
-                    MuteTime: Number(secs.value),
-                  });
-                  toast(Number(secs.value) ? `${m.Member_Account} muted` : `${m.Member_Account} unmuted`);
-                  await showMembers(g);
-                }),
-              );
-              return h("span", {}, secs, " s ", mute);
+              const mutes = async (seconds) => {
+                await api("POST", `${base}/${encodeURIComponent(g.group_id)}/mute`, {
+                  users: [m.user],
+                  seconds,
+                });
+                toast(seconds ? `${m.user} muted` : `${m.user} unmuted`);
+                await showMembers(g);
+              };
+              mute.addEventListener("click", () => act(mute, () => mutes(Number(secs.value))));
+              if (!m.mute_until) return h("span", {}, secs, " s ", mute);
+              const unmute = h("button", { type: "button", class: "secondary" }, "Unmute");
+              unmute.addEventListener("click", () => act(unmute, () => mutes(0)));
+              return h("span", {}, secs, " s ", mute, " ", unmute);
             },
           },
         ],
-        got.MemberList || [],
-        "No members.",
+        all,
+        "No members listed (an AVChatRoom's members are those online).",
       ),
+      more,
     );
   };
-  el.append(
-    h(
-      "section",
-      { class: "card" },
+
+  const groups = first.groups.slice();
+  const body = h("div", {});
+  const more = h("button", { type: "button", class: "secondary", hidden: !first.next_cursor }, "More groups");
+  let cursor = first.next_cursor;
+  const draw = () =>
+    body.replaceChildren(
+      h("p", { class: "muted" }, `${first.total} groups; ${groups.length} shown.`),
       table(
         [
-          { label: "Group", cell: (g) => g.GroupId },
-          { label: "Type", cell: (g) => g.Type },
-          { label: "Name", cell: (g) => g.Name },
-          { label: "Owner", cell: (g) => g.Owner_Account },
-          { label: "Members", cell: (g) => g.MemberNum, num: true },
+          { label: "Group", cell: (g) => g.group_id },
+          { label: "Type", cell: (g) => g.type },
+          { label: "Name", cell: (g) => g.name },
+          { label: "Owner", cell: (g) => g.owner },
+          { label: "Members", cell: (g) => g.member_num, num: true },
           {
             label: "",
             cell: (g) => {
@@ -78,8 +77,8 @@ export async function pageGroups(el, id, current) {
               const destroy = h("button", { type: "button", class: "danger" }, "Destroy");
               destroy.addEventListener("click", () =>
                 act(destroy, async () => {
-                  await restOk(id, "group_open_http_svc", "destroy_group", { GroupId: g.GroupId });
-                  toast(`${g.GroupId} destroyed`);
+                  await api("DELETE", `${base}/${encodeURIComponent(g.group_id)}`);
+                  toast(`${g.group_id} destroyed`);
                   render();
                 }),
               );
@@ -87,10 +86,19 @@ export async function pageGroups(el, id, current) {
             },
           },
         ],
-        info.filter((g) => g.ErrorCode === undefined || g.ErrorCode === 0),
+        groups,
         "No groups.",
       ),
-      members,
-    ),
+    );
+  more.addEventListener("click", () =>
+    act(more, async () => {
+      const page = await api("GET", `${base}?limit=50&cursor=${cursor}`);
+      groups.push(...page.groups);
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      draw();
+    }),
   );
+  draw();
+  el.append(readOnlyNote("groups", id) || "", h("section", { class: "card" }, body, more, members));
 }

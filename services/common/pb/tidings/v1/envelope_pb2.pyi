@@ -556,6 +556,8 @@ class TraceEvent(_message.Message):
     CLIENT_IP_FIELD_NUMBER: _builtins.int
     LATENCY_MS_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
+    TARGET_HOST_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     time_ms: _builtins.int
@@ -581,6 +583,10 @@ class TraceEvent(_message.Message):
     """Where the event has one: a send from receipt to outcome, a callback's round trip, a push."""
     detail: _builtins.str
     """The callback command, the push vendor, the group type."""
+    target_host: _builtins.str
+    """A callback's target: the host (and port) of the URL it was posted to."""
+    attempt: _builtins.int
+    """A callback's try: 1 to 3 inline, then 3 + n for the n-th try from im.callbacks.retry."""
     def __init__(
         self,
         *,
@@ -598,10 +604,12 @@ class TraceEvent(_message.Message):
         client_ip: _builtins.str = ...,
         latency_ms: _builtins.int = ...,
         detail: _builtins.str = ...,
+        target_host: _builtins.str = ...,
+        attempt: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_ip", b"client_ip", "code", b"code", "description", b"description", "detail", b"detail", "event", b"event", "group_id", b"group_id", "latency_ms", b"latency_ms", "peer", b"peer", "platform", b"platform", "request_id", b"request_id", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "time_ms", b"time_ms", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "client_ip", b"client_ip", "code", b"code", "description", b"description", "detail", b"detail", "event", b"event", "group_id", b"group_id", "latency_ms", b"latency_ms", "peer", b"peer", "platform", b"platform", "request_id", b"request_id", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "target_host", b"target_host", "time_ms", b"time_ms", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
