@@ -29,7 +29,7 @@ from services.common.store.ports import App
 from services.common.store.profiles import ProfileValue
 from services.gateway import ids, profiles
 from services.gateway.admin.apps import ADMIN_IDENTIFIER, Request, SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError, current_change
+from services.gateway.admin.base import AdminDeps, AdminError, CursorPage, current_change
 from services.gateway.handlers import accounts
 from services.gateway.rest_v4.context import RestContext, RestDeps
 
@@ -84,9 +84,8 @@ class AccountView(BaseModel):
     created_at: int = Field(description="Unix seconds; 0 when not known")
 
 
-class AccountPage(BaseModel):
+class AccountPage(CursorPage):
     accounts: list[AccountView]
-    next_cursor: str = Field(description="pass as `cursor` for the next page; empty at the end")
 
 
 class AccountDetail(BaseModel):

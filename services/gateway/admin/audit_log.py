@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from services.common import admin_audit
 from services.common.store.admin_audit import AuditEntry
 from services.gateway.admin.apps import SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, CursorPage
 
 
 class AuditEntryView(BaseModel):
@@ -32,9 +32,8 @@ class AuditEntryView(BaseModel):
     after: Any = Field(description="what changed, as it is now (secrets redacted)")
 
 
-class AuditPage(BaseModel):
+class AuditPage(CursorPage):
     entries: list[AuditEntryView]
-    next_cursor: str = Field(description="pass as `cursor` for the next page; empty at the end")
 
 
 Actor = Annotated[

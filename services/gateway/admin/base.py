@@ -30,7 +30,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.common import admin_audit
 from services.common.admin_audit import Actor
@@ -192,6 +192,12 @@ class AdminError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class CursorPage(BaseModel):
+    """A page of a list read a page at a time."""
+
+    next_cursor: str = Field(description="pass as `cursor` for the next page; empty at the end")
 
 
 class ErrorDetail(BaseModel):

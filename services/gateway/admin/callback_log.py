@@ -20,7 +20,7 @@ from services.common.callback_log import (
 )
 from services.common.store.trace_log import DEFAULT_PAGE, MAX_PAGE, TraceQueryError, TraceStore
 from services.gateway.admin.apps import SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, CursorPage
 from services.gateway.admin.events import EPOCH_MS
 
 
@@ -36,9 +36,8 @@ class DeliveryView(BaseModel):
     event_id: str = Field(description="TidingsEventId or callId: the same on every try")
 
 
-class DeliveryPageView(BaseModel):
+class DeliveryPageView(CursorPage):
     deliveries: list[DeliveryView]
-    next_cursor: str = Field(description="pass as `cursor` for what follows; empty at the end")
 
 
 def build_router(deps: AdminDeps, store: TraceStore) -> APIRouter:

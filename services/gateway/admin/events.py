@@ -27,7 +27,7 @@ from services.common.store.trace_log import (
     build_query,
 )
 from services.gateway.admin.apps import SdkAppId
-from services.gateway.admin.base import AdminDeps, AdminError
+from services.gateway.admin.base import AdminDeps, AdminError, CursorPage
 
 EPOCH_MS = "Unix time in milliseconds"
 
@@ -47,9 +47,8 @@ class EventView(BaseModel):
     detail: str = Field(description="the callback command, the push vendor, the group type")
 
 
-class EventPage(BaseModel):
+class EventPage(CursorPage):
     events: list[EventView]
-    next_cursor: str = Field(description="pass as `cursor` for the next page; empty at the end")
 
 
 def view(e: TraceEvent) -> EventView:

@@ -1,4 +1,4 @@
-import { h, time, field, api, act } from "../lib.js";
+import { h, time, field, table, api, act, can } from "../lib.js";
 
 // ---- Troubleshooting: the event log
 
@@ -79,4 +79,55 @@ export async function pageEvents(el, id, current) {
   more.addEventListener("click", () => act(more, () => load(true)));
   el.append(h("p", { class: "muted" }, "The app's event log keeps 7 days: logins, kicks, sends, recalls, callbacks and pushes."), form, out, more);
   await load(false);
+  // Device logs are the accounts' data: shown to whoever may read accounts.
+  if (can("accounts:read", id)) await deviceLogs(el, id, current);
+}
+
+// ---- Device logs: ask a user's connected clients for their SDK logs, list and download them
+
+async function deviceLogs(el, id, current) {
+  const user = h("input", { id: "dl-user", size: 16, placeholder: "every user" });
+  const list = h("div", { id: "dl-list" });
+  const show = h("button", { type: "submit", id: "dl-show" }, "Show logs");
+  const ask = h("button", { type: "button", class: "secondary", id: "dl-ask" }, "Ask this user's clients");
+  const load = async () => {
+    const q = new URLSearchParams({ limit: "50" });
+    if (user.value.trim()) q.set("user", user.value.trim());
+    const page = await api("GET", `/admin/apps/${id}/device-logs?${q}`);
+    if (!current()) return;
+    list.replaceChildren(
+      table(
+        [
+          { label: "Uploaded", cell: (l) => time(l.uploaded_at) },
+          { label: "User", cell: (l) => l.user },
+          { label: "Platform", cell: (l) => l.platform },
+          { label: "Bytes", cell: (l) => l.size, num: true },
+          {
+            label: "",
+            cell: (l) =>
+              h("a", { href: `/admin/apps/${id}/device-logs/${encodeURIComponent(l.upload_id)}`, download: "" }, "Download"),
+          },
+        ],
+        page.device_logs,
+        "No device logs uploaded.",
+      ),
+    );
+  };
+  const form = h("form", { class: "inline" }, field("User", user), show);
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(show, load);
+  });
+  if (can("accounts:write", id)) {
+    form.append(ask);
+    ask.addEventListener("click", () =>
+      act(ask, async () => {
+        if (!user.value.trim()) throw new Error("name the user whose clients should upload");
+        const r = await api("POST", `/admin/apps/${id}/users/${encodeURIComponent(user.value.trim())}/device-logs`);
+        list.prepend(h("p", { class: "okay" }, `Asked ${r.sessions} connected client(s) to upload (request ${r.request_id}).`));
+      }),
+    );
+  }
+  el.append(h("section", { class: "card" }, h("h2", {}, "Device logs"), form, list));
+  await load();
 }
