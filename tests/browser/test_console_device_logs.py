@@ -5,10 +5,10 @@ download it."""
 from __future__ import annotations
 
 import pytest
-from tidings_client import Client
 
 from tests.browser.conftest import Console
 from tests.conftest import AppUnderTest, eventually
+from tidings_client import Client
 
 pytestmark = pytest.mark.stack
 
