@@ -228,14 +228,15 @@ class BeforeSender:
             outcome = _OUTCOMES[reply.verdict]
         except (CallbackFailure, InvalidReply) as err:
             outcome = err.outcome if isinstance(err, CallbackFailure) else "failed"
+            policy = config.fail_policy_for(command)
             log.warning(
                 "before-send callback failed",
                 app=msg.sdkappid,
                 command=command,
                 outcome=outcome,
-                policy=config.fail_policy,
+                policy=policy,
                 error=str(err),
             )
-            reply = on_failure(config.fail_policy, str(err))
+            reply = on_failure(policy, str(err))
         CALLBACK_REQUESTS.labels(str(msg.sdkappid), command, outcome).inc()
         return reply

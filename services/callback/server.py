@@ -102,15 +102,16 @@ class CallbackServicer(callback_pb2_grpc.CallbackServiceServicer):
         except (CallbackFailure, ValueError) as err:
             outcome = err.outcome if isinstance(err, CallbackFailure) else "failed"
             CALLBACK_REQUESTS.labels(str(request.sdkappid), request.command, outcome).inc()
+            policy = config.fail_policy_for(request.command)
             log.warning(
                 "before callback failed",
                 app=request.sdkappid,
                 command=request.command,
                 outcome=outcome,
-                policy=config.fail_policy,
+                policy=policy,
                 error=str(err),
             )
-            failed = on_failure(config.fail_policy, str(err))
+            failed = on_failure(policy, str(err))
             return callback_pb2.BeforeEventReply(
                 verdict=failed.verdict, error_code=failed.error_code, error_info=failed.error_info
             )

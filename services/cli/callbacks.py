@@ -78,6 +78,16 @@ def callback_set(
     fail: str | None = typer.Option(
         None, "--fail", help="when a before-callback fails: open (let through) or closed"
     ),
+    c2c_fail: str | None = typer.Option(
+        None,
+        "--c2c-msg-fail",
+        help="when the before-C2C-message callback fails: open, closed, or default (as --fail)",
+    ),
+    group_fail: str | None = typer.Option(
+        None,
+        "--group-msg-fail",
+        help="when the before-group-message callback fails: open, closed, or default (as --fail)",
+    ),
 ) -> None:
     """Set an app's callbacks; options left out keep their value. Applies within a second."""
 
@@ -90,6 +100,8 @@ def callback_set(
             commands=enable,
             timeout_s=timeout,
             fail_policy=fail,
+            c2c_msg_fail_policy=c2c_fail,
+            group_msg_fail_policy=group_fail,
         ).doc()
 
     typer.echo(json.dumps(asyncio.run(_apply(app_id, change, "callback.update"))))

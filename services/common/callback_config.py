@@ -3,7 +3,9 @@
 One URL and one auth token per app; each Tencent CallbackCommand is enabled on its own (or
 "all"); a timeout for before-callbacks (Tencent's default 2 s); and what a before-callback that
 times out or fails means: "open" lets the action through (Tencent's behaviour), "closed"
-refuses it.
+refuses it. `fail_policy` holds for every before-callback; `c2c_msg_fail_policy` and
+`group_msg_fail_policy`, when set, override it for the two before-send callbacks (the two
+checkboxes of Tencent's console). `fail_policy_for` is the one place that chooses.
 
 The SSRF guard lives here too: a callback URL may not point at loopback, link-local (which holds
 the cloud metadata address 169.254.169.254), private or other non-public addresses unless the
@@ -75,9 +77,19 @@ MAX_URL_LENGTH = 2048
 MAX_TOKEN_LENGTH = 256
 
 FailPolicy: TypeAlias = Literal["open", "closed"]
+# Given to `update` for a message fail policy: drop the override.
+FOLLOW_DEFAULT = "default"
 IpAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_FIELDS = frozenset({"url", "token", "commands", "timeout_s", "fail_policy"})
+# The before-send callbacks whose fail policy can differ from the app's default, by field.
+MESSAGE_FAIL_POLICY_FIELDS: dict[str, str] = {
+    C2C_BEFORE_SEND: "c2c_msg_fail_policy",
+    GROUP_BEFORE_SEND: "group_msg_fail_policy",
+}
+
+_FIELDS = frozenset(
+    {"url", "token", "commands", "timeout_s", "fail_policy", *MESSAGE_FAIL_POLICY_FIELDS.values()}
+)
 # One part of an IPv4 address as glibc's inet_aton (and so getaddrinfo) reads it: decimal,
 # 0-octal or 0x-hex.
 _INET_ATON_PART = re.compile(r"0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*")
@@ -92,9 +104,20 @@ class CallbackConfig:
     enable_all: bool = False
     timeout_s: float = DEFAULT_TIMEOUT_S
     fail_policy: FailPolicy = "open"
+    # None: the message callback follows fail_policy.
+    c2c_msg_fail_policy: FailPolicy | None = None
+    group_msg_fail_policy: FailPolicy | None = None
 
     def enabled(self, command: str) -> bool:
         return self.enable_all or command in self.commands
+
+    def fail_policy_for(self, command: str) -> FailPolicy:
+        """What a failed or timed-out before-callback `command` means for this app."""
+        if command == C2C_BEFORE_SEND and self.c2c_msg_fail_policy is not None:
+            return self.c2c_msg_fail_policy
+        if command == GROUP_BEFORE_SEND and self.group_msg_fail_policy is not None:
+            return self.group_msg_fail_policy
+        return self.fail_policy
 
     def doc(self) -> dict[str, object]:
         return {
@@ -103,6 +126,8 @@ class CallbackConfig:
             "commands": ALL if self.enable_all else sorted(self.commands),
             "timeout_s": self.timeout_s,
             "fail_policy": self.fail_policy,
+            "c2c_msg_fail_policy": self.c2c_msg_fail_policy,
+            "group_msg_fail_policy": self.group_msg_fail_policy,
         }
 
 
@@ -224,12 +249,17 @@ def _timeout(raw: object) -> float:
     return value
 
 
-def _fail_policy(raw: object) -> FailPolicy:
+def _fail_policy(raw: object, name: str = "fail_policy") -> FailPolicy:
     if raw == "open":
         return "open"
     if raw == "closed":
         return "closed"
-    raise ValueError('fail_policy must be "open" or "closed"')
+    raise ValueError(f'{name} must be "open" or "closed"')
+
+
+def _override(raw: Mapping[str, object], name: str) -> FailPolicy | None:
+    value = raw.get(name)
+    return None if value is None else _fail_policy(value, name)
 
 
 def _token(raw: object) -> str:
@@ -254,6 +284,8 @@ def parse_config(raw: object, allow_private: bool) -> CallbackConfig:
         enable_all=enable_all,
         timeout_s=_timeout(raw.get("timeout_s", DEFAULT_TIMEOUT_S)),
         fail_policy=_fail_policy(raw.get("fail_policy", "open")),
+        c2c_msg_fail_policy=_override(raw, "c2c_msg_fail_policy"),
+        group_msg_fail_policy=_override(raw, "group_msg_fail_policy"),
     )
 
 
@@ -278,9 +310,12 @@ def update(
     commands: str | Iterable[str] | None = None,
     timeout_s: float | None = None,
     fail_policy: str | None = None,
+    c2c_msg_fail_policy: str | None = None,
+    group_msg_fail_policy: str | None = None,
 ) -> CallbackConfig:
     """Change the given fields of the app's configuration (all of them validated), keep the
-    rest; an app without one needs a url."""
+    rest; an app without one needs a url. A message fail policy of "default" drops its
+    override (the message callback follows fail_policy again)."""
     current = config_of(app)
     doc: dict[str, object] = current.doc() if current else {}
     changes: dict[str, object] = {
@@ -289,8 +324,13 @@ def update(
         "commands": commands if commands is None or isinstance(commands, str) else list(commands),
         "timeout_s": timeout_s,
         "fail_policy": fail_policy,
+        "c2c_msg_fail_policy": c2c_msg_fail_policy,
+        "group_msg_fail_policy": group_msg_fail_policy,
     }
     doc.update({k: v for k, v in changes.items() if v is not None})
+    for name in MESSAGE_FAIL_POLICY_FIELDS.values():
+        if doc.get(name) == FOLLOW_DEFAULT:
+            doc[name] = None
     config = parse_config(doc, allow_private)
     app.settings[SETTINGS_KEY] = config.doc()
     return config

@@ -8,8 +8,8 @@ SDKAppIDs. Deny by default; an explicit deny wins over any allow. The root accou
 everything.
 
 Every /admin route is one action (`route_action`): its resource from its path, read for GET
-and write for every other method. tests/unit/test_console_routes_policy.py walks the gateway's
-routes and fails on a route that maps to no resource.
+(and the READ_POSTS) and write for every other method. tests/unit/test_console_routes_policy.py
+walks the gateway's routes and fails on a route that maps to no resource.
 """
 
 from __future__ import annotations
@@ -78,6 +78,10 @@ TOP_SEGMENTS: dict[str, str] = {
 }
 # Routes any console user may call: they answer only with what the caller may read.
 FILTERED: frozenset[tuple[str, str]] = frozenset({("GET", "/admin/apps")})
+# POST routes that only read: POST keeps what they are given (a UserSig) out of the URL.
+READ_POSTS: frozenset[tuple[str, str]] = frozenset(
+    {("POST", "/admin/apps/{sdkappid}/usersig/verify")}
+)
 
 _ACTION = re.compile(r"(\*|[a-z]+):(\*|[a-z]+)")
 
@@ -210,7 +214,7 @@ class ConsoleUser:
 def route_action(method: str, path: str) -> str | None:
     """The action of an admin route (its path template, "/admin/apps/{sdkappid}/..."), None
     when its path names no resource."""
-    verb = READ if method in ("GET", "HEAD") else WRITE
+    verb = READ if method in ("GET", "HEAD") or (method, path) in READ_POSTS else WRITE
     parts = path.removeprefix("/admin").strip("/").split("/")
     if parts[:2] == ["apps", "{sdkappid}"]:
         resource = APP_SEGMENTS.get(parts[2] if len(parts) > 2 else "")

@@ -202,6 +202,11 @@ class ErrorCode(IntEnum):
     # 72001, "user status is not enabled").
     USER_STATUS_DISABLED = 72001
 
+    # openim sends and imports: a switch missing or not an integer (Tencent's own codes).
+    OPENIM_SYNC_FROM_OLD_SYSTEM = 90030
+    OPENIM_SYNC_OTHER_MACHINE = 90031
+    OPENIM_MSG_LIFETIME_TYPE = 90044
+
     @property
     def default_info(self) -> str:
         return _INFO.get(self, self.name.lower().replace("_", " "))

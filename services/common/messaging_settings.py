@@ -3,7 +3,8 @@ and bounds. Pure.
 
 Each setting keeps its own key in App.settings, read where it applies (login modes, recall,
 throttle, send rules, live groups, quotas, history retention, the conversation list, group
-receipts, the feature switches) through `value` (a feature switch through `require_feature`).
+receipts, pre-join history, the feature switches) through `value` (a feature switch through
+`require_feature`).
 This module is the one place that validates a change before it is stored (the admin API and the
 CLI), that reads a stored value (falling back to the default when it does not pass), and that
 shows every current value.
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from services.common.errors import ErrorCode, TidingsError
+from services.common.live_recent import MAX_KEPT
 from services.common.store.ports import App
 
 # Retention per edition, in days: (the default, the most that may be chosen). Tencent keeps 7
@@ -38,9 +40,21 @@ RECEIPT_GROUP_TYPES = ("Work", "Public", "Meeting")
 # Tencent's group read receipts are for groups of at most 200 members.
 MAX_RECEIPT_GROUP_MEMBERS = 200
 
+# Tencent's 拉取入群前漫游消息, per group type (not AVChatRoom, which keeps no history). Its
+# default (Tencent's FAQ, and what Tidings always did): Meeting and Community members read what
+# was said before they joined, Work and Public members read from their join on.
+HistoryGroupType = Literal["Community", "Meeting", "Public", "Work"]
+HISTORY_GROUP_TYPES: tuple[str, ...] = get_args(HistoryGroupType)
+DEFAULT_PRE_JOIN_HISTORY_TYPES: list[HistoryGroupType] = ["Community", "Meeting"]
+
 ReceiptGroupTypes = Annotated[
     list[Literal["Work", "Public", "Meeting"]],
     Field(max_length=len(RECEIPT_GROUP_TYPES)),
+    AfterValidator(lambda types: sorted(set(types))),
+]
+HistoryGroupTypes = Annotated[
+    list[HistoryGroupType],
+    Field(max_length=len(HISTORY_GROUP_TYPES)),
     AfterValidator(lambda types: sorted(set(types))),
 ]
 
@@ -72,6 +86,7 @@ FEATURE_NAMES: dict[str, str] = {
     "avchatroom_broadcast": "Live-group broadcast messages",
     "avchatroom_member_list": "The live-group online member list",
     "conversation_delete_sync": "Syncing a conversation's deletion to the user's other devices",
+    "follow": "Follow and fans (the follow REST commands)",
 }
 
 
@@ -117,6 +132,18 @@ class MessagingSettings(BaseModel):
         description="group types whose messages may ask for read receipts (groups of at most "
         f"{MAX_RECEIPT_GROUP_MEMBERS} members)",
     )
+    pre_join_history_types: HistoryGroupTypes = Field(
+        default_factory=lambda: list(DEFAULT_PRE_JOIN_HISTORY_TYPES),
+        description="group types whose new members may pull the messages sent before they "
+        "joined (the others read from their join on)",
+    )
+    avchatroom_pre_join_msgs: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_KEPT,
+        description="how many of a live group's latest messages a member who joins it gets "
+        "(0: none)",
+    )
     default_allow_type: Literal[
         "AllowType_Type_NeedConfirm", "AllowType_Type_AllowAny", "AllowType_Type_DenyAny"
     ] = Field(
@@ -134,6 +161,7 @@ class MessagingSettings(BaseModel):
     avchatroom_broadcast: bool = _switch("avchatroom_broadcast")
     avchatroom_member_list: bool = _switch("avchatroom_member_list")
     conversation_delete_sync: bool = _switch("conversation_delete_sync")
+    follow: bool = _switch("follow")
 
 
 KEYS: tuple[str, ...] = tuple(MessagingSettings.model_fields)
@@ -191,6 +219,11 @@ def oldest_kept_ms(app: App, now_ms: int) -> int:
 
 def receipts_enabled(settings: Mapping[str, Any], group_type: str) -> bool:
     return group_type in value(settings, "group_receipt_types")
+
+
+def sees_history_before_join(settings: Mapping[str, Any], group_type: str) -> bool:
+    """Whether a new member of a group of this type may read what was said before the join."""
+    return group_type in value(settings, "pre_join_history_types")
 
 
 def _month(now_s: int) -> str:

@@ -16,6 +16,7 @@ import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from services.common.errors import ErrorCode, TidingsError
 
@@ -116,6 +117,18 @@ def verify(
 ) -> SigClaims:
     """Check a UserSig against the app's valid keys (current, and a rotated one in grace)."""
     claims, sig = decode(usersig)
+    _check_claims(claims, sig, sdkappid, identifier, keys, now)
+    return claims
+
+
+def _check_claims(
+    claims: SigClaims,
+    sig: str,
+    sdkappid: int,
+    identifier: str,
+    keys: Iterable[str],
+    now: int | None,
+) -> None:
     if claims.sdkappid != sdkappid:
         raise TidingsError(ErrorCode.SIG_SDKAPPID_MISMATCH)
     if claims.identifier != identifier:
@@ -138,4 +151,82 @@ def verify(
     t = int(time.time()) if now is None else now
     if claims.time + claims.expire < t:
         raise TidingsError(ErrorCode.SIG_EXPIRED)
-    return claims
+
+
+@dataclass(frozen=True, slots=True)
+class SigCheck:
+    """What the console's verifier shows: the outcome `verify` reaches, and what to do."""
+
+    valid: bool
+    # 0 when valid, else the login error code (SIG_*).
+    error_code: int
+    reason: str
+    fix: str
+    # None when the UserSig cannot be read at all.
+    claims: SigClaims | None
+    expired: bool
+
+    @property
+    def expires_at(self) -> int | None:
+        return None if self.claims is None else self.claims.time + self.claims.expire
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _advice(code: int, claims: SigClaims | None, sdkappid: int, identifier: str) -> str:
+    user = claims.identifier if claims else ""
+    match code:
+        case ErrorCode.SIG_EMPTY:
+            return "paste the UserSig to check"
+        case ErrorCode.SIG_UNPARSABLE:
+            return "copy the whole UserSig as it was issued, with nothing added or cut off"
+        case ErrorCode.SIG_SDKAPPID_MISMATCH:
+            return (
+                f"it was issued for SDKAppID {claims.sdkappid if claims else '?'}: check it in "
+                f"that app, or generate one in app {sdkappid}"
+            )
+        case ErrorCode.SIG_IDENTIFIER_MISMATCH:
+            return (
+                f"the UserID does not match the UserSig's UserID {user!r}: enter {user!r}, or "
+                f"generate a UserSig for {identifier!r}"
+            )
+        case ErrorCode.SIG_WRONG_KEY:
+            return (
+                "it was signed with another key (another app's, or one rotated out): generate "
+                "a new UserSig with the app's current key"
+            )
+        case _:
+            return (
+                "generate a new UserSig and log in again; give it a validity of at least 24 hours"
+            )
+
+
+def check(
+    usersig: str,
+    sdkappid: int,
+    identifier: str,
+    keys: Iterable[str],
+    now: int | None = None,
+) -> SigCheck:
+    """`verify`'s outcome as data, with the UserSig's own claims when it can be read.
+    `expired` is told whatever else is wrong with it."""
+    t = int(time.time()) if now is None else now
+    claims: SigClaims | None = None
+    try:
+        claims, sig = decode(usersig)
+        _check_claims(claims, sig, sdkappid, identifier, keys, t)
+    except TidingsError as err:
+        reason = err.info
+        if err.code == ErrorCode.SIG_EXPIRED and claims is not None:
+            reason = f"usersig expired at {_utc(claims.time + claims.expire)}"
+        return SigCheck(
+            valid=False,
+            error_code=int(err.code),
+            reason=reason,
+            fix=_advice(int(err.code), claims, sdkappid, identifier),
+            claims=claims,
+            expired=claims is not None and claims.time + claims.expire < t,
+        )
+    return SigCheck(valid=True, error_code=0, reason="", fix="", claims=claims, expired=False)

@@ -124,14 +124,15 @@ class BeforeEvents:
         try:
             reply = await stub.BeforeEvent(request, timeout=config.timeout_s + _HOP_MARGIN_S)
         except grpc.aio.AioRpcError as err:
+            policy = config.fail_policy_for(command)
             log.warning(
                 "before-event callback unreachable",
                 app=app.sdkappid,
                 command=command,
-                policy=config.fail_policy,
+                policy=policy,
                 error=err.details(),
             )
-            if config.fail_policy == "open":
+            if policy == "open":
                 return ALLOWED
             return Verdict(
                 allowed=False,

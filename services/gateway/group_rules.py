@@ -60,17 +60,21 @@ FIELD_KEY_MAX_CHARS = 16
 GROUP_FIELD_VALUE_MAX_BYTES = 512
 MEMBER_FIELD_VALUE_MAX_BYTES = 64
 
-# Accounts per request, as Tencent documents them (10005 beyond). Tencent's material here
-# gives no import_group_member limit; 300 is ours.
+# Accounts per request, as Tencent's current reference documents them (10005 beyond); its
+# earlier pages allowed 500 for add_group_member.
 MAX_CREATE_MEMBERS = 100
-MAX_ADD_MEMBERS = 500
+MAX_ADD_MEMBERS = 300
 MAX_IMPORT_MEMBERS = 300
-MAX_DELETE_MEMBERS = 500
+MAX_DELETE_MEMBERS = 100
 MAX_MUTE_ACCOUNTS = 500
 MAX_ROLE_QUERY_ACCOUNTS = 500
 MAX_GROUP_INFO_IDS = 50
+# get_group_member_info: a Limit is at most 200 (Tencent's current reference; an older one
+# said 6000); without one, every member (a Community: MAX_MEMBER_PAGE at a time).
+MAX_MEMBER_LIMIT = 200
 MAX_MEMBER_PAGE = 6000
 MAX_APP_GROUP_PAGE = 10000
+MAX_JOINED_GROUP_PAGE = 5000
 
 # ShutUpTime / MuteTime is an unsigned 32-bit count of seconds; its maximum mutes for good.
 PERMANENT_MUTE = 4294967295
@@ -111,10 +115,13 @@ def has_member_list(group_type: str) -> bool:
     return group_type != AVCHATROOM
 
 
-def require_member_list(group_type: str, command: str) -> None:
+def require_member_list(
+    group_type: str, command: str, code: ErrorCode = ErrorCode.GROUP_NO_PERMISSION
+) -> None:
+    """Tencent answers 10007 for most commands, and documents 10004 for delete_group_member."""
     if not has_member_list(group_type):
         raise TidingsError(
-            ErrorCode.GROUP_NO_PERMISSION,
+            code,
             f"{command} does not support AVChatRoom groups: their members join through the SDK",
         )
 

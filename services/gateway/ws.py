@@ -37,7 +37,9 @@ from picows import (
 from services.common.config import Settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
+from services.common.live_recent import LiveRecent
 from services.common.logging import get_logger
+from services.common.messaging_settings import sees_history_before_join
 from services.common.metrics import CONNECTIONS, STAGE_LATENCY
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.gateway_pb2 import Outcome
@@ -71,7 +73,7 @@ from services.gateway.sessions import (
     LocalSessions,
 )
 from services.gateway.ws_events import WsEvents
-from services.gateway.ws_ops import WsOps, sees_history_before_join
+from services.gateway.ws_ops import WsOps
 
 log = get_logger(__name__)
 
@@ -139,6 +141,7 @@ class WsEndpoint:
             channels,
             self._receipts,
             self._events,
+            LiveRecent(redis),
         )
         self._reports = Reports(stores, archive, limiter, redis)
         self._push_ops = PushOps(stores, redis)
@@ -497,7 +500,8 @@ class WsEndpoint:
             if conn.user not in found:
                 raise TidingsError(ErrorCode.GROUP_NO_PERMISSION, "not a member of this group")
             group = await self._stores.groups.get_group(conn.sdkappid, group_id)
-            if group is not None and not sees_history_before_join(group.group_type):
+            settings = (await self._auth.app(conn.sdkappid)).settings
+            if group is not None and not sees_history_before_join(settings, group.group_type):
                 visible_from_ms = found[conn.user].join_time * 1000
         reply = await self._history.Sync(
             history_pb2.SyncRequest(

@@ -11,6 +11,7 @@ from typing import Any
 from services.common import conversation, conversation_list, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.grpc_util import Channels
+from services.common.live_recent import LiveRecent
 from services.common.pb.tidings.v1 import history_pb2, history_pb2_grpc
 from services.common.pb.tidings.v1.envelope_pb2 import (
     SOURCE_WS,
@@ -18,17 +19,13 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
 from services.common.recent import TailReader
 from services.common.redis_state import SessionRegistry
 from services.common.store.conversations import C2C, ConversationState
-from services.common.store.groups import Group
+from services.common.store.groups import AVCHATROOM, Group
 from services.common.store.ports import App, Stores
 from services.gateway.archive import Archive
 from services.gateway.bounds import MSG_SEQ, STORED_U64, UINT32
 from services.gateway.frames import field as frame_field
 from services.gateway.frames import integer as frame_integer
 from services.gateway.frames import optional_integer as frame_optional_integer
-from services.gateway.group_rules import (
-    COMMUNITY,
-    MEETING,
-)
 from services.gateway.handlers import membership
 from services.gateway.handlers.recall import Origin, Recaller, recall
 from services.gateway.msgbody import message_json
@@ -53,12 +50,6 @@ def _target_conversation(frame: dict[str, Any], user: str) -> tuple[str, str | N
     if group is not None:
         return conversation.group(group), group
     return conversation.c2c(user, peer), None
-
-
-def sees_history_before_join(group_type: str) -> bool:
-    """SPEC §4: members of Meeting and Community groups may read what was said before they
-    joined; Work and Public members see messages from their join on (AVChatRoom keeps none)."""
-    return group_type in (MEETING, COMMUNITY)
 
 
 class WsOps:
@@ -86,6 +77,7 @@ class WsOps:
         channels: Channels,
         receipts: GroupReceipts,
         events: WsEvents,
+        live: LiveRecent,
     ) -> None:
         self._stores = stores
         self._history = history
@@ -96,6 +88,7 @@ class WsOps:
         self._channels = channels
         self._receipts = receipts
         self._events = events
+        self._live = live
 
     async def recall(self, conn: Connection, app: App, frame: dict[str, Any]) -> dict[str, Any]:
         conv, group_id = _target_conversation(frame, conn.user)
@@ -287,6 +280,12 @@ class WsOps:
         joined = await membership.join(
             self._stores, self._tails, app, group, conn.user, changes, approve
         )
+        if group.group_type == AVCHATROOM:
+            # Tencent's 直播群新成员查看入群前消息: the latest few, before the join's answer.
+            count = int(messaging_settings.value(app.settings, "avchatroom_pre_join_msgs"))
+            earlier = await self._live.latest(conn.sdkappid, group.group_id, count)
+            if earlier:
+                conn.deliver([message_json(m) for m in earlier])
         return {"op": "join_group", "code": 0, "group": group.group_id, "joined": joined}
 
     async def quit_group(self, conn: Connection, frame: dict[str, Any]) -> dict[str, Any]:

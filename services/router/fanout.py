@@ -23,6 +23,7 @@ from services.common import topics
 from services.common.bus import BatchProducer, Poison, Record
 from services.common.group_versions import parse_version, version_key
 from services.common.grpc_util import Channels
+from services.common.live_recent import LiveRecent
 from services.common.logging import get_logger
 from services.common.metrics import PUSH_JOBS, STAGE_LATENCY, STAGE_MESSAGES
 from services.common.pb.tidings.v1 import gateway_pb2, gateway_pb2_grpc
@@ -392,15 +393,19 @@ class Fanout:
         producer: BatchProducer,
         channels: Channels,
         members: MemberCache,
+        live: LiveRecent,
     ) -> None:
         self._presence = presence
         self._producer = producer
         self._channels = channels
         self._members = members
+        self._live = live
         self._latency = STAGE_LATENCY.labels("fanout")
 
     async def handle(self, records: Sequence[Record]) -> list[Poison]:
         decoded, poison, per_app = self._decode(records)
+        # Kept before delivery, so a member who joins as a message is delivered still sees it.
+        await self._live.keep(decoded)
         batch, online = await self._recipients(decoded)
         planned = plan(batch, online)
         failed = await self._deliver(planned.requests)

@@ -18,6 +18,7 @@ from services.common.config import Settings
 from services.common.config_feed import APP, DIRTY_WORDS, ConfigFeed
 from services.common.config_versions import ConfigVersions
 from services.common.grpc_util import Channels, GrpcServer
+from services.common.live_recent import LiveRecent
 from services.common.pb.tidings.v1 import (
     callback_pb2,
     callback_pb2_grpc,
@@ -84,7 +85,11 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         settings.kafka_max_batch,
     )
     fanout = Fanout(
-        PresenceIndex(redis), BatchProducer(producer), channels, MemberCache(stores.groups)
+        PresenceIndex(redis),
+        BatchProducer(producer),
+        channels,
+        MemberCache(stores.groups),
+        LiveRecent(redis),
     )
     fanning = BatchConsumer(
         settings, ConsumerSpec("router.fanout", topics.MESSAGES, fanout.handle), producer

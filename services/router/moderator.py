@@ -166,13 +166,15 @@ class Moderator:
                 msg, config.timeout_s + CALL_MARGIN_S, pending.config_version
             )
         except Exception as err:  # noqa: BLE001 - unreachable, deadline, anything: fail policy
+            # An Ask is made for C2C and group messages only, so the command is never "".
+            policy = config.fail_policy_for(before_command(msg) or "")
             log.warning(
                 "callback service unavailable",
                 app=msg.sdkappid,
-                policy=config.fail_policy,
+                policy=policy,
                 error=str(err),
             )
-            return on_unreachable(msg, config.fail_policy, type(err).__name__)
+            return on_unreachable(msg, policy, type(err).__name__)
         return apply_reply(msg, reply)
 
     async def _current_versions(self, messages: Sequence[InboundMessage]) -> dict[int, int]:

@@ -155,11 +155,14 @@ async def test_configure_a_callback_and_see_its_delivery(
     await page.fill("#cb-url", app_server.url)
     await page.fill("#cb-token", "console-token")
     await page.fill("#cb-commands", "C2C.CallbackAfterSendMsg")
+    assert await page.is_checked("#cb-c2c-open")  # Tencent's default: still deliver
+    await page.uncheck("#cb-group-open")
     await page.click("#save-callback")
     await console.toast("Callback saved")
     saved = (await admin_api(console.stack, "GET", f"/apps/{app.sdkappid}/callback")).json()
     assert saved["commands"] == ["C2C.CallbackAfterSendMsg"]
     assert saved["token"] == "console-token"
+    assert (saved["c2c_msg_fail_policy"], saved["group_msg_fail_policy"]) == ("open", "closed")
 
     await send_c2c(app, "alice", "bob", "hello app server")
 
@@ -295,6 +298,9 @@ async def test_a_read_only_sub_account_sees_but_cannot_change(
         assert await page.query_selector("#add-word") is None
         await viewer.open("callbacks", app.sdkappid)
         assert await page.query_selector("#save-callback") is None
+        await viewer.open("usersig", app.sdkappid)
+        assert await page.query_selector("#us-generate") is None
+        assert await page.is_enabled("#usv-verify")  # verifying is a read
         await viewer.open("accounts", app.sdkappid)
         assert await page.query_selector("#import-go") is None
 

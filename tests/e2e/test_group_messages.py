@@ -269,3 +269,40 @@ async def test_group_msg_recall_results(app: AppUnderTest) -> None:
         {"GroupId": "@TGS#missing", "Random": 1, "MsgBody": text("x")},
     )
     assert unknown["ErrorCode"] == ErrorCode.GROUP_NOT_FOUND
+
+
+async def test_send_group_msg_online_only(app: AppUnderTest) -> None:
+    """Tencent's OnlineOnlyFlag 1: online members get the message; history does not keep it."""
+    await app.import_accounts("oa", "ob")
+    group_id = await make_group(app, "oa", ["ob"])
+    member = await app.connect("ob")
+    try:
+        live = await app.rest(
+            "group_open_http_svc",
+            "send_group_msg",
+            {"GroupId": group_id, "Random": 1, "OnlineOnlyFlag": 1, "MsgBody": text("live")},
+        )
+        assert live["ErrorCode"] == 0, live
+        received = await asyncio.wait_for(anext(aiter(member.messages())), 30)
+        assert received.text == "live"
+    finally:
+        await member.close()
+    kept = await app.rest(
+        "group_open_http_svc",
+        "send_group_msg",
+        {"GroupId": group_id, "Random": 2, "MsgBody": text("kept")},
+    )
+    history = await app.rest(
+        "group_open_http_svc", "group_msg_get_simple", {"GroupId": group_id, "ReqMsgNumber": 5}
+    )
+    # The online-only message took its seq, and history holds a placeholder for it.
+    assert [(m["MsgSeq"], m["IsPlaceMsg"], m["MsgBody"]) for m in history["RspMsgList"]] == [
+        (kept["MsgSeq"], 0, text("kept")),
+        (live["MsgSeq"], 1, []),
+    ]
+    bad = await app.rest(
+        "group_open_http_svc",
+        "send_group_msg",
+        {"GroupId": group_id, "Random": 3, "OnlineOnlyFlag": 2, "MsgBody": text("x")},
+    )
+    assert bad["ErrorCode"] == ErrorCode.GROUP_INVALID_PARAM, bad

@@ -9,9 +9,17 @@ from typing import Any
 import pytest
 
 from services.common.errors import ErrorCode
-from tests.conftest import AppUnderTest
+from services.embedded.stack import Stack
+from tests.conftest import AppUnderTest, new_app
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+async def app(stack: Stack) -> AppUnderTest:
+    """Follow and fans is off until the console turns it on (Tencent's default)."""
+    return await new_app(stack, follow=True)
+
 
 SVC = "follow"
 OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "ErrorDisplay": ""}

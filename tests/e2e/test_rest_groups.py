@@ -487,7 +487,8 @@ async def test_add_group_member(app: AppUnderTest) -> None:
     await fails(
         app,
         "add_group_member",
-        {"GroupId": group_id, "MemberList": [{"Member_Account": f"u{n}"} for n in range(501)]},
+        # Tencent's reference: up to 300 members per request.
+        {"GroupId": group_id, "MemberList": [{"Member_Account": f"u{n}"} for n in range(301)]},
         ErrorCode.GROUP_TOO_MANY_ACCOUNTS,
     )
     await fails(
@@ -540,7 +541,8 @@ async def test_delete_group_member(app: AppUnderTest) -> None:
     await fails(
         app,
         "delete_group_member",
-        {"GroupId": group_id, "MemberToDel_Account": [f"u{n}" for n in range(501)]},
+        # Tencent's reference: up to 100 members per request.
+        {"GroupId": group_id, "MemberToDel_Account": [f"u{n}" for n in range(101)]},
         ErrorCode.GROUP_TOO_MANY_ACCOUNTS,
     )
     await fails(
@@ -554,7 +556,8 @@ async def test_delete_group_member(app: AppUnderTest) -> None:
         app,
         "delete_group_member",
         {"GroupId": live, "MemberToDel_Account": ["jared"]},
-        ErrorCode.GROUP_NO_PERMISSION,
+        # Tencent documents 10004 here (10007 for adding or importing).
+        ErrorCode.GROUP_INVALID_PARAM,
     )
 
 
@@ -738,7 +741,8 @@ async def test_get_group_member_info_filters_and_pages(app: AppUnderTest) -> Non
     await fails(
         app, "get_group_member_info", {"GroupId": group_id, "MemberRoleFilter": ["Boss"]}, bad
     )
-    await fails(app, "get_group_member_info", {"GroupId": group_id, "Limit": 6001}, bad)
+    # Tencent's current reference: Limit is at most 200.
+    await fails(app, "get_group_member_info", {"GroupId": group_id, "Limit": 201}, bad)
 
     # A Community pages with Next.
     community = await create(
@@ -825,6 +829,13 @@ async def test_get_joined_group_list(app: AppUnderTest) -> None:
         app, "get_joined_group_list", {"Member_Account": "ghost"}, ErrorCode.GROUP_ACCOUNT_NOT_FOUND
     )
     await fails(app, "get_joined_group_list", {}, ErrorCode.GROUP_INVALID_PARAM)
+    # Tencent's reference: Limit is at most 5000.
+    await fails(
+        app,
+        "get_joined_group_list",
+        {"Member_Account": "leckie", "Limit": 5001},
+        ErrorCode.GROUP_INVALID_PARAM,
+    )
     await fails(
         app,
         "get_joined_group_list",

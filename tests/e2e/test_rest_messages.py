@@ -81,6 +81,43 @@ async def test_batchsendmsg_reports_unknown_recipients_and_sends_the_rest(
         {"To_Account": [f"x{i}" for i in range(501)], "MsgRandom": 1, "MsgBody": body("x")},
     )
     assert too_many["ErrorCode"] == ErrorCode.OPENIM_BATCH_TOO_LARGE
+    negative_life = await app.rest(
+        "openim",
+        "batchsendmsg",
+        {"To_Account": ["u1"], "MsgRandom": 1, "MsgLifeTime": -1, "MsgBody": body("x")},
+    )
+    assert negative_life["ErrorCode"] == ErrorCode.PUSH_LIFETIME_INVALID
+
+
+async def test_sendmsg_asks_for_a_read_receipt_and_bounds_its_options(app: AppUnderTest) -> None:
+    await app.import_accounts("rita", "sam")
+    sam = Client(app.stack.ws_url, app.sdkappid, "sam", app.sig("sam"))
+    await sam.connect()
+    request = {
+        "SyncOtherMachine": 2,
+        "From_Account": "rita",
+        "To_Account": "sam",
+        # Over Tencent's 7 days: kept 7 days there, not refused.
+        "MsgLifeTime": 604801,
+        "MsgRandom": 5150,
+        "MsgBody": body("read me"),
+        "IsNeedReadReceipt": 1,
+    }
+    try:
+        sent = await app.rest("openim", "sendmsg", request)
+        assert sent["ErrorCode"] == 0, sent
+        got = await asyncio.wait_for(sam.messages().__anext__(), 20)
+        assert (got.text, got.need_receipt) == ("read me", True)
+    finally:
+        await sam.close()
+    for field, value, code in (
+        ("IsNeedReadReceipt", 2, ErrorCode.OPENIM_JSON_FIELDS),
+        ("MsgLifeTime", "7d", ErrorCode.OPENIM_MSG_LIFETIME_TYPE),
+        ("SyncOtherMachine", "2", ErrorCode.OPENIM_SYNC_OTHER_MACHINE),
+        ("MsgLifeTime", -1, ErrorCode.PUSH_LIFETIME_INVALID),
+    ):
+        bad = await app.rest("openim", "sendmsg", {**request, field: value})
+        assert bad["ErrorCode"] == code, (field, value, bad)
 
 
 async def test_recall_marks_the_message_and_tells_online_clients(app: AppUnderTest) -> None:
@@ -185,13 +222,22 @@ async def test_importmsg_history_and_realtime(app: AppUnderTest) -> None:
     assert (await app.rest("openim", "importmsg", realtime))["ErrorCode"] == 0
     await roam(app, "vic", "wes", 2)
 
-    async def unread_is_one() -> bool:
+    async def unread() -> int:
         r = await app.rest("openim", "get_c2c_unread_msg_num", {"To_Account": "wes"})
-        return bool(r["AllC2CUnreadMsgNum"] == 1)
+        return int(r["AllC2CUnreadMsgNum"])
 
-    assert await unread_is_one(), "a history import is not unread; a realtime one is"
+    assert await unread() == 1, "a history import is not unread; a realtime one is"
+    # 1 is Tencent's earlier value for a realtime import, which older SDKs still send.
+    older = {**realtime, "SyncFromOldSystem": 1, "MsgRandom": 13, "MsgTimeStamp": old + 120}
+    assert (await app.rest("openim", "importmsg", older))["ErrorCode"] == 0
+    await roam(app, "vic", "wes", 3)
+    assert await unread() == 2
     bad = await app.rest("openim", "importmsg", {**history, "SyncFromOldSystem": 3})
     assert bad["ErrorCode"] == ErrorCode.OPENIM_JSON_FIELDS
+    missing = {k: v for k, v in history.items() if k != "SyncFromOldSystem"}
+    for request in (missing, {**history, "SyncFromOldSystem": "2"}):
+        bad = await app.rest("openim", "importmsg", request)
+        assert bad["ErrorCode"] == ErrorCode.OPENIM_SYNC_FROM_OLD_SYSTEM, bad
 
 
 async def test_unread_counts_and_read_marks(app: AppUnderTest) -> None:
@@ -218,6 +264,20 @@ async def test_unread_counts_and_read_marks(app: AppUnderTest) -> None:
     assert reply["C2CUnreadMsgNumList"] == [
         {"Peer_Account": "xia", "C2CUnreadMsgNum": 3},
         {"Peer_Account": "zed", "C2CUnreadMsgNum": 1},
+    ]
+    assert "ErrorList" not in reply
+    with_ghost = await app.rest(
+        "openim",
+        "get_c2c_unread_msg_num",
+        {"To_Account": "yan", "Peer_Account": ["zed", "ghost", "administrator"]},
+    )
+    # The app admin is a peer (of its sendmsg) without being an imported account.
+    assert with_ghost["C2CUnreadMsgNumList"] == [
+        {"Peer_Account": "zed", "C2CUnreadMsgNum": 1},
+        {"Peer_Account": "administrator", "C2CUnreadMsgNum": 0},
+    ]
+    assert with_ghost["ErrorList"] == [
+        {"Peer_Account": "ghost", "ErrorCode": ErrorCode.ACCOUNT_NOT_IMPORTED}
     ]
     read = await app.rest(
         "openim", "admin_set_msg_read", {"Report_Account": "yan", "Peer_Account": "xia"}
@@ -249,7 +309,7 @@ async def test_recentcontact_list_and_delete(app: AppUnderTest) -> None:
 
     async def listed(n: int) -> list[dict[str, Any]]:
         r = await app.rest("recentcontact", "get_list", request)
-        assert r["ErrorCode"] == 0, r
+        assert (r["ErrorCode"], r["ErrorDisplay"]) == (0, ""), r
         assert len(r["SessionItem"]) == n, r["SessionItem"]
         return r["SessionItem"]  # type: ignore[no-any-return]
 
@@ -258,10 +318,36 @@ async def test_recentcontact_list_and_delete(app: AppUnderTest) -> None:
         (1, "cal", 0),
         (1, "bea", 0),
     ]
+    # A marked conversation's item carries its marks, as Tencent's example reply does.
+    marked = await app.rest(
+        "recentcontact",
+        "mark_contact",
+        {
+            "From_Account": "ali",
+            "MarkItem": [
+                {
+                    "OptType": 3,
+                    "ContactItem": {"Type": 1, "To_Account": "bea"},
+                    "SetMark": [0, 1, 2],
+                    "CustomMark": "abcd",
+                }
+            ],
+        },
+    )
+    assert marked["ErrorCode"] == 0, marked
+    items = await listed(2)
+    assert items[0] == {
+        "Type": 1,
+        "MsgTime": items[0]["MsgTime"],
+        "To_Account": "cal",
+        "TopFlag": 0,
+    }
+    assert (items[1]["StandardMark"], items[1]["CustomMark"]) == ("111", "abcd")
     reply = await app.rest(
         "recentcontact", "delete", {"From_Account": "ali", "Type": 1, "To_Account": "cal"}
     )
-    assert reply["ErrorCode"] == 0
+    # Tencent's example reply.
+    assert reply == {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "ErrorDisplay": ""}
     items = await listed(1)
     assert items[0]["To_Account"] == "bea"
     await send(app, "cal", "ali", "back again", 3)

@@ -278,3 +278,40 @@ async def test_group_receipt_errors(app: AppUnderTest) -> None:
         reply = await app.rest(GROUP, command, body)
         assert reply["ErrorCode"] == code, (command, body, reply)
         assert reply["ActionStatus"] == "FAIL" and reply["ErrorInfo"]
+
+
+async def test_send_group_msg_need_read_receipt(app: AppUnderTest) -> None:
+    """Tencent's NeedReadReceipt on send_group_msg: the message takes receipts as a client's
+    need_receipt does, under the same rules."""
+    await app.import_accounts("user0", "user1", "user2")
+    group_id = await make_public123(app, "user0", ["user1", "user2"])
+    text = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "read me"}}]
+    send = {"GroupId": group_id, "From_Account": "user0", "MsgBody": text}
+    asked = await app.rest(GROUP, "send_group_msg", {**send, "Random": 1, "NeedReadReceipt": 1})
+    assert asked["ErrorCode"] == 0, asked
+    plain = await app.rest(GROUP, "send_group_msg", {**send, "Random": 2})
+    assert plain["ErrorCode"] == 0, plain
+    receipt = {"GroupId": group_id, "From_Account": "user1", "MsgSeqList": []}
+    seqs = [{"MsgSeq": asked["MsgSeq"]}, {"MsgSeq": plain["MsgSeq"]}]
+    assert await app.rest(GROUP, "group_msg_receipt", {**receipt, "MsgSeqList": seqs}) == OK
+    assert await counts(app, group_id, asked["MsgSeq"], plain["MsgSeq"]) == [
+        {"Code": 0, "MsgSeq": asked["MsgSeq"], "ReadNum": 1, "UnreadNum": 1},
+        {
+            "Code": ErrorCode.GROUP_RECEIPT_NOT_FOUND,
+            "MsgSeq": plain["MsgSeq"],
+            "ReadNum": 0,
+            "UnreadNum": 0,
+        },
+    ]
+    live = await app.rest(GROUP, "create_group", {"Type": "AVChatRoom", "Name": "live"})
+    assert live["ErrorCode"] == 0, live
+    cases: list[tuple[dict[str, Any], int]] = [
+        ({**send, "Random": 3, "NeedReadReceipt": 2}, ErrorCode.GROUP_INVALID_PARAM),
+        (
+            {"GroupId": live["GroupId"], "Random": 4, "MsgBody": text, "NeedReadReceipt": 1},
+            ErrorCode.GROUP_NO_PERMISSION,
+        ),
+    ]
+    for body, code in cases:
+        reply = await app.rest(GROUP, "send_group_msg", body)
+        assert reply["ErrorCode"] == code, (body, reply)

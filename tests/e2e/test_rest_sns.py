@@ -817,7 +817,7 @@ async def test_friend_list_groups_golden(app: AppUnderTest) -> None:
         ],
         "Fail_Account": ["id3"],
     }
-    got = await _sns(app, "group_get", {"From_Account": "id"})
+    got = await _sns(app, "group_get", {"From_Account": "id", "LastSequence": 0})
     assert got == {
         **OK,
         "ResultItem": [
@@ -852,6 +852,7 @@ async def test_friend_list_groups_golden(app: AppUnderTest) -> None:
         ("group_add", {"From_Account": "id", "GroupName": [f"n{i}" for i in range(31)]}, 30011),
         ("group_delete", {"From_Account": "id", "GroupName": ["group2"]}, 30001),
         ("group_get", {"From_Account": "id", "NeedFriend": "Yes"}, 30001),
+        ("group_get", {"From_Account": "id", "LastSequence": -1}, 30001),
     ]
     for command, body, code in coded:
         bad = await _sns(app, command, body)

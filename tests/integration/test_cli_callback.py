@@ -31,6 +31,8 @@ def test_cli_callback_set_and_show(tmp_path: Path) -> None:
             "1.5",
             "--fail",
             "closed",
+            "--c2c-msg-fail",
+            "open",
         )
     )
     assert set_ == {
@@ -39,6 +41,8 @@ def test_cli_callback_set_and_show(tmp_path: Path) -> None:
         "commands": ["C2C.CallbackBeforeSendMsg", "Group.CallbackAfterSendMsg"],
         "timeout_s": 1.5,
         "fail_policy": "closed",
+        "c2c_msg_fail_policy": "open",
+        "group_msg_fail_policy": None,
     }
     # Options left out keep their value.
     changed = json.loads(tidings(tmp_path, "callback", "set", "--app", app_id, "--enable", "all"))

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from services.common.config import Settings
+from services.common.console_policy import READ_POSTS
 from services.common.store.admin_audit import AuditEntry, AuditQuery
 from services.common.store.ports import App, AppKey
 from services.common.store.sqlite import SqliteStores
@@ -22,8 +23,8 @@ from services.gateway.admin.base import AdminDeps, Audited, current_change
 from services.gateway.main import build_http
 from services.gateway.rest_v4.context import RestDeps
 
-# POST routes that change nothing: rendering a template for a sample.
-READ_ONLY = {("POST", "/admin/apps/{sdkappid}/push/templates/{name}/preview")}
+# POST routes that change nothing: rendering a template for a sample, and the policy's reads.
+READ_ONLY = {("POST", "/admin/apps/{sdkappid}/push/templates/{name}/preview"), *READ_POSTS}
 
 ADMIN_TOKEN = "t" * 32
 

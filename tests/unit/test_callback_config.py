@@ -145,3 +145,41 @@ def test_no_or_broken_configuration_means_no_callbacks() -> None:
     assert config_of(app) is None
     app.settings[config.SETTINGS_KEY] = {"url": 5}
     assert config_of(app) is None
+
+
+def test_message_fail_policies_override_the_default_for_their_command_only() -> None:
+    old = parse_config({"url": "http://example.com", "fail_policy": "closed"}, False)
+    # A configuration from before the split: every before-callback follows fail_policy.
+    assert {
+        old.fail_policy_for(c) for c in (*config.BEFORE_EVENTS, *config.MESSAGE_FAIL_POLICY_FIELDS)
+    } == {"closed"}
+    cfg = parse_config(
+        {
+            "url": "http://example.com",
+            "fail_policy": "closed",
+            "c2c_msg_fail_policy": "open",
+            "group_msg_fail_policy": None,
+        },
+        False,
+    )
+    assert cfg.fail_policy_for(config.C2C_BEFORE_SEND) == "open"
+    assert cfg.fail_policy_for(config.GROUP_BEFORE_SEND) == "closed"
+    assert cfg.fail_policy_for("Sns.CallbackPrevFriendAdd") == "closed"
+    assert parse_config(cfg.doc(), False) == cfg
+    split = parse_config({"url": "http://example.com", "group_msg_fail_policy": "closed"}, False)
+    assert split.fail_policy_for(config.C2C_BEFORE_SEND) == "open"
+    assert split.fail_policy_for(config.GROUP_BEFORE_SEND) == "closed"
+    with pytest.raises(ValueError, match="c2c_msg_fail_policy"):
+        parse_config({"url": "http://example.com", "c2c_msg_fail_policy": "maybe"}, False)
+
+
+def test_update_sets_and_drops_a_message_fail_policy() -> None:
+    app = new_app()
+    update(app, False, url="http://example.com", group_msg_fail_policy="closed")
+    cfg = update(app, False, c2c_msg_fail_policy="closed")
+    assert (cfg.c2c_msg_fail_policy, cfg.group_msg_fail_policy) == ("closed", "closed")
+    cfg = update(app, False, c2c_msg_fail_policy=config.FOLLOW_DEFAULT, fail_policy="open")
+    assert cfg.fail_policy_for(config.C2C_BEFORE_SEND) == "open"
+    assert cfg.fail_policy_for(config.GROUP_BEFORE_SEND) == "closed"
+    with pytest.raises(ValueError, match="group_msg_fail_policy"):
+        update(app, False, group_msg_fail_policy="sometimes")

@@ -175,6 +175,7 @@ async def test_fan_out_reads_versions_with_presence_and_reloads_changed_groups_o
         cast(Any, None),
         cast(Any, None),
         MemberCache(cast(GroupStore, groups)),
+        cast(Any, None),
     )
     key = version_key(APP, "g1")
     groups.members_now["g1"] = [Member("ann"), Member("bob")]
@@ -222,7 +223,9 @@ async def test_fan_out_reads_versions_with_presence_and_reloads_changed_groups_o
 async def test_a_batch_of_several_groups_reads_only_the_changed_ones_again() -> None:
     presence, groups = Presence(), Groups()
     cache = MemberCache(cast(GroupStore, groups))
-    fanout = Fanout(cast(PresenceIndex, presence), cast(Any, None), cast(Any, None), cache)
+    fanout = Fanout(
+        cast(PresenceIndex, presence), cast(Any, None), cast(Any, None), cache, cast(Any, None)
+    )
     groups.members_now = {"g1": [Member("ann")], "g2": [Member("bob")]}
     presence.values = {version_key(APP, "g1"): b"1", version_key(APP, "g2"): b"1"}
     await fanout._recipients(decoded(group_msg("g1"), group_msg("g2")))

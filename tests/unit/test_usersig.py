@@ -54,3 +54,49 @@ def test_refusals_carry_tencents_codes(mutate, code) -> None:  # type: ignore[no
 def test_a_rotated_key_in_grace_still_verifies() -> None:
     old = usersig.sign(APP, KEY, "frank")
     usersig.verify(old, APP, "frank", ["f" * 64, KEY])
+
+
+NOW = 1_700_000_000
+OLD_KEY = "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("sig", "user", "code", "words"),
+    [
+        (usersig.sign(APP, KEY, "amy", 600, NOW), "bo", ErrorCode.SIG_IDENTIFIER_MISMATCH, "'amy'"),
+        (
+            usersig.sign(APP + 1, KEY, "amy", 600, NOW),
+            "amy",
+            ErrorCode.SIG_SDKAPPID_MISMATCH,
+            "1400000002",
+        ),
+        (
+            usersig.sign(APP, "f" * 64, "amy", 600, NOW),
+            "amy",
+            ErrorCode.SIG_WRONG_KEY,
+            "another key",
+        ),
+        (usersig.sign(APP, KEY, "amy", 60, NOW - 61), "amy", ErrorCode.SIG_EXPIRED, "24 hours"),
+        ("not-a-sig", "amy", ErrorCode.SIG_UNPARSABLE, "whole UserSig"),
+        ("", "amy", ErrorCode.SIG_EMPTY, "paste"),
+    ],
+)
+def test_check_says_why_a_usersig_fails_and_what_to_do(
+    sig: str, user: str, code: ErrorCode, words: str
+) -> None:
+    result = usersig.check(sig, APP, user, [KEY, OLD_KEY], NOW)
+    assert (result.valid, result.error_code) == (False, code)
+    assert result.reason and words in result.fix
+    assert result.expired == (code == ErrorCode.SIG_EXPIRED)
+    assert (result.claims is None) == (code in (ErrorCode.SIG_UNPARSABLE, ErrorCode.SIG_EMPTY))
+
+
+def test_check_of_a_valid_usersig_gives_its_claims_and_accepts_a_key_in_grace() -> None:
+    result = usersig.check(
+        usersig.sign(APP, OLD_KEY, "amy", 600, NOW - 10), APP, "amy", [KEY, OLD_KEY], NOW
+    )
+    assert (result.valid, result.error_code, result.expired) == (True, 0, False)
+    assert result.claims == usersig.SigClaims("amy", APP, NOW - 10, 600)
+    assert result.expires_at == NOW + 590
+    expired = usersig.check(usersig.sign(APP, KEY, "amy", 60, NOW - 61), APP, "amy", [KEY], NOW)
+    assert expired.reason == "usersig expired at 2023-11-14 22:13:19 UTC"

@@ -191,8 +191,8 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
     async def import_batch(
         sdkappid: SdkAppId, batch: ImportBatch, request: HttpRequest
     ) -> ImportReply:
-        ctx = await context(sdkappid, request)
         entries, rejected = import_entries(batch.accounts)
+        ctx = await context(sdkappid, request)
         try:
             await accounts.import_accounts(ctx, entries)
         except TidingsError as err:
@@ -209,8 +209,8 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
 
     @router.get("/{user}", summary="An account's profile, and its connections now")
     async def detail(sdkappid: SdkAppId, user: UserId, request: HttpRequest) -> AccountDetail:
-        ctx = await context(sdkappid, request)
         user = checked_user(user)
+        ctx = await context(sdkappid, request)
         return await detail_of(ctx, user)
 
     @router.patch(
@@ -221,8 +221,8 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
     async def set_profile(
         sdkappid: SdkAppId, user: UserId, patch: ProfilePatch, request: HttpRequest
     ) -> AccountDetail:
-        ctx = await context(sdkappid, request)
         user = checked_user(user)
+        ctx = await context(sdkappid, request)
         declared = profiles.declared_custom_fields(ctx.app.settings)
         items = [{"Tag": tag, "Value": value} for tag, value in patch.profile.items()]
         try:
@@ -240,8 +240,8 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
         dependencies=[deps.audited("accounts.kick")],
     )
     async def kick(sdkappid: SdkAppId, user: UserId, request: HttpRequest) -> Kicked:
-        ctx = await context(sdkappid, request)
         user = checked_user(user)
+        ctx = await context(sdkappid, request)
         try:
             closed = await accounts.kick(ctx, user)
         except TidingsError as err:

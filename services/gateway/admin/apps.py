@@ -7,6 +7,7 @@ app_settings.py, the same code the `tidings` CLI runs.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -89,6 +90,24 @@ class IssuedUserSig(BaseModel):
     expire: int
 
 
+class VerifyUserSig(Request):
+    user: str = Field(min_length=1, max_length=app_settings.MAX_IDENTIFIER_BYTES)
+    usersig: str = Field(max_length=usersig.MAX_USERSIG_CHARS)
+
+
+class UserSigCheck(BaseModel):
+    valid: bool = Field(description="the gateway would accept it for this user now")
+    error_code: int = Field(description="0, or the login error code (700xx) it would get")
+    reason: str = Field(description="why it is refused; empty when valid")
+    fix: str = Field(description="what to do about it; empty when valid")
+    sdkappid: int | None = Field(description="the UserSig's own claims; null when unreadable")
+    user: str | None
+    generated_at: int | None = Field(description="Unix seconds")
+    validity_s: int | None
+    expires_at: int | None = Field(description="Unix seconds")
+    expired: bool
+
+
 class RateModel(Request):
     limit: int = Field(ge=1, le=app_settings.MAX_RATE_LIMIT)
     per_s: int = Field(default=1, ge=1, le=app_settings.MAX_RATE_WINDOW_S)
@@ -119,6 +138,31 @@ def _info(app: App, with_key: bool) -> AppInfo:
         admins=list(app.admins),
         keys=[KeyInfo(current=k.valid_until is None, valid_until=k.valid_until) for k in app.keys],
         key=apps.current_key(app) if with_key else None,
+    )
+
+
+def _check_user(user: str) -> None:
+    if len(user.encode()) > app_settings.MAX_IDENTIFIER_BYTES:
+        raise AdminError(
+            422,
+            "invalid_argument",
+            f"user is longer than {app_settings.MAX_IDENTIFIER_BYTES} bytes",
+        )
+
+
+def _sig_check_view(result: usersig.SigCheck) -> UserSigCheck:
+    claims = result.claims
+    return UserSigCheck(
+        valid=result.valid,
+        error_code=result.error_code,
+        reason=result.reason,
+        fix=result.fix,
+        sdkappid=claims.sdkappid if claims else None,
+        user=claims.identifier if claims else None,
+        generated_at=claims.time if claims else None,
+        validity_s=claims.expire if claims else None,
+        expires_at=result.expires_at,
+        expired=result.expired,
     )
 
 
@@ -185,16 +229,25 @@ def build_router(deps: AdminDeps) -> APIRouter:
         dependencies=[deps.audited("app.usersig.issue")],
     )
     async def issue_usersig(sdkappid: SdkAppId, req: IssueUserSig) -> IssuedUserSig:
-        if len(req.user.encode()) > app_settings.MAX_IDENTIFIER_BYTES:
-            raise AdminError(
-                422,
-                "invalid_argument",
-                f"user is longer than {app_settings.MAX_IDENTIFIER_BYTES} bytes",
-            )
+        _check_user(req.user)
         app = await deps.load_app(sdkappid)
         sig = usersig.sign(sdkappid, apps.current_key(app), req.user, req.expire)
         current_change().after = {"user": req.user, "expire": req.expire}
         return IssuedUserSig(sdkappid=sdkappid, user=req.user, usersig=sig, expire=req.expire)
+
+    # A read (console_policy.READ_POSTS): POST only so that the UserSig stays out of URLs and
+    # access logs.
+    @router.post(
+        "/apps/{sdkappid}/usersig/verify",
+        summary="Check a UserSig as the gateway would: the app's current and rotated keys",
+    )
+    async def verify_usersig(sdkappid: SdkAppId, req: VerifyUserSig) -> UserSigCheck:
+        _check_user(req.user)
+        app = await deps.load_app(sdkappid)
+        now = int(time.time())
+        return _sig_check_view(
+            usersig.check(req.usersig, sdkappid, req.user, app.valid_keys(now), now)
+        )
 
     @router.get("/apps/{sdkappid}/settings", summary="Rate limits, IP whitelist, admin accounts")
     async def get_settings(sdkappid: SdkAppId) -> SettingsView:

@@ -41,6 +41,16 @@ class CallbackPut(Request):
     fail_policy: Literal["open", "closed"] = Field(
         default="open", description="a before-callback that fails lets the action through (open)"
     )
+    c2c_msg_fail_policy: Literal["open", "closed"] | None = Field(
+        default=None,
+        description="C2C.CallbackBeforeSendMsg failed or timed out: deliver (open) or refuse; "
+        "null: as fail_policy",
+    )
+    group_msg_fail_policy: Literal["open", "closed"] | None = Field(
+        default=None,
+        description="Group.CallbackBeforeSendMsg failed or timed out: deliver (open) or refuse; "
+        "null: as fail_policy",
+    )
 
 
 class CallbackView(BaseModel):
@@ -49,6 +59,8 @@ class CallbackView(BaseModel):
     commands: Literal["all"] | list[str]
     timeout_s: float
     fail_policy: Literal["open", "closed"]
+    c2c_msg_fail_policy: Literal["open", "closed"] | None
+    group_msg_fail_policy: Literal["open", "closed"] | None
 
 
 class ReplayView(BaseModel):
@@ -141,11 +153,11 @@ def build_router(deps: AdminDeps) -> APIRouter:
         dependencies=[deps.audited("callback.dlq.replay_one")],
     )
     async def replay_one(sdkappid: SdkAppId, letter_id: LetterId) -> LetterReplayView:
-        await deps.load_app(sdkappid)
         try:
             callback_replay.parse_letter_id(letter_id)
         except ValueError as err:
             raise AdminError(422, "invalid_argument", str(err)) from None
+        await deps.load_app(sdkappid)
         try:
             d = await callback_replay.replay_letter(deps.settings, sdkappid, letter_id)
         except (KafkaError, ValueError) as err:

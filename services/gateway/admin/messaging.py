@@ -1,8 +1,9 @@
 """/admin/apps/{id}/messaging: the app's messaging switches (login mode, recall window, sender
-throttle, friend check, blocklist reply, live-group rate, group-member add-on, history
-retention, conversation pull count, group read receipts, add-friend verification, blocklist
-handling, and the feature switches: communities, topics, message extensions, user status,
-live-group broadcast and member list, conversation-deletion sync).
+throttle, friend check, blocklist reply, live-group rate and earlier messages for newcomers,
+group-member add-on, history retention, conversation pull count, group read receipts, pre-join
+history per group type, add-friend verification, blocklist handling, and the feature switches:
+communities, topics, message extensions, user status, live-group broadcast and member list,
+conversation-deletion sync, follow and fans).
 
 The rules are services/common/messaging_settings.py, the same code `tidings app messaging` runs.
 A second history retention change in a calendar month is 409 `retention_changed_this_month`,

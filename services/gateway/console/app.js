@@ -19,6 +19,7 @@ import { pageEvents } from "./pages/events.js";
 import { pageReports } from "./pages/reports.js";
 import { pageAudit } from "./pages/audit.js";
 import { pageSubaccounts } from "./pages/subaccounts.js";
+import { pageUserSig } from "./pages/usersig.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -40,6 +41,7 @@ const PAGES = [
   { id: "words", res: "words", label: "Sensitive words", group: "App", app: true, render: pageWords },
   { id: "push", res: "push", label: "Push", group: "App", app: true, render: pagePush },
   { id: "security", res: "config", label: "IP whitelist & limits", group: "App", app: true, render: pageSecurity },
+  { id: "usersig", res: "app", label: "UserSig", group: "App", app: true, render: pageUserSig },
   { id: "stats", res: "stats", label: "Statistics", group: "Operations", app: true, render: pageStats },
   { id: "monitor", res: "stats", label: "Monitoring", group: "Operations", app: true, render: pageMonitor },
   { id: "events", res: "stats", label: "Troubleshooting", group: "Operations", app: true, render: pageEvents },

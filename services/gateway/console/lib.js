@@ -61,6 +61,21 @@ export function table(columns, rows, empty = "Nothing yet.") {
   );
 }
 
+// A table read a page at a time: `load(false)` reads the first page, `load(true)` appends the
+// next one (`fetch(cursor)` answers {<key>: rows, next_cursor}); `more` shows while pages remain.
+export function pagedTable({ out, more, current, fetch, key, columns, empty }) {
+  let rows = [];
+  let cursor = "";
+  return async (append) => {
+    const page = await fetch(append ? cursor : "");
+    if (!current()) return;
+    rows = append ? rows.concat(page[key]) : page[key];
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    out.replaceChildren(table(columns, rows, empty));
+  };
+}
+
 export function field(label, input, cls) {
   return h("label", { class: cls || "" }, label, input);
 }

@@ -90,6 +90,8 @@ SERVICES: dict[str, dict[str, Handler]] = {
 # The services whose every reply, success or error, carries ErrorDisplay in Tencent's reference
 # (the relationship chain, profiles, follows).
 ERROR_DISPLAY_SERVICES = frozenset({"sns", "profile", "follow"})
+# And the single commands of other services whose replies carry it there.
+ERROR_DISPLAY_COMMANDS = frozenset({("recentcontact", "get_list"), ("recentcontact", "delete")})
 
 
 def reply_body(
@@ -146,7 +148,9 @@ def build_router(deps: RestDeps) -> APIRouter:
         started = time.perf_counter()
         code: int = 0
         app_label = "unknown"
-        displayed = service in ERROR_DISPLAY_SERVICES
+        displayed = (
+            service in ERROR_DISPLAY_SERVICES or (service, command) in ERROR_DISPLAY_COMMANDS
+        )
         try:
             handler = SERVICES.get(service, {}).get(command)
             if handler is None:

@@ -276,16 +276,25 @@ def contact_item(key: ContactKey) -> Reply:
     return {"Type": kind, "To_Account" if kind == C2C else "ToGroupId": peer}
 
 
-def entry_item(entry: ContactEntry) -> Reply:
-    item = contact_item(entry.key)
+def mark_fields(entry: ContactEntry) -> Reply:
+    """A conversation's StandardMark, CustomMark and ContactGroupId, each only when it has one
+    (also in recentcontact/get_list's SessionItem)."""
+    item: Reply = {}
     if entry.standard_mark:
         item["StandardMark"] = mark_text(entry.standard_mark)
     if entry.custom_mark:
         item["CustomMark"] = entry.custom_mark
     if entry.group_ids:
         item["ContactGroupId"] = list(entry.group_ids)
-    item["Timestamp"] = entry.updated_ms // 1000
     return item
+
+
+def entry_item(entry: ContactEntry) -> Reply:
+    return {
+        **contact_item(entry.key),
+        **mark_fields(entry),
+        "Timestamp": entry.updated_ms // 1000,
+    }
 
 
 def group_item(group: ContactGroup) -> Reply:

@@ -46,23 +46,32 @@ def integer(
     within: IntRange,
     required: bool = True,
     default: int = 0,
+    type_code: ErrorCode | None = None,
 ) -> int:
-    """An integer field in its range (bounds.py): every integer a command reads has one."""
-    value = optional_integer(body, *names, code=code, within=within)
+    """An integer field in its range (bounds.py): every integer a command reads has one.
+    type_code: Tencent's code for a field that is missing or not an integer, where it has its
+    own; `code` otherwise."""
+    value = optional_integer(body, *names, code=code, within=within, type_code=type_code)
     if value is None:
         if required:
-            raise TidingsError(code, f"{names[0]} is required")
+            raise TidingsError(type_code or code, f"{names[0]} is required")
         return default
     return value
 
 
 def optional_integer(
-    body: dict[str, Any], *names: str, code: ErrorCode, within: IntRange
+    body: dict[str, Any],
+    *names: str,
+    code: ErrorCode,
+    within: IntRange,
+    type_code: ErrorCode | None = None,
 ) -> int | None:
     """An integer field in its range, or None when it is absent (or null)."""
     value = _lookup(body, names)
     if value is _MISSING or value is None:
         return None
+    if type_code is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TidingsError(type_code, f"{names[0]} must be an integer")
     return checked_int(value, names[0], within, code)
 
 

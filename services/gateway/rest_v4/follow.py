@@ -20,7 +20,9 @@ Where Tencent is silent:
   0 or absent means 100, and over 1,000 is 30001. ProfileItem lists the user's profile fields
   that have a value; Tencent's profile_sequence is not sent (profiles keep no sequence here).
 - The follow service is served to every edition (Tencent sells it with its higher editions and
-  answers 30005 otherwise; Tidings sells nothing), and its callbacks are not sent yet.
+  answers 30005 otherwise; Tidings sells nothing), and its callbacks are not sent yet. As on
+  Tencent it works only once the app's `follow` switch (关注/粉丝) is on; while it is off every
+  command answers 30001, naming the switch (Tencent documents no code of its own for this).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.common import messaging_settings
 from services.common.errors import ErrorCode, TidingsError
 from services.common.store.follow import FollowEntry, FollowList
 from services.common.store.profiles import ProfileValue
@@ -258,12 +261,26 @@ async def follow_get_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
     return {"FollowInfo": items}
 
 
+def _switched_on(handler: Handler) -> Handler:
+    """The follow service answers only while the app has its `follow` switch on (Tencent: turned
+    on in the console before the commands work)."""
+
+    async def run(ctx: RestContext, body: dict[str, Any]) -> Reply:
+        messaging_settings.require_feature(ctx.app.settings, "follow", BAD)
+        return await handler(ctx, body)
+
+    return run
+
+
 COMMANDS: dict[str, Handler] = {
-    "follow_add": follow_add,
-    "follow_delete": follow_delete,
-    "follow_check": follow_check,
-    "follow_get": follow_get,
-    "follow_get_info": follow_get_info,
+    name: _switched_on(handler)
+    for name, handler in {
+        "follow_add": follow_add,
+        "follow_delete": follow_delete,
+        "follow_check": follow_check,
+        "follow_get": follow_get,
+        "follow_get_info": follow_get_info,
+    }.items()
 }
 
 

@@ -163,7 +163,7 @@ async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # are still checked, so a malformed request fails now rather than once tips exist.
     flag_field(body, "Silence")
     fields.text(body, "Reason", code=BAD, required=False)
-    rules.require_member_list(group.group_type, "delete_group_member")
+    rules.require_member_list(group.group_type, "delete_group_member", BAD)
     await membership.remove(ctx.deps.stores, ctx.app.sdkappid, group, users, _changes(ctx))
     return {}
 
@@ -210,7 +210,7 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
 
 async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
-    limit = optional_int(body, "Limit", within=IntRange(0, rules.MAX_MEMBER_PAGE)) or None
+    limit = optional_int(body, "Limit", within=IntRange(0, rules.MAX_MEMBER_LIMIT)) or None
     offset = optional_int(body, "Offset", within=UINT32) or 0
     info_names = name_list(body, "MemberInfoFilter")
     role_filter = name_list(body, "MemberRoleFilter")
@@ -233,7 +233,7 @@ async def get_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Reply
 
 async def get_joined_group_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
     user = fields.text(body, "Member_Account", code=BAD)
-    limit = optional_int(body, "Limit", within=UINT32) or None
+    limit = optional_int(body, "Limit", within=IntRange(0, rules.MAX_JOINED_GROUP_PAGE)) or None
     offset = optional_int(body, "Offset", within=UINT32) or 0
     group_type = parse_group_type_filter(body)
     with_huge = flag_field(body, "WithHugeGroups")

@@ -22,6 +22,11 @@ from ReqMsgSeq, none below 1), 0 when it was cut at MAX_GET, 2 when it was cut a
 on the page has expired. A TopicId (send_group_msg, group_msg_get_simple, group_msg_recall) sends
 to, reads and recalls in the Community topic's own conversation (rest_v4/group_topics.py); the
 other commands ignore it.
+send_group_msg takes OnlineOnlyFlag (1: online members only, never stored or pushed, as a live
+group's messages): the message still takes a seq, which history then answers with a placeholder
+(IsPlaceMsg 1). NeedReadReceipt 1 asks for read receipts as a client's need_receipt does (the
+same rules: receipts.py). Its MsgPriority, SendMsgControl, ForbidCallbackControl, GroupAtInfo and
+To_Account are not read yet.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from services.gateway.group_rules import AVCHATROOM
 from services.gateway.handlers.recall import ALREADY_RECALLED, GONE, recall, rest_origin
 from services.gateway.handlers.send import check_group, publish
 from services.gateway.msgbody import content_crc, msg_body_json, parse_msg_body
+from services.gateway.receipts import receipt_refusal
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.group_topics import topic_conversation
@@ -133,6 +139,8 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     random = fields.integer(body, "Random", code=BAD, within=UINT32)
     cloud = fields.text(body, "CloudCustomData", code=BAD, required=False)
     offline_push = parse_offline_push(fields.raw(body, "OfflinePushInfo"), BAD)
+    online_only = fields.integer(body, "OnlineOnlyFlag", code=BAD, within=FLAG, required=False)
+    need_receipt = fields.integer(body, "NeedReadReceipt", code=BAD, within=FLAG, required=False)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
         ctx.deps.settings.max_body_bytes,
@@ -145,12 +153,22 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     inbound.elements.extend(elements)
     inbound.cloud_custom_data = cloud
     inbound.offline_push_json = offline_push
+    # Tencent's OnlineOnlyFlag 1: online members only, neither stored nor counted unread.
+    inbound.online_only = online_only == 1
     # The group and the sender's membership from the gateway's directory, as client sends.
     group = await check_group(ctx.deps.auth.rules, ctx.app, inbound)
     topic_conv = await topic_conversation(ctx, group, body)
     if topic_conv:
         inbound.conversation = topic_conv
+    if need_receipt:
+        count = await ctx.deps.stores.groups.count_members(ctx.app.sdkappid, group_id)
+        refusal = receipt_refusal(ctx.app.settings, group, count)
+        if refusal is not None:
+            raise refusal
+        inbound.need_read_receipt = True
     seq, time_ms = await _publish(ctx, inbound)
+    if need_receipt:
+        await ctx.deps.receipts.track(ctx.app.sdkappid, group_id, seq, sender)
     return {"MsgTime": time_ms // 1000, "MsgSeq": seq}
 
 

@@ -7,6 +7,14 @@ MsgClientTime is in every item, as Tencent's replies carry it: the client's time
 it is the server's MsgTimeStamp (an import's is its own time). Tencent documents no cap on
 MaxCnt, only a reply cut with Complete 0 and a continuation: any MaxCnt is taken, and a page
 holds at most MAX_ROAM_COUNT messages, Complete 0 telling the caller to go on.
+
+sendmsg and batchsendmsg take Tencent's IsNeedReadReceipt (0 or 1: the message asks its
+recipient for a read receipt, as a client's need_receipt does) and check that MsgLifeTime is a
+32-bit unsigned integer (90044 when it is no integer, 90026 when it is out of range; Tencent keeps
+a lifetime over 7 days for 7 days rather than refuse it). A SyncOtherMachine that is no integer
+is 90031, and importmsg's SyncFromOldSystem missing or no integer 90030: Tencent's codes.
+A MsgLifeTime does not shorten the message's life here: every message is kept for the app's
+retention, and 0 does not make it online-only.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from services.common import conversation
@@ -27,7 +36,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     Message,
 )
 from services.gateway import tracing
-from services.gateway.bounds import UINT32, UINT32_MAX, IntRange
+from services.gateway.bounds import FLAG, UINT32, UINT32_MAX, IntRange
 from services.gateway.handlers.send import check_send, publish
 from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.msgkeys import parse_msg_key
@@ -42,10 +51,41 @@ MAX_CNT = IntRange(1, UINT32_MAX)
 SYNC_OTHER_MACHINE = IntRange(1, 2)
 
 
-async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    sync = fields.integer(
-        body, "SyncOtherMachine", code=BAD, within=SYNC_OTHER_MACHINE, required=False, default=2
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    """The per-message switches of sendmsg and batchsendmsg."""
+
+    sync_other_machine: int
+    need_read_receipt: bool
+
+
+def send_options(body: dict[str, Any]) -> SendOptions:
+    fields.optional_integer(
+        body,
+        "MsgLifeTime",
+        code=ErrorCode.PUSH_LIFETIME_INVALID,
+        within=UINT32,
+        type_code=ErrorCode.OPENIM_MSG_LIFETIME_TYPE,
     )
+    return SendOptions(
+        sync_other_machine=fields.integer(
+            body,
+            "SyncOtherMachine",
+            code=BAD,
+            within=SYNC_OTHER_MACHINE,
+            required=False,
+            default=2,
+            type_code=ErrorCode.OPENIM_SYNC_OTHER_MACHINE,
+        ),
+        need_read_receipt=fields.integer(
+            body, "IsNeedReadReceipt", code=BAD, within=FLAG, required=False
+        )
+        == 1,
+    )
+
+
+async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
+    options = send_options(body)
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     to = fields.text(body, "To_Account", code=ErrorCode.OPENIM_NO_TO_ACCOUNT)
     random = fields.integer(body, "MsgRandom", code=ErrorCode.OPENIM_NO_MSG_RANDOM, within=UINT32)
@@ -75,10 +115,11 @@ async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         cloud_custom_data=cloud,
         source=SOURCE_REST,
         received_at_ms=int(time.time() * 1000),
-        sync_other_machine=sync,
+        sync_other_machine=options.sync_other_machine,
         client_ip=ctx.client_ip,
         platform="RESTAPI",
         offline_push_json=offline_push,
+        need_read_receipt=options.need_read_receipt,
     )
     await check_send(ctx.deps.auth.rules, ctx.app, inbound)
     outcome = await publish(ctx.deps.publisher, inbound)

@@ -33,7 +33,7 @@ from services.gateway.msgbody import content_crc, parse_msg_body
 from services.gateway.msgkeys import find_by_msg_key, parse_msg_key
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
-from services.gateway.rest_v4.openim import SYNC_OTHER_MACHINE
+from services.gateway.rest_v4.openim import SendOptions, send_options
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
 MAX_BATCH = 500
@@ -42,6 +42,10 @@ MSG_TIMESTAMP = IntRange(1, UINT32_MAX)
 MAX_UNREAD_PEERS = 10
 IMPORT_HISTORY = 2
 IMPORT_REALTIME = 5
+# Tencent's earlier value for a realtime import (counted unread), which older SDKs still send.
+IMPORT_REALTIME_OLD = 1
+# An import or an edit: not synced to the sender's other devices, no receipt asked.
+PLAIN = SendOptions(sync_other_machine=2, need_read_receipt=False)
 
 
 def _rest_inbound(
@@ -52,7 +56,7 @@ def _rest_inbound(
     client_msg_id: str,
     msg_random: int,
     cloud_custom_data: str = "",
-    sync_other_machine: int = 2,
+    options: SendOptions = PLAIN,
     offline_push_json: str = "",
 ) -> InboundMessage:
     return InboundMessage(
@@ -68,10 +72,11 @@ def _rest_inbound(
         cloud_custom_data=cloud_custom_data,
         source=SOURCE_REST,
         received_at_ms=int(time.time() * 1000),
-        sync_other_machine=sync_other_machine,
+        sync_other_machine=options.sync_other_machine,
         client_ip=ctx.client_ip,
         platform="RESTAPI",
         offline_push_json=offline_push_json,
+        need_read_receipt=options.need_read_receipt,
     )
 
 
@@ -87,9 +92,7 @@ async def _require_accounts(ctx: RestContext, sender: str, to: str) -> None:
 
 
 async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    sync = fields.integer(
-        body, "SyncOtherMachine", code=BAD, within=SYNC_OTHER_MACHINE, required=False, default=2
-    )
+    options = send_options(body)
     sender = fields.text(body, "From_Account", code=BAD, required=False) or ctx.identifier
     targets = fields.raw(body, "To_Account")
     if not isinstance(targets, list) or not targets:
@@ -120,7 +123,7 @@ async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         *(
             ctx.deps.publisher.publish(
                 _rest_inbound(
-                    ctx, sender, t, elements, client_msg_id, random, cloud, sync, offline_push
+                    ctx, sender, t, elements, client_msg_id, random, cloud, options, offline_push
                 )
             )
             for t in valid
@@ -149,9 +152,15 @@ async def batchsendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
 
 
 async def importmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
-    mode = fields.integer(body, "SyncFromOldSystem", code=BAD, within=UINT32)
-    if mode not in (IMPORT_HISTORY, IMPORT_REALTIME):
-        raise TidingsError(BAD, "SyncFromOldSystem must be 2 (history) or 5 (realtime)")
+    mode = fields.integer(
+        body,
+        "SyncFromOldSystem",
+        code=BAD,
+        within=UINT32,
+        type_code=ErrorCode.OPENIM_SYNC_FROM_OLD_SYSTEM,
+    )
+    if mode not in (IMPORT_HISTORY, IMPORT_REALTIME, IMPORT_REALTIME_OLD):
+        raise TidingsError(BAD, "SyncFromOldSystem must be 2 (history) or 5 (realtime), or 1")
     sender = fields.text(body, "From_Account", code=ErrorCode.OPENIM_NO_FROM_ACCOUNT)
     to = fields.text(body, "To_Account", code=ErrorCode.OPENIM_NO_TO_ACCOUNT)
     msg_seq = fields.integer(body, "MsgSeq", code=BAD, within=UINT32, required=False)
@@ -293,15 +302,29 @@ async def get_c2c_unread_msg_num(ctx: RestContext, body: dict[str, Any]) -> Repl
     if peers_raw is not None and len(peers_raw) > MAX_UNREAD_PEERS:
         raise TidingsError(BAD, f"at most {MAX_UNREAD_PEERS} Peer_Account")
     sdkappid = ctx.app.sdkappid
-    if await ctx.deps.auth.missing_accounts(sdkappid, [user]):
+    auth = ctx.deps.auth
+    # App admins (the sender of an admin's sendmsg) are peers without being imported accounts.
+    peers = [p for p in peers_raw or [] if not auth.is_admin(ctx.app, p)]
+    missing = set(await auth.missing_accounts(sdkappid, [user, *peers]))
+    if user in missing:
         raise TidingsError(ErrorCode.OPENIM_NO_TO_ACCOUNT, f"To_Account {user!r} not found")
     states, counts = await _c2c_unread(ctx, user)
     by_peer = {s.peer: n for s, n in zip(states, counts, strict=True)}
     reply: Reply = {"AllC2CUnreadMsgNum": sum(counts)}
     if peers_raw is not None:
         reply["C2CUnreadMsgNumList"] = [
-            {"Peer_Account": p, "C2CUnreadMsgNum": by_peer.get(p, 0)} for p in peers_raw
+            {"Peer_Account": p, "C2CUnreadMsgNum": by_peer.get(p, 0)}
+            for p in peers_raw
+            if p not in missing
         ]
+        # Tencent's reply lists a Peer_Account that is no account here, with 70107.
+        errors = [
+            {"Peer_Account": p, "ErrorCode": int(ErrorCode.ACCOUNT_NOT_IMPORTED)}
+            for p in peers_raw
+            if p in missing
+        ]
+        if errors:
+            reply["ErrorList"] = errors
     return reply
 
 

@@ -1,4 +1,9 @@
-"""recentcontact: a user's conversation list, paged, pinned first; deleting a conversation."""
+"""recentcontact: a user's conversation list, paged, pinned first; deleting a conversation.
+
+get_list's SessionItem carries the conversation's StandardMark, CustomMark and ContactGroupId
+(mark_contact, update_contact_group) when it has them, as Tencent's reference example does.
+The reference asks for AssistFlags 63 and names no bit for them: they come whatever the flags.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ from typing import Any
 
 from services.common import conversation, conversation_list, messaging_settings
 from services.common.errors import ErrorCode, TidingsError
+from services.common.store.contact_groups import ContactEntry
 from services.common.store.conversations import C2C, GROUP, ConversationState
 from services.gateway.bounds import FLAG, UINT32
 from services.gateway.rest_v4 import fields
+from services.gateway.rest_v4.contact_groups import mark_fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
@@ -17,11 +24,11 @@ PINNED = 1
 EMPTY = 2
 
 
-def session_item(s: ConversationState) -> dict[str, Any]:
+def session_item(s: ConversationState, marks: ContactEntry | None) -> dict[str, Any]:
     item: dict[str, Any] = {"Type": s.kind, "MsgTime": s.last_time_ms // 1000}
     item["To_Account" if s.kind == C2C else "GroupId"] = s.peer
     item["TopFlag"] = 1 if s.pinned_at_ms else 0
-    return item
+    return item | (mark_fields(marks) if marks else {})
 
 
 def page_of(
@@ -61,8 +68,12 @@ async def get_list(ctx: RestContext, body: dict[str, Any]) -> Reply:
     total_normal = sum(1 for s in states if s.visible and not (assist & PINNED and s.pinned_at_ms))
     next_start = start + len(normal)
     newest = max((s.last_time_ms for s in states), default=0) // 1000
+    shown = (*pinned, *normal)
+    marks = await ctx.deps.stores.contact_groups.get_entries(
+        ctx.app.sdkappid, user, [(s.kind, s.peer) for s in shown]
+    )
     return {
-        "SessionItem": [session_item(s) for s in (*pinned, *normal)],
+        "SessionItem": [session_item(s, marks.get((s.kind, s.peer))) for s in shown],
         "CompleteFlag": 1 if next_start >= total_normal else 0,
         "TimeStamp": newest,
         "StartIndex": 0 if next_start >= total_normal else next_start,

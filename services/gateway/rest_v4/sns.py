@@ -457,7 +457,6 @@ async def friend_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
         "FriendNum": len(friends),
         "NextStartIndex": next_start,
         "CompleteFlag": 0 if next_start else 1,
-        # Tencent's example reply carries it (empty on success).
     }
 
 

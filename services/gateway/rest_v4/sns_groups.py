@@ -14,6 +14,7 @@ from services.gateway.rest_v4.sns_common import (
     bump_sequences,
     group_overflow,
     owner_field,
+    sequence_field,
     to_accounts_field,
 )
 
@@ -97,6 +98,8 @@ async def group_get(ctx: RestContext, body: dict[str, Any]) -> Reply:
         == rules.NEED_FRIEND_YES
     )
     wanted = _group_list(body, required=False)
+    # As in black_list_get: what the caller saw last; the groups are served whatever it is.
+    sequence_field(body, "LastSequence")
     await accounts_check.require_account(ctx, owner)
     sdkappid = ctx.app.sdkappid
     store = ctx.deps.stores.sns

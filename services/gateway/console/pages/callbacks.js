@@ -1,4 +1,4 @@
-import { h, time, toast, table, field, lines, api, act, can, readOnlyNote } from "../lib.js";
+import { h, time, toast, table, field, lines, api, act, can, readOnlyNote, pagedTable } from "../lib.js";
 import { render } from "../app.js";
 
 // ---- Callbacks: URL, token, commands; delivery log; DLQ replay; Easemob rules
@@ -24,6 +24,17 @@ export async function pageCallbacks(el, id, current) {
     { disabled: !writable },
     ["open", "closed"].map((p) => h("option", { value: p, selected: cb && cb.fail_policy === p }, p)),
   );
+  // Tencent's two checkboxes, ticked by default: a message whose before-send callback fails or
+  // times out is still delivered. Unticked: refused. Unset, they follow the policy above.
+  const deliverAnyway = (name, key) =>
+    h("input", {
+      type: "checkbox",
+      id: `cb-${name}-open`,
+      checked: (cb ? cb[key] || cb.fail_policy : "open") === "open",
+      disabled: !writable,
+    });
+  const c2cOpen = deliverAnyway("c2c", "c2c_msg_fail_policy");
+  const groupOpen = deliverAnyway("group", "group_msg_fail_policy");
   const save = h("button", { type: "submit", id: "save-callback" }, "Save callback");
   const form = h(
     "form",
@@ -31,7 +42,9 @@ export async function pageCallbacks(el, id, current) {
     field("URL", url, "wide"),
     field("Token", token),
     field("Timeout (s)", timeout),
-    field("When the app server fails", policy),
+    field("When a before-callback fails", policy),
+    h("label", { class: "check wide" }, c2cOpen, "If the before-C2C-message callback fails or times out, still deliver the message"),
+    h("label", { class: "check wide" }, groupOpen, "If the before-group-message callback fails or times out, still deliver the message"),
     field("Commands", commands, "wide"),
     writable ? h("div", { class: "wide" }, save) : readOnlyNote("callbacks", id),
   );
@@ -45,6 +58,8 @@ export async function pageCallbacks(el, id, current) {
         commands: cmds.length === 1 && cmds[0] === "all" ? "all" : cmds,
         timeout_s: Number(timeout.value),
         fail_policy: policy.value,
+        c2c_msg_fail_policy: c2cOpen.checked ? "open" : "closed",
+        group_msg_fail_policy: groupOpen.checked ? "open" : "closed",
       });
       toast("Callback saved");
     });
@@ -90,34 +105,29 @@ async function deliveryLog(id, current) {
   const refresh = h("button", { type: "submit", id: "refresh-deliveries" }, "Refresh");
   const more = h("button", { type: "button", class: "secondary", id: "more-deliveries", hidden: true }, "Older");
   const log = h("div", { id: "deliveries" });
-  let rows = [];
-  let cursor = "";
-  const load = async (append) => {
-    const q = new URLSearchParams({ since: String(Date.now() - Number(span.value)), limit: "50" });
-    if (command.value.trim()) q.set("command", command.value.trim());
-    if (outcome.value) q.set("outcome", outcome.value);
-    if (append && cursor) q.set("cursor", cursor);
-    const page = await api("GET", `/admin/apps/${id}/callbacks/deliveries?${q}`);
-    if (!current()) return;
-    rows = append ? rows.concat(page.deliveries) : page.deliveries;
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    log.replaceChildren(
-      table(
-        [
-          { label: "Time", cell: (d) => time(d.time_ms) },
-          { label: "Command", cell: (d) => d.command },
-          { label: "Server", cell: (d) => d.target_host },
-          { label: "Result", cell: (d) => h("span", { class: d.outcome === "ok" ? "" : "error", title: d.error }, result(d)) },
-          { label: "Try", cell: (d) => d.attempt || "", num: true },
-          { label: "ms", cell: (d) => d.latency_ms, num: true },
-          { label: "Event id", cell: (d) => h("code", {}, d.event_id) },
-        ],
-        rows,
-        "No deliveries match.",
-      ),
-    );
-  };
+  const load = pagedTable({
+    out: log,
+    more,
+    current,
+    key: "deliveries",
+    fetch: (cursor) => {
+      const q = new URLSearchParams({ since: String(Date.now() - Number(span.value)), limit: "50" });
+      if (command.value.trim()) q.set("command", command.value.trim());
+      if (outcome.value) q.set("outcome", outcome.value);
+      if (cursor) q.set("cursor", cursor);
+      return api("GET", `/admin/apps/${id}/callbacks/deliveries?${q}`);
+    },
+    columns: [
+      { label: "Time", cell: (d) => time(d.time_ms) },
+      { label: "Command", cell: (d) => d.command },
+      { label: "Server", cell: (d) => d.target_host },
+      { label: "Result", cell: (d) => h("span", { class: d.outcome === "ok" ? "" : "error", title: d.error }, result(d)) },
+      { label: "Try", cell: (d) => d.attempt || "", num: true },
+      { label: "ms", cell: (d) => d.latency_ms, num: true },
+      { label: "Event id", cell: (d) => h("code", {}, d.event_id) },
+    ],
+    empty: "No deliveries match.",
+  });
   const form = h("form", { class: "inline", id: "deliveries-form" }, field("Last", span), field("Command", command), field("Result", outcome), refresh);
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();

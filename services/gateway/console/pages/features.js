@@ -20,6 +20,10 @@ const SWITCHES = [
     ],
   ],
   [
+    "Friends",
+    [["follow", "Follow and fans (关注/粉丝): the follow commands"]],
+  ],
+  [
     "Live groups",
     [
       ["avchatroom_broadcast", "Broadcast messages to every live group"],
@@ -53,6 +57,8 @@ export async function pageFeatures(el, id) {
   const friend = box("c2c_friend_check", s.c2c_friend_check);
   const blockErr = box("blocklist_send_error", s.blocklist_send_error);
   const live = num("avchatroom_msg_rate", s.avchatroom_msg_rate, 1, 5);
+  const livePreJoin = num("avchatroom_pre_join_msgs", s.avchatroom_pre_join_msgs, 0, 20);
+  livePreJoin.id = "avchatroom-pre-join-msgs";
   const addon = box("group_member_addon", s.group_member_addon);
   const retention = num("history_retention_days", s.history_retention_days, 1, 360);
   retention.id = "history-retention";
@@ -77,15 +83,32 @@ export async function pageFeatures(el, id) {
   keepFriends.id = "blocklist-keeps-friendship";
   const pullCount = num("conversation_pull_count", s.conversation_pull_count, 1, 500);
   pullCount.id = "conversation-pull-count";
-  const receiptTypes = ["Work", "Public", "Meeting"].map((type) => [
-    type,
-    h("input", {
-      type: "checkbox",
-      name: `group_receipt_types.${type}`,
-      id: `receipts-${type.toLowerCase()}`,
-      checked: s.group_receipt_types.includes(type),
-      disabled: !writable,
-    }),
+  // One checkbox per group type, checked for the types the setting `key` lists.
+  const typeBoxes = (key, prefix, types) =>
+    types.map((type) => [
+      type,
+      h("input", {
+        type: "checkbox",
+        name: `${key}.${type}`,
+        id: `${prefix}-${type.toLowerCase()}`,
+        checked: s[key].includes(type),
+        disabled: !writable,
+      }),
+    ]);
+  const checkedTypes = (boxes) => boxes.filter(([, input]) => input.checked).map(([type]) => type);
+  const typesFieldset = (id, legend, boxes) =>
+    h(
+      "fieldset",
+      { class: "wide", id },
+      h("legend", {}, legend),
+      boxes.map(([type, input]) => h("label", { class: "check" }, input, type)),
+    );
+  const receiptTypes = typeBoxes("group_receipt_types", "receipts", ["Work", "Public", "Meeting"]);
+  const preJoinTypes = typeBoxes("pre_join_history_types", "pre-join", [
+    "Work",
+    "Public",
+    "Meeting",
+    "Community",
   ]);
   const switches = SWITCHES.map(([section, items]) => [
     section,
@@ -106,6 +129,7 @@ export async function pageFeatures(el, id) {
     field("Sender throttle: messages", rateLimit),
     field("… per seconds", ratePer),
     field("Live-group messages a second", live),
+    field("Live-group new members see the latest messages (0–20)", livePreJoin),
     field("History retention (days)", retention),
     retentionNote,
     field("Conversations a pull returns (1–500)", pullCount),
@@ -114,11 +138,11 @@ export async function pageFeatures(el, id) {
     h("label", { class: "check" }, blockErr, "Blocked sender gets error 20007"),
     h("label", { class: "check" }, addon, "Group member add-on (Premium)"),
     h("label", { class: "check" }, keepFriends, "Blocklisting a friend keeps the friendship"),
-    h(
-      "fieldset",
-      { class: "wide", id: "group-receipts" },
-      h("legend", {}, "Group read receipts (groups of at most 200 members)"),
-      receiptTypes.map(([type, input]) => h("label", { class: "check" }, input, type)),
+    typesFieldset("group-receipts", "Group read receipts (groups of at most 200 members)", receiptTypes),
+    typesFieldset(
+      "pre-join-history",
+      "New members pull messages from before they joined (拉取入群前漫游消息)",
+      preJoinTypes,
     ),
     switches.map(([section, items]) =>
       h(
@@ -140,12 +164,14 @@ export async function pageFeatures(el, id) {
         c2c_friend_check: friend.checked,
         blocklist_send_error: blockErr.checked,
         avchatroom_msg_rate: Number(live.value),
+        avchatroom_pre_join_msgs: Number(livePreJoin.value),
         group_member_addon: addon.checked,
         history_retention_days: Number(retention.value),
         conversation_pull_count: Number(pullCount.value),
         default_allow_type: allowType.value,
         blocklist_keeps_friendship: keepFriends.checked,
-        group_receipt_types: receiptTypes.filter(([, input]) => input.checked).map(([type]) => type),
+        group_receipt_types: checkedTypes(receiptTypes),
+        pre_join_history_types: checkedTypes(preJoinTypes),
         ...Object.fromEntries(
           switches.flatMap(([, items]) => items.map(([key, input]) => [key, input.checked])),
         ),
