@@ -21,7 +21,20 @@ from tests.callback_app_server import AppServer
 from tests.conftest import AppUnderTest, admin_api, eventually, start_stack
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "img"
-PAGES = ["apps", "features", "callbacks", "words", "push", "stats", "monitor", "events"]
+PAGES = [
+    "apps",
+    "accounts",
+    "groups",
+    "features",
+    "custom-fields",
+    "callbacks",
+    "words",
+    "push",
+    "usersig",
+    "stats",
+    "monitor",
+    "events",
+]
 
 
 def demo_app(stack: Stack) -> AppUnderTest:
@@ -56,6 +69,22 @@ async def traffic(app: AppUnderTest, server: AppServer) -> None:
         json={"title": ["{$from_nickname}"], "content": ["New message: ", "{$msg}"]},
     )
     await app.import_accounts("alice", "bob", "carol")
+    await app.rest(
+        "group_open_http_svc",
+        "create_group",
+        {
+            "Owner_Account": "alice",
+            "Type": "Public",
+            "Name": "Launch team",
+            "MemberList": [{"Member_Account": "bob"}, {"Member_Account": "carol"}],
+        },
+    )
+    await admin_api(
+        app.stack,
+        "POST",
+        f"{path}/custom-fields/profile",
+        json={"name": "Level", "type": "integer", "app_read": True, "admin_write": True},
+    )
     clients = [await app.connect(u) for u in ("alice", "bob", "carol")]
     for i in range(12):
         await clients[i % 3].send(to=("bob", "carol", "alice")[i % 3], text=f"hello {i}")

@@ -15,13 +15,13 @@ const SWITCHES = [
   [
     "Groups",
     [
-      ["community", "Communities (社群)"],
+      ["community", "Communities"],
       ["community_topics", "Topics in Communities (needs Communities)"],
     ],
   ],
   [
     "Friends",
-    [["follow", "Follow and fans (关注/粉丝): the follow commands"]],
+    [["follow", "Follow and fans: the follow commands"]],
   ],
   [
     "Live groups",
@@ -141,7 +141,7 @@ export async function pageFeatures(el, id) {
     typesFieldset("group-receipts", "Group read receipts (groups of at most 200 members)", receiptTypes),
     typesFieldset(
       "pre-join-history",
-      "New members pull messages from before they joined (拉取入群前漫游消息)",
+      "New members pull messages from before they joined",
       preJoinTypes,
     ),
     switches.map(([section, items]) =>
