@@ -31,8 +31,14 @@ $(CHROMIUM):
 	-$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 ## Every test tier that runs here. Pytest's exit 5 (no tests collected) is not a failure.
+## The tests run in PYTEST_WORKERS processes (pytest-xdist), each with a session stack of its
+## own; a test file stays in one process (--dist loadfile), so a module's own stack and the
+## order of its tests are as in one process. Much of a run waits on the broker and on
+## real-time outages, which the other process fills.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) $(CHROMIUM)
-	$(PY) -m pytest -q -rfE -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+	$(PY) -m pytest -q -rfE -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); \
+		rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract

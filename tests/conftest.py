@@ -1,10 +1,12 @@
-"""Shared fixtures. The stack is started once per run, through the same code as `make run`;
-each test gets its own app (SDKAppID), so tests never see each other's data."""
+"""Shared fixtures. The stack is started once per pytest process (each xdist worker of `make test`
+has its own), through the same code as `make run`; each test gets its own app (SDKAppID), so tests
+never see each other's data."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,10 +21,23 @@ import pytest
 from services.common import apps, usersig
 from services.common.store.ports import Account
 from services.common.store.sqlite import SqliteStores
+from services.embedded import launchers
 from services.embedded.launchers import free_port
 from services.embedded.stack import Stack
 from tests.push_server import LocalServer, local_server, vendor_endpoints, vendor_stand_in
 from tidings_client import Client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test`), each worker picks its ports from a range of its own:
+    two stacks starting at once pick all their ports before binding any, and could pick the
+    same one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return
+    launchers.narrow_port_range(
+        int(worker.removeprefix("gw")), int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    )
 
 
 def start_stack(data_dir: Path, **kwargs: Any) -> Stack:

@@ -89,6 +89,12 @@ FEATURE_NAMES: dict[str, str] = {
     "follow": "Follow and fans (the follow REST commands)",
 }
 
+# What `make run`'s demo app turns on, so that a developer trying Tidings meets no refusal:
+# every feature switch, and read receipts in every group type that can have them.
+DEMO_SETTINGS: dict[str, Any] = {name: True for name in FEATURE_NAMES} | {
+    "group_receipt_types": list(RECEIPT_GROUP_TYPES)
+}
+
 
 def _switch(key: str) -> Any:
     return Field(default=False, description=f"{FEATURE_NAMES[key]}; off by default")

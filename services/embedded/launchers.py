@@ -20,6 +20,16 @@ from typing import IO
 _PORT_RANGE = (20000, 32000)
 
 
+def narrow_port_range(part: int, parts: int) -> None:
+    """Draw ports from slice `part` of `parts` equal slices of the range: processes that start
+    stacks at the same moment (the test workers) pick every port before binding any, and must
+    never pick the same one."""
+    global _PORT_RANGE
+    low, high = _PORT_RANGE
+    span = (high - low + 1) // parts
+    _PORT_RANGE = (low + part * span, low + (part + 1) * span - 1)
+
+
 def free_port(host: str = "127.0.0.1", exclude: Collection[int] = ()) -> int:
     for _ in range(200):
         port = random.randint(*_PORT_RANGE)

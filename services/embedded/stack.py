@@ -193,9 +193,9 @@ class Stack:
             try:
                 existing = [a for a in await stores.apps.list_apps() if a.name == DEMO_APP_NAME]
                 app = existing[0] if existing else await apps.create_app(stores.apps, "demo")
-                # The demo app has every console feature switch on (an app's default is off, as
-                # Tencent's), keeping any a developer turned off.
-                switched = {k: True for k in messaging_settings.FEATURE_NAMES} | app.settings
+                # The demo app has the features an app's defaults (Tencent's) leave off turned
+                # on, keeping any a developer turned off.
+                switched = messaging_settings.DEMO_SETTINGS | app.settings
                 if switched != app.settings:
                     app.settings.update(switched)
                     await stores.apps.save_app(app)

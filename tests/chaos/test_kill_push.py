@@ -63,11 +63,17 @@ async def test_kill_9_push_mid_run(push_stack: Stack, vendor_port: int) -> None:
     async with local_server(vendor, port=vendor_port) as server:
         sender = await app.connect("sender")
         try:
-            acks = [
-                await sender.send(to=user, text=f"{user} {n}")
-                for n in range(PER_RECIPIENT)
-                for user in RECIPIENTS
-            ]
+            # All at once, so that the push service takes them in a few large batches: the batch
+            # held at the vendor then has its pushes in flight together, and the kill finds them
+            # there (sent one by one, the held batch was small, and the 70th request came only
+            # from tries after vendor timeouts, about 40 s later).
+            acks = await asyncio.gather(
+                *(
+                    sender.send(to=user, text=f"{user} {n}")
+                    for n in range(PER_RECIPIENT)
+                    for user in RECIPIENTS
+                )
+            )
         finally:
             await sender.close()
         # Some pushes answered (their batches may be committed), more held at the vendor.

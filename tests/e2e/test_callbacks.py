@@ -207,6 +207,19 @@ async def test_before_send_timeout_fail_open_then_fail_closed(
     assert (reply.verdict, reply.error_code) == (callback_pb2.VERDICT_REJECT, 4503)
     assert took < 0.4
 
+    # Tencent's two console checkboxes: C2C messages still delivered, group messages refused.
+    doc = await configure(
+        app, server.url, commands="all", c2c_msg_fail_policy="open", group_msg_fail_policy="closed"
+    )
+    assert (doc["fail_policy"], doc["c2c_msg_fail_policy"]) == ("open", "open")
+    reply, _ = await before_send(app.stack, inbound(app))
+    assert reply.verdict == callback_pb2.VERDICT_ALLOW
+    group_msg = inbound(
+        app, chat_type=CHAT_TYPE_GROUP, conversation="group:fp", to_user="", group_id="fp"
+    )
+    reply, _ = await before_send(app.stack, group_msg)
+    assert (reply.verdict, reply.error_code) == (callback_pb2.VERDICT_REJECT, 4503)
+
 
 async def send_c2c(app: AppUnderTest, sender: str, to: str, words: str) -> dict[str, Any]:
     reply = await app.rest(
@@ -486,6 +499,8 @@ async def test_admin_api_callback_configuration(app: AppUnderTest) -> None:
         "commands": "all",
         "timeout_s": 2.0,
         "fail_policy": "closed",
+        "c2c_msg_fail_policy": None,
+        "group_msg_fail_policy": None,
     }
     assert r.json() == expected
     assert (await admin(app.stack, "GET", path)).json() == expected

@@ -9,6 +9,7 @@ as JSON.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import orjson
@@ -16,9 +17,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
-# Verified when the user does not exist, so that an unknown name costs as long as a wrong
-# password.
-_DUMMY_HASH = _HASHER.hash("not a password: the hash an unknown console user is checked against")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the user does not exist, so that an unknown name costs as long as a wrong
+    password. Made on first use: a hash costs ~0.4 s of CPU, which every process importing this
+    module (each service, each CLI call) paid at start."""
+    return _HASHER.hash("not a password: the hash an unknown console user is checked against")
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +35,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether `password` matches; an empty hash (no such user) checks a dummy one first."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

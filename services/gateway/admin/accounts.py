@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from starlette.requests import Request as HttpRequest
 
@@ -69,12 +69,16 @@ def admin_context(app: App, request: HttpRequest, rest: RestDeps) -> RestContext
     return RestContext(app, identifier, client_ip, rest)
 
 
-def checked_user(user: str) -> str:
+def checked_user(user: UserId) -> str:
     """A UserID as REST v4 checks it (bytes, control characters), else a 422."""
     try:
         return profiles.user_id(user, "user", ErrorCode.ACCOUNT_INVALID_PARAM)
     except TidingsError as err:
         raise refusal(err) from None
+
+
+# The {user} of a route's path, checked before the route runs.
+CheckedUser = Annotated[str, Depends(checked_user)]
 
 
 class AccountView(BaseModel):
@@ -160,18 +164,20 @@ async def detail_of(ctx: RestContext, user: str) -> AccountDetail:
 def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
     router = deps.router("/admin/apps/{sdkappid}/accounts")
 
-    async def context(sdkappid: int, request: HttpRequest) -> RestContext:
+    async def context(sdkappid: SdkAppId, request: HttpRequest) -> RestContext:
         return admin_context(await deps.load_app(sdkappid), request, rest)
+
+    # The handlers' context, as a default: a closure is not visible to the postponed
+    # annotations FastAPI resolves in the module's globals.
+    as_admin = Depends(context)
 
     @router.get("", summary="Find imported accounts by UserID prefix, a page at a time")
     async def search(
-        sdkappid: SdkAppId,
-        request: HttpRequest,
+        ctx: RestContext = as_admin,
         prefix: Annotated[str, Query(max_length=ids.MAX_USER_ID_BYTES)] = "",
         cursor: Annotated[str, Query(max_length=ids.MAX_USER_ID_BYTES)] = "",
         limit: Annotated[int, Query(ge=1, le=accounts.MAX_SEARCH_PAGE)] = 20,
     ) -> AccountPage:
-        ctx = await context(sdkappid, request)
         page = await accounts.search(ctx, prefix, cursor, limit)
         return AccountPage(
             accounts=[
@@ -188,11 +194,8 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
         summary="Import up to 100 accounts; each row answers on its own",
         dependencies=[deps.audited("accounts.import")],
     )
-    async def import_batch(
-        sdkappid: SdkAppId, batch: ImportBatch, request: HttpRequest
-    ) -> ImportReply:
+    async def import_batch(batch: ImportBatch, ctx: RestContext = as_admin) -> ImportReply:
         entries, rejected = import_entries(batch.accounts)
-        ctx = await context(sdkappid, request)
         try:
             await accounts.import_accounts(ctx, entries)
         except TidingsError as err:
@@ -208,9 +211,7 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
         )
 
     @router.get("/{user}", summary="An account's profile, and its connections now")
-    async def detail(sdkappid: SdkAppId, user: UserId, request: HttpRequest) -> AccountDetail:
-        user = checked_user(user)
-        ctx = await context(sdkappid, request)
+    async def detail(user: CheckedUser, ctx: RestContext = as_admin) -> AccountDetail:
         return await detail_of(ctx, user)
 
     @router.patch(
@@ -219,10 +220,8 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
         dependencies=[deps.audited("accounts.profile.update")],
     )
     async def set_profile(
-        sdkappid: SdkAppId, user: UserId, patch: ProfilePatch, request: HttpRequest
+        user: CheckedUser, patch: ProfilePatch, ctx: RestContext = as_admin
     ) -> AccountDetail:
-        user = checked_user(user)
-        ctx = await context(sdkappid, request)
         declared = profiles.declared_custom_fields(ctx.app.settings)
         items = [{"Tag": tag, "Value": value} for tag, value in patch.profile.items()]
         try:
@@ -239,9 +238,7 @@ def build_router(deps: AdminDeps, rest: RestDeps) -> APIRouter:
         summary="Log the account out of every device, as REST kick does",
         dependencies=[deps.audited("accounts.kick")],
     )
-    async def kick(sdkappid: SdkAppId, user: UserId, request: HttpRequest) -> Kicked:
-        user = checked_user(user)
-        ctx = await context(sdkappid, request)
+    async def kick(user: CheckedUser, ctx: RestContext = as_admin) -> Kicked:
         try:
             closed = await accounts.kick(ctx, user)
         except TidingsError as err:
