@@ -327,12 +327,15 @@ class Consumer:
         self._settings = settings
         self.group = group
         self._topics = list(topic_list)
-        busy = (
-            settings.kafka_background_fetch_max_wait_ms
-            if background
-            else settings.kafka_fetch_max_wait_ms
-        )
-        self._wait = AdaptiveWait(busy, settings.kafka_idle_fetch_max_wait_ms)
+        if background:
+            self._wait = AdaptiveWait(
+                settings.kafka_background_fetch_max_wait_ms,
+                settings.kafka_background_idle_fetch_max_wait_ms,
+            )
+        else:
+            self._wait = AdaptiveWait(
+                settings.kafka_fetch_max_wait_ms, settings.kafka_idle_fetch_max_wait_ms
+            )
         self.offsets = OffsetTracker()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
@@ -340,7 +343,7 @@ class Consumer:
             enable_auto_commit=False,
             # Tansu answers ListOffsets(latest) wrongly; committed offsets decide instead.
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=busy,
+            fetch_max_wait_ms=self._wait.busy_ms,
             fetch_min_bytes=settings.kafka_fetch_min_bytes,
             max_poll_records=settings.kafka_max_batch,
             session_timeout_ms=6000,

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # An idle consumer's fetch wait doubles up to this, so a stack at rest does not ask the
     # broker hundreds of times a second for nothing; records flowing bring it back at once.
     kafka_idle_fetch_max_wait_ms: int = 250
+    # The same for consumers off the send path, which an idle stack has most of (callbacks,
+    # push, the event log, monitoring, the archive): their first record after a quiet spell may
+    # wait up to about half of this on Tansu, which nobody on the message path waits for.
+    kafka_background_idle_fetch_max_wait_ms: int = 1000
     kafka_max_batch: int = 500
     # "group": Kafka consumer groups (production). "static": this instance owns the partitions
     # p with p % instance_count == instance_index, with offsets still committed under the group id.
