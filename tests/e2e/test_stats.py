@@ -62,8 +62,12 @@ async def settled(stack: Stack, sdkappid: int, expected: dict[str, Any]) -> dict
     try:
         await eventually(check, timeout=120, interval=0.5)
     except AssertionError:
+        # What the audit service said, for the cause: its warnings and errors, last ones.
+        log = (stack.log_dir / "audit.log").read_text(errors="replace").splitlines()
+        said = [line for line in log if '"warning"' in line or '"error"' in line][-20:]
         raise AssertionError(
-            f"figures { ({k: last.get(k) for k in expected}) } never became {expected}"
+            f"figures { ({k: last.get(k) for k in expected}) } never became {expected}; "
+            "the audit service's last warnings:\n" + "\n".join(said)
         ) from None
     return last
 
