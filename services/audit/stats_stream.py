@@ -47,6 +47,9 @@ def build_stats_app(settings: Settings, store: StatsStore) -> faust.App:
         # Tansu's ListOffsets(latest) is wrong: start from committed offsets or the beginning.
         consumer_auto_offset_reset="earliest",
         store="memory://",
+        # Faust's own files go under the data dir, not the working directory: the root
+        # filesystem is read-only in deploy/k8s, and two stacks run from one directory in tests.
+        datadir=str(settings.data_dir / "faust"),
     )
     # Keyed by member, not by the record's partition: the records of three topics write it.
     seen = app.Table(
