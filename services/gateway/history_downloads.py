@@ -3,8 +3,10 @@
 A finished hour's file is built once and kept under data_dir/history_files (written whole, then
 renamed into place); the same messages build the same bytes, so a gateway that has not kept it
 builds it again with the same sizes and MD5s. The current hour's file is built on demand, up to
-the `until` its URL carries. The route checks the URL's signature and expiry before it reads
-anything: the signature is the only credential (no UserSig).
+the `until` its URL carries, and kept as that snapshot until its URL has expired: the archive may
+still store a message of that time after get_history answered, and the download must be the
+bytes whose sizes and MD5s the answer gave. The route checks the URL's signature and expiry
+before it reads anything: the signature is the only credential (no UserSig).
 """
 
 from __future__ import annotations
@@ -36,23 +38,37 @@ class HistoryFiles:
     def __init__(self, messages: MessageStore, settings: Settings) -> None:
         self._messages = messages
         self._dir = settings.data_dir / "history_files"
+        self._url_ttl_ms = settings.history_file_url_ttl_s * 1000
 
-    def _kept(self, ref: FileRef) -> Path:
+    def _kept(self, ref: FileRef, until_ms: int | None = None) -> Path:
+        """A finished hour's file, or (with until_ms) a snapshot of the current hour's."""
         hour = history_files.hour_text(ref.hour_ms)
-        return self._dir / str(ref.sdkappid) / ref.chat_type / f"{hour}.json.gz"
+        name = f"{hour}.json.gz" if until_ms is None else f"{hour}.until-{until_ms}.json.gz"
+        return self._dir / str(ref.sdkappid) / ref.chat_type / name
 
     async def file(self, ref: FileRef, until_ms: int) -> HourFile | None:
         """The file of an hour's messages up to until_ms; None when there are none."""
         keep = history_files.finished(ref.hour_ms, int(time.time() * 1000), ARCHIVE_GRACE_MS)
         keep = keep and until_ms >= ref.hour_ms + HOUR_MS - 1
-        path = self._kept(ref)
-        if keep and path.exists():
+        path = self._kept(ref) if keep else self._kept(ref, until_ms)
+        if path.exists():
             gz = await asyncio.to_thread(path.read_bytes)
             return HourFile(gzip.decompress(gz), gz)
         built = history_files.build_file(await self._read(ref, until_ms), ref.chat_type)
-        if keep and built is not None:
+        if built is not None:
             await asyncio.to_thread(_write_whole, path, built.gz)
+            if not keep:
+                await asyncio.to_thread(self._drop_expired_snapshots, ref)
         return built
+
+    def _drop_expired_snapshots(self, ref: FileRef) -> None:
+        """Snapshots whose URLs have expired (a URL's `until` is when it was issued)."""
+        oldest = int(time.time() * 1000) - self._url_ttl_ms
+        hour = history_files.hour_text(ref.hour_ms)
+        for snapshot in self._kept(ref).parent.glob(f"{hour}.until-*.json.gz"):
+            until = snapshot.name.removeprefix(f"{hour}.until-").removesuffix(".json.gz")
+            if until.isdigit() and int(until) < oldest:
+                snapshot.unlink(missing_ok=True)
 
     async def _read(self, ref: FileRef, until_ms: int) -> list[Message]:
         out: list[Message] = []
