@@ -404,9 +404,11 @@ class Fanout:
 
     async def handle(self, records: Sequence[Record]) -> list[Poison]:
         decoded, poison, per_app = self._decode(records)
-        # Kept before delivery, so a member who joins as a message is delivered still sees it.
-        await self._live.keep(decoded)
-        batch, online = await self._recipients(decoded)
+        # Kept before delivery, so a member who joins as a message is delivered still sees it;
+        # alongside the recipients' lookup, so that it adds no round trip of its own.
+        _, (batch, online) = await asyncio.gather(
+            self._live.keep(decoded), self._recipients(decoded)
+        )
         planned = plan(batch, online)
         failed = await self._deliver(planned.requests)
         offline = planned.offline

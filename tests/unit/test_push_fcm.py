@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.common.push_credentials import GOOGLE_TOKEN_URI, FcmCredentials
-from services.push.vendors.base import Notification, Priority, VendorError
+from services.push.vendors.base import Notification, Priority, VendorError, oauth_access_token
 from services.push.vendors.fcm import (
     EXTRA_ANDROID_CHANNEL_ID,
     EXTRA_APNS_SOUND,
     MESSAGING_SCOPE,
     REFRESH_MARGIN_S,
-    access_token_from,
+    VENDOR,
     message_body,
     send_error,
     sign_assertion,
@@ -120,8 +120,13 @@ def test_a_broken_private_key_is_a_permanent_vendor_error(rsa_key: rsa.RSAPrivat
 
 
 def test_token_answer_is_cached_until_shortly_before_expiry() -> None:
-    token = access_token_from(
-        200, {"access_token": "ya29.a", "expires_in": 3599, "token_type": "Bearer"}, None, 100.0
+    token = oauth_access_token(
+        VENDOR,
+        REFRESH_MARGIN_S,
+        200,
+        {"access_token": "ya29.a", "expires_in": 3599, "token_type": "Bearer"},
+        None,
+        100.0,
     )
     assert token.value == "ya29.a"
     assert token.refresh_at == 100.0 + 3599 - REFRESH_MARGIN_S
@@ -132,7 +137,7 @@ def test_token_answer_is_cached_until_shortly_before_expiry() -> None:
 def test_token_refusal_is_permanent() -> None:
     doc = {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
     with pytest.raises(VendorError) as caught:
-        access_token_from(400, doc, None, 0.0)
+        oauth_access_token(VENDOR, REFRESH_MARGIN_S, 400, doc, None, 0.0)
     assert caught.value.code == "oauth:invalid_grant"
     assert caught.value.message == "Invalid JWT Signature."
     assert not caught.value.retryable
@@ -141,7 +146,7 @@ def test_token_refusal_is_permanent() -> None:
 
 def test_token_endpoint_outage_is_retryable() -> None:
     with pytest.raises(VendorError) as caught:
-        access_token_from(503, None, "12", 0.0)
+        oauth_access_token(VENDOR, REFRESH_MARGIN_S, 503, None, "12", 0.0)
     assert caught.value.code == "oauth:HTTP_503"
     assert caught.value.retryable
     assert caught.value.retry_after_s == 12.0
@@ -149,7 +154,7 @@ def test_token_endpoint_outage_is_retryable() -> None:
 
 def test_a_200_without_a_token_is_an_error() -> None:
     with pytest.raises(VendorError):
-        access_token_from(200, {"token_type": "Bearer"}, None, 0.0)
+        oauth_access_token(VENDOR, REFRESH_MARGIN_S, 200, {"token_type": "Bearer"}, None, 0.0)
 
 
 def notification(**overrides: Any) -> Notification:

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from services.common.push_credentials import HuaweiCredentials
-from services.push.vendors.base import Notification, Priority, VendorError
+from services.push.vendors.base import Notification, Priority, VendorError, oauth_access_token
 from services.push.vendors.huawei import (
     EXTRA_BADGE_CLASS,
     EXTRA_CHANNEL_ID,
     REFRESH_MARGIN_S,
-    access_token_from,
+    VENDOR,
     message_body,
     send_error,
     token_rejected,
@@ -28,8 +28,13 @@ def test_redacted_credentials_hide_the_secret() -> None:
 
 
 def test_token_answer_is_cached_until_shortly_before_expiry() -> None:
-    token = access_token_from(
-        200, {"access_token": "CV7/a+b==", "expires_in": 3600, "token_type": "Bearer"}, None, 10.0
+    token = oauth_access_token(
+        VENDOR,
+        REFRESH_MARGIN_S,
+        200,
+        {"access_token": "CV7/a+b==", "expires_in": 3600, "token_type": "Bearer"},
+        None,
+        10.0,
     )
     assert token.value == "CV7/a+b=="
     assert token.refresh_at == 10.0 + 3600 - REFRESH_MARGIN_S
@@ -39,7 +44,7 @@ def test_token_answer_is_cached_until_shortly_before_expiry() -> None:
 def test_token_refusal_is_permanent_with_huaweis_codes() -> None:
     doc = {"error": 1101, "sub_error": 20001, "error_description": "invalid client"}
     with pytest.raises(VendorError) as caught:
-        access_token_from(400, doc, None, 0.0)
+        oauth_access_token(VENDOR, REFRESH_MARGIN_S, 400, doc, None, 0.0)
     error = caught.value
     assert (error.vendor, error.code, error.message) == (
         "huawei",
@@ -51,7 +56,7 @@ def test_token_refusal_is_permanent_with_huaweis_codes() -> None:
 
 def test_token_endpoint_outage_is_retryable() -> None:
     with pytest.raises(VendorError) as caught:
-        access_token_from(503, None, "5", 0.0)
+        oauth_access_token(VENDOR, REFRESH_MARGIN_S, 503, None, "5", 0.0)
     assert (caught.value.code, caught.value.retryable, caught.value.retry_after_s) == (
         "oauth:HTTP_503",
         True,

@@ -141,6 +141,67 @@ class TokenCache:
             return self._token.value
 
 
+def json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def oauth_access_token(
+    vendor: str,
+    refresh_margin_s: float,
+    status: int,
+    doc: Any,
+    retry_after_header: str | None,
+    now: float,
+) -> AccessToken:
+    """An OAuth 2.0 token endpoint's answer (RFC 6749 §5: access_token, expires_in; error,
+    error_description, and Huawei's sub_error), or the VendorError it amounts to. The token
+    is renewed `refresh_margin_s` before it expires, so no request leaves with a lapsing one."""
+    if status == 200 and isinstance(doc, dict):
+        value = doc.get("access_token")
+        expires_in = doc.get("expires_in")
+        if isinstance(value, str) and value and isinstance(expires_in, int | float):
+            return AccessToken(value, now + float(expires_in) - refresh_margin_s)
+    fields = doc if isinstance(doc, dict) else {}
+    error, sub_error = fields.get("error"), fields.get("sub_error")
+    retryable = status == 429 or status >= 500
+    code = f"oauth:{error}" if error is not None else f"oauth:HTTP_{status}"
+    if sub_error is not None:
+        code += f"/{sub_error}"
+    raise VendorError(
+        vendor,
+        code,
+        str(fields.get("error_description", "")) or f"token endpoint answered HTTP {status}",
+        retryable=retryable,
+        retry_after_s=retry_after(retry_after_header) if retryable else None,
+        status=status,
+    )
+
+
+async def fetch_oauth_token(
+    vendor: str,
+    refresh_margin_s: float,
+    client: httpx.AsyncClient,
+    url: str,
+    form: Mapping[str, str],
+) -> AccessToken:
+    """POST a token request form to `url` and read the answer as `oauth_access_token` does."""
+    try:
+        response = await client.post(url, data=dict(form))
+    except httpx.HTTPError as exc:
+        raise unreachable(vendor, exc) from exc
+    return oauth_access_token(
+        vendor,
+        refresh_margin_s,
+        response.status_code,
+        json_or_none(response),
+        response.headers.get("retry-after"),
+        time.monotonic(),
+    )
+
+
 async def post_for_json(
     vendor: str, client: httpx.AsyncClient, url: str, **request: Any
 ) -> tuple[int, Mapping[str, Any]]:
@@ -161,10 +222,7 @@ async def post_for_json(
             retry_after_s=retry_after(response.headers.get("Retry-After")),
             status=status,
         )
-    try:
-        reply = response.json()
-    except ValueError:
-        reply = None
+    reply = json_or_none(response)
     if not isinstance(reply, Mapping):
         raise VendorError(vendor, f"http_{status}", response.text[:200], status=status)
     return status, reply

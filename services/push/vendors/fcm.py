@@ -52,6 +52,8 @@ from services.push.vendors.base import (
     Priority,
     TokenCache,
     VendorError,
+    fetch_oauth_token,
+    json_or_none,
     retry_after,
     unreachable,
 )
@@ -96,29 +98,6 @@ def sign_assertion(credentials: FcmCredentials, audience: str, issued_at: int) -
     except (ValueError, TypeError, jwt.PyJWTError) as exc:
         # The app's key, not this notification, is at fault: no retry would help.
         raise VendorError(VENDOR, "invalid_private_key", f"{type(exc).__name__}: {exc}") from exc
-
-
-def access_token_from(
-    status: int, doc: Any, retry_after_header: str | None, now: float
-) -> AccessToken:
-    """The token endpoint's answer, or the VendorError it amounts to."""
-    if status == 200 and isinstance(doc, dict):
-        value = doc.get("access_token")
-        expires_in = doc.get("expires_in")
-        if isinstance(value, str) and value and isinstance(expires_in, int | float):
-            return AccessToken(value, now + float(expires_in) - REFRESH_MARGIN_S)
-    error = doc.get("error") if isinstance(doc, dict) else None
-    description = doc.get("error_description", "") if isinstance(doc, dict) else ""
-    retryable = status == 429 or status >= 500
-    code = f"oauth:{error}" if isinstance(error, str) else f"oauth:HTTP_{status}"
-    raise VendorError(
-        VENDOR,
-        code,
-        str(description) or f"token endpoint answered HTTP {status}",
-        retryable=retryable,
-        retry_after_s=retry_after(retry_after_header) if retryable else None,
-        status=status,
-    )
 
 
 def message_body(notification: Notification, now: float) -> dict[str, Any]:
@@ -229,13 +208,6 @@ def send_error(status: int, doc: Any, retry_after_header: str | None) -> VendorE
     return VendorError(VENDOR, code, message, status=status)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 class FcmAdapter:
     """One Firebase project's service account; the access token is cached and shared by
     concurrent sends."""
@@ -262,12 +234,12 @@ class FcmAdapter:
         body = message_body(notification, time.time())
         token = await self._tokens.get()
         response = await self._post_message(token, body)
-        doc = _json_or_none(response)
+        doc = json_or_none(response)
         if token_rejected(response.status_code, doc):
             # The token was revoked or expired early: one new token, one more try.
             token = await self._tokens.get(rejected=token)
             response = await self._post_message(token, body)
-            doc = _json_or_none(response)
+            doc = json_or_none(response)
         if response.status_code == 200:
             return
         raise send_error(response.status_code, doc, response.headers.get("retry-after"))
@@ -288,16 +260,10 @@ class FcmAdapter:
 
     async def _fetch_access_token(self) -> AccessToken:
         assertion = sign_assertion(self._credentials, self._token_url, int(time.time()))
-        try:
-            response = await self._client.post(
-                self._token_url,
-                data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
-            )
-        except httpx.HTTPError as exc:
-            raise unreachable(VENDOR, exc) from exc
-        return access_token_from(
-            response.status_code,
-            _json_or_none(response),
-            response.headers.get("retry-after"),
-            time.monotonic(),
+        return await fetch_oauth_token(
+            VENDOR,
+            REFRESH_MARGIN_S,
+            self._client,
+            self._token_url,
+            {"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
         )

@@ -34,7 +34,6 @@ credentials are wrong, or the token endpoint hands out tokens of another app).
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -46,6 +45,8 @@ from services.push.vendors.base import (
     Priority,
     TokenCache,
     VendorError,
+    fetch_oauth_token,
+    json_or_none,
     retry_after,
     unreachable,
 )
@@ -75,32 +76,6 @@ AUTH_CODES = frozenset({OAUTH_AUTHENTICATION_ERROR, OAUTH_TOKEN_EXPIRED})
 EXTRA_CHANNEL_ID = "huawei_channel_id"
 # The app's entry activity (e.g. "com.example.app.MainActivity"); without it, no badge.
 EXTRA_BADGE_CLASS = "huawei_badge_class"
-
-
-def access_token_from(
-    status: int, doc: Any, retry_after_header: str | None, now: float
-) -> AccessToken:
-    """The token endpoint's answer, or the VendorError it amounts to."""
-    if status == 200 and isinstance(doc, dict):
-        value = doc.get("access_token")
-        expires_in = doc.get("expires_in")
-        if isinstance(value, str) and value and isinstance(expires_in, int | float):
-            return AccessToken(value, now + float(expires_in) - REFRESH_MARGIN_S)
-    error = doc.get("error") if isinstance(doc, dict) else None
-    sub_error = doc.get("sub_error") if isinstance(doc, dict) else None
-    description = doc.get("error_description", "") if isinstance(doc, dict) else ""
-    retryable = status == 429 or status >= 500
-    code = f"oauth:{error}" if error is not None else f"oauth:HTTP_{status}"
-    if sub_error is not None:
-        code += f"/{sub_error}"
-    raise VendorError(
-        VENDOR,
-        code,
-        str(description) or f"token endpoint answered HTTP {status}",
-        retryable=retryable,
-        retry_after_s=retry_after(retry_after_header) if retryable else None,
-        status=status,
-    )
 
 
 def message_body(notification: Notification) -> dict[str, Any]:
@@ -163,13 +138,6 @@ def send_error(status: int, doc: Any, retry_after_header: str | None) -> VendorE
     return VendorError(VENDOR, code or f"HTTP_{status}", message, status=status)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 class HuaweiAdapter:
     """One app's Push Kit credentials; the access token is cached and shared by concurrent
     sends."""
@@ -196,11 +164,11 @@ class HuaweiAdapter:
         body = message_body(notification)
         token = await self._tokens.get()
         response = await self._post_message(token, body)
-        doc = _json_or_none(response)
+        doc = json_or_none(response)
         if token_rejected(response.status_code, doc):
             token = await self._tokens.get(rejected=token)
             response = await self._post_message(token, body)
-            doc = _json_or_none(response)
+            doc = json_or_none(response)
         error = send_error(response.status_code, doc, response.headers.get("retry-after"))
         if error is not None:
             raise error
@@ -223,20 +191,11 @@ class HuaweiAdapter:
             raise unreachable(VENDOR, exc) from exc
 
     async def _fetch_access_token(self) -> AccessToken:
-        try:
-            response = await self._client.post(
-                self._token_url,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self._credentials.app_id,
-                    "client_secret": self._credentials.client_secret,
-                },
-            )
-        except httpx.HTTPError as exc:
-            raise unreachable(VENDOR, exc) from exc
-        return access_token_from(
-            response.status_code,
-            _json_or_none(response),
-            response.headers.get("retry-after"),
-            time.monotonic(),
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._credentials.app_id,
+            "client_secret": self._credentials.client_secret,
+        }
+        return await fetch_oauth_token(
+            VENDOR, REFRESH_MARGIN_S, self._client, self._token_url, form
         )
