@@ -129,10 +129,13 @@ async def test_every_queried_metric_exists_and_the_stages_count_what_was_sent(
                 )
                 assert reply["ErrorCode"] == 0, reply
 
+            # The callback service counts a batch once every answer is in, after the app
+            # server has seen the request: wait for the counter itself, not the server.
             async def archived_and_called_back() -> Samples | None:
                 samples = await scrape(app.stack)
-                done = stage_total(samples, "archive", app.sdkappid) >= 5
-                return samples if done and len(server.of(C2C_AFTER, app.sdkappid)) >= 5 else None
+                archived = stage_total(samples, "archive", app.sdkappid) >= 5
+                counted = app_total(samples, "tidings_callback_requests_total", app.sdkappid) >= 5
+                return samples if archived and counted else None
 
             samples = await eventually(archived_and_called_back, timeout=30)
         finally:
@@ -163,6 +166,7 @@ async def test_every_queried_metric_exists_and_the_stages_count_what_was_sent(
     )
     assert rest_sends == 2
     assert app_total(samples, "tidings_callback_requests_total", app.sdkappid) == 5
+    assert len(server.of(C2C_AFTER, app.sdkappid)) == 5
 
 
 def stage_observations(samples: Samples, stage: str) -> float:
