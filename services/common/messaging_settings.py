@@ -57,6 +57,18 @@ HistoryGroupTypes = Annotated[
     Field(max_length=len(HISTORY_GROUP_TYPES)),
     AfterValidator(lambda types: sorted(set(types))),
 ]
+# Tencent's 群系统通知配置, per group type: member changes and group profile changes are told in
+# every type but AVChatRoom (the types that keep history), member profile changes in all five.
+# Tencent gives no defaults; every type is told, as its SDKs' group tips assume.
+GroupType = Literal["AVChatRoom", "Community", "Meeting", "Public", "Work"]
+GROUP_TYPES: tuple[str, ...] = get_args(GroupType)
+EVERY_GROUP_TYPE: list[GroupType] = list(get_args(GroupType))
+EVERY_HISTORY_GROUP_TYPE: list[HistoryGroupType] = list(get_args(HistoryGroupType))
+GroupTypes = Annotated[
+    list[GroupType],
+    Field(max_length=len(GROUP_TYPES)),
+    AfterValidator(lambda types: sorted(set(types))),
+]
 
 
 class LoginSetting(BaseModel):
@@ -149,6 +161,18 @@ class MessagingSettings(BaseModel):
         le=MAX_KEPT,
         description="how many of a live group's latest messages a member who joins it gets "
         "(0: none)",
+    )
+    group_tips_member_change: HistoryGroupTypes = Field(
+        default_factory=lambda: list(EVERY_HISTORY_GROUP_TYPE),
+        description="group types whose members are told when members join or leave",
+    )
+    group_tips_group_info: HistoryGroupTypes = Field(
+        default_factory=lambda: list(EVERY_HISTORY_GROUP_TYPE),
+        description="group types whose members are told when the group's profile changes",
+    )
+    group_tips_member_info: GroupTypes = Field(
+        default_factory=lambda: list(EVERY_GROUP_TYPE),
+        description="group types whose members are told when a member's role or mute changes",
     )
     default_allow_type: Literal[
         "AllowType_Type_NeedConfirm", "AllowType_Type_AllowAny", "AllowType_Type_DenyAny"

@@ -33,6 +33,8 @@ from services.common.metrics import STAGE_MESSAGES
 from services.common.pb.tidings.v1.envelope_pb2 import Event
 
 if TYPE_CHECKING:
+    from services.gateway.group_tips import GroupTips
+
     # Only a type here: rest_v4 imports this module.
     from services.gateway.rest_v4.context import RestContext
 
@@ -59,6 +61,20 @@ def _apply_locally(event: Event) -> None:
             observer(event)
         except Exception:  # the action stands; the observer's own max age applies
             log.exception("local event observer failed", kind=event.kind)
+
+
+# The group tips this process publishes after its events; set once at start-up (gateway main).
+# Unset (an emitter built alone in a test), no tips are sent.
+_tips: list[GroupTips] = []
+
+
+def use_group_tips(tips: GroupTips) -> None:
+    _tips[:] = [tips]
+
+
+async def _tell(event: Event) -> None:
+    for tips in _tips:
+        await tips.tell(event)
 
 
 # The group membership versions this process bumps; set once at start-up (gateway main). Unset
@@ -131,11 +147,16 @@ class EventEmitter:
         *,
         client_ip: str = "",
         platform: str = REST_PLATFORM,
+        tips: bool = True,
     ) -> None:
+        """Returns once the event is produced and its group tips (unless `tips` is off: REST's
+        Silence) have their seqs."""
         event = events.new_event(sdkappid, kind, payload, client_ip=client_ip, platform=platform)
         _apply_locally(event)
         failed = await _bump_for(event, entity)
         await self._produce(event, entity)
+        if tips:
+            await _tell(event)
         if failed is not None:
             raise failed
 
@@ -175,9 +196,13 @@ class EventEmitter:
         self._produce_soon(event, entity)
 
     def _produce_soon(self, event: Event, entity: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._produce(event, entity))
+        task = asyncio.get_running_loop().create_task(self._produce_and_tell(event, entity))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _produce_and_tell(self, event: Event, entity: str) -> None:
+        await self._produce(event, entity)
+        await _tell(event)
 
     async def _produce(self, event: Event, entity: str) -> None:
         sdkappid, kind = event.sdkappid, event.kind
@@ -194,8 +219,10 @@ class EventEmitter:
         STAGE_MESSAGES.labels("event", str(sdkappid), "produced").inc()
 
 
-async def emit_rest(ctx: RestContext, kind: str, entity: str, payload: Mapping[str, Any]) -> None:
+async def emit_rest(
+    ctx: RestContext, kind: str, entity: str, payload: Mapping[str, Any], *, tips: bool = True
+) -> None:
     """An event of a REST v4 command: OptPlatform RESTAPI, ClientIP the caller's."""
     await EventEmitter(ctx.deps.producer).emit(
-        ctx.app.sdkappid, kind, entity, payload, client_ip=ctx.client_ip
+        ctx.app.sdkappid, kind, entity, payload, client_ip=ctx.client_ip, tips=tips
     )

@@ -53,7 +53,8 @@ from services.gateway.console_auth import ConsoleAuth
 from services.gateway.console_auth import build_router as console_auth_router
 from services.gateway.device_logs import UPLOAD_PATH, DeviceLogRequests, build_upload_router
 from services.gateway.directory import Directory
-from services.gateway.events import observe_local, use_group_versions
+from services.gateway.events import observe_local, use_group_tips, use_group_versions
+from services.gateway.group_tips import GroupTips
 from services.gateway.grpc_service import GatewayServicer
 from services.gateway.history_downloads import HistoryFiles
 from services.gateway.history_downloads import build_router as build_history_file_router
@@ -243,6 +244,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     directory = Directory(stores)
     observe_local(directory.apply_local)
     use_group_versions(redis)
+    use_group_tips(GroupTips(publisher, app_cache))
     feed = ConfigFeed(settings, "gateway", settings.kafka_background_fetch_max_wait_ms)
     feed.on(APP, app_cache.on_app_change)
     feed.follow(topics.EVENTS, directory.apply_record, on_gap=directory.clear)

@@ -31,6 +31,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
     MESSAGE_KIND_DELETE_BY_SENDER,
+    MESSAGE_KIND_GROUP_TIPS,
     MESSAGE_KIND_MODIFY,
     MESSAGE_KIND_RECALL,
     MESSAGE_KIND_SYSTEM_NOTIFICATION,
@@ -76,9 +77,17 @@ def c2c_recipients(message: Message) -> list[Recipient]:
 # Members who asked not to be notified of this group's messages (Tencent MsgFlag).
 NO_PUSH_FLAGS = frozenset({"AcceptNotNotify", "Discard"})
 
-# Never pushed offline: recalls and edits change what a device already shows, and a system
-# notification is for online devices only (Tencent's is not stored either).
-NOT_PUSHED = frozenset({MESSAGE_KIND_RECALL, MESSAGE_KIND_MODIFY, MESSAGE_KIND_SYSTEM_NOTIFICATION})
+# Never pushed offline: recalls and edits change what a device already shows, a system
+# notification is for online devices only (Tencent's is not stored either), and a group tip is
+# read in history (Tencent pushes none).
+NOT_PUSHED = frozenset(
+    {
+        MESSAGE_KIND_RECALL,
+        MESSAGE_KIND_MODIFY,
+        MESSAGE_KIND_SYSTEM_NOTIFICATION,
+        MESSAGE_KIND_GROUP_TIPS,
+    }
+)
 
 
 def pushable(message: Message, recipient: Recipient) -> bool:
@@ -103,13 +112,21 @@ def group_recipients(
 ) -> list[Recipient]:
     """Every member's devices; the sender's own sending connection is skipped later. Members
     who discard the group's messages get nothing. A system notification reaches only the
-    members it lists (every member when it lists none). Without `mark_sender` the list is the
-    same for every sender (pushable knows the sender by name), so the messages of one group in
-    a batch share it."""
+    members it lists (every member when it lists none); a group tip reaches every member and
+    the members it lists who have left. Without `mark_sender` the list is the same for every
+    sender (pushable knows the sender by name), so the messages of one group in a batch share
+    it."""
     if not reaches_devices(message):
         return []
     listed = frozenset(message.to_members)
     sender = message.sender if mark_sender else None
+    if message.kind == MESSAGE_KIND_GROUP_TIPS:
+        # A tip reaches every member, and the members it names who have just left: they learn
+        # that they left (Tencent's kicked member is told too).
+        present = {m.user_id for m in members}
+        told = [m.user_id for m in members if m.msg_flag != "Discard"]
+        told += sorted(u for u in listed if u not in present)
+        return [Recipient(u, is_sender=u == sender) for u in told]
     return [
         Recipient(m.user_id, is_sender=m.user_id == sender, no_push=m.msg_flag in NO_PUSH_FLAGS)
         for m in members

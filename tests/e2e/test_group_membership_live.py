@@ -6,7 +6,9 @@ read before the change would be wrong.
 
 "Gets nothing" is checked without waiting: once a remaining member has the group message,
 fan-out is done with it, and a C2C probe sent after that reaches the removed member after the
-group message would have; so the removed member's next message must be the probe."""
+group message would have; so the removed member's next message must be the probe. The app
+admin's changes are silent (Silence: no group tips), so each member's next message is the test's
+own."""
 
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ async def test_rest_membership_changes_apply_to_the_very_next_message(
         await admin(
             app,
             "add_group_member",
-            {"GroupId": group_id, "MemberList": [{"Member_Account": "bob"}]},
+            {"GroupId": group_id, "Silence": 1, "MemberList": [{"Member_Account": "bob"}]},
         )
         await own.send(group=group_id, text="bob added")
         assert (await next_message(bob)).text == "bob added"
@@ -82,7 +84,9 @@ async def test_rest_membership_changes_apply_to_the_very_next_message(
         assert got == ["ann discards", "ann accepts"]
         assert (await next_message(bob)).text == "ann accepts"
         await admin(
-            app, "delete_group_member", {"GroupId": group_id, "MemberToDel_Account": ["ann"]}
+            app,
+            "delete_group_member",
+            {"GroupId": group_id, "Silence": 1, "MemberToDel_Account": ["ann"]},
         )
         await own.send(group=group_id, text="ann removed")
         assert (await next_message(bob)).text == "ann removed"

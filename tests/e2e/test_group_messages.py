@@ -30,10 +30,16 @@ async def make_group(
     assert reply["ErrorCode"] == 0, reply
     group_id: str = reply["GroupId"]
     if members:
+        # Silence: the members are there from the start, with no group tips before the test's
+        # own messages (tests/e2e/test_group_tips.py tells of them).
         added = await app.rest(
             "group_open_http_svc",
             "add_group_member",
-            {"GroupId": group_id, "MemberList": [{"Member_Account": m} for m in members]},
+            {
+                "GroupId": group_id,
+                "Silence": 1,
+                "MemberList": [{"Member_Account": m} for m in members],
+            },
         )
         assert added["ErrorCode"] == 0, added
     return group_id
@@ -112,7 +118,8 @@ async def test_tencent_signed_rest_flow_c2c_and_group(app: AppUnderTest) -> None
             "MsgBody": text("group hello"),
         },
     )
-    assert posted["MsgSeq"] == 1
+    # Seq 1 is the group tip of ann and bob being added.
+    assert posted["MsgSeq"] == 2
     assert posted["MsgTime"] > 0
 
     async def fetched() -> dict[str, Any] | None:
@@ -181,7 +188,8 @@ async def test_group_send_rules(app: AppUnderTest) -> None:
         with pytest.raises(TidingsClientError) as err:
             await member.send(group=group_id, text="shh")
         assert err.value.code == ErrorCode.GROUP_SENDER_MUTED
-        assert (await owner.send(group=group_id, text="owner speaks")).seq == 1
+        # Seq 1 is the group tip of hm's mute.
+        assert (await owner.send(group=group_id, text="owner speaks")).seq == 2
         gagged = await app.rest(
             "openconfigsvr", "setnospeaking", {"Set_Account": "ho", "GroupmsgNospeakingTime": 600}
         )

@@ -50,7 +50,8 @@ async def community(app: AppUnderTest, **body: Any) -> str:
     await ok(
         app,
         "add_group_member",
-        {"GroupId": gid, "MemberList": [{"Member_Account": "peter"}]},
+        # Silence: no group tip before the test's own messages.
+        {"GroupId": gid, "Silence": 1, "MemberList": [{"Member_Account": "peter"}]},
         GROUP_SVC,
     )
     return gid

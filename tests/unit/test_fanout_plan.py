@@ -17,6 +17,7 @@ from services.common.pb.tidings.v1 import gateway_pb2
 from services.common.pb.tidings.v1.envelope_pb2 import (
     CHAT_TYPE_C2C,
     CHAT_TYPE_GROUP,
+    MESSAGE_KIND_GROUP_TIPS,
     MESSAGE_KIND_RECALL,
     SOURCE_REST,
     Message,
@@ -34,6 +35,7 @@ from services.router.fanout import (
     group_recipients,
     plan,
     push_job,
+    pushable,
     stranded,
     wanted,
 )
@@ -108,6 +110,15 @@ def test_a_batch_of_one_group_shares_the_work_and_keeps_the_order() -> None:
     assert list(on1[1].skip_conn_ids) == []
     # The sender is never pushed its own message, whoever sent first in the batch.
     assert [(o.message.seq, user) for o, user in planned.offline] == [(1, "eve")]
+
+
+def test_a_group_tip_reaches_the_members_and_those_who_just_left_and_is_never_pushed() -> None:
+    tip = group_msg(3, sender="admin", kind=MESSAGE_KIND_GROUP_TIPS, to_members=["zed", "bob"])
+    recipients = group_recipients(tip, MEMBERS)
+    # Every member but the one who discards the group's messages, then zed, who left; bob is
+    # named, but a member anyway, and told once.
+    assert [r.user for r in recipients] == ["ann", "bob", "cat", "dan", "eve", "fay", "zed"]
+    assert not any(pushable(tip, r) for r in recipients)
 
 
 def test_nobody_online_means_no_request_and_pushes_for_the_pushable() -> None:

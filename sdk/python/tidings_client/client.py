@@ -83,6 +83,17 @@ class Message:
     online_only: bool = False
 
     @property
+    def group_tip(self) -> dict[str, Any] | None:
+        """A group tip's content (a member joined or left, the group's or a member's profile
+        changed: OpType, Operator_Account, MemberList_Account, GroupInfo, MemberInfo), or None
+        for a message someone sent. Tips take seqs and are in history like messages."""
+        for e in self.elements:
+            if e["MsgType"] == "TIMGroupTipElem":
+                content: dict[str, Any] = e["MsgContent"]
+                return content
+        return None
+
+    @property
     def text(self) -> str:
         return "".join(
             e["MsgContent"].get("Text", "") for e in self.elements if e["MsgType"] == "TIMTextElem"

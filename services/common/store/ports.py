@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from services.common.pb.tidings.v1.envelope_pb2 import Message
+from services.common.pb.tidings.v1.envelope_pb2 import MESSAGE_KIND_GROUP_TIPS, Message
 from services.common.store.admin_audit import AdminAuditStore
 from services.common.store.avchatroom import AVChatRoomStore
 from services.common.store.console_accounts import ConsoleAccountStore
@@ -160,8 +160,8 @@ class MessageStore(Protocol):
 
 
 def countable(m: Message) -> bool:
-    """Whether a message can count as unread: not silent, recalled or deleted."""
-    return not (m.silent or m.recalled or m.deleted)
+    """Whether a message can count as unread: not silent, recalled, deleted or a group tip."""
+    return not (m.silent or m.recalled or m.deleted or m.kind == MESSAGE_KIND_GROUP_TIPS)
 
 
 HOUR_MS = 3_600_000

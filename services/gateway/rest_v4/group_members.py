@@ -61,11 +61,12 @@ async def _mutes_changed(
 # --- members ----------------------------------------------------------------------------
 
 
-def _changes(ctx: RestContext) -> membership.MembershipEvents:
-    """An app admin's changes of members: Tencent's JoinType Invited and ExitType Kicked."""
+def _changes(ctx: RestContext, *, tips: bool) -> membership.MembershipEvents:
+    """An app admin's changes of members: Tencent's JoinType Invited and ExitType Kicked, told
+    to the members in group tips unless `tips` is off (Silence, and imports)."""
 
     async def emit(kind: str, entity: str, payload: Mapping[str, Any]) -> None:
-        await emit_rest(ctx, kind, entity, payload)
+        await emit_rest(ctx, kind, entity, payload, tips=tips)
 
     return membership.MembershipEvents(
         emit, ctx.identifier, events.JOIN_INVITED, events.EXIT_KICKED
@@ -77,9 +78,7 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     entries = member_entries(body, "MemberList", rules.MAX_ADD_MEMBERS)
     if not entries:
         raise TidingsError(BAD, "MemberList must name at least one Member_Account")
-    # Silence mutes the member-joined tips, which nothing sends from here yet; it is checked all
-    # the same.
-    flag_field(body, "Silence")
+    silence = flag_field(body, "Silence")
     rules.require_member_list(group.group_type, "add_group_member")
     invited = [e["Member_Account"] for e in entries]
     verdict = await ask_rest(
@@ -100,7 +99,7 @@ async def add_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     await require_accounts(ctx, [m.user_id for m in candidates])
     deps = ctx.deps
     results = await membership.admit(
-        deps.stores, deps.tails, ctx.app, group, candidates, events=_changes(ctx)
+        deps.stores, deps.tails, ctx.app, group, candidates, events=_changes(ctx, tips=not silence)
     )
     # Tencent's Result 0: not added (kept out by the app's before-invite callback, or banned).
     return {
@@ -135,7 +134,7 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
         ctx.app,
         group,
         members,
-        events=_changes(ctx),
+        events=_changes(ctx, tips=False),
         imported=True,
     )
     imported = [u for u, r in results.items() if r == membership.ADDED]
@@ -159,12 +158,12 @@ async def import_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
 async def delete_group_member(ctx: RestContext, body: dict[str, Any]) -> Reply:
     group = await load_group(ctx, body)
     users = account_list(body, "MemberToDel_Account", limit=rules.MAX_DELETE_MEMBERS)
-    # Silence and Reason shape the member-left tips, which nothing sends from here yet; they
-    # are still checked, so a malformed request fails now rather than once tips exist.
-    flag_field(body, "Silence")
+    silence = flag_field(body, "Silence")
+    # Tencent shows the Reason in the kicked member's notice; it is checked, not shown.
     fields.text(body, "Reason", code=BAD, required=False)
     rules.require_member_list(group.group_type, "delete_group_member", BAD)
-    await membership.remove(ctx.deps.stores, ctx.app.sdkappid, group, users, _changes(ctx))
+    changes = _changes(ctx, tips=not silence)
+    await membership.remove(ctx.deps.stores, ctx.app.sdkappid, group, users, changes)
     return {}
 
 
@@ -173,6 +172,7 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
     user = fields.text(body, "Member_Account", code=BAD)
     member = (await require_members(ctx, group, [user]))[user]
     role = optional_text(body, "Role")
+    role_changed = role is not None and role != member.role
     if role is not None:
         rules.check_role_change(member.role, role)
         member.role = role
@@ -198,7 +198,7 @@ async def modify_group_member_info(ctx: RestContext, body: dict[str, Any]) -> Re
         member.app_defined, changes, "AppMemberDefinedData", rules.MAX_MEMBER_FIELDS
     )
     await ctx.deps.stores.groups.put_members(ctx.app.sdkappid, group.group_id, [member])
-    if role is not None:
+    if role_changed:
         await roles_changed(ctx, group, [member])
     if mute_seconds is not None:
         await _mutes_changed(ctx, group, [member], mute_seconds)

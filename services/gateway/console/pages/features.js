@@ -110,6 +110,13 @@ export async function pageFeatures(el, id) {
     "Meeting",
     "Community",
   ]);
+  const storedTypes = ["Work", "Public", "Meeting", "Community"];
+  const tipsMemberChange = typeBoxes("group_tips_member_change", "tips-members", storedTypes);
+  const tipsGroupInfo = typeBoxes("group_tips_group_info", "tips-group", storedTypes);
+  const tipsMemberInfo = typeBoxes("group_tips_member_info", "tips-member-info", [
+    ...storedTypes,
+    "AVChatRoom",
+  ]);
   const switches = SWITCHES.map(([section, items]) => [
     section,
     items.map(([key, text]) => {
@@ -144,6 +151,13 @@ export async function pageFeatures(el, id) {
       "New members pull messages from before they joined",
       preJoinTypes,
     ),
+    typesFieldset("tips-member-change", "Group tips: members joined or left", tipsMemberChange),
+    typesFieldset("tips-group-info", "Group tips: the group's profile changed", tipsGroupInfo),
+    typesFieldset(
+      "tips-member-info",
+      "Group tips: a member's role or mute changed",
+      tipsMemberInfo,
+    ),
     switches.map(([section, items]) =>
       h(
         "fieldset",
@@ -172,6 +186,9 @@ export async function pageFeatures(el, id) {
         blocklist_keeps_friendship: keepFriends.checked,
         group_receipt_types: checkedTypes(receiptTypes),
         pre_join_history_types: checkedTypes(preJoinTypes),
+        group_tips_member_change: checkedTypes(tipsMemberChange),
+        group_tips_group_info: checkedTypes(tipsGroupInfo),
+        group_tips_member_info: checkedTypes(tipsMemberInfo),
         ...Object.fromEntries(
           switches.flatMap(([, items]) => items.map(([key, input]) => [key, input.checked])),
         ),

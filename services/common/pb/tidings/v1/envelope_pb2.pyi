@@ -57,6 +57,11 @@ class _MessageKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageKi
     """Delete the sender's messages from the group's history (delete_group_msg_by_sender):
     the archive flags them deleted; nothing is delivered.
     """
+    MESSAGE_KIND_GROUP_TIPS: _MessageKind.ValueType  # 6
+    """A group tip (Tencent's group tips: a member joined or left, the group's or a member's
+    profile changed), made by the gateway from the change's event: gets the next seq and is
+    stored like a message, but is neither moderated, called back, counted unread nor pushed.
+    """
 
 class MessageKind(_MessageKind, metaclass=_MessageKindEnumTypeWrapper):
     """What a record on the message path does to its conversation."""
@@ -75,6 +80,11 @@ online devices of to_members (or of every member when empty); never stored, no s
 MESSAGE_KIND_DELETE_BY_SENDER: MessageKind.ValueType  # 5
 """Delete the sender's messages from the group's history (delete_group_msg_by_sender):
 the archive flags them deleted; nothing is delivered.
+"""
+MESSAGE_KIND_GROUP_TIPS: MessageKind.ValueType  # 6
+"""A group tip (Tencent's group tips: a member joined or left, the group's or a member's
+profile changed), made by the gateway from the change's event: gets the next seq and is
+stored like a message, but is neither moderated, called back, counted unread nor pushed.
 """
 Global___MessageKind: _TypeAlias = MessageKind  # noqa: Y015
 
