@@ -92,9 +92,9 @@ MESSAGE_COMMANDS = frozenset(_COMMANDS.values())
 
 
 def after_command(m: Message) -> str | None:
-    """New messages, but not imported ones (Tencent's import API triggers no callbacks), and
-    recalls."""
-    if m.silent:
+    """New messages, but not imported ones (Tencent's import API triggers no callbacks) or
+    those sent with ForbidAfterSendMsgCallback, and recalls."""
+    if m.silent or m.forbid_after_callback:
         return None
     kind = MESSAGE_KIND_MESSAGE if m.kind == MESSAGE_KIND_UNSPECIFIED else m.kind
     return _COMMANDS.get((kind, m.chat_type))

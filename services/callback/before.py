@@ -80,11 +80,13 @@ class AppReply:
 
 def before_command(msg: InboundMessage) -> str | None:
     """The callback a message triggers: new messages only, and not imported ones (Tencent's
-    import API triggers no callbacks; imports carry their own time or are silent)."""
+    import API triggers no callbacks; imports carry their own time or are silent) or those sent
+    with ForbidBeforeSendMsgCallback."""
     if (
         msg.kind not in (MESSAGE_KIND_UNSPECIFIED, MESSAGE_KIND_MESSAGE)
         or msg.silent
         or msg.client_time_ms
+        or msg.forbid_before_callback
     ):
         return None
     if msg.chat_type == CHAT_TYPE_C2C:

@@ -232,7 +232,9 @@ class PushDelivery:
             outcome = outcomes[i]
             offline_push = offline_push_of(job.message)
             recipient = recipients[(job.user, job.message.conversation)]
-            outcome.skipped = skip_reason(offline_push, recipient, now_utc)
+            outcome.skipped = skip_reason(
+                offline_push, recipient, now_utc, job.message.push_when_muted
+            )
             if outcome.skipped is None:
                 pushing.append((job, outcome, offline_push))
         badges = await next_badges(

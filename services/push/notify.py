@@ -82,12 +82,19 @@ class Names:
     group_name: str = ""
 
 
-def skip_reason(offline_push: OfflinePush, recipient: Recipient, now_utc: datetime) -> str | None:
+def skip_reason(
+    offline_push: OfflinePush,
+    recipient: Recipient,
+    now_utc: datetime,
+    with_mute_notifications: bool = False,
+) -> str | None:
+    """Why nothing is pushed, or None. A message sent WithMuteNotifications (Tencent's
+    SendMsgControl) is pushed to a recipient who muted its conversation too."""
     if offline_push.push_disabled:
         return "push_flag_off"
     if not recipient.settings.enabled:
         return "disabled"
-    if recipient.muted:
+    if recipient.muted and not with_mute_notifications:
         return "muted"
     if in_dnd(recipient.settings, now_utc):
         return "dnd"

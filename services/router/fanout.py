@@ -92,10 +92,12 @@ NOT_PUSHED = frozenset(
 
 def pushable(message: Message, recipient: Recipient) -> bool:
     """Does this recipient get a push when offline? Not the sender's own devices, not members
-    who asked not to be notified, not the kinds in NOT_PUSHED, and not online-only messages
-    (AVChatRoom), which reach live devices and nothing else."""
+    who asked not to be notified (unless the message is sent WithMuteNotifications), not the
+    kinds in NOT_PUSHED, and not online-only messages (AVChatRoom), which reach live devices
+    and nothing else."""
+    no_push = recipient.no_push and not message.push_when_muted
     return (
-        not (recipient.is_sender or recipient.no_push or recipient.user == message.sender)
+        not (recipient.is_sender or no_push or recipient.user == message.sender)
         and message.kind not in NOT_PUSHED
         and not message.online_only
     )

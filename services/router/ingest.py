@@ -115,6 +115,9 @@ def build_message(
         online_only=inbound.online_only,
         need_read_receipt=inbound.need_read_receipt,
         offline_push_json=inbound.offline_push_json,
+        no_unread=inbound.no_unread,
+        push_when_muted=inbound.push_when_muted,
+        forbid_after_callback=inbound.forbid_after_callback,
     )
 
 

@@ -199,7 +199,8 @@ class Moderator:
         if app is None or command is None:
             return None
         config = config_of(app)
-        tencent = config if config is not None and config.enabled(command) else None
+        wanted = config is not None and config.enabled(command) and not msg.forbid_before_callback
+        tencent = config if wanted else None
         rules_s = pre_send_budget_s(app) if msg.source != SOURCE_REST else 0.0
         if not rules_s:
             return tencent

@@ -100,6 +100,7 @@ def test_only_new_live_messages_trigger_callbacks() -> None:
     recall = Message(chat_type=CHAT_TYPE_C2C, kind=MESSAGE_KIND_RECALL)
     assert after_command(recall) == "C2C.CallbackAfterMsgWithDraw"
     assert after_command(Message(chat_type=CHAT_TYPE_C2C, silent=True)) is None
+    assert after_command(Message(chat_type=CHAT_TYPE_C2C, forbid_after_callback=True)) is None
     assert after_command(Message(chat_type=CHAT_TYPE_GROUP)) == "Group.CallbackAfterSendMsg"
 
 

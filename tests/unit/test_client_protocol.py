@@ -9,11 +9,12 @@ import pytest
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage, Message
 from services.common.store.groups import Group
-from services.common.store.ports import App
+from services.common.store.ports import App, countable
 from services.gateway import avchatroom, frames_proto
 from services.gateway.handlers.membership import join_refusal
 from services.gateway.msgbody import message_json
 from services.gateway.receipts import parse_entry, receipt_refusal
+from services.gateway.rest_v4.send_controls import send_controls
 from services.router.fanout import Recipient, pushable
 from services.router.ingest import build_message
 from tidings_client import frames as sdk_frames
@@ -133,3 +134,31 @@ def test_online_only_and_receipt_flags_travel_from_send_to_client_and_skip_push(
     assert not pushable(built, member)
     assert pushable(Message(conversation="group:work", seq=1), member)
     assert not pushable(Message(seq=1), Recipient("host", is_sender=True))
+
+
+BAD = ErrorCode.OPENIM_JSON_FIELDS
+
+
+def test_send_controls_travel_from_the_rest_body_to_the_stored_message() -> None:
+    controls = send_controls(
+        {
+            "SendMsgControl": ["NoUnread", "WithMuteNotifications", "NoLastMsg"],
+            "ForbidCallbackControl": ["ForbidAfterSendMsgCallback"],
+        },
+        BAD,
+    )
+    built = build_message(controls.apply(InboundMessage(conversation="c2c:a:b")), 1, 1, 1)
+    assert (built.no_unread, built.push_when_muted, built.forbid_after_callback) == (
+        True,
+        True,
+        True,
+    )
+    assert not countable(built)
+    # A member who asked not to be notified is pushed a message sent WithMuteNotifications.
+    quiet = Recipient("fan", is_sender=False, no_push=True)
+    assert pushable(built, quiet)
+    assert not pushable(Message(seq=1), quiet)
+    with pytest.raises(TidingsError):
+        send_controls(
+            {"ForbidCallbackControl": "ForbidAfterSendMsgCallback"}, ErrorCode.OPENIM_JSON_FIELDS
+        )

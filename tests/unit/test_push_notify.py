@@ -87,6 +87,12 @@ def test_skip_reasons(offline_push: OfflinePush, who: Recipient, reason: str | N
     assert skip_reason(offline_push, who, NOON_UTC) == reason
 
 
+def test_with_mute_notifications_reaches_who_muted_the_conversation_only() -> None:
+    assert skip_reason(OfflinePush(), recipient(muted=True), NOON_UTC, True) is None
+    disabled = recipient(muted=True, settings=PushSettings(enabled=False))
+    assert skip_reason(OfflinePush(), disabled, NOON_UTC, True) == "disabled"
+
+
 def test_summary_of_each_kind() -> None:
     assert summary([element("TIMTextElem", Text="hi "), element("TIMTextElem", Text="there")]) == (
         "hi there"

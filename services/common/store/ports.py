@@ -160,8 +160,11 @@ class MessageStore(Protocol):
 
 
 def countable(m: Message) -> bool:
-    """Whether a message can count as unread: not silent, recalled, deleted or a group tip."""
-    return not (m.silent or m.recalled or m.deleted or m.kind == MESSAGE_KIND_GROUP_TIPS)
+    """Whether a message can count as unread: not silent, recalled, deleted, a group tip or
+    sent with Tencent's SendMsgControl NoUnread."""
+    return not (
+        m.silent or m.recalled or m.deleted or m.no_unread or m.kind == MESSAGE_KIND_GROUP_TIPS
+    )
 
 
 HOUR_MS = 3_600_000

@@ -25,8 +25,8 @@ other commands ignore it.
 send_group_msg takes OnlineOnlyFlag (1: online members only, never stored or pushed, as a live
 group's messages): the message still takes a seq, which history then answers with a placeholder
 (IsPlaceMsg 1). NeedReadReceipt 1 asks for read receipts as a client's need_receipt does (the
-same rules: receipts.py). Its MsgPriority, SendMsgControl, ForbidCallbackControl, GroupAtInfo and
-To_Account are not read yet.
+same rules: receipts.py). SendMsgControl and ForbidCallbackControl are honoured as for C2C
+(rest_v4/send_controls.py); its MsgPriority, GroupAtInfo and To_Account are not read yet.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ from services.gateway.receipts import receipt_refusal
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
 from services.gateway.rest_v4.group_topics import topic_conversation
+from services.gateway.rest_v4.send_controls import send_controls
 
 BAD = ErrorCode.GROUP_INVALID_PARAM
 MAX_GET = 20
@@ -141,6 +142,7 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     offline_push = parse_offline_push(fields.raw(body, "OfflinePushInfo"), BAD)
     online_only = fields.integer(body, "OnlineOnlyFlag", code=BAD, within=FLAG, required=False)
     need_receipt = fields.integer(body, "NeedReadReceipt", code=BAD, within=FLAG, required=False)
+    controls = send_controls(body, BAD)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
         ctx.deps.settings.max_body_bytes,
@@ -155,6 +157,7 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     inbound.offline_push_json = offline_push
     # Tencent's OnlineOnlyFlag 1: online members only, neither stored nor counted unread.
     inbound.online_only = online_only == 1
+    controls.apply(inbound)
     # The group and the sender's membership from the gateway's directory, as client sends.
     group = await check_group(ctx.deps.auth.rules, ctx.app, inbound)
     topic_conv = await topic_conversation(ctx, group, body)

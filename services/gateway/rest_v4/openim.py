@@ -42,6 +42,7 @@ from services.gateway.msgbody import msg_body_json, parse_msg_body
 from services.gateway.msgkeys import parse_msg_key
 from services.gateway.rest_v4 import fields
 from services.gateway.rest_v4.context import Handler, Reply, RestContext
+from services.gateway.rest_v4.send_controls import NO_CONTROLS, SendControls, send_controls
 
 BAD = ErrorCode.OPENIM_JSON_FIELDS
 MAX_ROAM_COUNT = 100
@@ -57,6 +58,7 @@ class SendOptions:
 
     sync_other_machine: int
     need_read_receipt: bool
+    controls: SendControls = NO_CONTROLS
 
 
 def send_options(body: dict[str, Any]) -> SendOptions:
@@ -81,6 +83,7 @@ def send_options(body: dict[str, Any]) -> SendOptions:
             body, "IsNeedReadReceipt", code=BAD, within=FLAG, required=False
         )
         == 1,
+        controls=send_controls(body, BAD),
     )
 
 
@@ -121,6 +124,7 @@ async def sendmsg(ctx: RestContext, body: dict[str, Any]) -> Reply:
         offline_push_json=offline_push,
         need_read_receipt=options.need_read_receipt,
     )
+    options.controls.apply(inbound)
     await check_send(ctx.deps.auth.rules, ctx.app, inbound)
     outcome = await publish(ctx.deps.publisher, inbound)
     return {

@@ -59,7 +59,7 @@ def _rest_inbound(
     options: SendOptions = PLAIN,
     offline_push_json: str = "",
 ) -> InboundMessage:
-    return InboundMessage(
+    inbound = InboundMessage(
         schema_version=1,
         sdkappid=ctx.app.sdkappid,
         conversation=conversation.c2c(sender, to),
@@ -78,6 +78,7 @@ def _rest_inbound(
         offline_push_json=offline_push_json,
         need_read_receipt=options.need_read_receipt,
     )
+    return options.controls.apply(inbound)
 
 
 async def _require_accounts(ctx: RestContext, sender: str, to: str) -> None:

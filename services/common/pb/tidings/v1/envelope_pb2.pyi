@@ -195,6 +195,10 @@ class InboundMessage(_message.Message):
     ONLINE_ONLY_FIELD_NUMBER: _builtins.int
     NEED_READ_RECEIPT_FIELD_NUMBER: _builtins.int
     OFFLINE_PUSH_JSON_FIELD_NUMBER: _builtins.int
+    NO_UNREAD_FIELD_NUMBER: _builtins.int
+    PUSH_WHEN_MUTED_FIELD_NUMBER: _builtins.int
+    FORBID_BEFORE_CALLBACK_FIELD_NUMBER: _builtins.int
+    FORBID_AFTER_CALLBACK_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -226,13 +230,24 @@ class InboundMessage(_message.Message):
     """The sender asks for read receipts (Tencent needReadReceipt)."""
     offline_push_json: _builtins.str
     """Tencent's OfflinePushInfo as canonical JSON (services/common/offline_push.py); "" for none."""
+    no_unread: _builtins.bool
+    """Tencent's SendMsgControl NoUnread: the message counts as no unread."""
+    push_when_muted: _builtins.bool
+    """Tencent's SendMsgControl WithMuteNotifications: pushed to recipients who muted the
+    conversation too.
+    """
+    forbid_before_callback: _builtins.bool
+    """Tencent's ForbidCallbackControl: no before-send, or no after-send, callback to the app."""
+    forbid_after_callback: _builtins.bool
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
     def origin(self) -> Global___Origin: ...
     @_builtins.property
     def to_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """A system notification's recipients among the group's members; empty: every member."""
+        """A system notification's recipients among the group's members; empty: every member. A
+        group tip's: the members who left, told too.
+        """
 
     def __init__(
         self,
@@ -263,10 +278,14 @@ class InboundMessage(_message.Message):
         online_only: _builtins.bool = ...,
         need_read_receipt: _builtins.bool = ...,
         offline_push_json: _builtins.str = ...,
+        no_unread: _builtins.bool = ...,
+        push_when_muted: _builtins.bool = ...,
+        forbid_before_callback: _builtins.bool = ...,
+        forbid_after_callback: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin", b"origin", "platform", b"platform", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "forbid_after_callback", b"forbid_after_callback", "forbid_before_callback", b"forbid_before_callback", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "no_unread", b"no_unread", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin", b"origin", "platform", b"platform", "push_when_muted", b"push_when_muted", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -308,6 +327,9 @@ class Message(_message.Message):
     ONLINE_ONLY_FIELD_NUMBER: _builtins.int
     NEED_READ_RECEIPT_FIELD_NUMBER: _builtins.int
     OFFLINE_PUSH_JSON_FIELD_NUMBER: _builtins.int
+    NO_UNREAD_FIELD_NUMBER: _builtins.int
+    PUSH_WHEN_MUTED_FIELD_NUMBER: _builtins.int
+    FORBID_AFTER_CALLBACK_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -344,11 +366,17 @@ class Message(_message.Message):
     """The sender asks for read receipts (Tencent needReadReceipt)."""
     offline_push_json: _builtins.str
     """Tencent's OfflinePushInfo as canonical JSON (services/common/offline_push.py); "" for none."""
+    no_unread: _builtins.bool
+    """As InboundMessage's: Tencent's SendMsgControl NoUnread and WithMuteNotifications, and
+    ForbidCallbackControl's ForbidAfterSendMsgCallback.
+    """
+    push_when_muted: _builtins.bool
+    forbid_after_callback: _builtins.bool
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
     def to_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """A system notification's recipients among the group's members; empty: every member."""
+        """As InboundMessage's."""
 
     def __init__(
         self,
@@ -383,10 +411,13 @@ class Message(_message.Message):
         online_only: _builtins.bool = ...,
         need_read_receipt: _builtins.bool = ...,
         offline_push_json: _builtins.str = ...,
+        no_unread: _builtins.bool = ...,
+        push_when_muted: _builtins.bool = ...,
+        forbid_after_callback: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "forbid_after_callback", b"forbid_after_callback", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "no_unread", b"no_unread", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "push_when_muted", b"push_when_muted", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
