@@ -189,10 +189,11 @@ BOARDS = (
                 "Retries and dead letters",
                 (
                     Panel(
-                        "Retry topic lag",
+                        "Retry topics' lag",
                         (
                             (
-                                'sum by (group) (tidings_consumer_lag{topic="im.callbacks.retry", '
+                                "sum by (group) (tidings_consumer_lag"
+                                '{topic=~"im.callbacks.retry(.slow)?", '
                                 + SVC
                                 + "})",
                                 "{{group}}",

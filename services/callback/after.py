@@ -6,9 +6,11 @@ delivery path here.)
 `AfterSend` plans the callbacks of one decoded message (services/callback/consumer.py reads the
 records). `Dispatcher` tries each callback a few times inline, within a small time budget, so a
 slow app server never holds a partition of im.messages (or im.events, im.push) for long; what
-still fails goes to im.callbacks.retry. `RetryWorker` (group "callback.retry") tries those again
-when each is due, with a longer backoff, and moves a callback that used up its tries to
-im.callbacks.dlq, from which an operator replays it (services/common/callback_replay.py).
+still fails goes to im.callbacks.retry. `RetryWorker` tries those again when each is due, with a
+longer backoff: one worker per retry topic (group "callback.retry" for the first tries,
+"callback.retry.slow" for the later, longer waits: services/callback/retry.py), each moving a
+callback to the topic of its next try, and one that used up its tries to im.callbacks.dlq, from
+which an operator replays it (services/common/callback_replay.py).
 
 Every body carries `TidingsEventId` (app:conversation:seq:command), the same on every try and
 every replay, so an app server can drop a callback it has already handled.
@@ -35,7 +37,7 @@ from tenacity import (
 
 from services.callback.groups import GroupTypes
 from services.callback.poster import CallbackFailure, Poster, Request
-from services.callback.retry import Breaker, retry_delay_s
+from services.callback.retry import Breaker, retry_delay_s, retry_topic
 from services.callback.rules_body import rule_target, signed
 from services.common import topics
 from services.common.app_cache import AppCache
@@ -78,6 +80,13 @@ INLINE_BUDGET_S = 5.0
 # Callbacks in flight at once per batch.
 CONCURRENCY = 64
 RETRY_GROUP = "callback.retry"
+
+
+def retry_group(topic: topics.Topic) -> str:
+    """The consumer group of a retry topic: callback.retry, callback.retry.slow."""
+    return RETRY_GROUP + topic.name.removeprefix(topics.CALLBACKS_RETRY.name)
+
+
 C2C_WITHDRAW = "C2C.CallbackAfterMsgWithDraw"
 GROUP_RECALL = "Group.CallbackAfterRecallMsg"
 
@@ -354,12 +363,14 @@ class AfterSend:
 class RetryWorker:
     def __init__(
         self,
+        topic: topics.Topic,
         deliverer: Deliverer,
         producer: AIOKafkaProducer,
         attempts: int,
         base_s: float,
         stop: asyncio.Event,
     ) -> None:
+        self.topic = topic
         self._deliverer = deliverer
         self._producer = producer
         self._attempts = attempts
@@ -382,7 +393,7 @@ class RetryWorker:
                 wait_s = (min(d.next_attempt_ms for d in pending) - now) / 1000
                 if await self._stopping(wait_s):
                     # Shutting down: hand the rest back to the topic as they are.
-                    await self._produce(topics.CALLBACKS_RETRY.name, pending)
+                    await self._produce(self.topic.name, pending)
                     return poison
                 continue
             pending = [d for d in pending if d.next_attempt_ms > now]
@@ -434,14 +445,18 @@ class RetryWorker:
                 delay_s = retry_delay_s(d.attempts + 1, self._base_s, random.random())
                 d.next_attempt_ms = now + int(delay_s * 1000)
                 again.append(d)
-        await self._produce(topics.CALLBACKS_RETRY.name, again)
+        by_topic: dict[str, list[Delivery]] = {}
+        for d in again:
+            by_topic.setdefault(retry_topic(d.attempts + 1).name, []).append(d)
+        for topic_name, deliveries in by_topic.items():
+            await self._produce(topic_name, deliveries)
         await self._produce(topics.CALLBACKS_DLQ.name, dead)
         for d in again:
             tally.add(d.sdkappid, d.command, "retried")
         for d in dead:
             tally.add(d.sdkappid, d.command, "dlq")
         if dead:
-            DLQ_RECORDS.labels(RETRY_GROUP, topics.CALLBACKS_RETRY.name).inc(len(dead))
+            DLQ_RECORDS.labels(retry_group(self.topic), self.topic.name).inc(len(dead))
 
     async def _produce(self, topic: str, deliveries: list[Delivery]) -> None:
         await send_all(self._producer, topic, [(d.key, d.encode()) for d in deliveries])

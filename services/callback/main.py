@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.callback.after import RETRY_GROUP, AfterSend, Deliverer, Dispatcher, RetryWorker
+from services.callback.after import AfterSend, Deliverer, Dispatcher, RetryWorker, retry_group
 from services.callback.consumer import GROUP, PREDECESSORS, TOPICS, CallbackConsumer
 from services.callback.groups import GroupTypes
 from services.callback.offsets import adopt_offsets
@@ -67,19 +67,23 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         groups, lambda sdkappid, user: c2c_unread_total(stores, tails, history, sdkappid, user)
     )
     reader = CallbackConsumer(apps, after, PostSendRules(groups), dispatcher, versions)
-    retry = RetryWorker(
-        deliverer,
-        producer,
-        settings.callback_retry_attempts,
-        settings.callback_retry_base_s,
-        stop,
-    )
-    # Two consumers, each a broker fetch loop even when idle (docs/ARCHITECTURE.md,
-    # "Callbacks"): one of im.messages, im.events and im.push; and the retry topic's, whose
+    retries = [
+        RetryWorker(
+            topic,
+            deliverer,
+            producer,
+            settings.callback_retry_attempts,
+            settings.callback_retry_base_s,
+            stop,
+        )
+        for topic in (topics.CALLBACKS_RETRY, topics.CALLBACKS_RETRY_SLOW)
+    ]
+    # Three consumers, each a broker fetch loop even when idle (docs/ARCHITECTURE.md,
+    # "Callbacks"): one of im.messages, im.events and im.push; and one per retry topic, whose
     # handler sleeps until its records are due and so cannot share a batch with the others.
     specs = [
         ConsumerSpec(GROUP, TOPICS[0], reader.handle, background=True, extra_topics=TOPICS[1:]),
-        ConsumerSpec(RETRY_GROUP, topics.CALLBACKS_RETRY, retry.handle, background=True),
+        *(ConsumerSpec(retry_group(w.topic), w.topic, w.handle, background=True) for w in retries),
     ]
     await adopt_offsets(settings, GROUP, PREDECESSORS)
     consumers = [BatchConsumer(settings, spec, producer) for spec in specs]

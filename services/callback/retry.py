@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.common import topics
+
 # The longest wait between two tries from the retry topic.
 MAX_RETRY_DELAY_S = 60.0
+# Retry-topic tries 1 to FAST_TRIES (waits of up to 4 times the base: 8 s at the default 2 s)
+# come from im.callbacks.retry, the later ones from im.callbacks.retry.slow. Each consumer holds
+# its batch until the batch's last record is due: on one topic, a record waiting a minute for an
+# app server that has failed for a while held up every other app's first retry behind it.
+FAST_TRIES = 3
+
+
+def retry_topic(attempt: int) -> topics.Topic:
+    """The topic retry-topic try `attempt` (1, 2, ...) waits on."""
+    return topics.CALLBACKS_RETRY if attempt <= FAST_TRIES else topics.CALLBACKS_RETRY_SLOW
 
 
 def retry_delay_s(attempt: int, base_s: float, jitter: float) -> float:

@@ -22,7 +22,11 @@ INBOUND = Topic("im.inbound", key="conversation")
 MESSAGES = Topic("im.messages", key="conversation")
 EVENTS = Topic("im.events", key="app:entity")
 PUSH = Topic("im.push", key="user")
+# After-callbacks to try again: the first retry-topic tries (short waits) on one topic, the later
+# ones (long waits) on another, so a batch waiting for a long-failing app server's next try
+# never holds up another app's first retries (services/callback/retry.py).
 CALLBACKS_RETRY = Topic("im.callbacks.retry", key="event id", partitions=1)
+CALLBACKS_RETRY_SLOW = Topic("im.callbacks.retry.slow", key="event id", partitions=1)
 CALLBACKS_DLQ = Topic("im.callbacks.dlq", key="event id", partitions=1)
 CONFIG = Topic("im.config", key="app:section", compacted=True, partitions=1)
 # The troubleshooting event log and the statistics it feeds (services/common/trace.py).
@@ -34,14 +38,23 @@ ALL: tuple[Topic, ...] = (
     EVENTS,
     PUSH,
     CALLBACKS_RETRY,
+    CALLBACKS_RETRY_SLOW,
     CALLBACKS_DLQ,
     CONFIG,
     TRACE,
 )
 
 # Topics whose consumers send poison records to <topic>.dlq (the callback service's retry
-# consumer too: a record it cannot handle must not stall the retry topic).
-WITH_DLQ: tuple[Topic, ...] = (INBOUND, MESSAGES, EVENTS, PUSH, CALLBACKS_RETRY, TRACE)
+# consumers too: a record they cannot handle must not stall a retry topic).
+WITH_DLQ: tuple[Topic, ...] = (
+    INBOUND,
+    MESSAGES,
+    EVENTS,
+    PUSH,
+    CALLBACKS_RETRY,
+    CALLBACKS_RETRY_SLOW,
+    TRACE,
+)
 
 
 def dlq_of(topic: str) -> str:

@@ -163,7 +163,11 @@ class GroupTips:
         tips = tips_of(event.kind, payload)
         if not tips:
             return
-        app = await self._apps.get(event.sdkappid)
+        try:
+            app = await self._apps.get(event.sdkappid)
+        except Exception as exc:  # noqa: BLE001 - the change stands; see the class doc
+            self._lost(event, len(tips), f"app settings unread: {exc}")
+            return
         group_type = str(payload.get("Type", ""))
         for tip in tips:
             if app is None or not wanted(tip, group_type, app.settings):
@@ -173,5 +177,9 @@ class GroupTips:
             except Exception as exc:  # noqa: BLE001 - the change stands; see the class doc
                 outcome = Outcome(error_code=int(ErrorCode.GROUP_INTERNAL), error_info=str(exc))
             if outcome.error_code:
-                STAGE_MESSAGES.labels("tip", str(event.sdkappid), "lost").inc()
-                log.error("group tip not sent", app=event.sdkappid, error=outcome.error_info)
+                self._lost(event, 1, outcome.error_info)
+
+    @staticmethod
+    def _lost(event: Event, count: int, why: str) -> None:
+        STAGE_MESSAGES.labels("tip", str(event.sdkappid), "lost").inc(count)
+        log.error("group tip not sent", app=event.sdkappid, kind=event.kind, error=why)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from services.callback.after import after_body, after_command, event_id
+from services.callback.after import after_body, after_command, event_id, retry_group
 from services.callback.before import (
     ALLOW,
     AppReply,
@@ -16,7 +16,14 @@ from services.callback.before import (
     on_failure,
     parse_reply,
 )
-from services.callback.retry import MAX_RETRY_DELAY_S, Breaker, retry_delay_s
+from services.callback.retry import (
+    FAST_TRIES,
+    MAX_RETRY_DELAY_S,
+    Breaker,
+    retry_delay_s,
+    retry_topic,
+)
+from services.common import topics
 from services.common.callback_records import Delivery
 from services.common.errors import ErrorCode
 from services.common.pb.tidings.v1.callback_pb2 import VERDICT_ALLOW, VERDICT_DROP, VERDICT_REJECT
@@ -252,6 +259,18 @@ def test_retry_delay_doubles_with_jitter_and_a_cap() -> None:
     assert retry_delay_s(1, 2.0, 0.999) == pytest.approx(2.0, abs=0.01)
     assert retry_delay_s(3, 2.0, 0.0) == 4.0
     assert retry_delay_s(30, 2.0, 0.999) <= MAX_RETRY_DELAY_S
+
+
+def test_the_first_tries_wait_on_one_topic_and_the_long_waits_on_another() -> None:
+    fast = [retry_topic(n) for n in range(1, FAST_TRIES + 1)]
+    assert fast == [topics.CALLBACKS_RETRY] * FAST_TRIES
+    assert retry_topic(FAST_TRIES + 1) == retry_topic(8) == topics.CALLBACKS_RETRY_SLOW
+    # A fast-topic record waits at most 4 base waits; a slow one may wait the cap.
+    assert retry_delay_s(FAST_TRIES, 2.0, 0.999) <= 8.0
+    assert [retry_group(t) for t in (topics.CALLBACKS_RETRY, topics.CALLBACKS_RETRY_SLOW)] == [
+        "callback.retry",
+        "callback.retry.slow",
+    ]
 
 
 def test_breaker_opens_after_failures_in_a_row_and_closes_on_success() -> None:
