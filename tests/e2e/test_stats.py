@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from services.audit.stats_stream import APP_ID
 from services.common import topics, trace
 from services.embedded.stack import Stack
 from tests.conftest import AppUnderTest, admin_api, eventually, new_app, start_stack
@@ -62,14 +63,43 @@ async def settled(stack: Stack, sdkappid: int, expected: dict[str, Any]) -> dict
     try:
         await eventually(check, timeout=120, interval=0.5)
     except AssertionError:
-        # What the audit service said, for the cause: its warnings and errors, last ones.
+        # For the cause: what the audit service said last, and where the statistics' consumer
+        # group stands on each source topic against the partitions' ends.
         log = (stack.log_dir / "audit.log").read_text(errors="replace").splitlines()
-        said = [line for line in log if '"warning"' in line or '"error"' in line][-20:]
+        positions = await stats_positions(stack)
         raise AssertionError(
             f"figures { ({k: last.get(k) for k in expected}) } never became {expected}; "
-            "the audit service's last warnings:\n" + "\n".join(said)
+            f"the statistics' committed offsets / highwaters: {positions}; "
+            "the audit service's last lines:\n" + "\n".join(log[-40:])
         ) from None
     return last
+
+
+async def stats_positions(stack: Stack) -> dict[str, tuple[int | None, int | None]]:
+    """Per source partition, the faust group's committed offset and the highwater."""
+    sources = (topics.MESSAGES.name, topics.EVENTS.name, topics.TRACE.name)
+    consumer = AIOKafkaConsumer(
+        *sources,
+        bootstrap_servers=stack.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    committed = AIOKafkaConsumer(
+        bootstrap_servers=stack.kafka_bootstrap, group_id=APP_ID, enable_auto_commit=False
+    )
+    await consumer.start()
+    await committed.start()
+    try:
+        # A fetch sets the highwaters (Tansu's ListOffsets(latest) is wrong: INFRA.md).
+        await consumer.getmany(timeout_ms=1000)
+        return {
+            f"{tp.topic}:{tp.partition}": (await committed.committed(tp), consumer.highwater(tp))
+            for tp in sorted(consumer.assignment())
+        }
+    finally:
+        await consumer.stop()
+        await committed.stop()
 
 
 async def produce_traces(stack: Stack, sdkappid: int, records: list[tuple[str, int]]) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tidings_client import Client, Message
-from tidings_client.client import SYNC_PAGE
+from tidings_client import Client, Message, TidingsClientError
+from tidings_client.client import NOT_GROUP_MEMBER, SYNC_PAGE
 
 ME = "me"
 C2C = "c2c:bob:me"
@@ -49,6 +49,8 @@ class Scripted(Client):
         self.most_in_flight = 0
         # Seqs of a conversation a sync does not return (sent before the user joined).
         self.hidden_below: dict[str, int] = {}
+        # Conversations whose sync is refused: groups the user is no longer in.
+        self.left: set[str] = set()
 
     async def request(self, frame: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
         self.requests.append(dict(frame))
@@ -59,6 +61,8 @@ class Scripted(Client):
             return {"op": "conversations", "code": 0, "conversations": self.listed}
         assert frame["op"] == "sync", frame
         conv = GROUP if "group" in frame else C2C if frame["peer"] == "bob" else "c2c:me:zed"
+        if conv in self.left:
+            raise TidingsClientError(NOT_GROUP_MEMBER, "not a member of this group")
         rows = [r for r in self.history.get(conv, []) if r["seq"] > frame["after_seq"]]
         page = rows[: frame["limit"]]
         reply = {
@@ -132,6 +136,17 @@ async def test_a_gap_is_synced_at_once_and_gaps_found_meanwhile_coalesce() -> No
     # The second gap was filled by the same task, after the first sync: never two at once.
     assert c.syncs() == [("bob", 1), ("bob", 5)]
     assert c.most_in_flight == 1
+
+
+async def test_a_group_left_shows_what_is_held_past_a_gap_it_can_no_longer_fill() -> None:
+    c = await caught_up()
+    c.push(row(GROUP, 1))
+    # Seq 2 was fanned out after the user's removal; 3 (the tip that they were removed) names
+    # them. History is refused to them now: 3 is shown, not held for ever.
+    c.left.add(GROUP)
+    c.push(row(GROUP, 3))
+    await c.gap_fills()
+    assert c.shown() == [(GROUP, 1), (GROUP, 3)]
 
 
 async def test_an_own_ack_fills_a_seq_and_starts_no_sync() -> None:

@@ -29,6 +29,8 @@ CONVERSATION_LIST_MAX = 500
 CATCH_UP_CONCURRENCY = 16
 # The code of TidingsClientError when the connection went away before the reply came.
 CONNECTION_LOST = -1
+# The server's refusal of a group's history to a user who is not in the group.
+NOT_GROUP_MEMBER = 10007
 # How long a log upload may take (docs/PROTOCOL.md, upload_log_request).
 LOG_UPLOAD_TIMEOUT_S = 60.0
 
@@ -698,9 +700,17 @@ class Client:
 
     async def _fill_quietly(self, conv: str) -> None:
         # Connection lost: the reconnect's catch-up fills the gap. Refused, or no reply: the
-        # next push into the gap asks again.
-        with contextlib.suppress(TidingsClientError, TimeoutError):
+        # next push into the gap asks again; but a group this user has left is never read
+        # again: what it missed before leaving is gone for it, and what is held (the tip that
+        # it left) is shown.
+        try:
             await self._fill(conv, 0)
+        except TimeoutError:
+            return
+        except TidingsClientError as e:
+            if e.code == NOT_GROUP_MEMBER:
+                order = self._orders[conv]
+                self._deliver(order.settle(order.highest))
 
     async def _fill(self, conv: str, upto: int) -> list[Message]:
         """Sync `conv` from the last shown seq until it is shown up to `upto` and has no gap,
