@@ -193,9 +193,7 @@ BOARDS = (
                         (
                             (
                                 "sum by (group) (tidings_consumer_lag"
-                                '{topic=~"im.callbacks.retry(.slow)?", '
-                                + SVC
-                                + "})",
+                                '{topic=~"im.callbacks.retry(.slow)?", ' + SVC + "})",
                                 "{{group}}",
                             ),
                         ),
