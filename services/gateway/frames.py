@@ -20,6 +20,7 @@ from services.common.pb.tidings.v1.envelope_pb2 import (
     InboundMessage,
 )
 from services.gateway.bounds import SDKAPPID, STORED_U64, UINT32, IntRange, checked_int
+from services.gateway.mentions import mentions
 from services.gateway.msgbody import parse_msg_body
 
 PROTOCOL_VERSION = 1
@@ -114,7 +115,13 @@ def parse_send(
         # messages in a day could share (the second would be taken for a retry and dropped).
         client_msg_id = client_msg_id or f"u{secrets.token_hex(8)}"
     client_msg_id = client_msg_id or f"r{random}"
-    return InboundMessage(
+    at_users = frame.get("at_users", [])
+    at_all = bool(field(frame, "at_all", bool, required=False))
+    if not isinstance(at_users, list):
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, "field 'at_users' must be a list of UserIDs")
+    if (at_users or at_all) and group is None:
+        raise TidingsError(ErrorCode.WS_BAD_FRAME, "only a group message mentions members")
+    inbound = InboundMessage(
         schema_version=1,
         sdkappid=sdkappid,
         conversation=conversation.c2c(sender, to) if group is None else conversation.group(group),
@@ -135,6 +142,8 @@ def parse_send(
             frame.get("offline_push"), ErrorCode.WS_BAD_FRAME, "offline_push"
         ),
     )
+    mentions(at_users, at_all, ErrorCode.WS_BAD_FRAME, "at_users").apply(inbound)
+    return inbound
 
 
 def parse_sync(frame: dict[str, Any], user: str) -> tuple[str, str | None, int, int]:

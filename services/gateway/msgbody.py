@@ -43,4 +43,6 @@ def message_json(m: Message) -> dict[str, Any]:
         "cloud_custom_data": m.cloud_custom_data,
         "need_receipt": m.need_read_receipt,
         "online_only": m.online_only,
+        "at_users": list(m.at_users),
+        "at_all": m.at_all,
     }

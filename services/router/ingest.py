@@ -118,6 +118,8 @@ def build_message(
         no_unread=inbound.no_unread,
         push_when_muted=inbound.push_when_muted,
         forbid_after_callback=inbound.forbid_after_callback,
+        at_users=inbound.at_users,
+        at_all=inbound.at_all,
     )
 
 

@@ -83,6 +83,13 @@ class Message:
     need_receipt: bool = False
     # Live only (AVChatRoom): never in sync, never pushed offline.
     online_only: bool = False
+    # A group message's mentions: the members it @s, and whether it @s everyone.
+    at_users: list[str] = field(default_factory=list)
+    at_all: bool = False
+
+    def mentions(self, user: str) -> bool:
+        """Does this message @ `user` (by name, or everyone)?"""
+        return self.at_all or user in self.at_users
 
     @property
     def group_tip(self) -> dict[str, Any] | None:
@@ -119,6 +126,8 @@ class Message:
             deleted=d.get("deleted", False),
             need_receipt=d.get("need_receipt", False),
             online_only=d.get("online_only", False),
+            at_users=d.get("at_users", []),
+            at_all=d.get("at_all", False),
         )
 
 
@@ -287,9 +296,12 @@ class Client:
         timeout: float = 30.0,
         need_receipt: bool = False,
         offline_push: dict[str, Any] | None = None,
+        at_users: list[str] | None = None,
+        at_all: bool = False,
     ) -> Ack:
         """Send and wait for the ack. A retry with the same client_msg_id gets the same seq.
         `need_receipt` asks the group's members for read receipts (groups of at most 200).
+        `at_users` and `at_all` mention members of the group (at most 100), or everyone.
         `offline_push` is Tencent's OfflinePushInfo, with its field names ({"Title": ...,
         "Desc": ..., "Ext": ..., "AndroidInfo": {...}, "ApnsInfo": {...}}): how the
         notification looks to recipients who are offline, or "PushFlag": 1 for none."""
@@ -310,6 +322,10 @@ class Client:
             frame["cloud_custom_data"] = cloud_custom_data
         if offline_push is not None:
             frame["offline_push"] = offline_push
+        if at_users:
+            frame["at_users"] = at_users
+        if at_all:
+            frame["at_all"] = True
         reply = await self.request(frame, timeout)
         ack = Ack(
             seq=reply["seq"],

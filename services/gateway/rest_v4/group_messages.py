@@ -26,7 +26,8 @@ send_group_msg takes OnlineOnlyFlag (1: online members only, never stored or pus
 group's messages): the message still takes a seq, which history then answers with a placeholder
 (IsPlaceMsg 1). NeedReadReceipt 1 asks for read receipts as a client's need_receipt does (the
 same rules: receipts.py). SendMsgControl and ForbidCallbackControl are honoured as for C2C
-(rest_v4/send_controls.py); its MsgPriority, GroupAtInfo and To_Account are not read yet.
+(rest_v4/send_controls.py), and GroupAtInfo's mentions travel with the message (mentions.py);
+its MsgPriority and To_Account are not read yet.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from services.gateway.group_msg_rules import (
 from services.gateway.group_rules import AVCHATROOM
 from services.gateway.handlers.recall import ALREADY_RECALLED, GONE, recall, rest_origin
 from services.gateway.handlers.send import check_group, publish
+from services.gateway.mentions import parse_group_at_info
 from services.gateway.msgbody import content_crc, msg_body_json, parse_msg_body
 from services.gateway.receipts import receipt_refusal
 from services.gateway.rest_v4 import fields
@@ -143,6 +145,7 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     online_only = fields.integer(body, "OnlineOnlyFlag", code=BAD, within=FLAG, required=False)
     need_receipt = fields.integer(body, "NeedReadReceipt", code=BAD, within=FLAG, required=False)
     controls = send_controls(body, BAD)
+    at = parse_group_at_info(fields.raw(body, "GroupAtInfo"), BAD)
     elements = parse_msg_body(
         fields.raw(body, "MsgBody"),
         ctx.deps.settings.max_body_bytes,
@@ -158,6 +161,7 @@ async def send_group_msg(ctx: RestContext, body: dict[str, Any]) -> Reply:
     # Tencent's OnlineOnlyFlag 1: online members only, neither stored nor counted unread.
     inbound.online_only = online_only == 1
     controls.apply(inbound)
+    at.apply(inbound)
     # The group and the sender's membership from the gateway's directory, as client sends.
     group = await check_group(ctx.deps.auth.rules, ctx.app, inbound)
     topic_conv = await topic_conversation(ctx, group, body)

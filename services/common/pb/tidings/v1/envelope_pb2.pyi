@@ -199,6 +199,8 @@ class InboundMessage(_message.Message):
     PUSH_WHEN_MUTED_FIELD_NUMBER: _builtins.int
     FORBID_BEFORE_CALLBACK_FIELD_NUMBER: _builtins.int
     FORBID_AFTER_CALLBACK_FIELD_NUMBER: _builtins.int
+    AT_USERS_FIELD_NUMBER: _builtins.int
+    AT_ALL_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -239,6 +241,7 @@ class InboundMessage(_message.Message):
     forbid_before_callback: _builtins.bool
     """Tencent's ForbidCallbackControl: no before-send, or no after-send, callback to the app."""
     forbid_after_callback: _builtins.bool
+    at_all: _builtins.bool
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
@@ -247,6 +250,12 @@ class InboundMessage(_message.Message):
     def to_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """A system notification's recipients among the group's members; empty: every member. A
         group tip's: the members who left, told too.
+        """
+
+    @_builtins.property
+    def at_users(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A group message's mentions (Tencent's GroupAtInfo, the SDKs' atUserList): the members it
+        @s, and whether it @s everyone.
         """
 
     def __init__(
@@ -282,10 +291,12 @@ class InboundMessage(_message.Message):
         push_when_muted: _builtins.bool = ...,
         forbid_before_callback: _builtins.bool = ...,
         forbid_after_callback: _builtins.bool = ...,
+        at_users: _abc.Iterable[_builtins.str] | None = ...,
+        at_all: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "forbid_after_callback", b"forbid_after_callback", "forbid_before_callback", b"forbid_before_callback", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "no_unread", b"no_unread", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin", b"origin", "platform", b"platform", "push_when_muted", b"push_when_muted", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_all", b"at_all", "at_users", b"at_users", "chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "client_time_ms", b"client_time_ms", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "elements", b"elements", "forbid_after_callback", b"forbid_after_callback", "forbid_before_callback", b"forbid_before_callback", "group_id", b"group_id", "kind", b"kind", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "no_unread", b"no_unread", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin", b"origin", "platform", b"platform", "push_when_muted", b"push_when_muted", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "target_seq", b"target_seq", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -330,6 +341,8 @@ class Message(_message.Message):
     NO_UNREAD_FIELD_NUMBER: _builtins.int
     PUSH_WHEN_MUTED_FIELD_NUMBER: _builtins.int
     FORBID_AFTER_CALLBACK_FIELD_NUMBER: _builtins.int
+    AT_USERS_FIELD_NUMBER: _builtins.int
+    AT_ALL_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.int
     sdkappid: _builtins.int
     conversation: _builtins.str
@@ -372,11 +385,16 @@ class Message(_message.Message):
     """
     push_when_muted: _builtins.bool
     forbid_after_callback: _builtins.bool
+    at_all: _builtins.bool
     @_builtins.property
     def elements(self) -> _containers.RepeatedCompositeFieldContainer[Global___MsgElement]: ...
     @_builtins.property
     def to_members(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """As InboundMessage's."""
+
+    @_builtins.property
+    def at_users(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """As InboundMessage's: the group message's mentions."""
 
     def __init__(
         self,
@@ -414,10 +432,12 @@ class Message(_message.Message):
         no_unread: _builtins.bool = ...,
         push_when_muted: _builtins.bool = ...,
         forbid_after_callback: _builtins.bool = ...,
+        at_users: _abc.Iterable[_builtins.str] | None = ...,
+        at_all: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "forbid_after_callback", b"forbid_after_callback", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "no_unread", b"no_unread", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "push_when_muted", b"push_when_muted", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_all", b"at_all", "at_users", b"at_users", "chat_type", b"chat_type", "client_ip", b"client_ip", "client_msg_id", b"client_msg_id", "cloud_custom_data", b"cloud_custom_data", "conversation", b"conversation", "deleted", b"deleted", "elements", b"elements", "forbid_after_callback", b"forbid_after_callback", "group_id", b"group_id", "kind", b"kind", "modified_at_ms", b"modified_at_ms", "msg_key", b"msg_key", "msg_random", b"msg_random", "need_read_receipt", b"need_read_receipt", "no_unread", b"no_unread", "offline_push_json", b"offline_push_json", "online_only", b"online_only", "origin_conn_id", b"origin_conn_id", "platform", b"platform", "push_when_muted", b"push_when_muted", "recalled", b"recalled", "received_at_ms", b"received_at_ms", "schema_version", b"schema_version", "sdkappid", b"sdkappid", "sender", b"sender", "seq", b"seq", "server_time_ms", b"server_time_ms", "silent", b"silent", "source", b"source", "sync_other_machine", b"sync_other_machine", "target_msg_key", b"target_msg_key", "to_members", b"to_members", "to_user", b"to_user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
