@@ -80,13 +80,6 @@ INLINE_BUDGET_S = 5.0
 # Callbacks in flight at once per batch.
 CONCURRENCY = 64
 RETRY_GROUP = "callback.retry"
-
-
-def retry_group(topic: topics.Topic) -> str:
-    """The consumer group of a retry topic: callback.retry, callback.retry.slow."""
-    return RETRY_GROUP + topic.name.removeprefix(topics.CALLBACKS_RETRY.name)
-
-
 C2C_WITHDRAW = "C2C.CallbackAfterMsgWithDraw"
 GROUP_RECALL = "Group.CallbackAfterRecallMsg"
 
@@ -98,6 +91,11 @@ _COMMANDS = {
 }
 # The after-callbacks of im.messages records.
 MESSAGE_COMMANDS = frozenset(_COMMANDS.values())
+
+
+def retry_group(topic: topics.Topic) -> str:
+    """The consumer group of a retry topic: callback.retry, callback.retry.slow."""
+    return RETRY_GROUP + topic.name.removeprefix(topics.CALLBACKS_RETRY.name)
 
 
 def after_command(m: Message) -> str | None:

@@ -13,6 +13,10 @@ An event of `events.MEMBERSHIP_KINDS` also bumps its group's membership version,
 it is produced (`emit`, `emit_membership_soon`), so the change answers only once fan-out will
 see it (services/common/group_versions.py). A bump that fails still produces the event (the
 change stands), then raises VersionNotBumped (10002): the caller retries.
+
+After it is produced, a group change's event is told to the group's members as a group tip
+(services/gateway/group_tips.py): `emit` returns once the tips have their seqs, the `_soon`
+calls tell them in the background.
 """
 
 from __future__ import annotations
