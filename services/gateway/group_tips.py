@@ -54,6 +54,9 @@ JOIN, INVITE, QUIT, KICKED, SET_ADMIN, CANCEL_ADMIN, GROUP_INFO_CHANGE, MEMBER_I
 # Tencent's V2TIMGroupChangeInfo types of the profile fields an event names.
 GROUP_INFO_TYPES = {"Name": 1, "Introduction": 2, "Notification": 3, "FaceUrl": 4}
 OWNER_INFO_TYPE = 5
+# Tencent's V2TIM_GROUP_INFO_CHANGE_TYPE_SHUT_UP_ALL; the Value is "On" or "Off", as REST's
+# ShutUpAllMember.
+SHUT_UP_ALL_INFO_TYPE = 8
 LEFT = frozenset({QUIT, KICKED})
 # The setting that turns each kind of tip on per group type.
 MEMBER_CHANGE = "group_tips_member_change"
@@ -97,6 +100,9 @@ def tips_of(kind: str, payload: Mapping[str, Any]) -> list[Tip]:
             if name in payload
         ]
         return [_tip(GROUP_INFO, GROUP_INFO_CHANGE, payload, GroupInfo=changes)] if changes else []
+    if kind == events.GROUP_MODIFIED and "ShutUpAllMember" in payload:
+        changes = [{"Type": SHUT_UP_ALL_INFO_TYPE, "Value": payload["ShutUpAllMember"]}]
+        return [_tip(GROUP_INFO, GROUP_INFO_CHANGE, payload, GroupInfo=changes)]
     if kind == events.GROUP_MEMBER_ROLE_CHANGED:
         listed = payload["MemberList"]
         owners = [str(m["Member_Account"]) for m in listed if m["Role"] == rules.OWNER]

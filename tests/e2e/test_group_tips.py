@@ -124,6 +124,11 @@ async def test_silence_and_the_per_type_settings_turn_tips_off(app: AppUnderTest
         tip = (await next_message(own)).group_tip
         assert tip is not None
         assert (tip["OpType"], tip["GroupInfo"]) == (7, [{"Type": 3, "Value": "n"}])
+        # Everyone muted: Tencent's V2TIM_GROUP_INFO_CHANGE_TYPE_SHUT_UP_ALL.
+        await ok(app, "modify_group_base_info", {"GroupId": group_id, "ShutUpAllMember": "On"})
+        tip = (await next_message(own)).group_tip
+        assert tip is not None
+        assert (tip["OpType"], tip["GroupInfo"]) == (7, [{"Type": 8, "Value": "On"}])
     finally:
         await own.close()
         await patch(app, {"group_tips_member_change": None})

@@ -198,13 +198,13 @@ async def test_mute_all_roles_and_owner_change(app: AppUnderTest) -> None:
             "modify_group_member_info",
             {"GroupId": group_id, "Member_Account": "ra", "Role": "Admin"},
         )
-        # Seq 3 is the group tip of ra made admin (ShutUpAllMember sends none).
-        assert await sent(ra, group=group_id, text="admin") == 4
+        # Seqs 3 and 4 are the group tips of everyone muted and of ra made admin.
+        assert await sent(ra, group=group_id, text="admin") == 5
         # So does the owner: ownership moves to rm.
         assert await refused(rm, group=group_id, text="still muted") == ErrorCode.GROUP_SENDER_MUTED
         await ok(app, GROUPS, "change_group_owner", {"GroupId": group_id, "NewOwner_Account": "rm"})
-        # Seq 5 is the tip of the transfer.
-        assert await sent(rm, group=group_id, text="owner") == 6
+        # Seq 6 is the tip of the transfer.
+        assert await sent(rm, group=group_id, text="owner") == 7
         await ok(
             app, GROUPS, "modify_group_base_info", {"GroupId": group_id, "ShutUpAllMember": "Off"}
         )
@@ -214,8 +214,8 @@ async def test_mute_all_roles_and_owner_change(app: AppUnderTest) -> None:
             "modify_group_member_info",
             {"GroupId": group_id, "Member_Account": "ra", "Role": "Member"},
         )
-        # Seq 7 is the tip of ra no longer admin.
-        assert await sent(ra, group=group_id, text="unmuted") == 8
+        # Seqs 8 and 9 are the tips of everyone unmuted and of ra no longer admin.
+        assert await sent(ra, group=group_id, text="unmuted") == 10
     finally:
         await ra.close()
         await rm.close()

@@ -121,3 +121,11 @@ def test_an_ownership_transfer_is_a_profile_change() -> None:
     (tip,) = gt.tips_of(events.GROUP_MEMBER_ROLE_CHANGED, transfer)
     assert (tip.setting, tip.content["OpType"]) == (gt.GROUP_INFO, gt.GROUP_INFO_CHANGE)
     assert tip.content["GroupInfo"] == [{"Type": gt.OWNER_INFO_TYPE, "Value": "new"}]
+
+
+def test_muting_everyone_is_a_profile_change() -> None:
+    (tip,) = gt.tips_of(events.GROUP_MODIFIED, {**GROUP, "ShutUpAllMember": "On"})
+    assert (tip.setting, tip.content["OpType"]) == (gt.GROUP_INFO, gt.GROUP_INFO_CHANGE)
+    assert tip.content["GroupInfo"] == [{"Type": gt.SHUT_UP_ALL_INFO_TYPE, "Value": "On"}]
+    # A change of options or AppDefinedData only: no tip.
+    assert gt.tips_of(events.GROUP_MODIFIED, GROUP) == []

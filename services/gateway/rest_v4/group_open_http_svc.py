@@ -386,6 +386,7 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
     if invite_option is not None:
         group.invite_join_option = rules.resolve_invite_join_option(group.group_type, invite_option)
     mute_all = _on_off(body)
+    mute_all_changed = mute_all is not None and mute_all != group.mute_all
     group.mute_all = group.mute_all if mute_all is None else mute_all
     changes = rules.parse_defined_data(
         fields.raw(body, "AppDefinedData"),
@@ -423,18 +424,17 @@ async def modify_group_base_info(ctx: RestContext, body: dict[str, Any]) -> Repl
                 **changed,
             },
         )
-    else:
-        # Not a callback fact, but a change the send checks read (ShutUpAllMember).
-        await emit_rest(
-            ctx,
-            events.GROUP_MODIFIED,
-            group.group_id,
-            {
-                "GroupId": group.group_id,
-                "Type": group.group_type,
-                "Operator_Account": ctx.identifier,
-            },
-        )
+    if mute_all_changed or not changed:
+        # Not a callback fact, but a change the send checks read (ShutUpAllMember), and its
+        # group tip names it.
+        modified = {
+            "GroupId": group.group_id,
+            "Type": group.group_type,
+            "Operator_Account": ctx.identifier,
+        }
+        if mute_all_changed:
+            modified["ShutUpAllMember"] = "On" if group.mute_all else "Off"
+        await emit_rest(ctx, events.GROUP_MODIFIED, group.group_id, modified)
     return {}
 
 
