@@ -40,6 +40,15 @@ def unread_by(m: Message, reader: str) -> bool:
     return countable(m) and m.sender != reader
 
 
+# Tencent's atType bits: the reader is mentioned by name, everyone is.
+AT_ME, AT_ALL = 1, 2
+
+
+def at_type(m: Message, reader: str) -> int:
+    """How an unread message mentions `reader` (0: not at all)."""
+    return (AT_ME if reader in m.at_users else 0) | (AT_ALL if m.at_all else 0)
+
+
 class HistoryServicer(history_pb2_grpc.HistoryServiceServicer):
     def __init__(self, messages: MessageStore, tails: TailReader, apps: AppCache) -> None:
         self._messages = messages
@@ -106,13 +115,17 @@ class HistoryServicer(history_pb2_grpc.HistoryServiceServicer):
             request.reader,
         )
         tail = await self._tails.everything(app, conv)
-        count = sum(1 for m in tail.messages if m.seq > after and unread_by(m, reader))
+        unread = [m for m in tail.messages if m.seq > after and unread_by(m, reader)]
+        count = len(unread)
+        marks = [
+            history_pb2.AtMark(seq=m.seq, at_type=at) for m in unread if (at := at_type(m, reader))
+        ]
         if not tail.covers(after):
             # The archive counts what lies below the tail; the tail counted the rest.
             count += await self._messages.count_unread(
                 app, conv, after, reader, before_seq=tail.lowest or 0
             )
-        return history_pb2.CountUnreadReply(count=count)
+        return history_pb2.CountUnreadReply(count=count, at_marks=marks)
 
     async def MaxSeq(
         self, request: history_pb2.MaxSeqRequest, context: grpc.aio.ServicerContext

@@ -150,6 +150,8 @@ class WsOps:
                 "last_time": s.last_time_ms,
                 "read_seq": s.read_seq,
                 "unread": unread.count,
+                # Tencent's groupAtInfoList: the unread messages that mention this user.
+                "at": [{"seq": a.seq, "type": a.at_type} for a in unread.at_marks],
                 "pinned": bool(s.pinned_at_ms),
                 "last_message": message_json(last.messages[0]) if last.messages else None,
             }

@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import AppUnderTest
 from tests.e2e.test_group_membership_live import next_message
 from tests.e2e.test_group_messages import make_group, text
+from tidings_client import Client
 
 pytestmark = pytest.mark.stack
 
@@ -42,6 +43,19 @@ async def test_mentions_reach_every_member_live_and_in_history(app: AppUnderTest
         assert (await next_message(ma)).mentions("ma")
         history = await mb.sync(group=group_id)
         assert [(m.at_users, m.at_all) for m in history] == [(["ma"], False), (["mb"], True)]
+        first, second = (m.seq for m in history)
+
+        # The conversation list names the unread messages that mention each member (Tencent's
+        # groupAtInfoList: 1 the member, 2 everyone, 3 both), until they are read.
+        async def marks(client: Client) -> list[dict[str, int]]:
+            (conv,) = [c for c in await client.conversations() if c.get("group") == group_id]
+            return list(conv["at"])
+
+        assert await marks(ma) == [{"seq": first, "type": 1}, {"seq": second, "type": 2}]
+        assert await marks(mb) == [{"seq": second, "type": 3}]
+        assert await marks(mo) == []
+        await ma.mark_read(history[0].conversation, second)
+        assert await marks(ma) == []
     finally:
         for c in (mo, ma, mb):
             await c.close()

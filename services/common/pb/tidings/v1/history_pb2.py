@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from services.common.pb.tidings.v1 import envelope_pb2 as tidings_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tidings/v1/history.proto\x12\ntidings.v1\x1a\x19tidings/v1/envelope.proto\"_\n\x12\x43ountUnreadRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x11\n\tafter_seq\x18\x03 \x01(\x04\x12\x0e\n\x06reader\x18\x04 \x01(\t\"!\n\x10\x43ountUnreadReply\x12\r\n\x05\x63ount\x18\x01 \x01(\r\"W\n\x0bSyncRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x11\n\tafter_seq\x18\x03 \x01(\x04\x12\r\n\x05limit\x18\x04 \x01(\r\"D\n\tSyncReply\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Message\x12\x10\n\x08\x63omplete\x18\x02 \x01(\x08\"\xab\x01\n\x0bRoamRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x13\n\x0bmin_time_ms\x18\x03 \x01(\x03\x12\x13\n\x0bmax_time_ms\x18\x04 \x01(\x03\x12\r\n\x05limit\x18\x05 \x01(\r\x12\x11\n\tafter_seq\x18\x06 \x01(\x04\x12\x14\n\x0cnewest_first\x18\x07 \x01(\x08\x12\x12\n\nbefore_seq\x18\x08 \x01(\x04\"D\n\tRoamReply\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Message\x12\x10\n\x08\x63omplete\x18\x02 \x01(\x08\"B\n\nGetRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x0c\n\x04seqs\x18\x03 \x03(\x04\"1\n\x08GetReply\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Message\"7\n\rMaxSeqRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\"\x1a\n\x0bMaxSeqReply\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x32\xc0\x02\n\x0eHistoryService\x12\x36\n\x04Sync\x12\x17.tidings.v1.SyncRequest\x1a\x15.tidings.v1.SyncReply\x12\x36\n\x04Roam\x12\x17.tidings.v1.RoamRequest\x1a\x15.tidings.v1.RoamReply\x12\x33\n\x03Get\x12\x16.tidings.v1.GetRequest\x1a\x14.tidings.v1.GetReply\x12<\n\x06MaxSeq\x12\x19.tidings.v1.MaxSeqRequest\x1a\x17.tidings.v1.MaxSeqReply\x12K\n\x0b\x43ountUnread\x12\x1e.tidings.v1.CountUnreadRequest\x1a\x1c.tidings.v1.CountUnreadReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tidings/v1/history.proto\x12\ntidings.v1\x1a\x19tidings/v1/envelope.proto\"_\n\x12\x43ountUnreadRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x11\n\tafter_seq\x18\x03 \x01(\x04\x12\x0e\n\x06reader\x18\x04 \x01(\t\"G\n\x10\x43ountUnreadReply\x12\r\n\x05\x63ount\x18\x01 \x01(\r\x12$\n\x08\x61t_marks\x18\x02 \x03(\x0b\x32\x12.tidings.v1.AtMark\"&\n\x06\x41tMark\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0f\n\x07\x61t_type\x18\x02 \x01(\r\"W\n\x0bSyncRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x11\n\tafter_seq\x18\x03 \x01(\x04\x12\r\n\x05limit\x18\x04 \x01(\r\"D\n\tSyncReply\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Message\x12\x10\n\x08\x63omplete\x18\x02 \x01(\x08\"\xab\x01\n\x0bRoamRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x13\n\x0bmin_time_ms\x18\x03 \x01(\x03\x12\x13\n\x0bmax_time_ms\x18\x04 \x01(\x03\x12\r\n\x05limit\x18\x05 \x01(\r\x12\x11\n\tafter_seq\x18\x06 \x01(\x04\x12\x14\n\x0cnewest_first\x18\x07 \x01(\x08\x12\x12\n\nbefore_seq\x18\x08 \x01(\x04\"D\n\tRoamReply\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Message\x12\x10\n\x08\x63omplete\x18\x02 \x01(\x08\"B\n\nGetRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\x12\x0c\n\x04seqs\x18\x03 \x03(\x04\"1\n\x08GetReply\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.tidings.v1.Message\"7\n\rMaxSeqRequest\x12\x10\n\x08sdkappid\x18\x01 \x01(\x04\x12\x14\n\x0c\x63onversation\x18\x02 \x01(\t\"\x1a\n\x0bMaxSeqReply\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x32\xc0\x02\n\x0eHistoryService\x12\x36\n\x04Sync\x12\x17.tidings.v1.SyncRequest\x1a\x15.tidings.v1.SyncReply\x12\x36\n\x04Roam\x12\x17.tidings.v1.RoamRequest\x1a\x15.tidings.v1.RoamReply\x12\x33\n\x03Get\x12\x16.tidings.v1.GetRequest\x1a\x14.tidings.v1.GetReply\x12<\n\x06MaxSeq\x12\x19.tidings.v1.MaxSeqRequest\x1a\x17.tidings.v1.MaxSeqReply\x12K\n\x0b\x43ountUnread\x12\x1e.tidings.v1.CountUnreadRequest\x1a\x1c.tidings.v1.CountUnreadReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,23 +35,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COUNTUNREADREQUEST']._serialized_start=67
   _globals['_COUNTUNREADREQUEST']._serialized_end=162
   _globals['_COUNTUNREADREPLY']._serialized_start=164
-  _globals['_COUNTUNREADREPLY']._serialized_end=197
-  _globals['_SYNCREQUEST']._serialized_start=199
-  _globals['_SYNCREQUEST']._serialized_end=286
-  _globals['_SYNCREPLY']._serialized_start=288
-  _globals['_SYNCREPLY']._serialized_end=356
-  _globals['_ROAMREQUEST']._serialized_start=359
-  _globals['_ROAMREQUEST']._serialized_end=530
-  _globals['_ROAMREPLY']._serialized_start=532
-  _globals['_ROAMREPLY']._serialized_end=600
-  _globals['_GETREQUEST']._serialized_start=602
-  _globals['_GETREQUEST']._serialized_end=668
-  _globals['_GETREPLY']._serialized_start=670
-  _globals['_GETREPLY']._serialized_end=719
-  _globals['_MAXSEQREQUEST']._serialized_start=721
-  _globals['_MAXSEQREQUEST']._serialized_end=776
-  _globals['_MAXSEQREPLY']._serialized_start=778
-  _globals['_MAXSEQREPLY']._serialized_end=804
-  _globals['_HISTORYSERVICE']._serialized_start=807
-  _globals['_HISTORYSERVICE']._serialized_end=1127
+  _globals['_COUNTUNREADREPLY']._serialized_end=235
+  _globals['_ATMARK']._serialized_start=237
+  _globals['_ATMARK']._serialized_end=275
+  _globals['_SYNCREQUEST']._serialized_start=277
+  _globals['_SYNCREQUEST']._serialized_end=364
+  _globals['_SYNCREPLY']._serialized_start=366
+  _globals['_SYNCREPLY']._serialized_end=434
+  _globals['_ROAMREQUEST']._serialized_start=437
+  _globals['_ROAMREQUEST']._serialized_end=608
+  _globals['_ROAMREPLY']._serialized_start=610
+  _globals['_ROAMREPLY']._serialized_end=678
+  _globals['_GETREQUEST']._serialized_start=680
+  _globals['_GETREQUEST']._serialized_end=746
+  _globals['_GETREPLY']._serialized_start=748
+  _globals['_GETREPLY']._serialized_end=797
+  _globals['_MAXSEQREQUEST']._serialized_start=799
+  _globals['_MAXSEQREQUEST']._serialized_end=854
+  _globals['_MAXSEQREPLY']._serialized_start=856
+  _globals['_MAXSEQREPLY']._serialized_end=882
+  _globals['_HISTORYSERVICE']._serialized_start=885
+  _globals['_HISTORYSERVICE']._serialized_end=1205
 # @@protoc_insertion_point(module_scope)

@@ -52,19 +52,53 @@ class CountUnreadReply(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     COUNT_FIELD_NUMBER: _builtins.int
+    AT_MARKS_FIELD_NUMBER: _builtins.int
     count: _builtins.int
+    @_builtins.property
+    def at_marks(self) -> _containers.RepeatedCompositeFieldContainer[Global___AtMark]:
+        """The unread messages that mention the reader (Tencent's groupAtInfoList), oldest first,
+        found among the conversation's recent tail (not in older archived ones).
+        """
+
     def __init__(
         self,
         *,
         count: _builtins.int = ...,
+        at_marks: _abc.Iterable[Global___AtMark] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_marks", b"at_marks", "count", b"count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CountUnreadReply: _TypeAlias = CountUnreadReply  # noqa: Y015
+
+@_typing.final
+class AtMark(_message.Message):
+    """One unread message that mentions its reader: Tencent's atType, 1 the reader, 2 everyone,
+    3 both.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQ_FIELD_NUMBER: _builtins.int
+    AT_TYPE_FIELD_NUMBER: _builtins.int
+    seq: _builtins.int
+    at_type: _builtins.int
+    def __init__(
+        self,
+        *,
+        seq: _builtins.int = ...,
+        at_type: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_type", b"at_type", "seq", b"seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AtMark: _TypeAlias = AtMark  # noqa: Y015
 
 @_typing.final
 class SyncRequest(_message.Message):
