@@ -115,7 +115,8 @@ def parse_send(
         # messages in a day could share (the second would be taken for a retry and dropped).
         client_msg_id = client_msg_id or f"u{secrets.token_hex(8)}"
     client_msg_id = client_msg_id or f"r{random}"
-    at_users = frame.get("at_users", [])
+    at_users = frame.get("at_users")
+    at_users = [] if at_users is None else at_users
     at_all = bool(field(frame, "at_all", bool, required=False))
     if not isinstance(at_users, list):
         raise TidingsError(ErrorCode.WS_BAD_FRAME, "field 'at_users' must be a list of UserIDs")

@@ -64,6 +64,20 @@ GROUP_INFO = "group_tips_group_info"
 MEMBER_INFO = "group_tips_member_info"
 
 
+# The events that can make a tip: any other is passed over before its payload is read (every
+# login and logout is an event too).
+TIP_KINDS = frozenset(
+    {
+        events.GROUP_MEMBERS_JOINED,
+        events.GROUP_MEMBERS_EXITED,
+        events.GROUP_INFO_CHANGED,
+        events.GROUP_MODIFIED,
+        events.GROUP_MEMBER_ROLE_CHANGED,
+        events.GROUP_MEMBERS_MUTED,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Tip:
     setting: str
@@ -165,6 +179,8 @@ class GroupTips:
         self._apps = apps
 
     async def tell(self, event: Event) -> None:
+        if event.kind not in TIP_KINDS:
+            return
         payload = events.payload_of(event)
         tips = tips_of(event.kind, payload)
         if not tips:

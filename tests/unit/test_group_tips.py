@@ -129,3 +129,9 @@ def test_muting_everyone_is_a_profile_change() -> None:
     assert tip.content["GroupInfo"] == [{"Type": gt.SHUT_UP_ALL_INFO_TYPE, "Value": "On"}]
     # A change of options or AppDefinedData only: no tip.
     assert gt.tips_of(events.GROUP_MODIFIED, GROUP) == []
+
+
+def test_every_kind_outside_tip_kinds_makes_no_tip() -> None:
+    # GroupTips.tell passes over these kinds unread: none of them may make a tip.
+    others = set(events.KINDS + events.DIRECTORY_KINDS) - gt.TIP_KINDS
+    assert others and all(gt.tips_of(kind, GROUP) == [] for kind in others)

@@ -19,6 +19,7 @@ from typing import Any
 
 from services.common.errors import ErrorCode, TidingsError
 from services.common.pb.tidings.v1.envelope_pb2 import InboundMessage
+from services.gateway.rest_v4 import fields
 
 NO_UNREAD = "NoUnread"
 NO_LAST_MSG = "NoLastMsg"
@@ -48,7 +49,7 @@ NO_CONTROLS = SendControls()
 
 
 def _names(body: dict[str, Any], field: str, code: ErrorCode) -> frozenset[str]:
-    raw = body.get(field)
+    raw = fields.raw(body, field)
     if raw is None:
         return frozenset()
     if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
